@@ -1,0 +1,325 @@
+"""`aft` entry point.
+
+Start-up must stay fast: only argparse and this module load before a command is chosen;
+each command imports what it needs. Errors meant for the person are `UserError`s, printed
+as one line without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from aft_tui.errors import UserError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("trials")
+    g.add_argument("--trials", type=int, help="number of trials (default 8)")
+    g.add_argument("--metric", help="objective the script reports, e.g. val_acc (default: AFT picks one and says which)")
+    g.add_argument("--direction", choices=("min", "max"), help="whether the metric should go down or up")
+    g.add_argument("--timeout", type=float, help="per-trial time limit in seconds")
+    g.add_argument("--budget", type=float, help="wall-time budget for the whole run, in seconds")
+    g.add_argument("--target", type=float, help="stop as soon as the objective reaches this value")
+    g.add_argument("--patience", type=int, help="stop after this many trials without improvement")
+    g.add_argument("--strategy", help="tpe (default), random, gp, cmaes, grid, coordinate, llm, hybrid")
+    g.add_argument("--pruner", choices=("median", "hyperband", "none"), help="early stopping of hopeless trials")
+    g.add_argument("--seed", type=int, help="seed for the strategy's sampler")
+    g.add_argument("--parallel", type=int, help="trials to run at once (GPU slots when GPUs exist)")
+    g.add_argument("--gpus-per-trial", type=int, dest="gpus_per_trial")
+    g.add_argument("--params", help="comma-separated parameters to tune (default: all discovered)")
+    g.add_argument("--model-path", dest="model_path", help="glob of the model file/folder a trial saves")
+    e = p.add_argument_group("environment")
+    e.add_argument("--python", help="interpreter to run the script with")
+    e.add_argument("--venv", help="virtual environment to run the script in")
+    e.add_argument("--conda", help="conda environment name to run the script in")
+    e.add_argument("--prefix", help="launcher prefix, e.g. 'torchrun --nproc_per_node 2' or 'accelerate launch'")
+    e.add_argument("--outputs", help="outputs folder (default outputs/ in the project)")
+    e.add_argument("--project", help="project root (default: the git repository or the script's folder)")
+    l = p.add_argument_group("assistant")
+    l.add_argument("--model", help="LLM for the assistant (any litellm model string); default: offline brain")
+    l.add_argument("--api-base", dest="api_base", help="base URL of an OpenAI-compatible server (Ollama, vLLM, ...)")
+    p.add_argument("--yes", "-y", action="store_true", default=None, help="approve every proposal without asking")
+    p.add_argument("--logs", action="store_true", help="stream trial output to the terminal")
+
+
+_SETTING_KEYS = ("trials", "metric", "direction", "timeout", "budget", "target", "patience", "strategy", "pruner", "seed",
+                 "parallel", "gpus_per_trial", "model_path", "python", "venv", "conda", "prefix", "outputs", "model",
+                 "api_base", "yes")
+
+
+def _flags(args: argparse.Namespace) -> dict[str, Any]:
+    flags = {k: getattr(args, k) for k in _SETTING_KEYS if getattr(args, k, None) is not None}
+    if getattr(args, "params", None):
+        flags["params"] = [p.strip() for p in args.params.split(",") if p.strip()]
+    return flags
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aft",
+        description="AFT (AutoFineTuner): tunes your working training script. "
+                    "Every change and every trial is a git commit on a session branch.",
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("tune", help="run trials on a script that takes its hyperparameters as flags")
+    p.add_argument("target", nargs="?", help="the training script")
+    p.add_argument("--resume", metavar="SESSION", help="resume a session (see `aft sessions`)")
+    _add_run_options(p)
+
+    p = sub.add_parser("runs", help="list trials: params, metric, status, duration, commit")
+    p.add_argument("--session", help="session id (default: latest)")
+    p.add_argument("--all", action="store_true", help="every session's trials")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--project")
+
+    p = sub.add_parser("compare", help="parameter, metric and code differences between two trials")
+    p.add_argument("a", help="trial number or run id")
+    p.add_argument("b", help="trial number or run id")
+    p.add_argument("--session")
+    p.add_argument("--project")
+
+    p = sub.add_parser("rollback", help="make a trial's state the branch head with a new commit")
+    p.add_argument("trial", help="trial number or run id")
+    p.add_argument("--session")
+    p.add_argument("--project")
+
+    p = sub.add_parser("sessions", help="list sessions (resume one with `aft tune --resume ID`)")
+    p.add_argument("--project")
+
+    sub.add_parser("doctor", help="check Python, git, torch/CUDA, GPUs and LLM configuration")
+    return parser
+
+
+def _version() -> str:
+    from aft_tui import __version__
+
+    return f"aft {__version__}"
+
+
+def _project_root(explicit: str | None) -> Path:
+    if explicit:
+        return Path(explicit).resolve()
+    from aft_tui.engine.target_info import git_toplevel
+
+    return git_toplevel(Path.cwd()) or Path.cwd().resolve()
+
+
+# -- commands --------------------------------------------------------------------------------
+def cmd_tune(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from aft_tui.engine.engine import Engine
+    from aft_tui.settings import load_settings
+    from aft_tui.ui.headless import HeadlessView, print_summary
+
+    if args.target is None and not args.resume:
+        raise UserError("aft tune needs a target script, e.g. `aft tune train.py`, or --resume SESSION.")
+    project = Path(args.project).resolve() if args.project else None
+    if args.target and not args.resume:
+        from aft_tui.engine.target_info import resolve_target
+
+        info = resolve_target(args.target, project=project)
+        settings = load_settings(info.project, _flags(args))
+        engine = Engine.open(args.target, settings, project=project)
+    else:
+        from aft_tui.settings import Settings
+
+        flags = Settings()
+        flags.update(_flags(args), "the command line")
+        engine = Engine.open(None, flags, session_id=args.resume, resume=True, project=project)
+    view = HeadlessView(show_logs=args.logs)
+    engine.subscribe(view)
+    return asyncio.run(_run_tune(engine, view, print_summary))
+
+
+async def _run_tune(engine: Any, view: Any, print_summary: Callable) -> int:
+    import asyncio
+    import signal
+
+    loop = asyncio.get_running_loop()
+    interrupted = False
+
+    def on_sigint() -> None:
+        nonlocal interrupted
+        if interrupted:
+            return
+        interrupted = True
+        view.print("Interrupted: cancelling the running trial (it is recorded; resume with "
+                   f"`aft tune --resume {engine.session_id}`).", "yellow")
+        engine.request_stop()
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+        loop.add_signal_handler(signal.SIGTERM, on_sigint)
+    except (NotImplementedError, RuntimeError):  # pragma: no cover - non-Unix
+        pass
+    try:
+        await engine.start()
+        summary = await engine.tune()
+    finally:
+        view.close()
+        engine.close("interrupted" if interrupted else "finished")
+    print_summary(view.console, summary)
+    if interrupted:
+        view.console.print(f"Resume with: aft tune --resume {engine.session_id}", highlight=False)
+        return EXIT_INTERRUPTED
+    return EXIT_OK if summary.get("best") is not None else EXIT_FAILED
+
+
+def _load_results(project: Path, session: str | None, all_sessions: bool = False) -> tuple[list[dict], str | None]:
+    from aft_tui.engine.session import list_session_ids
+    from aft_tui.runs.outputs import Outputs
+    from aft_tui.settings import load_settings
+
+    settings = load_settings(project)
+    outputs = Path(settings.outputs)
+    results = Outputs(outputs if outputs.is_absolute() else project / outputs).results()
+    if all_sessions:
+        return results, None
+    if session is None:
+        ids = list_session_ids(project / ".aft")
+        session = ids[-1] if ids else None
+        if session is None:
+            raise UserError(f"No AFT session in {project}; start one with `aft tune train.py`.")
+    return [r for r in results if r.get("session") == session], session
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    import json
+
+    project = _project_root(args.project)
+    results, session = _load_results(project, args.session, args.all)
+    if args.json:
+        print(json.dumps(results, indent=2, default=str))
+        return EXIT_OK
+    from rich.console import Console
+
+    from aft_tui.ui.tables import runs_table
+
+    console = Console()
+    if not results:
+        console.print(f"Session {session} has no trials yet.")
+        return EXIT_OK
+    console.print(runs_table(results, title=f"Trials of session {session}" if session else "All trials"))
+    return EXIT_OK
+
+
+def _pick(results: list[dict], ref: str) -> dict:
+    for r in results:
+        if r.get("run_id") == ref or str(r.get("number")) == ref.lstrip("t#").lstrip("0") or str(r.get("number")) == ref:
+            return r
+    known = ", ".join(str(r.get("number")) for r in results) or "none"
+    raise UserError(f"No trial '{ref}' in this session; trials are: {known}.")
+
+
+def _open_workspace(project: Path, session: str) -> Any:
+    from aft_tui.vcs.workspace import Workspace
+
+    return Workspace.open(project, session, project / ".aft")
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from aft_tui.vcs.compare import compare
+
+    project = _project_root(args.project)
+    results, session = _load_results(project, args.session)
+    a, b = _pick(results, args.a), _pick(results, args.b)
+    ws = _open_workspace(project, session)
+    metrics_a = {a.get("metric"): a.get("value")} if a.get("metric") else {}
+    metrics_b = {b.get("metric"): b.get("value")} if b.get("metric") else {}
+    comparison = compare(ws, a["commit"], b["commit"], a.get("params", {}), b.get("params", {}), metrics_a, metrics_b)
+    Console().print(comparison.render_text(), highlight=False, markup=False)
+    return EXIT_OK
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from aft_tui.engine import events as ev
+    from aft_tui.engine.session import log_path
+    from aft_tui.engine.session_log import SessionLog
+
+    project = _project_root(args.project)
+    results, session = _load_results(project, args.session)
+    trial = _pick(results, args.trial)
+    ws = _open_workspace(project, session)
+    sha = ws.rollback(trial["commit"], f"rollback to trial {trial['number']} ({trial['run_id']})")
+    with SessionLog(log_path(project / ".aft", session)) as log:
+        log.append(ev.Rollback(to_run=trial["run_id"], sha=sha))
+    print(f"Branch {ws.branch} now holds trial {trial['number']}'s state in new commit {sha[:10]} (history kept).")
+    return EXIT_OK
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from aft_tui.engine.session import list_sessions
+
+    project = _project_root(args.project)
+    sessions = list_sessions(project / ".aft")
+    console = Console()
+    if not sessions:
+        console.print(f"No AFT session in {project}; start one with `aft tune train.py`.")
+        return EXIT_OK
+    results, _ = _load_results(project, None, all_sessions=True)
+    table = Table(title="Sessions (resume with: aft tune --resume ID)")
+    for col in ("session", "target", "status", "trials", "best"):
+        table.add_column(col)
+    for s in sessions:
+        mine = [r for r in results if r.get("session") == s.session_id and r.get("status") == "ok"]
+        values = [r["value"] for r in mine if isinstance(r.get("value"), (int, float))]
+        best = ""
+        if values and s.metric:
+            best = f"{s.metric}={(max if s.direction == 'max' else min)(values):.4g}"
+        count = sum(1 for r in results if r.get("session") == s.session_id)
+        table.add_row(s.session_id, s.target, s.status, str(count), best)
+    console.print(table)
+    return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from aft_tui.doctor import run_doctor
+
+    return run_doctor()
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "tune": cmd_tune,
+    "runs": cmd_runs,
+    "compare": cmd_compare,
+    "rollback": cmd_rollback,
+    "sessions": cmd_sessions,
+    "doctor": cmd_doctor,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_OK
+    try:
+        return COMMANDS[args.command](args)
+    except UserError as exc:
+        print(f"aft: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("aft: interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `aft runs | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""The engine: the one command surface every view drives.
+
+It owns a session (id, log, workspace branch, outputs) and exposes coroutines for the
+workflow steps. It emits typed events to subscribers and never imports UI code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+from aft_tui.engine import events as ev
+from aft_tui.engine.session import SessionState, log_path, new_session_id
+from aft_tui.engine.session_log import SessionLog
+from aft_tui.engine.target_info import TargetInfo, resolve_target
+from aft_tui.errors import UserError
+from aft_tui.runs.interpreter import Interpreter
+from aft_tui.runs.outputs import Outputs
+from aft_tui.settings import Settings
+
+Subscriber = Callable[[ev.Event], None]
+
+# The session log keeps the first lines of each trial's output so a replay on another machine
+# shows what happened; the whole log stays in outputs/<run-id>/<run-id>.log.
+LOG_LINES_KEPT_PER_TRIAL = 400
+
+
+class Engine:
+    def __init__(self, info: TargetInfo, settings: Settings, state: SessionState, state_dir: Path) -> None:
+        self.info = info
+        self.settings = settings
+        self.state = state
+        self.state_dir = state_dir
+        self.session_id = state.session_id
+        outputs = Path(settings.outputs)
+        self.outputs = Outputs(outputs if outputs.is_absolute() else info.project / outputs)
+        self.interpreter = Interpreter.from_options(python=settings.python, venv=settings.venv,
+                                                    conda=settings.conda, prefix=settings.prefix)
+        self._subscribers: list[Subscriber] = []
+        self._log: SessionLog | None = None
+        self._logged_lines: dict[str, int] = {}
+        self._workspace: Any = None
+        self._pending: dict[str, asyncio.Future] = {}
+        self._proposal_ids = itertools.count(1)
+        self.stop_requested = False
+        self.tuner: Any = None
+
+    # -- construction ----------------------------------------------------------
+    @classmethod
+    def open(cls, target: str | Path | None, settings: Settings, *, session_id: str | None = None,
+             resume: bool = False, project: str | Path | None = None, cwd: Path | None = None) -> "Engine":
+        """Start a new session on `target`, or reopen `session_id` when resuming."""
+        if resume:
+            if session_id is None:
+                raise UserError("Resuming needs a session id; run `aft sessions` to list them.")
+            from aft_tui.engine.target_info import git_toplevel
+
+            base = Path(project).resolve() if project else (git_toplevel(Path(cwd or Path.cwd())) or Path(cwd or Path.cwd()).resolve())
+            state_dir = base / ".aft"
+            state = SessionState.load(state_dir, session_id)
+            info = resolve_target(Path(state.project) / state.target, project=state.project, cwd=Path(state.project) / state.cwd)
+            merged = Settings()
+            merged.update({k: v for k, v in state.settings.items() if v is not None}, "the saved session")
+            # Flags given on the resume command line win (e.g. more trials).
+            defaults = Settings().to_dict()
+            merged.update({k: v for k, v in settings.to_dict().items() if v != defaults.get(k)}, "the command line")
+            engine = cls(info, merged, state, state_dir)
+        else:
+            if target is None:
+                raise UserError("No target given; pass your training script, e.g. `aft tune train.py`.")
+            info = resolve_target(target, project=project, cwd=cwd)
+            state_dir = info.project / ".aft"
+            sid = session_id or new_session_id()
+            state = SessionState(session_id=sid, project=str(info.project), target=str(info.rel_script),
+                                 cwd=str(info.rel_cwd), settings=settings.to_dict())
+            engine = cls(info, settings, state, state_dir)
+        engine.interpreter.check()
+        engine.outputs.ensure_writable()
+        return engine
+
+    async def start(self) -> None:
+        """Create or reopen the workspace and the session log."""
+        from aft_tui.vcs.workspace import Workspace
+
+        resumed = self.state.status != "new"
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._log = SessionLog(log_path(self.state_dir, self.session_id))
+        if resumed:
+            self._workspace = await asyncio.to_thread(Workspace.open, self.info.project, self.session_id, self.state_dir)
+        else:
+            self._workspace = await asyncio.to_thread(Workspace.create, self.info.project, self.session_id, self.state_dir)
+        self.state.status = "running"
+        self.state.save(self.state_dir)
+        self.emit(ev.SessionStarted(session_id=self.session_id, target=self.state.target, project=self.state.project,
+                                    branch=self._workspace.branch, worktree=str(self._workspace.path), resumed=resumed,
+                                    settings=_public_settings(self.settings)))
+
+    # -- events ----------------------------------------------------------------
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback)
+
+    def emit(self, event: ev.Event) -> None:
+        if self._log is not None and self._should_log(event):
+            self._log.append(event)
+        for callback in list(self._subscribers):
+            callback(event)
+
+    def _should_log(self, event: ev.Event) -> bool:
+        if isinstance(event, ev.TrialLog):
+            kept = self._logged_lines.get(event.run_id, 0)
+            if kept >= LOG_LINES_KEPT_PER_TRIAL:
+                return False
+            self._logged_lines[event.run_id] = kept + len(event.lines)
+        return True
+
+    def info_message(self, text: str) -> None:
+        self.emit(ev.Info(text=text))
+
+    # -- workspace paths ---------------------------------------------------------
+    @property
+    def workspace(self) -> Any:
+        if self._workspace is None:
+            raise RuntimeError("Engine.start() must be awaited first")
+        return self._workspace
+
+    @property
+    def work_root(self) -> Path:
+        """The project root inside the session worktree."""
+        ws = self.workspace
+        sub = getattr(ws, "subdir", Path("."))
+        return Path(ws.path) / sub
+
+    @property
+    def trial_cwd(self) -> Path:
+        return self.work_root / self.info.rel_cwd
+
+    @property
+    def work_script(self) -> Path:
+        return self.work_root / self.info.rel_script
+
+    # -- proposals ---------------------------------------------------------------
+    def next_proposal_id(self) -> str:
+        return f"p{next(self._proposal_ids)}"
+
+    async def propose(self, proposal: ev.Proposal, auto: bool | None = None) -> ev.Decision:
+        """Show a proposal and wait for the person's decision (or approve it under --yes)."""
+        if not proposal.proposal_id:
+            proposal.proposal_id = self.next_proposal_id()
+        self.emit(proposal)
+        if auto if auto is not None else self.settings.yes:
+            decision = ev.Decision(proposal_id=proposal.proposal_id, approved=True, by="auto")
+            self.emit(decision)
+            return decision
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._pending[proposal.proposal_id] = future
+        try:
+            decision = await future
+        finally:
+            self._pending.pop(proposal.proposal_id, None)
+        return decision
+
+    def decide(self, proposal_id: str, approved: bool, feedback: str = "", edited_diff: str | None = None) -> None:
+        """Called by a view when the person approves or rejects a pending proposal."""
+        future = self._pending.get(proposal_id)
+        if future is None or future.done():
+            raise UserError(f"There is no pending proposal '{proposal_id}'.")
+        decision = ev.Decision(proposal_id=proposal_id, approved=approved, feedback=feedback)
+        if edited_diff is not None:
+            decision.feedback = feedback or "edited by the user"
+        self.emit(decision)
+        future.set_result(decision)
+
+    @property
+    def pending_proposals(self) -> list[str]:
+        return list(self._pending)
+
+    # -- workflow steps ----------------------------------------------------------
+    async def tune(self, trials: int | None = None) -> dict[str, Any]:
+        from aft_tui.engine.tune import Tuner
+
+        self.tuner = Tuner(self)
+        try:
+            summary = await self.tuner.run(trials if trials is not None else self.settings.trials)
+        except BaseException:
+            self.state.status = "interrupted"
+            self.state.save(self.state_dir)
+            raise
+        self.state.status = "interrupted" if summary.get("end_reason") == "cancelled" else "finished"
+        self.state.save(self.state_dir)
+        return summary
+
+    def request_stop(self) -> None:
+        """Stop after cancelling running trials (Ctrl-C)."""
+        self.stop_requested = True
+        if self.tuner is not None:
+            self.tuner.cancel_running()
+
+    def runs(self, session_only: bool = True) -> list[dict[str, Any]]:
+        results = self.outputs.results()
+        if session_only:
+            results = [r for r in results if r.get("session") == self.session_id]
+        return results
+
+    def close(self, reason: str = "") -> None:
+        if self._log is not None:
+            self.emit(ev.SessionEnded(session_id=self.session_id, reason=reason))
+            self._log.close()
+            self._log = None
+
+
+def _public_settings(settings: Settings) -> dict[str, Any]:
+    """Settings as recorded in the session; never contains keys (only model names)."""
+    data = settings.to_dict()
+    return json.loads(json.dumps(data, default=str))

@@ -1,0 +1,256 @@
+"""One trial: launch the script, stream its output, collect metrics, decide its status.
+
+Kept apart from the tuning loop so the same code runs a smoke run, a tuning trial, or a
+user's one-off run, and so pruning is just a callback.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from aft_tui.engine.events import Event, TrialLog, TrialMetric
+from aft_tui.fsutil import read_json
+from aft_tui.runs import artifacts
+from aft_tui.runs.launcher import LaunchRequest, TrialProcess
+from aft_tui.runs.metrics import MetricRecord
+
+_ERROR_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(Error|Exception|Interrupt)|Killed|Traceback|CUDA out of memory)")
+_OOM = re.compile(r"out of memory|OutOfMemoryError|CUBLAS_STATUS_ALLOC_FAILED", re.I)
+
+
+@dataclass
+class TrialSpec:
+    run_id: str
+    number: int
+    params: dict[str, Any]
+    command: list[str]
+    cwd: Path
+    run_dir: Path
+    log_path: Path
+    metrics_path: Path
+    timeout: float | None = None
+    gpus: list[int] | None = None
+    omp_threads: int | None = 1
+    model_path: str | None = None  # user's pattern
+    artifact_dirs: list[Path] = field(default_factory=list)
+
+
+@dataclass
+class TrialOutcome:
+    status: str  # ok | failed | pruned | timeout | cancelled
+    reason: str = ""
+    value: float | None = None  # final value of the objective
+    best: float | None = None
+    best_epoch: float | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    metric_names: list[str] = field(default_factory=list)
+    duration: float = 0.0
+    returncode: int | None = None
+    tail: list[str] = field(default_factory=list)
+    artifact: Path | None = None
+    pruned_at: int | None = None
+    script_result: dict[str, Any] | None = None
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+class TrialRun:
+    """Runs one trial. `prune_check(value, step)` returning a reason string stops it as pruned."""
+
+    def __init__(
+        self,
+        spec: TrialSpec,
+        emit: Callable[[Event], None],
+        metric: str | None,
+        direction: str | None,
+        prune_check: Callable[[float, int], str | None] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.emit = emit
+        self.metric = metric
+        self.direction = direction
+        self.prune_check = prune_check
+        self._file_records: list[MetricRecord] = []
+        self._stdout_records: list[MetricRecord] = []
+        self._names: dict[str, None] = {}
+        self._process: TrialProcess | None = None
+        self._prune_reason: str | None = None
+        self._pruned_at: int | None = None
+        self._warnings: list[str] = []
+        self._reports = 0
+
+    async def run(self) -> TrialOutcome:
+        spec = self.spec
+        spec.run_dir.mkdir(parents=True, exist_ok=True)
+        watch = [spec.cwd, *spec.artifact_dirs]
+        before = artifacts.snapshot_mtimes(watch)
+        started = time.time()
+        request = LaunchRequest(
+            command=spec.command,
+            cwd=spec.cwd,
+            run_dir=spec.run_dir,
+            log_path=spec.log_path,
+            metrics_path=spec.metrics_path,
+            gpus=spec.gpus,
+            timeout=spec.timeout,
+            omp_threads=spec.omp_threads,
+        )
+        self._process = TrialProcess(request, self._on_lines, self._on_metrics, self._on_warning)
+        launched = await self._process.run()
+        outcome = self._judge(launched)
+        outcome.duration = launched.duration or (time.time() - started)
+        outcome.artifact = self._find_artifact(outcome, watch, before, started)
+        return outcome
+
+    async def cancel(self, status: str = "cancelled") -> None:
+        if self._process is not None:
+            await self._process.cancel(status)
+
+    # -- streaming callbacks -------------------------------------------------
+    def _on_lines(self, lines: list[str]) -> None:
+        if lines:
+            self.emit(TrialLog(run_id=self.spec.run_id, lines=lines))
+
+    def _on_warning(self, text: str) -> None:
+        self._warnings.append(text)
+
+    def _on_metrics(self, records: list[MetricRecord]) -> None:
+        for record in records:
+            if record.source == "file":
+                self._file_records.append(record)
+            else:
+                # Once the script reports through AFT_METRICS, its prints are only a fallback.
+                if self._file_records:
+                    for name in record.values:
+                        self._names.setdefault(name, None)
+                    continue
+                self._stdout_records.append(record)
+            for name in record.values:
+                self._names.setdefault(name, None)
+            self.emit(TrialMetric(run_id=self.spec.run_id, step=record.step, epoch=record.epoch,
+                                  values=dict(record.values)))
+            self._maybe_prune(record)
+
+    def _maybe_prune(self, record: MetricRecord) -> None:
+        if self.prune_check is None or self.metric is None or self._prune_reason is not None:
+            return
+        value = record.values.get(self.metric)
+        if not _finite(value):
+            return
+        self._reports += 1
+        step = record.step if record.step is not None else (
+            int(record.epoch) if record.epoch is not None else self._reports)
+        reason = self.prune_check(float(value), int(step))
+        if reason and self._process is not None:
+            import asyncio
+
+            self._prune_reason = reason
+            self._pruned_at = int(step)
+            asyncio.get_running_loop().create_task(self._process.cancel("pruned"))
+
+    # -- judging ---------------------------------------------------------------
+    def history(self) -> list[dict[str, Any]]:
+        records = self._file_records or self._stdout_records
+        out = []
+        for r in records:
+            row: dict[str, Any] = {}
+            if r.epoch is not None:
+                row["epoch"] = r.epoch
+            if r.step is not None:
+                row["step"] = r.step
+            row.update(r.values)
+            out.append(row)
+        return out
+
+    def _judge(self, launched: Any) -> TrialOutcome:
+        history = self.history()
+        outcome = TrialOutcome(status="ok", history=history, metric_names=list(self._names),
+                               returncode=launched.returncode, tail=list(launched.tail))
+        script_result = read_json(self.spec.run_dir / "result.json")
+        if isinstance(script_result, dict):
+            outcome.script_result = script_result
+        values = [row[self.metric] for row in history if self.metric and self.metric in row]
+        if self.metric and not values and outcome.script_result and self.metric in outcome.script_result:
+            values = [outcome.script_result[self.metric]]
+        if values:
+            final = values[-1]
+            outcome.value = float(final) if isinstance(final, (int, float)) else None
+            finite = [(i, float(v)) for i, v in enumerate(values) if _finite(v)]
+            if finite:
+                pick = max if self.direction == "max" else min
+                idx, best = pick(finite, key=lambda iv: iv[1])
+                outcome.best = best
+                rows = [row for row in history if self.metric in row]
+                if idx < len(rows):
+                    outcome.best_epoch = rows[idx].get("epoch", rows[idx].get("step"))
+        status = launched.status
+        if status == "start_failed":
+            outcome.status, outcome.reason = "failed", launched.error or "the script could not be started"
+        elif status == "pruned":
+            outcome.status = "pruned"
+            outcome.reason = self._prune_reason or "pruned"
+            outcome.pruned_at = self._pruned_at
+        elif status == "timeout":
+            outcome.status = "timeout"
+            outcome.reason = f"no exit within the {self.spec.timeout:g} s per-trial timeout"
+        elif status == "cancelled":
+            outcome.status, outcome.reason = "cancelled", "cancelled by the user"
+        elif launched.returncode not in (0, None):
+            outcome.status = "failed"
+            outcome.reason = self._crash_reason(launched.returncode, launched.tail)
+        elif self.metric is None:
+            if not self._names:
+                outcome.status, outcome.reason = "failed", "the script reported no metric (no AFT_METRICS lines and no 'name: value' prints)"
+        elif not values:
+            seen = ", ".join(self._names) or "nothing"
+            outcome.status = "failed"
+            outcome.reason = f"the script never reported '{self.metric}' (it reported: {seen})"
+        elif outcome.value is None or not math.isfinite(outcome.value):
+            outcome.status, outcome.reason = "failed", f"'{self.metric}' became {outcome.value} (diverged)"
+        if self._warnings and outcome.status == "ok" and not values:
+            outcome.reason = self._warnings[0]
+        return outcome
+
+    @staticmethod
+    def _crash_reason(code: int, tail: list[str]) -> str:
+        text = "\n".join(tail)
+        if _OOM.search(text):
+            return f"ran out of memory (exit code {code})"
+        last_error = next((line.strip() for line in reversed(tail) if _ERROR_LINE.match(line)), "")
+        if last_error and last_error != "Traceback (most recent call last):":
+            return f"exited with code {code}: {last_error[:200]}"
+        if code < 0:
+            return f"killed by signal {-code}"
+        return f"exited with code {code}"
+
+    def _find_artifact(self, outcome: TrialOutcome, watch: list[Path], before: dict[Path, float],
+                       started: float) -> Path | None:
+        spec = self.spec
+        if outcome.script_result:
+            for key in ("model_pt_path", "model_path"):
+                raw = outcome.script_result.get(key)
+                if isinstance(raw, str) and raw:
+                    path = Path(raw)
+                    if not path.is_absolute():
+                        path = spec.cwd / path
+                    if path.exists():
+                        return artifacts.claim(path, spec.run_dir)
+        if spec.model_path:
+            hits = artifacts.resolve_pattern(spec.model_path, [spec.run_dir, spec.cwd])
+            if hits:
+                return artifacts.claim(hits[-1], spec.run_dir)
+        found = artifacts.find_new_artifacts([spec.run_dir], {}, started)
+        if found:
+            return max(found, key=lambda p: p.stat().st_mtime)
+        found = artifacts.find_new_artifacts(watch, before, started)
+        if found:
+            claimed = [artifacts.claim(p, spec.run_dir) for p in found]
+            return claimed[-1]
+        return None

@@ -1,0 +1,446 @@
+"""The tuning loop: ask, commit the choice, run, measure, tell, keep the best.
+
+Ordering is what makes a SIGKILL harmless: a trial's result is written to outputs/ before
+Optuna is told, and on resume any trial Optuna still holds as RUNNING is reconciled from
+outputs/ (finished there: told now) or re-queued (it never finished: it runs again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from typing import Any
+
+from aft_tui.engine import events as ev
+from aft_tui.engine.trial import TrialOutcome, TrialRun, TrialSpec
+from aft_tui.errors import UserError
+from aft_tui.runs import slots as slotting
+from aft_tui.runs.invocation import build_args
+from aft_tui.runs.metrics import choose_objective, direction_for
+from aft_tui.tuning.space import SearchSpace, build_space
+from aft_tui.tuning.strategies import Choice, make_pruner, make_sampler, make_strategy
+
+COUNTED = ("ok", "failed", "pruned", "timeout")
+PARAMS_FILE = ".aft-trial.json"
+_RATIONALES = {
+    "defaults": "the script's own defaults, run first as the baseline",
+    "requeued": "a re-run of a trial that was interrupted before it finished",
+}
+
+
+def _better(a: float, b: float | None, direction: str) -> bool:
+    if b is None:
+        return True
+    return a > b if direction == "max" else a < b
+
+
+def _fmt_params(params: dict[str, Any]) -> str:
+    parts = []
+    for k, v in params.items():
+        parts.append(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}")
+    return ", ".join(parts)
+
+
+class Tuner:
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.settings = engine.settings
+        self.state = engine.state
+        self.study: Any = None
+        self.space: SearchSpace | None = None
+        self.metric: str | None = self.state.metric or self.settings.metric
+        self.direction: str | None = self.state.direction or self.settings.direction
+        self.strategy = make_strategy(self.settings.strategy)
+        self._running: dict[str, TrialRun] = {}
+        self._inflight = 0
+        self._started = 0.0
+        self._end_reason = ""
+        self._cancelled = False
+        self._lock = asyncio.Lock()
+
+    # -- setup -------------------------------------------------------------------
+    def build_space(self) -> SearchSpace:
+        if self.state.space:
+            return SearchSpace.from_dict(self.state.space)
+        from aft_tui.target.discover import discover
+
+        discovery = discover(self.engine.info.script)
+        params = [p for p in discovery.params if p.flag or p.source == "config_file"]
+        if not params:
+            raise UserError(
+                f"{self.engine.info.rel_script} exposes no tunable parameter as a command-line flag; "
+                f"run `aft pipeline {self.engine.info.rel_script}` to expose them, or add argparse flags."
+            )
+        space = build_space(params, self.settings.search, self.settings.params)
+        if not space.dims:
+            raise UserError("The search space is empty (every parameter is fixed or excluded); loosen [search] in aft.toml.")
+        self.state.space = space.to_dict()
+        self.state.save(self.engine.state_dir)
+        return space
+
+    def _open_study(self) -> None:
+        from aft_tui.tuning.study import open_study
+
+        assert self.space is not None and self.direction is not None
+        sampler = make_sampler(self.settings.strategy, self.settings.seed, self.space)
+        self.study = open_study(self.engine.state_dir, self.engine.session_id, self.direction, sampler,
+                                make_pruner(self.settings.pruner))
+
+    def _resolve_direction(self) -> None:
+        if self.metric and not self.direction:
+            self.direction = direction_for(self.metric)
+            if self.direction is None:
+                raise UserError(f"AFT cannot tell whether '{self.metric}' should go up or down; pass --direction max or --direction min.")
+        if self.metric:
+            self.state.metric, self.state.direction = self.metric, self.direction
+            self.state.save(self.engine.state_dir)
+
+    # -- bookkeeping from outputs/ (the durable record) -------------------------------
+    def session_results(self) -> list[dict[str, Any]]:
+        return self.engine.runs()
+
+    def finished_count(self) -> int:
+        return sum(1 for r in self.session_results() if r.get("status") in COUNTED)
+
+    def best_result(self) -> dict[str, Any] | None:
+        best = None
+        for r in self.session_results():
+            value = r.get("value")
+            if r.get("status") == "ok" and isinstance(value, (int, float)) and math.isfinite(value):
+                if best is None or _better(value, best["value"], self.direction or "max"):
+                    best = r
+        return best
+
+    def _reconcile(self) -> None:
+        """Bring the study in line with outputs/ after a crash or a Ctrl-C."""
+        import optuna
+        from optuna.trial import TrialState
+
+        by_number = {r.get("optuna_trial"): r for r in self.session_results()}
+        for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
+            if trial.state == TrialState.WAITING:
+                continue
+            record = by_number.get(trial.number)
+            if record and record.get("status") == "ok" and isinstance(record.get("value"), (int, float)):
+                self.study.tell(trial.number, record["value"])
+            elif record and record.get("status") == "pruned":
+                self.study.tell(trial.number, state=TrialState.PRUNED)
+            elif record and record.get("status") in ("failed", "timeout"):
+                self.study.tell(trial.number, state=TrialState.FAIL)
+            else:
+                self.study.tell(trial.number, state=TrialState.FAIL)
+                self.study.enqueue_trial(trial.params, user_attrs={"aft_source": "requeued"})
+                self.engine.info_message(f"Trial {trial.number + 1} was interrupted before it finished; it will run again.")
+        del optuna
+
+    # -- the loop ------------------------------------------------------------------
+    async def run(self, n_trials: int) -> dict[str, Any]:
+        engine = self.engine
+        if n_trials < 1:
+            raise UserError("--trials must be at least 1.")
+        self.space = self.build_space()
+        engine.info_message(f"Search space: {self.space.describe()}.")
+        self._resolve_direction()
+        self._started = time.time()
+        if self.metric:
+            self._open_study()
+            if len(self.study.trials) == 0:
+                self.study.enqueue_trial(self.space.defaults(), user_attrs={"aft_source": "defaults"})
+            else:
+                self._reconcile()
+        gpus = slotting.gpu_ids()
+        slots = slotting.assign_slots(self.settings.parallel, self.settings.gpus_per_trial, gpus)
+        self._omp = slotting.threads_per_trial(len(slots))
+        if self.study is None:
+            # Objective not named: trial 1 (defaults) runs first and tells us what the script reports.
+            await self._first_trial_without_metric(slots[0])
+        if not self._should_stop(n_trials):
+            await asyncio.gather(*(self._worker(slot, n_trials) for slot in slots))
+        if not self._end_reason:
+            self._end_reason = "budget" if self.finished_count() >= n_trials else "stopped"
+        summary = self._summary()
+        self._write_metadata(summary)
+        return summary
+
+    def _should_stop(self, n_trials: int) -> bool:
+        if self._cancelled or self.engine.stop_requested:
+            self._end_reason = "cancelled"
+            return True
+        if self.finished_count() + self._inflight >= n_trials:
+            return True
+        s = self.settings
+        if s.budget is not None and time.time() - self._started >= s.budget:
+            self._end_reason = "time budget reached"
+            return True
+        best = self.best_result()
+        if s.target is not None and best is not None:
+            if (self.direction == "max" and best["value"] >= s.target) or (self.direction == "min" and best["value"] <= s.target):
+                self._end_reason = f"target {s.target:g} reached"
+                return True
+        if s.patience is not None and best is not None:
+            later = [r for r in self.session_results() if r.get("status") in COUNTED and r.get("number", 0) > best.get("number", 0)]
+            if len(later) >= s.patience:
+                self._end_reason = f"no improvement in {s.patience} trials"
+                return True
+        return False
+
+    async def _worker(self, gpus: list[int] | None, n_trials: int) -> None:
+        while True:
+            async with self._lock:
+                if self._should_stop(n_trials):
+                    return
+                trial, choice = self._ask()
+                self._inflight += 1
+            try:
+                outcome, record = await self._run_trial(trial.number + 1, choice, gpus, trial)
+            finally:
+                self._inflight -= 1
+            self._tell(trial, outcome, record)
+
+    def _ask(self) -> tuple[Any, Choice]:
+        history = self.session_results()
+        choice = self.strategy.propose(history, self.space) if self.space else None
+        if choice is not None:
+            self.study.enqueue_trial(choice.params, user_attrs={"aft_source": choice.source,
+                                                                "aft_rationale": choice.rationale})
+        trial = self.study.ask(self.space.distributions())
+        source = trial.user_attrs.get("aft_source")
+        if source:
+            rationale = trial.user_attrs.get("aft_rationale") or _RATIONALES.get(source, "")
+            return trial, Choice(dict(trial.params), rationale, source)
+        return trial, Choice(dict(trial.params), f"proposed by the {self.settings.strategy} sampler",
+                             self.settings.strategy)
+
+    def _tell(self, trial: Any, outcome: TrialOutcome, record: dict[str, Any]) -> None:
+        from optuna.trial import TrialState
+
+        if outcome.status == "ok" and outcome.value is not None:
+            self.study.tell(trial, outcome.value)
+        elif outcome.status == "pruned":
+            self.study.tell(trial, state=TrialState.PRUNED)
+        elif outcome.status == "cancelled":
+            self.study.tell(trial, state=TrialState.FAIL)
+            self.study.enqueue_trial(dict(trial.params), user_attrs={"aft_source": "requeued"})
+        else:
+            self.study.tell(trial, state=TrialState.FAIL)
+
+    async def _first_trial_without_metric(self, gpus: list[int] | None) -> None:
+        import optuna
+        from optuna.trial import TrialState
+
+        assert self.space is not None
+        choice = Choice(self.space.defaults(), "the script's own defaults, run first as the baseline", "defaults")
+        outcome, record = await self._run_trial(1, choice, gpus, None)
+        picked = choose_objective(outcome.metric_names)
+        if picked is None:
+            raise UserError(
+                "The script reported no metric AFT can optimise (no AFT_METRICS lines and no 'name: value' prints); "
+                "print your validation metric, e.g. print(f'val_loss: {val_loss}'), or pass --metric."
+            )
+        self.metric, self.direction = picked
+        self.engine.info_message(
+            f"No --metric given: optimising {self.metric} ({'higher' if self.direction == 'max' else 'lower'} is better), "
+            f"chosen from what the script reports ({', '.join(outcome.metric_names)}). Pass --metric to choose another."
+        )
+        self._resolve_direction()
+        # Re-judge trial 1 now that the objective is known and rewrite its record.
+        record = self._rejudge(record, outcome)
+        self._open_study()
+        state = TrialState.COMPLETE if record["status"] == "ok" else TrialState.FAIL
+        frozen = optuna.trial.create_trial(
+            params=choice.params, distributions=self.space.distributions(),
+            value=record["value"] if state == TrialState.COMPLETE else None, state=state)
+        self.study.add_trial(frozen)
+        record["optuna_trial"] = 0
+        self.engine.outputs.write_result(record)
+
+    def _rejudge(self, record: dict[str, Any], outcome: TrialOutcome) -> dict[str, Any]:
+        values = [row[self.metric] for row in outcome.history if self.metric in row]
+        record["metric"], record["direction"] = self.metric, self.direction
+        if record["status"] == "failed" and values and outcome.returncode == 0:
+            record["status"], record["reason"] = "ok", ""
+        if values:
+            final = values[-1]
+            record["value"] = record["final"] = record["validation"] = final
+            finite = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+            record["best"] = (max if self.direction == "max" else min)(finite) if finite else None
+            if not (isinstance(final, (int, float)) and math.isfinite(final)):
+                record["status"], record["reason"] = "failed", f"'{self.metric}' became {final} (diverged)"
+        self._announce_finish(record)
+        return record
+
+    # -- one trial -------------------------------------------------------------------
+    async def _run_trial(self, number: int, choice: Choice, gpus: list[int] | None,
+                         trial: Any) -> tuple[TrialOutcome, dict[str, Any]]:
+        engine = self.engine
+        assert self.space is not None
+        run_id = f"{engine.session_id}-t{number:03d}"
+        run_dir = engine.outputs.run_dir(run_id)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        args = build_args(self.space, choice.params, run_dir, engine.work_root)
+        command = engine.interpreter.command(str(engine.work_script), args)
+        sha, tag = await asyncio.to_thread(self._commit_choice, number, run_id, choice, command)
+        timeout = self.settings.timeout
+        if self.settings.budget is not None:
+            left = max(1.0, self.settings.budget - (time.time() - self._started))
+            timeout = min(timeout, left) if timeout else left
+        spec = TrialSpec(run_id=run_id, number=number, params=choice.params, command=command, cwd=engine.trial_cwd,
+                         run_dir=run_dir, log_path=engine.outputs.log_path(run_id),
+                         metrics_path=engine.outputs.metrics_path(run_id), timeout=timeout, gpus=gpus,
+                         omp_threads=getattr(self, "_omp", 1), model_path=self.settings.model_path,
+                         artifact_dirs=[engine.work_script.parent] if engine.work_script.parent != engine.trial_cwd else [])
+        engine.emit(ev.TrialStarted(run_id=run_id, number=number, params=choice.params, command=command, commit=sha,
+                                    gpus=gpus or [], rationale=choice.rationale))
+        runner = TrialRun(spec, engine.emit, self.metric, self.direction,
+                          self._prune_check(trial) if trial is not None else None)
+        self._running[run_id] = runner
+        started_at = time.time()
+        try:
+            if self._cancelled or engine.stop_requested:
+                await runner.cancel("cancelled")
+            outcome = await runner.run()
+        finally:
+            self._running.pop(run_id, None)
+        record = self._record(run_id, number, choice, outcome, sha, tag, command, started_at, trial)
+        if trial is not None:
+            self._announce_finish(record)
+        return outcome, record
+
+    def _commit_choice(self, number: int, run_id: str, choice: Choice, command: list[str]) -> tuple[str, str]:
+        ws = self.engine.workspace
+        payload = {"session": self.engine.session_id, "trial": number, "run_id": run_id, "params": choice.params,
+                   "fixed": self.space.fixed if self.space else {}, "strategy": choice.source,
+                   "rationale": choice.rationale, "command": command[1:] if len(command) > 1 else command}
+        message = f"trial {number}: {_fmt_params(choice.params)}\n\nChosen by: {choice.source}. {choice.rationale}"
+        sha = ws.commit(message, files={PARAMS_FILE: json.dumps(payload, indent=2, default=str) + "\n"})
+        tag = f"aft/{self.engine.session_id}/trial-{number:03d}"
+        ws.tag(tag, sha)
+        self.engine.emit(ev.CommitMade(sha=sha, message=message.splitlines()[0], branch=ws.branch, tag=tag))
+        return sha, tag
+
+    def _prune_check(self, trial: Any):
+        def check(value: float, step: int) -> str | None:
+            try:
+                trial.report(value, step)
+                prune = trial.should_prune()
+            except Exception:  # optuna refuses duplicate steps etc.; never let that kill a trial
+                return None
+            if not prune:
+                return None
+            return (f"{self.settings.pruner} rule: {self.metric}={value:.4g} at step {step} "
+                    f"is worse than earlier trials at the same step")
+        return check
+
+    def _record(self, run_id: str, number: int, choice: Choice, outcome: TrialOutcome, sha: str, tag: str,
+                command: list[str], started_at: float, trial: Any) -> dict[str, Any]:
+        engine = self.engine
+        findings: list[dict[str, Any]] = []
+        if self.metric and outcome.history:
+            try:
+                from aft_tui.tuning.analyzer import analyze
+
+                findings = [f.to_dict() for f in analyze(outcome.history, self.metric, self.direction or "max")]
+            except Exception as exc:  # analysis is advice; it must never lose a result
+                findings = [{"code": "analysis_failed", "sentence": f"Curve analysis failed: {exc}"}]
+        model_path = str(outcome.artifact) if outcome.artifact else None
+        record: dict[str, Any] = {
+            "run_id": run_id, "session": engine.session_id, "number": number,
+            "optuna_trial": trial.number if trial is not None else 0,
+            "status": outcome.status, "reason": outcome.reason,
+            "params": choice.params, "fixed": dict(self.space.fixed) if self.space else {},
+            "metric": self.metric, "direction": self.direction,
+            "value": outcome.value, "final": outcome.value, "best": outcome.best, "best_epoch": outcome.best_epoch,
+            "history": outcome.history, "metrics_reported": outcome.metric_names,
+            "duration": round(outcome.duration, 3), "started_at": started_at, "finished_at": time.time(),
+            "commit": sha, "tag": tag, "command": command, "returncode": outcome.returncode,
+            "strategy": choice.source, "rationale": choice.rationale,
+            "pruned_at": outcome.pruned_at, "findings": findings,
+            "log": str(engine.outputs.log_path(run_id)),
+            "model_path": model_path,
+            # The original AutoFineTuner's result contract:
+            "model_pt_path": model_path, "validation": outcome.value,
+        }
+        if outcome.script_result:
+            record["script_result"] = outcome.script_result
+        previous_best = self.best_result()
+        engine.outputs.write_result(record)
+        try:
+            engine.workspace.add_note(sha, {k: record[k] for k in ("run_id", "status", "reason", "metric", "value", "best",
+                                                                   "duration", "params")})
+        except Exception as exc:  # a note is a convenience; the result is already on disk
+            engine.info_message(f"Could not attach the result note to {sha[:8]}: {exc}")
+        if findings:
+            engine.emit(ev.Analysis(run_id=run_id, findings=findings))
+        value = record["value"]
+        if (record["status"] == "ok" and isinstance(value, (int, float)) and math.isfinite(value)
+                and (previous_best is None or _better(value, previous_best["value"], self.direction or "max"))):
+            kept = None
+            if outcome.artifact is not None:
+                try:
+                    kept = str(engine.outputs.keep_best(outcome.artifact))
+                except OSError as exc:
+                    engine.info_message(f"Could not copy the best model ({exc}); it stays at {outcome.artifact}.")
+            engine.emit(ev.BestUpdated(run_id=run_id, value=value, params=choice.params, metric=self.metric or ""))
+            record["best_model"] = kept
+        return record
+
+    def _announce_finish(self, record: dict[str, Any]) -> None:
+        engine = self.engine
+        engine.emit(ev.TrialFinished(run_id=record["run_id"], number=record["number"], status=record["status"],
+                                     value=record["value"], reason=record["reason"], duration=record["duration"],
+                                     result={k: record.get(k) for k in ("params", "metric", "direction", "best", "commit",
+                                                                         "model_path", "pruned_at")}))
+        best = self.best_result()
+        engine.emit(ev.TuneProgress(done=self.finished_count(), total=self.settings.trials,
+                                    best=best["value"] if best else None, metric=self.metric or ""))
+
+    def cancel_running(self) -> None:
+        self._cancelled = True
+        loop = asyncio.get_event_loop()
+        for runner in list(self._running.values()):
+            loop.create_task(runner.cancel("cancelled"))
+
+    # -- summary ------------------------------------------------------------------------
+    def _summary(self) -> dict[str, Any]:
+        results = self.session_results()
+        best = self.best_result()
+        defaults = next((r for r in results if r.get("number") == 1), None)
+        return {
+            "session": self.engine.session_id,
+            "branch": self.engine.workspace.branch,
+            "metric": self.metric, "direction": self.direction,
+            "trials": len([r for r in results if r.get("status") in COUNTED]),
+            "statuses": {s: sum(1 for r in results if r.get("status") == s) for s in {r.get("status") for r in results}},
+            "best": best,
+            "defaults_value": defaults.get("value") if defaults else None,
+            "end_reason": self._end_reason,
+        }
+
+    def _write_metadata(self, summary: dict[str, Any]) -> None:
+        best = summary["best"]
+        how = "no trial finished successfully"
+        if best is not None:
+            how = (f"trial {best['number']} ({best['run_id']}) had the {'highest' if self.direction == 'max' else 'lowest'} "
+                   f"{self.metric} = {best['value']:.6g} of {summary['trials']} trials; its parameters were chosen by "
+                   f"{best.get('strategy')}: {best.get('rationale')}")
+        metadata = {
+            "session": self.engine.session_id, "target": self.engine.state.target, "project": self.engine.state.project,
+            "branch": summary["branch"], "metric": self.metric, "direction": self.direction,
+            "search_space": self.space.to_dict() if self.space else None, "strategy": self.settings.strategy,
+            "pruner": self.settings.pruner, "seed": self.settings.seed,
+            "trials": summary["trials"], "statuses": summary["statuses"], "end_reason": summary["end_reason"],
+            "defaults_value": summary["defaults_value"],
+            "best_params": best["params"] if best else None, "best_value": best["value"] if best else None,
+            "best_run": best["run_id"] if best else None, "best_commit": best["commit"] if best else None,
+            "best_model": self._best_model_path(), "how_chosen": how,
+        }
+        self.engine.outputs.write_metadata(metadata)
+
+    def _best_model_path(self) -> str | None:
+        root = self.engine.outputs.root
+        for candidate in sorted(root.glob("model*")):
+            if not candidate.name.startswith(".") and not candidate.name.endswith(".tmp"):
+                return str(candidate)
+        return None

@@ -1,0 +1,19 @@
+"""Errors meant for the person at the keyboard.
+
+A `UserError` carries one sentence that names the problem and the fix; the CLI prints it
+without a traceback and exits with `exit_code`.
+"""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """A problem with the user's input or environment, reported as one clear sentence."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+    def __str__(self) -> str:
+        return self.message

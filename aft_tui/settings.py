@@ -1,0 +1,141 @@
+"""Settings from `aft.toml`, `[tool.aft]` in pyproject.toml, the user config, env and flags.
+
+Precedence (later wins): defaults < user config (~/.config/aft/config.toml) < project file
+(aft.toml, else [tool.aft]) < environment (AFT_*) < command-line flags. Keeping one merged
+object means every view and the engine read the same answer.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from aft_tui.errors import UserError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+
+@dataclass
+class Settings:
+    metric: str | None = None
+    direction: str | None = None  # "min" | "max"
+    trials: int = 8
+    timeout: float | None = None  # per trial, seconds
+    budget: float | None = None  # wall time for the whole tuning run, seconds
+    target: float | None = None  # stop once the objective reaches this value
+    patience: int | None = None  # stop after this many trials without improvement
+    strategy: str = "tpe"
+    pruner: str = "median"  # median | hyperband | none
+    seed: int = 0
+    parallel: int = 1
+    gpus_per_trial: int = 1
+    outputs: str = "outputs"
+    model_path: str | None = None  # glob of the artifact a trial saves, relative to its run dir or worktree
+    python: str | None = None
+    venv: str | None = None
+    conda: str | None = None
+    prefix: str | None = None
+    smoke: str | None = None  # extra flags for the smoke run, e.g. "--epochs 1"
+    smoke_timeout: float = 300.0
+    yes: bool = False
+    model: str | None = None  # LLM (litellm model string)
+    api_base: str | None = None
+    small_model: str | None = None
+    theme: str = "dark"
+    mlflow: str | None = None
+    search: dict[str, dict[str, Any]] = field(default_factory=dict)
+    params: list[str] | None = None  # restrict tuning to these parameters
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def update(self, values: dict[str, Any], origin: str) -> None:
+        names = {f.name: f for f in fields(self)}
+        for key, value in values.items():
+            key = key.replace("-", "_")
+            if value is None:
+                continue
+            if key not in names:
+                raise UserError(
+                    f"Unknown setting '{key}' in {origin}; valid settings are: {', '.join(sorted(names))}."
+                )
+            setattr(self, key, value)
+        if self.direction is not None and self.direction not in ("min", "max"):
+            raise UserError(f"direction must be 'min' or 'max' (got '{self.direction}' from {origin}).")
+
+
+def user_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "aft" / "config.toml"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{path} is not valid TOML ({exc}); fix or remove it.") from None
+
+
+def project_config(project_dir: Path) -> tuple[dict[str, Any], str]:
+    """Return the project's AFT table and where it came from."""
+    aft_toml = project_dir / "aft.toml"
+    if aft_toml.is_file():
+        return _read_toml(aft_toml), str(aft_toml)
+    pyproject = project_dir / "pyproject.toml"
+    if pyproject.is_file():
+        data = _read_toml(pyproject).get("tool", {}).get("aft", {})
+        return data, f"{pyproject} [tool.aft]"
+    return {}, ""
+
+
+_ENV_KEYS = {
+    "AFT_MODEL": "model",
+    "AFT_API_BASE": "api_base",
+    "AFT_THEME": "theme",
+    "AFT_OUTPUTS": "outputs",
+}
+
+
+def load_settings(project_dir: Path, flags: dict[str, Any] | None = None) -> Settings:
+    settings = Settings()
+    user = _read_toml(user_config_path())
+    settings.update({k: v for k, v in user.items() if k in {"theme", "model", "api_base", "small_model"}}, str(user_config_path()))
+    data, origin = project_config(project_dir)
+    if data:
+        settings.update(data, origin)
+    env = {field_name: os.environ[var] for var, field_name in _ENV_KEYS.items() if os.environ.get(var)}
+    settings.update(env, "the environment")
+    if flags:
+        settings.update(flags, "the command line")
+    return settings
+
+
+def save_user_setting(key: str, value: Any) -> None:
+    """Remember a preference (theme, model) in the user config, written atomically."""
+    from aft_tui.fsutil import atomic_write_text
+
+    path = user_config_path()
+    data = _read_toml(path)
+    data[key] = value
+    lines = []
+    for k, v in data.items():
+        if isinstance(v, str):
+            lines.append(f"{k} = {_toml_str(v)}")
+        elif isinstance(v, bool):
+            lines.append(f"{k} = {'true' if v else 'false'}")
+        elif isinstance(v, (int, float)):
+            lines.append(f"{k} = {v}")
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def _toml_str(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

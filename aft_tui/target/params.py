@@ -1,0 +1,55 @@
+"""The tunable-parameter record shared by discovery, refactoring and the search space.
+
+One type flows from "what did we find in the script" to "what does the tuner vary", so a
+parameter keeps its provenance (where it was found, how it is set) all the way to the commit
+message that records a trial's choice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+ParamType = Literal["float", "int", "bool", "str"]
+ParamSource = Literal[
+    "argparse",  # an existing command-line flag
+    "constant",  # a module-level constant such as LR = 3e-4
+    "kwarg",  # a literal keyword argument of a known call: Adam(lr=1e-3)
+    "hf_dataclass",  # a field of an HfArgumentParser dataclass
+    "training_args",  # TrainingArguments(...) keyword
+    "lora_config",  # LoraConfig(...) keyword
+    "config_file",  # a key of a YAML/JSON config the script reads
+    "loop",  # for epoch in range(10)
+]
+
+
+@dataclass
+class Param:
+    """A hyperparameter AFT can vary.
+
+    `flag` is the command-line flag that sets it once the script exposes it (None for a
+    config-file key, which is set by writing a per-trial config instead).
+    """
+
+    name: str
+    type: ParamType
+    default: Any
+    source: ParamSource = "argparse"
+    flag: str | None = None
+    choices: list[Any] | None = None
+    location: str = ""
+    help: str | None = None
+    # Suggested search range (low, high, log) for numeric parameters; None means "let the
+    # search-space heuristics decide".
+    low: float | None = None
+    high: float | None = None
+    log: bool | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Param":
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)

@@ -1,0 +1,216 @@
+"""The search space: which parameters vary, over what range, and how they reach the script.
+
+Built from discovered `Param`s (their suggested ranges) and overridden by the project's
+`[search.<name>]` tables, e.g. in aft.toml:
+
+    [search.lr]
+    low = 1e-4
+    high = 1e-1
+    log = true
+
+    [search.batch_size]
+    choices = [16, 32, 64]
+
+    [search.seed]
+    fixed = 0            # keep constant (also: exclude = true)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from aft_tui.errors import UserError
+from aft_tui.target.params import Param
+
+Kind = Literal["float", "int", "categorical"]
+
+_NEVER_TUNED = {"seed", "random_seed", "output_dir", "data_dir", "output", "save_path", "config"}
+
+
+@dataclass
+class Dimension:
+    name: str
+    kind: Kind
+    default: Any
+    flag: str | None = None
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    choices: list[Any] | None = None
+    source: str = "argparse"
+    presence_flag: bool = False  # store_true style: value True -> "--flag", False -> omitted
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Dimension":
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+    def distribution(self) -> Any:
+        """The Optuna distribution (imported lazily: optuna is heavy)."""
+        from optuna.distributions import (
+            CategoricalDistribution,
+            FloatDistribution,
+            IntDistribution,
+        )
+
+        if self.kind == "categorical":
+            return CategoricalDistribution(list(self.choices or []))
+        if self.kind == "int":
+            return IntDistribution(int(self.low), int(self.high), log=self.log)
+        return FloatDistribution(float(self.low), float(self.high), log=self.log)
+
+    def contains(self, value: Any) -> bool:
+        if self.kind == "categorical":
+            return value in (self.choices or [])
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return False
+        if not math.isfinite(number):
+            return False
+        if self.kind == "int" and int(number) != number:
+            return False
+        return float(self.low) <= number <= float(self.high)
+
+    def describe(self) -> str:
+        if self.kind == "categorical":
+            return f"{self.name} ∈ {{{', '.join(map(str, self.choices or []))}}}"
+        scale = " (log)" if self.log else ""
+        return f"{self.name} ∈ [{_fmt(self.low)}, {_fmt(self.high)}]{scale}"
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+@dataclass
+class SearchSpace:
+    dims: list[Dimension]
+    fixed: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._by_name = {d.name: d for d in self.dims}
+
+    def __iter__(self):
+        return iter(self.dims)
+
+    def __len__(self) -> int:
+        return len(self.dims)
+
+    def get(self, name: str) -> Dimension | None:
+        return self._by_name.get(name)
+
+    def defaults(self) -> dict[str, Any]:
+        return {d.name: d.default for d in self.dims}
+
+    def distributions(self) -> dict[str, Any]:
+        return {d.name: d.distribution() for d in self.dims}
+
+    def validate(self, values: dict[str, Any]) -> list[str]:
+        """Problems with a proposed assignment (unknown names, out-of-range values)."""
+        problems = []
+        for name, value in values.items():
+            dim = self._by_name.get(name)
+            if dim is None:
+                problems.append(f"'{name}' is not in the search space")
+            elif not dim.contains(value):
+                problems.append(f"{name}={value!r} is outside {dim.describe()}")
+        return problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dims": [d.to_dict() for d in self.dims], "fixed": dict(self.fixed)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "SearchSpace":
+        return cls([Dimension.from_dict(d) for d in data.get("dims", [])], dict(data.get("fixed", {})))
+
+    def describe(self) -> str:
+        return "; ".join(d.describe() for d in self.dims)
+
+
+def dimension_from_param(param: Param) -> Dimension | None:
+    """Turn a discovered parameter into a dimension, or None when it should not be tuned."""
+    presence = param.type == "bool" and param.extra.get("action") in ("store_true", "store_false")
+    if param.choices:
+        kind: Kind = "categorical"
+        return Dimension(param.name, "categorical", param.default, param.flag, choices=list(param.choices),
+                         source=param.source, presence_flag=presence, extra=dict(param.extra))
+    if param.type == "bool":
+        return Dimension(param.name, "categorical", bool(param.default), param.flag, choices=[False, True],
+                         source=param.source, presence_flag=presence, extra=dict(param.extra))
+    if param.type not in ("int", "float") or param.default is None:
+        return None
+    low, high, log = param.low, param.high, bool(param.log)
+    if low is None or high is None:
+        from aft_tui.tuning.ranges_fallback import fallback_range
+
+        low, high, log = fallback_range(param.name, param.type, param.default)
+        if low is None:
+            return None
+    kind = "int" if param.type == "int" else "float"
+    default = param.default
+    low = min(low, default)
+    high = max(high, default)
+    if kind == "int":
+        low, high = int(math.floor(low)), int(math.ceil(high))
+    if log and (low <= 0):
+        log = False
+    if low == high:
+        return None
+    return Dimension(param.name, kind, default, param.flag, low=low, high=high, log=log,
+                     source=param.source, extra=dict(param.extra))
+
+
+def build_space(params: list[Param], overrides: dict[str, dict[str, Any]] | None = None,
+                only: list[str] | None = None) -> SearchSpace:
+    overrides = overrides or {}
+    known = {p.name for p in params}
+    for name in list(overrides) + list(only or []):
+        if name not in known:
+            raise UserError(
+                f"'{name}' is in the search space but the script has no such parameter; "
+                f"known parameters: {', '.join(sorted(known)) or 'none'}."
+            )
+    dims: list[Dimension] = []
+    fixed: dict[str, Any] = {}
+    for param in params:
+        override = overrides.get(param.name, {})
+        if only is not None and param.name not in only:
+            continue
+        if only is None and param.name.lower() in _NEVER_TUNED and not override:
+            continue
+        if override.get("exclude"):
+            continue
+        if "fixed" in override:
+            fixed[param.name] = override["fixed"]
+            continue
+        dim = dimension_from_param(param)
+        if "choices" in override:
+            dim = Dimension(param.name, "categorical", param.default, param.flag,
+                            choices=list(override["choices"]), source=param.source, extra=dict(param.extra),
+                            presence_flag=bool(dim and dim.presence_flag))
+            if param.default not in dim.choices:
+                dim.choices.insert(0, param.default)
+        elif any(k in override for k in ("low", "high", "log")):
+            base = dim or Dimension(param.name, "float" if param.type == "float" else "int", param.default,
+                                    param.flag, source=param.source, extra=dict(param.extra))
+            if base.kind == "categorical":
+                raise UserError(f"[search.{param.name}] sets a range but '{param.name}' is categorical; use choices = [...].")
+            base.low = override.get("low", base.low)
+            base.high = override.get("high", base.high)
+            base.log = bool(override.get("log", base.log))
+            if base.low is None or base.high is None or base.low >= base.high:
+                raise UserError(f"[search.{param.name}] needs low < high (got low={base.low}, high={base.high}).")
+            if base.default is not None and not (base.low <= base.default <= base.high):
+                base.low, base.high = min(base.low, base.default), max(base.high, base.default)
+            dim = base
+        if dim is not None:
+            dims.append(dim)
+    return SearchSpace(dims, fixed)

@@ -1,0 +1,105 @@
+"""Strategies behind one interface.
+
+Every strategy runs through an Optuna study (so storage, resume and pruning are shared).
+Model-based ones are Optuna samplers; rule-based ones (`coordinate`, and the LLM-driven
+ones) implement `Strategy.propose` and hand their choice to the study with
+`enqueue_trial`, so the trial record is the same whoever chose it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aft_tui.errors import UserError
+from aft_tui.tuning.space import SearchSpace
+
+SAMPLER_STRATEGIES = ("tpe", "random", "gp", "cmaes", "grid")
+ALL_STRATEGIES = SAMPLER_STRATEGIES + ("coordinate", "llm", "hybrid")
+PRUNERS = ("median", "hyperband", "none")
+
+
+@dataclass
+class Choice:
+    """A parameter assignment and why it was chosen (goes into the commit message)."""
+
+    params: dict[str, Any]
+    rationale: str = ""
+    source: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Strategy(Protocol):
+    name: str
+
+    def propose(self, history: list[dict[str, Any]], space: SearchSpace) -> Choice | None:
+        """Return a choice, or None to let the study's sampler decide."""
+
+
+class SamplerStrategy:
+    """A strategy that is entirely an Optuna sampler."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def propose(self, history: list[dict[str, Any]], space: SearchSpace) -> Choice | None:
+        return None
+
+
+def check_strategy(name: str) -> None:
+    if name not in ALL_STRATEGIES:
+        raise UserError(f"Unknown strategy '{name}'; choose one of: {', '.join(ALL_STRATEGIES)}.")
+
+
+def make_sampler(name: str, seed: int, space: SearchSpace) -> Any:
+    import optuna
+
+    check_strategy(name)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "gp":
+        return optuna.samplers.GPSampler(seed=seed, n_startup_trials=4)
+    if name == "cmaes":
+        return optuna.samplers.CmaEsSampler(seed=seed, n_startup_trials=4, warn_independent_sampling=False)
+    if name == "grid":
+        return optuna.samplers.GridSampler(_grid(space), seed=seed)
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=4, multivariate=True,
+                                      warn_independent_sampling=False)
+
+
+def _grid(space: SearchSpace, points: int = 3) -> dict[str, list[Any]]:
+    import math
+
+    grid: dict[str, list[Any]] = {}
+    for dim in space:
+        if dim.kind == "categorical":
+            grid[dim.name] = list(dim.choices or [])
+            continue
+        low, high = float(dim.low), float(dim.high)
+        if dim.log:
+            values = [math.exp(math.log(low) + i * (math.log(high) - math.log(low)) / (points - 1)) for i in range(points)]
+        else:
+            values = [low + i * (high - low) / (points - 1) for i in range(points)]
+        if dim.kind == "int":
+            values = sorted({int(round(v)) for v in values})
+        if dim.default not in values:
+            values.append(dim.default)
+        grid[dim.name] = sorted(values)
+    return grid
+
+
+def make_pruner(name: str) -> Any:
+    import optuna
+
+    if name not in PRUNERS:
+        raise UserError(f"Unknown pruner '{name}'; choose one of: {', '.join(PRUNERS)}.")
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, reduction_factor=3)
+    return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1, interval_steps=1)
+
+
+def make_strategy(name: str, **kwargs: Any) -> Strategy:
+    check_strategy(name)
+    return SamplerStrategy(name)

@@ -1,0 +1,144 @@
+"""The headless view: prints engine events as plain lines plus a rich progress bar.
+
+Used by `aft tune`, `aft pipeline` and friends when no TUI is running. It only renders;
+every decision is the engine's.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from aft_tui.engine import events as ev
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+class HeadlessView:
+    def __init__(self, console: Any = None, show_logs: bool = False, progress: bool = True) -> None:
+        from rich.console import Console
+
+        self.console = console or Console(stderr=False, highlight=False)
+        self.show_logs = show_logs
+        self.total = 0
+        self.done = 0
+        self.best: float | None = None
+        self.metric = ""
+        self._durations: list[float] = []
+        self._progress = None
+        self._task = None
+        self._use_progress = progress and self.console.is_terminal
+
+    def __call__(self, event: ev.Event) -> None:
+        handler = getattr(self, f"on_{event.kind}", None)
+        if handler is not None:
+            handler(event)
+
+    def print(self, text: str, style: str | None = None) -> None:
+        if self._progress is not None:
+            self._progress.console.print(text, style=style, highlight=False, markup=False)
+        else:
+            self.console.print(text, style=style, highlight=False, markup=False)
+
+    # -- events ---------------------------------------------------------------------
+    def on_session_started(self, e: ev.SessionStarted) -> None:
+        verb = "Resumed" if e.resumed else "Started"
+        self.print(f"{verb} session {e.session_id} on {e.target} (branch {e.branch}).", "bold")
+
+    def on_info(self, e: ev.Info) -> None:
+        self.print(e.text, "cyan")
+
+    def on_assistant_message(self, e: ev.AssistantMessage) -> None:
+        if e.final:
+            self.print(e.text)
+
+    def on_error(self, e: ev.ErrorEvent) -> None:
+        self.print(f"Error: {e.message}", "red")
+
+    def on_proposal(self, e: ev.Proposal) -> None:
+        self.print(f"Proposal {e.proposal_id} ({e.proposal_kind}): {e.title}", "bold")
+        if e.rationale:
+            self.print(e.rationale)
+        if e.diff:
+            from rich.syntax import Syntax
+
+            target = self._progress.console if self._progress is not None else self.console
+            target.print(Syntax(e.diff, "diff", theme="ansi_dark", background_color="default"))
+
+    def on_decision(self, e: ev.Decision) -> None:
+        verdict = "approved" if e.approved else "rejected"
+        extra = f" ({e.feedback})" if e.feedback else ""
+        self.print(f"Proposal {e.proposal_id} {verdict}{' automatically' if e.by == 'auto' else ''}{extra}.")
+
+    def on_commit(self, e: ev.CommitMade) -> None:
+        pass
+
+    def on_trial_started(self, e: ev.TrialStarted) -> None:
+        params = ", ".join(f"{k}={_fmt(v)}" for k, v in e.params.items())
+        self.print(f"Trial {e.number} [{e.run_id}] {params}  ({e.rationale})")
+        self._ensure_progress()
+
+    def on_trial_log(self, e: ev.TrialLog) -> None:
+        if self.show_logs:
+            for line in e.lines:
+                self.print(f"  | {line}", "dim")
+
+    def on_trial_finished(self, e: ev.TrialFinished) -> None:
+        metric = e.result.get("metric") or self.metric
+        value = f"{metric}={_fmt(e.value)}" if e.value is not None else "no value"
+        style = {"ok": "green", "pruned": "yellow"}.get(e.status, "red")
+        reason = f" — {e.reason}" if e.reason else ""
+        self.print(f"Trial {e.number} {e.status}: {value} in {e.duration:.1f}s{reason}", style)
+        self._durations.append(e.duration)
+
+    def on_best_updated(self, e: ev.BestUpdated) -> None:
+        self.best = e.value
+        self.metric = e.metric
+        self.print(f"New best {e.metric}={_fmt(e.value)} ({e.run_id})", "bold green")
+
+    def on_analysis(self, e: ev.Analysis) -> None:
+        for finding in e.findings:
+            self.print(f"  · {finding.get('sentence', '')}", "magenta")
+
+    def on_tune_progress(self, e: ev.TuneProgress) -> None:
+        self.total, self.done = e.total, e.done
+        if self._progress is not None and self._task is not None:
+            best = f"best {e.metric}={_fmt(e.best)}" if e.best is not None else "no best yet"
+            self._progress.update(self._task, total=e.total, completed=e.done, description=best)
+
+    # -- progress bar -------------------------------------------------------------------
+    def _ensure_progress(self) -> None:
+        if not self._use_progress or self._progress is not None:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                  TimeRemainingColumn(), console=self.console, transient=True)
+        self._progress.start()
+        self._task = self._progress.add_task("tuning", total=self.total or None, completed=self.done)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def print_summary(console: Any, summary: dict[str, Any]) -> None:
+    best = summary.get("best")
+    metric = summary.get("metric")
+    console.print(f"\nFinished {summary['trials']} trial(s) on branch {summary['branch']} ({summary['end_reason']}).",
+                  highlight=False)
+    if best is None:
+        console.print("No trial finished successfully; see the reasons above and the logs in outputs/.", style="red")
+        return
+    params = ", ".join(f"{k}={_fmt(v)}" for k, v in best["params"].items())
+    console.print(f"Best {metric} = {_fmt(best['value'])} (trial {best['number']}, {best['run_id']}): {params}",
+                  style="bold green", highlight=False)
+    defaults = summary.get("defaults_value")
+    if isinstance(defaults, (int, float)):
+        console.print(f"Defaults gave {metric} = {_fmt(defaults)}.", highlight=False)
+    sys.stdout.flush()

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install AFT and the example targets' libraries into .venv (created if missing).
+# On a machine without an NVIDIA GPU, torch comes from PyTorch's CPU-only index, so no CUDA
+# wheels (several GB) are downloaded. Set AFT_VENV to use another environment folder.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${AFT_VENV:-.venv}"
+if [ -z "${VIRTUAL_ENV:-}" ]; then
+  if [ ! -x "$VENV/bin/python" ]; then
+    python3 -m venv "$VENV"
+  fi
+  # shellcheck disable=SC1091
+  . "$VENV/bin/activate"
+fi
+python -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
+if ! python -c "import torch" >/dev/null 2>&1; then
+  if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+    python -m pip install --quiet torch
+  else
+    python -m pip install --quiet torch --index-url https://download.pytorch.org/whl/cpu \
+      || python -m pip install --quiet torch
+  fi
+fi
+extras="${AFT_EXTRAS:-examples,test}"
+python -m pip install --quiet -e ".[${extras}]"

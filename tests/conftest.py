@@ -1,0 +1,58 @@
+"""Test-wide environment: offline, single-threaded BLAS, isolated user config, git identity."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS = ROOT / "cookbook" / "targets"
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+os.environ.setdefault("GIT_AUTHOR_NAME", "AFT tests")
+os.environ.setdefault("GIT_AUTHOR_EMAIL", "tests@aft.local")
+os.environ.setdefault("GIT_COMMITTER_NAME", "AFT tests")
+os.environ.setdefault("GIT_COMMITTER_EMAIL", "tests@aft.local")
+for key in ("AFT_MODEL", "AFT_API_BASE"):
+    os.environ.pop(key, None)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg")))
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def git_project(tmp_path: Path):
+    """A fresh git repository with one commit, returned as a factory that copies targets in."""
+
+    def make(*files: str | Path, name: str = "proj", commit: bool = True) -> Path:
+        project = tmp_path / name
+        project.mkdir()
+        git(project, "init", "-q", "-b", "main")
+        for f in files:
+            src = Path(f)
+            if not src.is_absolute():
+                src = TARGETS / src
+            if src.is_dir():
+                shutil.copytree(src, project / src.name)
+            else:
+                shutil.copy2(src, project / src.name)
+        (project / ".gitignore").write_text("outputs/\n")
+        if commit:
+            git(project, "add", "-A")
+            git(project, "commit", "-q", "-m", "initial")
+        return project
+
+    return make
