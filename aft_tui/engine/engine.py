@@ -205,6 +205,75 @@ class Engine:
             results = [r for r in results if r.get("session") == self.session_id]
         return results
 
+    def find_run(self, ref: str | int) -> dict[str, Any]:
+        """A trial of this session by number (3, "3", "t003") or run id."""
+        results = self.runs()
+        text = str(ref).strip().lstrip("#")
+        for r in results:
+            if r.get("run_id") == text:
+                return r
+        digits = text.lstrip("t").lstrip("0") or "0"
+        for r in results:
+            if str(r.get("number")) == digits:
+                return r
+        known = ", ".join(str(r.get("number")) for r in results) or "none yet"
+        raise UserError(f"No trial '{ref}' in session {self.session_id}; its trials are: {known}.")
+
+    def compare(self, a: str | int, b: str | int) -> Any:
+        from aft_tui.vcs.compare import compare
+
+        ra, rb = self.find_run(a), self.find_run(b)
+        metrics_a = {ra["metric"]: ra.get("value")} if ra.get("metric") else {}
+        metrics_b = {rb["metric"]: rb.get("value")} if rb.get("metric") else {}
+        return compare(self.workspace, ra["commit"], rb["commit"], ra.get("params", {}), rb.get("params", {}),
+                       metrics_a, metrics_b)
+
+    async def rollback(self, ref: str | int) -> str:
+        """Make a trial's state the branch head with a new commit (history is kept)."""
+        record = self.find_run(ref)
+        message = f"rollback to trial {record['number']} ({record['run_id']})"
+        sha = await asyncio.to_thread(self.workspace.rollback, record["commit"], message)
+        self.emit(ev.Rollback(to_run=record["run_id"], sha=sha))
+        self.emit(ev.CommitMade(sha=sha, message=message, branch=self.workspace.branch))
+        return sha
+
+    # -- conversation ------------------------------------------------------------
+    @property
+    def brain(self) -> Any:
+        if getattr(self, "_brain", None) is None:
+            from aft_tui.brain import get_brain
+
+            self._brain = get_brain(self.settings)
+        return self._brain
+
+    def chat_context(self) -> dict[str, Any]:
+        """What the assistant is told about the session: compact, never secrets."""
+        results = self.runs()
+        rows = [{k: r.get(k) for k in ("number", "status", "value", "params", "reason")} for r in results[-20:]]
+        latest = next((r.get("findings") for r in reversed(results) if r.get("findings")), [])
+        return {
+            "target": self.state.target,
+            "metric": self.state.metric or self.settings.metric,
+            "direction": self.state.direction or self.settings.direction,
+            "search_space": self.state.space,
+            "runs": rows,
+            "latest_findings": latest,
+            "trials_budget": self.settings.trials,
+            "branch": getattr(self._workspace, "branch", None),
+        }
+
+    async def chat(self, text: str) -> str:
+        """Free text from the person: the brain answers (streamed) and may use engine tools."""
+        self.emit(ev.UserMessage(text=text))
+        message_id = f"m{next(self._proposal_ids)}"
+
+        def on_chunk(chunk: str) -> None:
+            self.emit(ev.AssistantMessage(text=chunk, message_id=message_id, final=False))
+
+        reply = await self.brain.chat(text, self.chat_context(), on_chunk, self)
+        self.emit(ev.AssistantMessage(text=reply, message_id=message_id, final=True))
+        return reply
+
     def close(self, reason: str = "") -> None:
         if self._log is not None:
             self.emit(ev.SessionEnded(session_id=self.session_id, reason=reason))

@@ -62,9 +62,8 @@ def snapshot_working_copy(
 
     _, listing, _ = gitcmd.run(
         runner,
-        ["ls-files", "-z", "--others", "--exclude-standard", "--pathspec-from-file=-", "--pathspec-file-nul"],
+        ["ls-files", "-z", "--others", "--exclude-standard", "--", ".", *excludes],
         env=env,
-        stdin=_nul(["."] + excludes),
         keep_newline=True,
     )
     left_out: list[str] = []

@@ -121,6 +121,11 @@ def _general(rng: random.Random) -> Example:
             f"Here is a fun thought: many people smile when they talk about {topic}.")
 
 
+def unified_prompt(user_text: str) -> str:
+    """The prompt the unified model is trained on and answers at inference time."""
+    return f"{SYSTEM_PROMPT}\n\nUser: {user_text}\nAssistant:"
+
+
 MAKERS: dict[str, Callable[[random.Random], Example]] = {
     "qna": _qna, "technical": _technical, "general": _general}
 
@@ -146,7 +151,7 @@ def generate(data_dir: Path = DEFAULT_DATA_DIR, seed: int = 42, per_category: in
             if rng.random() < label_noise:
                 label = rng.choice([other for other in range(len(CATEGORIES)) if other != label])
             classification.append({"text": text, "label": label})
-        unified = [{"input_text": f"{SYSTEM_PROMPT}\n\nUser: {text}\nAssistant:",
+        unified = [{"input_text": unified_prompt(text),
                     "target_text": answer, "category": cat} for cat, text, answer in rows]
         write_jsonl(data_dir / f"classification_{name}.jsonl", classification)
         write_jsonl(data_dir / f"unified_{name}.jsonl", unified)

@@ -1,0 +1,309 @@
+"""Parameters a script already exposes on its command line: argparse flags and the fields of
+HfArgumentParser dataclasses.
+
+These need no refactor (AFT can set them today), but discovery still reports them with their
+defaults so the tuner knows the starting point and the person sees the whole picture.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import libcst as cst
+import libcst.matchers as m
+
+from aft_tui.target.literals import (
+    keyword_arg,
+    last_part,
+    literal_of,
+    positional_args,
+    string_value,
+)
+from aft_tui.target.names import (
+    dest_from_option_strings,
+    is_seed,
+    looks_like_hyperparameter,
+    looks_like_path_or_id,
+    words,
+)
+from aft_tui.target.params import Param
+from aft_tui.target.script import Script
+
+CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+_TYPE_NAMES = {"int": "int", "float": "float", "str": "str", "bool": "bool"}
+_SKIPPED_ACTIONS = {"count", "append", "append_const", "help", "version", "store_const", "extend"}
+
+# What `HfArgumentParser((..., TrainingArguments))` exposes for free, with the library defaults.
+TRAINING_ARGUMENT_DEFAULTS: dict[str, tuple[str, Any]] = {
+    "learning_rate": ("float", 5e-5),
+    "num_train_epochs": ("float", 3.0),
+    "per_device_train_batch_size": ("int", 8),
+    "weight_decay": ("float", 0.0),
+    "warmup_ratio": ("float", 0.0),
+    "warmup_steps": ("int", 0),
+    "gradient_accumulation_steps": ("int", 1),
+    "max_grad_norm": ("float", 1.0),
+    "lr_scheduler_type": ("str", "linear"),
+    "adam_beta1": ("float", 0.9),
+    "adam_beta2": ("float", 0.999),
+    "label_smoothing_factor": ("float", 0.0),
+    "seed": ("int", 42),
+}
+
+
+def is_add_argument(call: cst.Call) -> bool:
+    return m.matches(call.func, m.Attribute(attr=m.Name("add_argument")))
+
+
+def argument_dest(call: cst.Call) -> tuple[str | None, list[str]]:
+    """(dest, option strings) of an add_argument call; dest None when it cannot be read."""
+    options = [s for s in (string_value(a.value) for a in positional_args(call)) if s is not None]
+    dest_arg = keyword_arg(call, "dest")
+    dest = string_value(dest_arg.value) if dest_arg is not None else None
+    return dest_from_option_strings(options, dest), options
+
+
+def argparse_params(script: Script) -> tuple[list[Param], list[str]]:
+    """Params for every optional argparse flag, plus config paths named by flag defaults."""
+    params: list[Param] = []
+    config_paths: list[str] = []
+    for call in _calls(script.module):
+        if not is_add_argument(call):
+            continue
+        dest, options = argument_dest(call)
+        if not dest or not options or not options[0].startswith("-"):
+            continue  # positional arguments are inputs, not hyperparameters
+        param = _param_from_add_argument(script, call, dest, options)
+        if param is None:
+            continue
+        if param.extra.get("config_flag") and isinstance(param.default, str):
+            config_paths.append(param.default)
+        params.append(param)
+    return params, config_paths
+
+
+def _param_from_add_argument(script: Script, call: cst.Call, dest: str, options: list[str]) -> Param | None:
+    action_arg = keyword_arg(call, "action")
+    action = string_value(action_arg.value) if action_arg is not None else None
+    if action in _SKIPPED_ACTIONS:
+        return None
+    nargs = keyword_arg(call, "nargs")
+    if nargs is not None and string_value(nargs.value) != "?":
+        return None  # list-valued flags are not single hyperparameters
+    extra: dict[str, Any] = {}
+    default: Any = None
+    default_arg = keyword_arg(call, "default")
+    lit = literal_of(default_arg.value, script.module) if default_arg is not None else None
+    if lit is not None:
+        default = lit.value
+    elif default_arg is not None:
+        extra["default_code"] = script.code(default_arg.value)
+
+    ptype: str | None = None
+    if action in ("store_true", "store_false"):
+        ptype = "bool"
+        if default_arg is None:
+            default = action == "store_false"
+        extra["action"] = action
+    else:
+        type_arg = keyword_arg(call, "type")
+        if type_arg is not None and isinstance(type_arg.value, cst.Name):
+            ptype = _TYPE_NAMES.get(type_arg.value.value)
+        if ptype is None and lit is not None:
+            ptype = lit.type
+        if ptype is None:
+            ptype = "str"
+    if ptype == "float" and isinstance(default, int) and not isinstance(default, bool):
+        default = float(default)
+
+    choices = None
+    choices_arg = keyword_arg(call, "choices")
+    if choices_arg is not None and isinstance(choices_arg.value, (cst.List, cst.Tuple, cst.Set)):
+        values = [literal_of(el.value, script.module) for el in choices_arg.value.elements]
+        if all(v is not None for v in values):
+            choices = [v.value for v in values]  # type: ignore[union-attr]
+    help_arg = keyword_arg(call, "help")
+    help_text = string_value(help_arg.value) if help_arg is not None else None
+
+    long_flags = [o for o in options if o.startswith("--")]
+    flag = long_flags[0] if long_flags else options[0]
+    is_config = (
+        isinstance(default, str)
+        and default.lower().endswith(CONFIG_SUFFIXES)
+        and bool({"config", "cfg", "conf"} & set(words(dest)))
+    )
+    if is_config:
+        extra["config_flag"] = True
+    extra["tunable"] = _tunable_flag(dest, ptype, default, choices) and not is_config
+    return Param(
+        name=dest,
+        type=ptype,  # type: ignore[arg-type]
+        default=default,
+        source="argparse",
+        flag=flag,
+        choices=choices,
+        location=script.loc(call),
+        help=help_text,
+        extra=extra,
+    )
+
+
+def _tunable_flag(dest: str, ptype: str, default: Any, choices: list[Any] | None) -> bool:
+    if is_seed(dest):
+        return False
+    if isinstance(default, str) and looks_like_path_or_id(default):
+        return False
+    if choices and not set(words(dest)) & {"dir", "path", "file", "device", "output"}:
+        return True
+    if ptype == "str":
+        return looks_like_hyperparameter(dest) and bool(set(words(dest)) & {"optimizer", "optim", "scheduler", "sched", "activation", "act", "loss", "init", "norm", "type"})
+    return looks_like_hyperparameter(dest)
+
+
+def hf_dataclass_params(script: Script) -> list[Param]:
+    """Fields of the dataclasses handed to HfArgumentParser (each field is a `--name` flag)."""
+    classes = {
+        stmt.name.value: stmt
+        for stmt in _all_classes(script.module)
+    }
+    params: list[Param] = []
+    seen: set[str] = set()
+    for call in _calls(script.module):
+        if last_part(_func_name(call)) != "HfArgumentParser":
+            continue
+        args = positional_args(call)
+        if not args:
+            continue
+        first = args[0].value
+        refs = [first] if isinstance(first, cst.Name) else [
+            el.value for el in getattr(first, "elements", []) if isinstance(el.value, cst.Name)
+        ]
+        for ref in refs:
+            assert isinstance(ref, cst.Name)
+            cls = classes.get(ref.value)
+            if cls is not None:
+                found = _dataclass_fields(script, cls)
+            elif ref.value in ("TrainingArguments", "Seq2SeqTrainingArguments"):
+                found = _training_argument_fields(script, call)
+            else:
+                found = []
+            for param in found:
+                if param.name not in seen:
+                    seen.add(param.name)
+                    params.append(param)
+    return params
+
+
+def _dataclass_fields(script: Script, cls: cst.ClassDef) -> list[Param]:
+    params: list[Param] = []
+    body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else []
+    for stmt in body:
+        if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+            continue
+        small = stmt.body[0]
+        if not isinstance(small, cst.AnnAssign) or not isinstance(small.target, cst.Name):
+            continue
+        name = small.target.value
+        ann = _annotation_type(small.annotation.annotation)
+        value = small.value
+        help_text = None
+        if isinstance(value, cst.Call) and last_part(_func_name(value)) == "field":
+            default_arg = keyword_arg(value, "default")
+            help_text = _metadata_help(value)
+            value = default_arg.value if default_arg is not None else None
+        if value is None:
+            continue
+        lit = literal_of(value, script.module)
+        if lit is None:
+            continue
+        ptype = ann or lit.type
+        default: Any = lit.value
+        if ptype == "float" and isinstance(default, int) and not isinstance(default, bool):
+            default = float(default)
+        tunable = _tunable_flag(name, ptype, default, None)
+        params.append(
+            Param(
+                name=name,
+                type=ptype,  # type: ignore[arg-type]
+                default=default,
+                source="hf_dataclass",
+                flag=f"--{name}",
+                location=script.loc(stmt),
+                help=help_text,
+                extra={"tunable": tunable, "dataclass": cls.name.value},
+            )
+        )
+    return params
+
+
+def _training_argument_fields(script: Script, call: cst.Call) -> list[Param]:
+    return [
+        Param(
+            name=name,
+            type=ptype,  # type: ignore[arg-type]
+            default=default,
+            source="hf_dataclass",
+            flag=f"--{name}",
+            location=script.loc(call),
+            help="TrainingArguments field (library default)",
+            extra={"tunable": not is_seed(name), "dataclass": "TrainingArguments"},
+        )
+        for name, (ptype, default) in TRAINING_ARGUMENT_DEFAULTS.items()
+    ]
+
+
+def _annotation_type(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.Name):
+        return _TYPE_NAMES.get(node.value)
+    if isinstance(node, cst.Subscript) and last_part(_dotted(node.value)) == "Optional":
+        inner = node.slice[0].slice
+        if isinstance(inner, cst.Index):
+            return _annotation_type(inner.value)
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+        return _annotation_type(node.left) or _annotation_type(node.right)
+    return None
+
+
+def _metadata_help(call: cst.Call) -> str | None:
+    meta = keyword_arg(call, "metadata")
+    if meta is None or not isinstance(meta.value, cst.Dict):
+        return None
+    for el in meta.value.elements:
+        if isinstance(el, cst.DictElement) and string_value(el.key) == "help":
+            return string_value(el.value)
+    return None
+
+
+def _func_name(call: cst.Call) -> str | None:
+    return _dotted(call.func)
+
+
+def _dotted(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        left = _dotted(node.value)
+        return f"{left}.{node.attr.value}" if left else None
+    return None
+
+
+def _calls(module: cst.Module) -> list[cst.Call]:
+    found: list[cst.Call] = []
+
+    class _Collect(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            found.append(node)
+
+    module.visit(_Collect())
+    return found
+
+
+def _all_classes(module: cst.Module) -> list[cst.ClassDef]:
+    found: list[cst.ClassDef] = []
+
+    class _Collect(cst.CSTVisitor):
+        def visit_ClassDef(self, node: cst.ClassDef) -> None:
+            found.append(node)
+
+    module.visit(_Collect())
+    return found

@@ -1,0 +1,108 @@
+"""How AFT judges and spells parameter names.
+
+A module constant is only worth tuning when its name says "hyperparameter"; a path, a model id
+or a class count is not. One vocabulary, shared by constants, config keys and argparse flags,
+keeps those judgements consistent.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Words that mark a name as a hyperparameter.
+HYPER_WORDS = frozenset(
+    """
+    lr learning rate epoch epochs batch bs hidden dropout decay wd momentum warmup gamma
+    layers heads embed embedding emb units width depth clip patience smoothing alpha beta beta1
+    beta2 eps epsilon temperature rank lora estimators leaves iters iterations accumulation accum
+    optimizer optim scheduler sched activation seed channels filters kernel reg l1 l2 tau
+    nesterov dim margin steps neighbors penalty subsample factor ratio nhead ff topk amp
+    """.split()
+)
+# Exact names that are hyperparameters although they contain none of the words.
+HYPER_NAMES = frozenset({"c", "k", "r", "n_estimators", "max_depth", "max_len", "max_length", "d_model"})
+# Words that mark a name as data, plumbing or bookkeeping rather than a hyperparameter.
+EXCLUDE_WORDS = frozenset(
+    """
+    classes labels vocab path paths dir file filename url uri name device cuda gpu gpus workers
+    log logging print save eval checkpoint ckpt root data dataset version id input output
+    verbose debug token api host port project run wandb mlflow every freq frequency interval
+    """.split()
+)
+STRING_WORDS = frozenset({"optimizer", "optim", "scheduler", "sched", "activation", "act", "pooling", "loss", "criterion", "init", "norm"})
+SEED_WORDS = frozenset({"seed", "random_state"})
+# Names whose values are fractions or rates even when written as an integer literal.
+FLOAT_WORDS = frozenset({"lr", "learning", "dropout", "decay", "wd", "momentum", "ratio", "smoothing", "eps", "epsilon", "alpha", "beta1", "beta2", "gamma", "temperature"})
+
+
+def words(name: str) -> list[str]:
+    parts = re.split(r"[^a-z0-9]+", _snake(name))
+    return [p for p in parts if p]
+
+
+def _snake(name: str) -> str:
+    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    return name.lower()
+
+
+def looks_like_hyperparameter(name: str) -> bool:
+    key = _snake(name).strip("_")
+    ws = words(name)
+    if any(w in EXCLUDE_WORDS for w in ws):
+        return False
+    if key in HYPER_NAMES:
+        return True
+    return any(w in HYPER_WORDS for w in ws)
+
+
+def is_seed(name: str) -> bool:
+    key = _snake(name).strip("_")
+    return key in SEED_WORDS or "seed" in words(name)
+
+
+def looks_like_tunable_string(name: str, value: str) -> bool:
+    """Strings are tunable only when named like a choice (optimizer, activation) and short."""
+    if not any(w in STRING_WORDS for w in words(name)):
+        return False
+    return not looks_like_path_or_id(value)
+
+
+def looks_like_path_or_id(value: str) -> bool:
+    if "/" in value or "\\" in value or "://" in value or value.startswith("."):
+        return True
+    if re.search(r"\.[A-Za-z0-9]{1,5}$", value):
+        return True
+    return len(value) > 40 or " " in value
+
+
+def prefers_float(name: str) -> bool:
+    return any(w in FLOAT_WORDS for w in words(name))
+
+
+def identifier(name: str) -> str:
+    """A Python identifier for a parameter name: `T_max` -> `t_max`, `training.lr` -> `training_lr`."""
+    text = re.sub(r"[^0-9a-zA-Z_]+", "_", _snake(name)).strip("_")
+    if not text:
+        text = "param"
+    if text[0].isdigit():
+        text = "p_" + text
+    return text
+
+
+def dest_from_option_strings(options: list[str], dest: str | None = None) -> str | None:
+    """The attribute argparse stores a flag under: the long flag, dashes to underscores."""
+    if dest:
+        return dest
+    longs = [o for o in options if o.startswith("--")]
+    shorts = [o for o in options if o.startswith("-") and not o.startswith("--")]
+    if longs:
+        return longs[0][2:].replace("-", "_")
+    if shorts:
+        return shorts[0][1:].replace("-", "_")
+    if options and not options[0].startswith("-"):
+        return options[0]
+    return None
+
+
+def flag_for(dest: str, underscores: bool = False) -> str:
+    return "--" + (dest if underscores else dest.replace("_", "-"))

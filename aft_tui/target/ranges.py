@@ -1,0 +1,133 @@
+"""Default search ranges suggested from a parameter's name and original value.
+
+The tuner starts from the script's own values; these ranges say how far around them a first
+search should look. They are deliberately conservative (an order of magnitude for rates, a
+factor of three for epochs) because the person can widen them and a wild range wastes trials.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+from aft_tui.target.names import is_seed, words
+from aft_tui.target.params import Param
+
+LR_SCHEDULER_TYPES = ["linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup"]
+
+
+def suggest_range(param: Param) -> Param:
+    """A copy of `param` with low/high/log (or choices) filled where the name suggests them.
+
+    Values already set (by the person or an existing argparse `choices=`) are kept.
+    """
+    if is_seed(param.name) or param.extra.get("tunable") is False:
+        return param
+    if param.choices:
+        return param
+    suggestion = _suggest(param)
+    if not suggestion:
+        return param
+    updates: dict[str, Any] = {}
+    for key, value in suggestion.items():
+        if getattr(param, key) is None:
+            updates[key] = value
+    return dataclasses.replace(param, **updates) if updates else param
+
+
+def _suggest(param: Param) -> dict[str, Any]:
+    ws = set(words(param.name))
+    key = "_".join(words(param.name))
+    default = param.default
+    if param.type == "bool":
+        return {"choices": [False, True]}
+    if param.type == "str":
+        if "lr_scheduler_type" in key or key.endswith("scheduler_type"):
+            return {"choices": list(LR_SCHEDULER_TYPES)}
+        return {}
+    if isinstance(default, bool) or not isinstance(default, (int, float)):
+        return {}
+    d = float(default)
+
+    if ws & {"lr", "learning"} or key in ("max_lr", "eta", "learning_rate_init"):
+        if d <= 0:
+            return {"low": 1e-5, "high": 1e-1, "log": True}
+        return {"low": max(d / 10, 1e-7), "high": min(d * 10, 1.0 if d < 1.0 else d * 10), "log": True}
+    if key.endswith("lora_r") or key == "r":
+        return {"choices": [4, 8, 16, 32, 64]}
+    if "lora" in ws and "alpha" in ws:
+        return {"choices": [8, 16, 32, 64, 128]}
+    if "dropout" in ws or key == "p":
+        return {"low": 0.0, "high": 0.5, "log": False}
+    if "decay" in ws or key == "wd":
+        return {"low": 1e-6, "high": 1e-1, "log": True}
+    if ws & {"epoch", "epochs"} or key in ("t_max", "t_0", "max_steps"):
+        n = int(d)
+        if n < 1:
+            return {}
+        return {"low": max(1, n // 3), "high": n * 3, "log": False}
+    if "batch" in ws or key == "bs":
+        return {"choices": _powers_of_two_around(int(d), below=2, above=2)}
+    if "accumulation" in ws or "accum" in ws:
+        return {"choices": [1, 2, 4, 8, 16]}
+    if "momentum" in ws:
+        return {"low": 0.5, "high": 0.99, "log": False}
+    if key in ("beta1", "adam_beta1"):
+        return {"low": 0.8, "high": 0.95, "log": False}
+    if key in ("beta2", "adam_beta2"):
+        return {"low": 0.95, "high": 0.9999, "log": False}
+    if ws & {"eps", "epsilon"}:
+        return {"low": 1e-10, "high": 1e-6, "log": True} if 0 < d < 1e-4 else {}
+    if "warmup" in ws and ("ratio" in ws or 0 <= d < 1 and param.type == "float"):
+        return {"low": 0.0, "high": 0.2, "log": False}
+    if "warmup" in ws:
+        n = int(d)
+        return {"low": 0, "high": max(n * 3, 500), "log": False}
+    if "smoothing" in ws:
+        return {"low": 0.0, "high": 0.2, "log": False}
+    if "gamma" in ws or "factor" in ws:
+        if 0 < d < 1:
+            return {"low": 0.1, "high": 0.99, "log": False}
+        return {}
+    if ("step" in ws and "size" in ws) or "patience" in ws:
+        n = int(d)
+        return {"low": max(1, n // 3), "high": max(2, n * 3), "log": False} if n >= 1 else {}
+    if ("clip" in ws or ("grad" in ws and "norm" in ws) or key == "max_norm") and d > 0:
+        return {"low": 0.1, "high": 10.0, "log": True}
+    if ws & {"hidden", "units", "width", "dim", "channels", "filters", "embed", "embedding", "emb"} or key in ("d_model", "hidden_size"):
+        n = int(d)
+        return {"choices": _powers_of_two_around(n, below=1, above=1)} if n >= 2 else {}
+    if ws & {"layers", "depth"} or key == "max_depth":
+        n = int(d)
+        return {"low": max(1, n - 2), "high": n + 2, "log": False} if n >= 1 else {}
+    if ws & {"heads", "nhead"}:
+        n = int(d)
+        return {"choices": sorted({max(1, n // 2), n, n * 2})} if n >= 1 else {}
+    if ws & {"estimators", "neighbors", "leaves"}:
+        n = int(d)
+        return {"low": max(1, n // 3), "high": n * 3, "log": n >= 10} if n >= 1 else {}
+    if key in ("c", "alpha", "reg", "l2", "l1", "penalty") and d > 0:
+        return {"low": d / 100, "high": d * 100, "log": True}
+    if "temperature" in ws and d > 0:
+        return {"low": d / 4, "high": d * 4, "log": True}
+    # Generic fallbacks: a fraction stays a fraction, a positive number moves a factor of ten.
+    if param.type == "float":
+        if 0 < d < 1:
+            return {"low": 0.0, "high": min(1.0, d * 3), "log": False}
+        if d > 0:
+            return {"low": d / 10, "high": d * 10, "log": True}
+        return {}
+    if param.type == "int" and d >= 1:
+        n = int(d)
+        return {"low": max(1, n // 2), "high": n * 2, "log": False}
+    return {}
+
+
+def _powers_of_two_around(n: int, below: int, above: int) -> list[int]:
+    if n < 1:
+        return [1, 2, 4, 8]
+    centre = round(math.log2(n))
+    values = {2**e for e in range(max(0, centre - below), centre + above + 1)}
+    values.add(n)
+    return sorted(values)
