@@ -25,7 +25,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--direction", choices=("min", "max"), help="whether the metric should go down or up")
     g.add_argument("--timeout", type=float, help="per-trial time limit in seconds")
     g.add_argument("--budget", type=float, help="wall-time budget for the whole run, in seconds")
-    g.add_argument("--target", type=float, help="stop as soon as the objective reaches this value")
+    g.add_argument("--target-value", dest="target_value", type=float,
+                   help="stop as soon as the objective reaches this value")
     g.add_argument("--patience", type=int, help="stop after this many trials without improvement")
     g.add_argument("--strategy", help="tpe (default), random, gp, cmaes, grid, coordinate, llm, hybrid")
     g.add_argument("--pruner", choices=("median", "hyperband", "none"), help="early stopping of hopeless trials")
@@ -48,7 +49,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--logs", action="store_true", help="stream trial output to the terminal")
 
 
-_SETTING_KEYS = ("trials", "metric", "direction", "timeout", "budget", "target", "patience", "strategy", "pruner", "seed",
+_SETTING_KEYS = ("smoke", "smoke_timeout", "trials", "metric", "direction", "timeout", "budget", "target_value", "patience", "strategy", "pruner", "seed",
                  "parallel", "gpus_per_trial", "model_path", "python", "venv", "conda", "prefix", "outputs", "model",
                  "api_base", "yes")
 
@@ -74,6 +75,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="SESSION", help="resume a session (see `aft sessions`)")
     _add_run_options(p)
 
+    p = sub.add_parser("inspect", help="list the script's tunable parameters, metrics, framework (read-only)")
+    p.add_argument("target", help="the training script")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    for name, text in (("refactor", "expose the script's hyperparameters as flags (a diff you approve)"),
+                       ("repair", "smoke-run the script and repair AFT's refactor if it breaks"),
+                       ("pipeline", "inspect → refactor → repair → tune → analyse, in one command")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("target", nargs="?", help="the training script")
+        p.add_argument("--resume", metavar="SESSION", help="continue a session (see `aft sessions`)")
+        p.add_argument("--smoke", help="extra flags for the smoke run, e.g. \"--epochs 1\"")
+        p.add_argument("--smoke-timeout", dest="smoke_timeout", type=float, help="time limit of the smoke run (s)")
+        _add_run_options(p)
+
     p = sub.add_parser("runs", help="list trials: params, metric, status, duration, commit")
     p.add_argument("--session", help="session id (default: latest)")
     p.add_argument("--all", action="store_true", help="every session's trials")
@@ -95,6 +110,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--project")
 
     sub.add_parser("doctor", help="check Python, git, torch/CUDA, GPUs and LLM configuration")
+
+    p = sub.add_parser("chat", help="the terminal UI: talk, approve diffs, watch trials, GPUs and runs")
+    p.add_argument("target", nargs="?", help="the training script")
+    p.add_argument("--resume", metavar="SESSION", help="continue a session (see `aft sessions`)")
+    p.add_argument("--plain", action="store_true",
+                   help="line-by-line REPL instead of the full-screen UI (automatic without a terminal or with TERM=dumb)")
+    p.add_argument("--smoke", help="extra flags for the smoke run, e.g. \"--epochs 1\"")
+    p.add_argument("--smoke-timeout", dest="smoke_timeout", type=float, help="time limit of the smoke run (s)")
+    _add_run_options(p)
+
+    p = sub.add_parser("replay", help="play a recorded session back, read-only (it never runs code)")
+    p.add_argument("session", help="session file (.jsonl), session id, or bundled demo name such as demo-mlp")
+    p.add_argument("--speed", type=float, default=1.0, help="playback speed multiplier (default 1)")
+    p.add_argument("--plain", action="store_true", help="print the transcript instead of opening the UI")
     return parser
 
 
@@ -113,36 +142,41 @@ def _project_root(explicit: str | None) -> Path:
 
 
 # -- commands --------------------------------------------------------------------------------
-def cmd_tune(args: argparse.Namespace) -> int:
-    import asyncio
-
+def _open_engine(args: argparse.Namespace) -> Any:
     from aft_tui.engine.engine import Engine
-    from aft_tui.settings import load_settings
-    from aft_tui.ui.headless import HeadlessView, print_summary
+    from aft_tui.settings import Settings, load_settings
 
     if args.target is None and not args.resume:
-        raise UserError("aft tune needs a target script, e.g. `aft tune train.py`, or --resume SESSION.")
+        raise UserError(f"aft {args.command} needs a target script, e.g. `aft {args.command} train.py`, or --resume SESSION.")
     project = Path(args.project).resolve() if args.project else None
     if args.target and not args.resume:
         from aft_tui.engine.target_info import resolve_target
 
         info = resolve_target(args.target, project=project)
         settings = load_settings(info.project, _flags(args))
-        engine = Engine.open(args.target, settings, project=project)
-    else:
-        from aft_tui.settings import Settings
+        return Engine.open(args.target, settings, project=project)
+    flags = Settings()
+    flags.update(_flags(args), "the command line")
+    return Engine.open(None, flags, session_id=args.resume, resume=True, project=project)
 
-        flags = Settings()
-        flags.update(_flags(args), "the command line")
-        engine = Engine.open(None, flags, session_id=args.resume, resume=True, project=project)
+
+def cmd_session(args: argparse.Namespace) -> int:
+    """tune / refactor / repair / pipeline: one engine, the headless view, Ctrl-C handled."""
+    import asyncio
+
+    from aft_tui.ui.headless import HeadlessView
+
+    engine = _open_engine(args)
     view = HeadlessView(show_logs=args.logs)
     engine.subscribe(view)
-    return asyncio.run(_run_tune(engine, view, print_summary))
+    return asyncio.run(_run_session(engine, view, args.command))
 
 
-async def _run_tune(engine: Any, view: Any, print_summary: Callable) -> int:
+async def _run_session(engine: Any, view: Any, command: str) -> int:
     import asyncio
     import signal
+
+    from aft_tui.ui.headless import HeadlessApprover, print_summary
 
     loop = asyncio.get_running_loop()
     interrupted = False
@@ -153,25 +187,60 @@ async def _run_tune(engine: Any, view: Any, print_summary: Callable) -> int:
             return
         interrupted = True
         view.print("Interrupted: cancelling the running trial (it is recorded; resume with "
-                   f"`aft tune --resume {engine.session_id}`).", "yellow")
+                   f"`aft {command} --resume {engine.session_id}`).", "yellow")
         engine.request_stop()
+        approver.cancel()
 
+    approver = HeadlessApprover(engine, view)
+    engine.subscribe(approver)
     try:
         loop.add_signal_handler(signal.SIGINT, on_sigint)
         loop.add_signal_handler(signal.SIGTERM, on_sigint)
     except (NotImplementedError, RuntimeError):  # pragma: no cover - non-Unix
         pass
+    summary: Any = None
+    ok = True
     try:
         await engine.start()
-        summary = await engine.tune()
+        if command == "tune":
+            summary = await engine.tune()
+        elif command == "refactor":
+            ok = await engine.refactor()
+        elif command == "repair":
+            ok = await engine.repair()
+        else:
+            summary = await engine.pipeline()
+            ok = summary is not None
     finally:
         view.close()
         engine.close("interrupted" if interrupted else "finished")
-    print_summary(view.console, summary)
+    if summary is not None:
+        print_summary(view.console, summary)
     if interrupted:
-        view.console.print(f"Resume with: aft tune --resume {engine.session_id}", highlight=False)
+        view.console.print(f"Resume with: aft {command} --resume {engine.session_id}", highlight=False)
         return EXIT_INTERRUPTED
-    return EXIT_OK if summary.get("best") is not None else EXIT_FAILED
+    if summary is not None:
+        return EXIT_OK if summary.get("best") is not None else EXIT_FAILED
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    import json
+
+    from aft_tui.engine.target_info import resolve_target
+    from aft_tui.target.discover import discover
+
+    info = resolve_target(args.target)
+    discovery = discover(info.script)
+    if args.json:
+        print(json.dumps(discovery.to_dict(), indent=2, default=str))
+        return EXIT_OK
+    from rich.console import Console
+
+    from aft_tui.ui.tables import discovery_report
+
+    discovery_report(Console(), discovery)
+    return EXIT_OK
 
 
 def _load_results(project: Path, session: str | None, all_sessions: bool = False) -> tuple[list[dict], str | None]:
@@ -286,6 +355,18 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_chat(args: argparse.Namespace) -> int:
+    from aft_tui.ui.launch import run_chat
+
+    return run_chat(args, _flags(args))
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from aft_tui.ui.launch import run_replay
+
+    return run_replay(args)
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from aft_tui.doctor import run_doctor
 
@@ -293,12 +374,18 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "tune": cmd_tune,
+    "tune": cmd_session,
+    "refactor": cmd_session,
+    "repair": cmd_session,
+    "pipeline": cmd_session,
+    "inspect": cmd_inspect,
     "runs": cmd_runs,
     "compare": cmd_compare,
     "rollback": cmd_rollback,
     "sessions": cmd_sessions,
     "doctor": cmd_doctor,
+    "chat": cmd_chat,
+    "replay": cmd_replay,
 }
 
 

@@ -10,6 +10,7 @@ import platform
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 KEY_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "MISTRAL_API_KEY", "GROQ_API_KEY",
             "DEEPSEEK_API_KEY", "UPSTAGE_API_KEY", "OPENROUTER_API_KEY", "AZURE_API_KEY", "TOGETHERAI_API_KEY")
@@ -64,12 +65,79 @@ def _gpus() -> list[tuple[str, bool, str]]:
 
 def _llm() -> list[tuple[str, bool, str]]:
     present = [name for name in KEY_VARS if os.environ.get(name)]
-    model = os.environ.get("AFT_MODEL")
     rows = [("llm keys", True, ("present: " + ", ".join(present)) if present
              else "no LLM API key in the environment: the offline brain will be used (set e.g. OPENAI_API_KEY and --model to add the assistant)")]
-    if model:
-        rows.append(("llm model", True, f"AFT_MODEL={model}"))
+    models, api_base, problem = _configured_models()
+    if problem:
+        rows.append(("llm model", False, problem))
+    if not models:
+        rows.append(("llm model", True, "none configured: the offline brain answers; set --model (e.g. "
+                                        "openai/gpt-4o-mini or ollama/llama3.1), AFT_MODEL or `model` in aft.toml"))
+    for label, model, origin in models:
+        ok, text = model_status(model, api_base)
+        rows.append((label, ok, f"{model} ({origin}): {text}"))
     return rows
+
+
+def _configured_models() -> tuple[list[tuple[str, str, str]], str | None, str]:
+    """(label, model, where it was set) for the assistant and the small model, plus api_base."""
+    from aft_tui.engine.target_info import git_toplevel
+    from aft_tui.errors import UserError
+    from aft_tui.settings import load_settings
+
+    cwd = Path.cwd()
+    try:
+        settings = load_settings(git_toplevel(cwd) or cwd)
+    except UserError as exc:
+        return [], None, f"the settings could not be read: {exc.message}"
+    origin = "AFT_MODEL" if os.environ.get("AFT_MODEL") else "settings"
+    models = []
+    if settings.model:
+        models.append(("llm model", settings.model, origin))
+    if settings.small_model and settings.small_model != settings.model:
+        models.append(("llm small", settings.small_model, "settings"))
+    return models, settings.api_base, ""
+
+
+def model_status(model: str, api_base: str | None, probe_timeout: float = 2.0) -> tuple[bool, str]:
+    """Whether `model` can be used from here and why not; names key variables, never their values."""
+    from aft_tui.brain.providers import model_access, probe_url
+
+    access = model_access(model, api_base)
+    where = f" via {access.api_base}" if access.api_base else ""
+    if access.local or api_base:
+        if not access.api_base:
+            return False, (f"{access.provider} needs the server's address; set --api-base (e.g. http://localhost:8000/v1)")
+        reached, detail = _probe(probe_url(access.api_base, access.provider), probe_timeout)
+        if not reached:
+            return False, f"no answer from {access.api_base} within {probe_timeout:g} s ({detail}); start the server or fix --api-base"
+        key_note = ""
+        if access.key_vars and access.key_present is None and not access.local:
+            key_note = f"; {access.key_vars[0]} is not set (a local server usually accepts any value)"
+        return True, f"usable: the {access.provider} server{where} answered{key_note}"
+    if access.needs_key and access.key_present is None:
+        names = " or ".join(access.key_vars)
+        return False, f"not usable: {names} is not set; export it in the environment (AFT never stores keys)"
+    notes = f" ({'; '.join(access.notes)})" if access.notes else ""
+    if access.key_present:
+        return True, f"usable: {access.provider} credentials found in {access.key_present}{notes}"
+    return True, f"{access.provider} model; no key check possible{notes}"
+
+
+def _probe(url: str, timeout: float) -> tuple[bool, str]:
+    """GET `url` without credentials; any HTTP answer (even 401) means a server is listening."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # local servers: no proxy
+        with opener.open(urllib.request.Request(url, method="GET"), timeout=timeout) as response:
+            return True, f"HTTP {response.status}"
+    except urllib.error.HTTPError as exc:
+        return True, f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return False, str(reason)[:120]
 
 
 def run_doctor() -> int:

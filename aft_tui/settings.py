@@ -28,7 +28,7 @@ class Settings:
     trials: int = 8
     timeout: float | None = None  # per trial, seconds
     budget: float | None = None  # wall time for the whole tuning run, seconds
-    target: float | None = None  # stop once the objective reaches this value
+    target_value: float | None = None  # stop once the objective reaches this value
     patience: int | None = None  # stop after this many trials without improvement
     strategy: str = "tpe"
     pruner: str = "median"  # median | hyperband | none

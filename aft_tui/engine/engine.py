@@ -193,6 +193,27 @@ class Engine:
         self.state.save(self.state_dir)
         return summary
 
+    @property
+    def workflow(self) -> Any:
+        if getattr(self, "_workflow", None) is None:
+            from aft_tui.engine.workflow import Workflow
+
+            self._workflow = Workflow(self)
+        return self._workflow
+
+    def inspect(self) -> Any:
+        """Discovery of the session's script (read-only)."""
+        return self.workflow.inspect()
+
+    async def refactor(self) -> bool:
+        return await self.workflow.refactor()
+
+    async def repair(self) -> bool:
+        return await self.workflow.repair()
+
+    async def pipeline(self, trials: int | None = None) -> dict[str, Any] | None:
+        return await self.workflow.pipeline(trials)
+
     def request_stop(self) -> None:
         """Stop after cancelling running trials (Ctrl-C)."""
         self.stop_requested = True

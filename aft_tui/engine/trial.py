@@ -85,6 +85,7 @@ class TrialRun:
         self._pruned_at: int | None = None
         self._warnings: list[str] = []
         self._reports = 0
+        self._last_step: int | None = None
 
     async def run(self) -> TrialOutcome:
         spec = self.spec
@@ -147,6 +148,10 @@ class TrialRun:
         self._reports += 1
         step = record.step if record.step is not None else (
             int(record.epoch) if record.epoch is not None else self._reports)
+        # The same evaluation can arrive twice (printed and written to AFT_METRICS): report a step once.
+        if self._last_step is not None and step <= self._last_step:
+            return
+        self._last_step = int(step)
         reason = self.prune_check(float(value), int(step))
         if reason and self._process is not None:
             import asyncio

@@ -8,9 +8,11 @@ outputs/ (finished there: told now) or re-queued (it never finished: it runs aga
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import math
 import time
+import warnings
 from typing import Any
 
 from aft_tui.engine import events as ev
@@ -20,10 +22,10 @@ from aft_tui.runs import slots as slotting
 from aft_tui.runs.invocation import build_args
 from aft_tui.runs.metrics import choose_objective, direction_for
 from aft_tui.tuning.space import SearchSpace, build_space
+from aft_tui.vcs.workspace import PARAMS_FILE
 from aft_tui.tuning.strategies import Choice, make_pruner, make_sampler, make_strategy
 
 COUNTED = ("ok", "failed", "pruned", "timeout")
-PARAMS_FILE = ".aft-trial.json"
 _RATIONALES = {
     "defaults": "the script's own defaults, run first as the baseline",
     "requeued": "a re-run of a trial that was interrupted before it finished",
@@ -52,7 +54,7 @@ class Tuner:
         self.space: SearchSpace | None = None
         self.metric: str | None = self.state.metric or self.settings.metric
         self.direction: str | None = self.state.direction or self.settings.direction
-        self.strategy = make_strategy(self.settings.strategy)
+        self.strategy = make_strategy(self.settings.strategy, engine=engine, seed=self.settings.seed)
         self._running: dict[str, TrialRun] = {}
         self._inflight = 0
         self._started = 0.0
@@ -66,8 +68,23 @@ class Tuner:
             return SearchSpace.from_dict(self.state.space)
         from aft_tui.target.discover import discover
 
-        discovery = discover(self.engine.info.script)
-        params = [p for p in discovery.params if p.flag or p.source == "config_file"]
+        script = self.engine.work_script
+        discovery = discover(script)
+        config_flag = next((p.flag for p in discovery.params if p.extra.get("config_flag")), None)
+        params = []
+        for p in discovery.params:
+            if p.source == "config_file":
+                if not config_flag:
+                    continue
+                config = (script.parent / p.extra["config"]).resolve()
+                try:
+                    rel = config.relative_to(self.engine.work_root.resolve())
+                except ValueError:
+                    continue
+                p.extra.update(config_path=str(rel), config_flag=config_flag, key=p.name)
+                params.append(p)
+            elif p.flag:
+                params.append(p)
         if not params:
             raise UserError(
                 f"{self.engine.info.rel_script} exposes no tunable parameter as a command-line flag; "
@@ -175,9 +192,10 @@ class Tuner:
             self._end_reason = "time budget reached"
             return True
         best = self.best_result()
-        if s.target is not None and best is not None:
-            if (self.direction == "max" and best["value"] >= s.target) or (self.direction == "min" and best["value"] <= s.target):
-                self._end_reason = f"target {s.target:g} reached"
+        if s.target_value is not None and best is not None:
+            goal = s.target_value
+            if (self.direction == "max" and best["value"] >= goal) or (self.direction == "min" and best["value"] <= goal):
+                self._end_reason = f"target {goal:g} reached"
                 return True
         if s.patience is not None and best is not None:
             later = [r for r in self.session_results() if r.get("status") in COUNTED and r.get("number", 0) > best.get("number", 0)]
@@ -191,7 +209,7 @@ class Tuner:
             async with self._lock:
                 if self._should_stop(n_trials):
                     return
-                trial, choice = self._ask()
+                trial, choice = await self._ask()
                 self._inflight += 1
             try:
                 outcome, record = await self._run_trial(trial.number + 1, choice, gpus, trial)
@@ -199,9 +217,17 @@ class Tuner:
                 self._inflight -= 1
             self._tell(trial, outcome, record)
 
-    def _ask(self) -> tuple[Any, Choice]:
+    async def _ask(self) -> tuple[Any, Choice]:
+        from optuna.trial import TrialState
+
         history = self.session_results()
-        choice = self.strategy.propose(history, self.space) if self.space else None
+        choice = None
+        # A queued trial (the defaults, a re-run) goes first; ask the strategy only when none waits,
+        # so a proposal is never queued behind another and run one trial late.
+        if self.space and not self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+            choice = self.strategy.propose(history, self.space)
+            if inspect.isawaitable(choice):
+                choice = await choice
         if choice is not None:
             self.study.enqueue_trial(choice.params, user_attrs={"aft_source": choice.source,
                                                                 "aft_rationale": choice.rationale})
@@ -323,8 +349,10 @@ class Tuner:
     def _prune_check(self, trial: Any):
         def check(value: float, step: int) -> str | None:
             try:
-                trial.report(value, step)
-                prune = trial.should_prune()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    trial.report(value, step)
+                    prune = trial.should_prune()
             except Exception:  # optuna refuses duplicate steps etc.; never let that kill a trial
                 return None
             if not prune:

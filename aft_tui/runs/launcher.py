@@ -212,6 +212,8 @@ class TrialProcess:
         self._escalation: asyncio.Future[None] | None = None
         self._failure: BaseException | None = None
         self._finished = False
+        self._running = False
+        self._started = asyncio.Event()  # set once the process exists or failed to start
         self._exited = asyncio.Event()
         self._eof = asyncio.Event()
         self._failed = asyncio.Event()
@@ -219,17 +221,30 @@ class TrialProcess:
     # ------------------------------------------------------------------ public
 
     async def run(self) -> LaunchResult:
+        if self._running or self._finished:
+            raise RuntimeError("a TrialProcess runs once; create a new one for another trial")
+        self._running = True
         request = self.request
         started = time.monotonic()
         run_dir = Path(request.run_dir)
         log_path = Path(request.log_path)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(log_path, "a", encoding="utf-8", newline="\n")
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log = open(log_path, "a", encoding="utf-8", newline="\n")
+        except OSError as exc:
+            self._finished = True
+            self._started.set()
+            return self._start_failed(
+                started,
+                f"Could not create the run's log {log_path} ({exc.strerror or exc}); "
+                "check that the outputs folder is writable.",
+            )
         try:
             return await self._run(started)
         finally:
             self._finished = True
+            self._started.set()
             self._log.close()
 
     async def cancel(self, status: str = "cancelled") -> None:
@@ -238,12 +253,16 @@ class TrialProcess:
         The first reason given wins: a trial that timed out stays "timeout" even if the
         person also pressed stop.
         """
-        if self._finished:
-            return
+        if self._finished or self._exited.is_set():
+            return  # already over: a trial that ended on its own keeps its own status
         if self._cancel_status is None:
             self._cancel_status = status
         if self._transport is None:
-            return  # not started yet: run() honours the request as soon as it starts
+            if not self._running:
+                return  # run() will see the request and start nothing
+            await self._started.wait()  # starting right now: stop it once it exists
+            if self._transport is None or self._finished:
+                return
         if self._escalation is None:
             self._escalation = asyncio.ensure_future(self._escalate())
         await asyncio.shield(self._escalation)
@@ -298,6 +317,7 @@ class TrialProcess:
             )
         self._transport = transport
         self.pid = transport.get_pid()
+        self._started.set()
         tailer = asyncio.ensure_future(self._tail_metrics(tail))
         try:
             if self._cancel_status is not None:
@@ -475,7 +495,7 @@ class TrialProcess:
                 self._pending = pending = pending[cut:]
         while len(pending) >= LINE_LIMIT:
             cut = LINE_LIMIT
-            while cut > LINE_LIMIT - 4 and (pending[cut] & 0xC0) == 0x80:
+            while cut < len(pending) and cut > LINE_LIMIT - 4 and (pending[cut] & 0xC0) == 0x80:
                 cut -= 1  # do not split a UTF-8 character
             piece, pending = pending[:cut], pending[cut:]
             self._pending = pending

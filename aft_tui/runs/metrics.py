@@ -168,13 +168,17 @@ def _from_mapping(
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
+        try:
+            number = float(value)
+        except OverflowError:  # an integer too large for a float is no metric
+            continue
         lowered = key.lower()
         if not prefix and lowered in EPOCH_KEYS:
-            epoch = float(value)
+            epoch = number
         elif not prefix and lowered in STEP_KEYS:
-            step = _as_step(float(value))
+            step = _as_step(number)
         elif lowered not in IGNORED_KEYS:
-            values[prefix + key] = float(value)
+            values[prefix + key] = number
     return values, step, epoch
 
 
@@ -195,6 +199,8 @@ def parse_metrics_file_line(line: str) -> MetricRecord:
         raise ValueError(f"is not valid JSON: {exc.msg} at column {exc.colno}") from None
     except RecursionError:
         raise ValueError("is not valid JSON: it is nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        raise ValueError(f"is not valid JSON: {exc}") from None
     if not isinstance(obj, dict):
         raise ValueError(f"is a JSON {_json_type(obj)}, not an object like {{\"val_loss\": 0.5}}")
     values, step, epoch = _from_mapping(obj)

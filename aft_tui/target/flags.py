@@ -13,6 +13,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from aft_tui.target.literals import (
+    dotted_name,
     keyword_arg,
     last_part,
     literal_of,
@@ -67,7 +68,7 @@ def argparse_params(script: Script) -> tuple[list[Param], list[str]]:
     """Params for every optional argparse flag, plus config paths named by flag defaults."""
     params: list[Param] = []
     config_paths: list[str] = []
-    for call in _calls(script.module):
+    for call in script.find(cst.Call):
         if not is_add_argument(call):
             continue
         dest, options = argument_dest(call)
@@ -164,11 +165,11 @@ def hf_dataclass_params(script: Script) -> list[Param]:
     """Fields of the dataclasses handed to HfArgumentParser (each field is a `--name` flag)."""
     classes = {
         stmt.name.value: stmt
-        for stmt in _all_classes(script.module)
+        for stmt in script.find(cst.ClassDef)
     }
     params: list[Param] = []
     seen: set[str] = set()
-    for call in _calls(script.module):
+    for call in script.find(cst.Call):
         if last_part(_func_name(call)) != "HfArgumentParser":
             continue
         args = positional_args(call)
@@ -255,7 +256,7 @@ def _training_argument_fields(script: Script, call: cst.Call) -> list[Param]:
 def _annotation_type(node: cst.BaseExpression) -> str | None:
     if isinstance(node, cst.Name):
         return _TYPE_NAMES.get(node.value)
-    if isinstance(node, cst.Subscript) and last_part(_dotted(node.value)) == "Optional":
+    if isinstance(node, cst.Subscript) and last_part(dotted_name(node.value)) == "Optional":
         inner = node.slice[0].slice
         if isinstance(inner, cst.Index):
             return _annotation_type(inner.value)
@@ -275,35 +276,4 @@ def _metadata_help(call: cst.Call) -> str | None:
 
 
 def _func_name(call: cst.Call) -> str | None:
-    return _dotted(call.func)
-
-
-def _dotted(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        left = _dotted(node.value)
-        return f"{left}.{node.attr.value}" if left else None
-    return None
-
-
-def _calls(module: cst.Module) -> list[cst.Call]:
-    found: list[cst.Call] = []
-
-    class _Collect(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            found.append(node)
-
-    module.visit(_Collect())
-    return found
-
-
-def _all_classes(module: cst.Module) -> list[cst.ClassDef]:
-    found: list[cst.ClassDef] = []
-
-    class _Collect(cst.CSTVisitor):
-        def visit_ClassDef(self, node: cst.ClassDef) -> None:
-            found.append(node)
-
-    module.visit(_Collect())
-    return found
+    return dotted_name(call.func)

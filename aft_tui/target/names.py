@@ -32,7 +32,7 @@ EXCLUDE_WORDS = frozenset(
 STRING_WORDS = frozenset({"optimizer", "optim", "scheduler", "sched", "activation", "act", "pooling", "loss", "criterion", "init", "norm"})
 SEED_WORDS = frozenset({"seed", "random_state"})
 # Names whose values are fractions or rates even when written as an integer literal.
-FLOAT_WORDS = frozenset({"lr", "learning", "dropout", "decay", "wd", "momentum", "ratio", "smoothing", "eps", "epsilon", "alpha", "beta1", "beta2", "gamma", "temperature"})
+FLOAT_WORDS = frozenset({"lr", "learning", "dropout", "decay", "wd", "momentum", "ratio", "smoothing", "eps", "epsilon", "beta1", "beta2", "gamma", "temperature"})
 
 
 def words(name: str) -> list[str]:

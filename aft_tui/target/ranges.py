@@ -32,7 +32,7 @@ def suggest_range(param: Param) -> Param:
     updates: dict[str, Any] = {}
     for key, value in suggestion.items():
         if getattr(param, key) is None:
-            updates[key] = value
+            updates[key] = _tidy(value) if key in ("low", "high") else value
     return dataclasses.replace(param, **updates) if updates else param
 
 
@@ -122,6 +122,13 @@ def _suggest(param: Param) -> dict[str, Any]:
         n = int(d)
         return {"low": max(1, n // 2), "high": n * 2, "log": False}
     return {}
+
+
+def _tidy(value: Any) -> Any:
+    """Six significant digits: 2e-06 rather than 2.0000000000000003e-06 in every report."""
+    if isinstance(value, float):
+        return float(f"{value:.6g}")
+    return value
 
 
 def _powers_of_two_around(n: int, below: int, above: int) -> list[int]:

@@ -36,6 +36,7 @@ class Script:
     _wrapper: MetadataWrapper = field(repr=False)
     _scopes: Mapping[cst.CSTNode, Any] | None = field(default=None, repr=False)
     _imports: dict[str, str] | None = field(default=None, repr=False)
+    _nodes: list[cst.CSTNode] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -94,6 +95,20 @@ class Script:
                 return anc
         return None
 
+    def find(self, *types: type) -> list[Any]:
+        """Every node of the given types, in source order."""
+        if self._nodes is None:
+            nodes: list[cst.CSTNode] = []
+
+            class _All(cst.CSTVisitor):
+                def on_visit(self, node: cst.CSTNode) -> bool:
+                    nodes.append(node)
+                    return True
+
+            self.module.visit(_All())
+            self._nodes = nodes
+        return [n for n in self._nodes if isinstance(n, types)]
+
     @property
     def imports(self) -> dict[str, str]:
         """Local name -> fully qualified name for every import in the script."""
@@ -126,7 +141,8 @@ def load_script(path: Path) -> Script:
     if not path.is_file():
         raise UserError(f"{path} does not exist or is not a file: point AFT at your training script.")
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open(encoding="utf-8", newline="") as fh:  # keep CRLF: untouched lines stay byte-identical
+            text = fh.read()
     except UnicodeDecodeError:
         raise UserError(f"{path.name} is not UTF-8 text: save it as UTF-8 and try again.") from None
     return parse_script(path, text)

@@ -6,7 +6,8 @@ computed once here, from the per-evaluation history a trial reports, with statis
 enough to state in the sentence shown to the person:
 
 * the **tail** is the last third of the evaluations (at least 3); its trend is the
-  least-squares slope over the tail times its length;
+  least-squares line through the tail, and the change quoted is that line's rise or fall
+  from the tail's first evaluation to its last;
 * the **noise** is the epoch-to-epoch scatter around a local quadratic fitted to each five
   neighbouring points (so real curvature is not counted as noise), turned into a standard
   deviation with the median absolute residual (robust to one bad epoch). With fewer than five
@@ -71,7 +72,14 @@ _NICE_NAMES = {
 
 @dataclass
 class Finding:
-    """One statement about a run's curves, for people (`sentence`) and strategies (`suggestion`)."""
+    """One statement about a run's curves, for people (`sentence`) and strategies (`suggestion`).
+
+    `code` is one of still_improving, overfitting, underfitting, diverged, plateau, noisy,
+    too_short. `suggestion` maps a kind of hyperparameter to "increase" or "decrease"
+    (``{"learning_rate": "decrease"}``); strategies apply the ones the target exposes.
+    `best_epoch` is the epoch of the best recorded value in the history's own numbering
+    (rounded up when fractional), or None when the history records no epochs.
+    """
 
     code: str
     sentence: str
@@ -105,10 +113,9 @@ class _Series:
     name: str
     sign: int  # +1 when larger is better, -1 when smaller is better
     ys: list[float]
-    xs: list[float]  # position on the shared axis, used to align train and validation
     records: list[dict[str, Any]]
-    axis: str  # epoch | step | index
-    pos: list[int]  # each point's index in the history
+    axis: str  # epoch | step | index: what labels a point for people
+    pos: list[int]  # each point's index in the history, which aligns train and validation
 
     @property
     def n(self) -> int:
@@ -191,17 +198,11 @@ def _choose_axis(records: Sequence[dict[str, Any]]) -> str:
     return "index"
 
 
-def _series(history: Sequence[dict[str, Any]], name: str, sign: int, axis: str | None = None) -> _Series:
+def _series(history: Sequence[dict[str, Any]], name: str, sign: int) -> _Series:
     rows = [(i, r) for i, r in enumerate(history) if _num(r.get(name)) is not None]
     records = [r for _, r in rows]
-    if axis is None or (axis != "index" and any(_num(r.get(axis)) is None for r in records)):
-        axis = _choose_axis(records) if axis is None else "index"
-    if axis == "index":
-        xs = [float(i) for i, _ in rows]
-    else:
-        xs = [_num(r[axis]) for r in records]  # type: ignore[misc]
     ys = [_num(r[name]) for r in records]
-    return _Series(name, sign, ys, xs, records, axis, [i for i, _ in rows])  # type: ignore[arg-type]
+    return _Series(name, sign, ys, records, _choose_axis(records), [i for i, _ in rows])  # type: ignore[arg-type]
 
 
 def detect_train_metric(history: Sequence[dict[str, Any]], metric: str, direction: str) -> str | None:
@@ -290,12 +291,19 @@ class _Trend:
     change: float
     stderr: float | None
     threshold: float
+    first: float  # raw values at the tail's ends, kept as evidence
+    last: float
 
 
 def _trend(s: _Series, sigma: float | None) -> _Trend:
     k = min(s.n, max(MIN_POINTS, math.ceil(s.n * TAIL_FRACTION)))
     tail = s.ys[-k:]
-    change = _slope(tail) * (k - 1)
+    slope = _slope(tail)
+    change = slope * (k - 1)
+    mid = sum(tail) / k
+    # The trend line's ends, not the raw first and last points: one noisy epoch at either end
+    # would otherwise misstate the change the sentence reports.
+    start, end = mid - slope * (k - 1) / 2, mid + slope * (k - 1) / 2
     threshold = MEANINGFUL_REL * _scale(_median(tail), s)
     stderr = None
     if sigma is None:
@@ -316,7 +324,7 @@ def _trend(s: _Series, sigma: float | None) -> _Trend:
             kind = "flat"
         else:
             kind = "unclear"
-    return _Trend(kind, k, tail[0], tail[-1], change, stderr, threshold)
+    return _Trend(kind, k, start, end, change, stderr, threshold, tail[0], tail[-1])
 
 
 def _best_index(s: _Series) -> int:
@@ -413,10 +421,7 @@ def analyze(
     obj = _series(history, metric, sign)
     train = None
     if train_metric and train_metric != metric:
-        train = _series(history, train_metric, _sign_for(train_metric, sign), axis=obj.axis)
-        if obj.axis == "index" or train.axis != obj.axis:
-            train = _series(history, train_metric, train.sign, axis="index")
-            obj = _series(history, metric, sign, axis="index")
+        train = _series(history, train_metric, _sign_for(train_metric, sign))
 
     diverged = _non_finite(history, obj, train)
     if diverged:
@@ -541,11 +546,11 @@ def _exploded(obj: _Series, train: _Series | None) -> Finding | None:
     return None
 
 
-def _at(s: _Series, x: float) -> int:
-    """Index of the last point of `s` recorded at or before position x (0 when none)."""
+def _at(s: _Series, pos: int) -> int:
+    """Index of the last point of `s` recorded at or before history position `pos` (0 if none)."""
     idx = 0
-    for i, xi in enumerate(s.xs):
-        if xi <= x:
+    for i, p in enumerate(s.pos):
+        if p <= pos:
             idx = i
     return idx
 
@@ -581,7 +586,7 @@ def _degraded(obj: _Series, sigma: float | None, train: _Series | None) -> Findi
     }
     head = f"{_cap(name)} was best at {obj.label(raw_best)} ({vb}) and ended at {ve} ({obj.label(obj.n - 1)})"
     if train is not None:
-        tb = _at(train, obj.xs[b])
+        tb = _at(train, obj.pos[raw_best])
         t0, t1 = _pair(train.ys[tb], train.ys[-1])
         tname = display_name(train.name, "train")
         evidence.update({"train_metric": train.name, "train_at_best": train.ys[tb], "train_last": train.ys[-1]})
@@ -624,7 +629,7 @@ def _degraded(obj: _Series, sigma: float | None, train: _Series | None) -> Findi
 def _trend_evidence(obj: _Series, trend: _Trend, sigma: float | None) -> dict[str, Any]:
     return {
         "metric": obj.name, "window": trend.k, "start": trend.start, "end": trend.end,
-        "change": trend.change, "threshold": trend.threshold, "noise": sigma,
+        "first": trend.first, "last": trend.last, "change": trend.change, "threshold": trend.threshold, "noise": sigma,
         "stderr": trend.stderr,
     }
 

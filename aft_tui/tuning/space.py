@@ -26,8 +26,6 @@ from aft_tui.target.params import Param
 
 Kind = Literal["float", "int", "categorical"]
 
-_NEVER_TUNED = {"seed", "random_seed", "output_dir", "data_dir", "output", "save_path", "config"}
-
 
 @dataclass
 class Dimension:
@@ -184,7 +182,8 @@ def build_space(params: list[Param], overrides: dict[str, dict[str, Any]] | None
         override = overrides.get(param.name, {})
         if only is not None and param.name not in only:
             continue
-        if only is None and param.name.lower() in _NEVER_TUNED and not override:
+        # Seeds, paths and plumbing flags are reported by discovery but tuned only on request.
+        if only is None and not param.extra.get("tunable", True) and not override:
             continue
         if override.get("exclude"):
             continue

@@ -9,7 +9,7 @@ ones) implement `Strategy.propose` and hand their choice to the study with
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Awaitable, Protocol
 
 from aft_tui.errors import UserError
 from aft_tui.tuning.space import SearchSpace
@@ -32,8 +32,12 @@ class Choice:
 class Strategy(Protocol):
     name: str
 
-    def propose(self, history: list[dict[str, Any]], space: SearchSpace) -> Choice | None:
-        """Return a choice, or None to let the study's sampler decide."""
+    def propose(self, history: list[dict[str, Any]], space: SearchSpace) -> "Choice | None | Awaitable[Choice | None]":
+        """Return a choice, or None to let the study's sampler decide.
+
+        Model-backed strategies (`llm`, `hybrid`) are coroutines; the tuner awaits the
+        result whenever it is awaitable, so rule-based strategies can stay plain functions.
+        """
 
 
 class SamplerStrategy:
@@ -101,5 +105,11 @@ def make_pruner(name: str) -> Any:
 
 
 def make_strategy(name: str, **kwargs: Any) -> Strategy:
+    """The strategy called `name`; `engine` (for the model and Info sentences) and `seed` are optional."""
     check_strategy(name)
+    if name in ("llm", "hybrid"):
+        from aft_tui.tuning.llm_strategy import HybridStrategy, LLMStrategy
+
+        cls = LLMStrategy if name == "llm" else HybridStrategy
+        return cls(engine=kwargs.get("engine"), brain=kwargs.get("brain"), seed=int(kwargs.get("seed") or 0))
     return SamplerStrategy(name)

@@ -142,3 +142,47 @@ def print_summary(console: Any, summary: dict[str, Any]) -> None:
     if isinstance(defaults, (int, float)):
         console.print(f"Defaults gave {metric} = {_fmt(defaults)}.", highlight=False)
     sys.stdout.flush()
+
+
+class HeadlessApprover:
+    """Asks y/n/feedback on the terminal for proposals that were not auto-approved.
+
+    Without a terminal (and without --yes) a proposal is rejected with a sentence saying how
+    to approve it, instead of waiting forever.
+    """
+
+    def __init__(self, engine: Any, view: HeadlessView) -> None:
+        self.engine = engine
+        self.view = view
+        self._tasks: list[Any] = []
+
+    def __call__(self, event: ev.Event) -> None:
+        if isinstance(event, ev.Proposal):
+            import asyncio
+
+            self._tasks.append(asyncio.get_running_loop().create_task(self._ask(event)))
+
+    async def _ask(self, proposal: ev.Proposal) -> None:
+        import asyncio
+
+        await asyncio.sleep(0)  # let the engine register the pending proposal first
+        if proposal.proposal_id not in self.engine.pending_proposals:
+            return  # auto-approved
+        if not sys.stdin.isatty():
+            self.engine.decide(proposal.proposal_id, False,
+                               "no terminal to ask for approval; rerun with --yes or use `aft chat`")
+            return
+        answer = await asyncio.to_thread(input, "Apply this change? [y]es / [n]o / type a reason to reject: ")
+        answer = answer.strip()
+        if proposal.proposal_id not in self.engine.pending_proposals:
+            return
+        if answer.lower() in ("y", "yes"):
+            self.engine.decide(proposal.proposal_id, True)
+        elif answer.lower() in ("", "n", "no"):
+            self.engine.decide(proposal.proposal_id, False)
+        else:
+            self.engine.decide(proposal.proposal_id, False, answer)
+
+    def cancel(self) -> None:
+        for task in self._tasks:
+            task.cancel()

@@ -44,3 +44,33 @@ def _best(results: list[dict[str, Any]]) -> dict[str, Any] | None:
         if best is None or (v > best["value"] if r.get("direction") == "max" else v < best["value"]):
             best = r
     return best
+
+
+def discovery_report(console: Any, discovery: Any) -> None:
+    """`aft inspect`: parameters with where and how they are set, then what else was found."""
+    from rich.table import Table
+
+    table = Table(title=f"Tunable parameters in {discovery.target}")
+    for col in ("name", "type", "default", "set by", "location", "suggested range"):
+        table.add_column(col)
+    for p in discovery.params:
+        if p.choices:
+            rng = "{" + ", ".join(map(str, p.choices)) + "}"
+        elif p.low is not None and p.high is not None:
+            rng = f"{_fmt(p.low)} … {_fmt(p.high)}" + (" (log)" if p.log else "")
+        else:
+            rng = ""
+        tuned = p.extra.get("tunable", True)
+        table.add_row(p.name, p.type, repr(p.default), p.source + ("" if tuned else " (not tuned)"), p.location, rng,
+                      style=None if tuned else "dim")
+    console.print(table)
+    console.print(f"Framework: {discovery.framework}. Sets a seed: {'yes' if discovery.sets_seed else 'no'}.")
+    console.print(f"Metrics: {', '.join(discovery.metrics) or 'none found statically'}.", highlight=False)
+    if discovery.model_saves:
+        console.print("Saves its model: " + "; ".join(f"{c} at {loc}" for c, loc in discovery.model_saves), highlight=False)
+    if discovery.config_files:
+        console.print("Reads config: " + ", ".join(discovery.config_files), highlight=False)
+    for name, location, reason in discovery.skipped:
+        console.print(f"Skipped {name} ({location}): {reason}", style="yellow", highlight=False)
+    if discovery.hint:
+        console.print(discovery.hint, style="yellow", highlight=False)

@@ -58,6 +58,13 @@ def snapshot_working_copy(
     if index_file is not None and index_file.is_file():
         shutil.copyfile(index_file, temp_index)
     env = {"GIT_INDEX_FILE": str(temp_index), "GIT_OPTIONAL_LOCKS": "0"}
+    # git refuses an exclude pathspec that names an ignored path ("paths are ignored"), and an
+    # ignored path needs no excluding anyway: keep only the ones git would otherwise add.
+    if excluded:
+        _, ignored_out, _ = gitcmd.run(runner, ["check-ignore", "--no-index", "-z", "--stdin"], env=env,
+                                       stdin=_nul(list(excluded)), check=False, keep_newline=True)
+        ignored = {item.rstrip("/") for item in ignored_out.split("\0") if item}
+        excluded = [p for p in excluded if p.rstrip("/") not in ignored]
     excludes = [f":(exclude,literal){p}" for p in excluded]
 
     _, listing, _ = gitcmd.run(

@@ -170,6 +170,7 @@ class Workspace:
         self._private = private
         self._runner: git.Git | None = None
         self._repo: git.Repo | None = None
+        self._tracked: set[str] = set()
 
     # ----------------------------------------------------------------- construction
 
@@ -190,6 +191,7 @@ class Workspace:
 
         project = _project_dir(project_dir)
         _check_session_id(session_id)
+        exclude = [str(name) for name in exclude]
         state = _resolve_state_dir(project, state_dir)
         worktree = state / "worktrees" / session_id
         if os.path.lexists(worktree) and (not worktree.is_dir() or any(worktree.iterdir())):
@@ -236,7 +238,9 @@ class Workspace:
         ws = cls(project_dir=project, session_id=session_id, state_dir=state, subdir=subdir, private=found is None)
         links = ws._link_rule(snap.commit, skip_paths) + snap.left_out
         create_links(source_root, worktree, links)
-        ws._write_meta({"snapshot": snap.commit, "links": snap.left_out, "subdir": subdir, "private": found is None})
+        ws._write_meta(
+            {"snapshot": snap.commit, "links": snap.left_out, "subdir": subdir, "exclude": exclude, "private": found is None}
+        )
         return ws
 
     @classmethod
@@ -264,7 +268,7 @@ class Workspace:
             ws._ensure_worktree()
         except git.GitCommandError as exc:
             raise gitcmd.git_error(exc, f"check out session {session_id!r} again") from None
-        skip_paths = [state] + [project / name for name in DEFAULT_EXCLUDED]
+        skip_paths = [state] + [project / str(name) for name in meta.get("exclude", DEFAULT_EXCLUDED)]
         snapshot = str(meta.get("snapshot") or "HEAD")
         links = ws._link_rule(snapshot, skip_paths) + [str(p) for p in meta.get("links", [])]
         create_links(ws._source_root(), ws.path, links)
@@ -362,8 +366,11 @@ class Workspace:
             staged.append(self._locate(rel, writing=True)[1])
         removed = [self._locate(rel, writing=True) for rel in remove or ()]
         literal = {"GIT_LITERAL_PATHSPECS": "1"}
+        commit_args = ["commit", "-q", "--allow-empty", "--no-verify", "--cleanup=whitespace",
+                       "-m", message.strip() or "AFT commit"]
         try:
             if removed:
+                self._tracked.clear()
                 gitcmd.run(
                     runner,
                     ["rm", "-r", "-q", "-f", "--ignore-unmatch", "--", *(r for _, r in removed)],
@@ -374,13 +381,17 @@ class Workspace:
                         target.unlink()
                     elif target.is_dir():
                         shutil.rmtree(target)
-            if staged:
-                gitcmd.run(runner, ["add", "-f", "--", *staged], env=literal)
-            gitcmd.run(
-                runner,
-                ["commit", "-q", "--allow-empty", "--no-verify", "--cleanup=whitespace",
-                 "-m", message.strip() or "AFT commit"],
-            )
+            # Paths this object has committed before are tracked: `commit --include` stages and
+            # commits them in one process. It refuses untracked paths, hence add + commit then.
+            done = False
+            if staged and self._tracked.issuperset(staged):
+                status, _, _ = gitcmd.run(runner, [*commit_args, "--include", "--", *staged], env=literal, check=False)
+                done = status == 0
+            if not done:
+                if staged:
+                    gitcmd.run(runner, ["add", "-f", "--", *staged], env=literal)
+                gitcmd.run(runner, commit_args)
+            self._tracked.update(staged)
         except git.GitCommandError as exc:
             raise gitcmd.git_error(exc, f"commit to {self.branch}") from None
         return self.head()
@@ -395,7 +406,13 @@ class Workspace:
         return _parse_json(self.file_at(sha, PARAMS_FILE))
 
     def head(self) -> str:
-        return gitcmd.out(self._git(), "rev-parse", "HEAD")
+        """The session branch's latest commit."""
+        self._git()
+        try:  # GitPython reads the ref files directly: no process per trial
+            sha = self.repo.head.commit.hexsha
+        except Exception:
+            sha = ""
+        return sha if len(sha) == 40 else gitcmd.out(self._git(), "rev-parse", "HEAD")
 
     def log(self, n: int = 50) -> list[dict[str, str]]:
         """The session branch's latest `n` commits, newest first: sha, message, date (ISO 8601)."""
@@ -419,6 +436,7 @@ class Workspace:
             raise UserError(f"No commit {sha!r} in {self.branch}'s repository; pick one from `aft runs`.")
         try:
             new = gitcmd.out(runner, "commit-tree", tree, "-p", "HEAD", "-m", message.strip() or f"Roll back to {sha}")
+            self._tracked.clear()
             gitcmd.run(runner, ["reset", "-q", "--hard", new])
         except git.GitCommandError as exc:
             raise gitcmd.git_error(exc, f"roll back to {sha}") from None
@@ -432,33 +450,29 @@ class Workspace:
 
     def tag(self, name: str, sha: str) -> None:
         """Point tag `name` at `sha` (moved if it exists: a resumed trial re-tags its new commit)."""
-        import git
-
-        runner = self._git()
-        status, _, _ = gitcmd.run(runner, ["check-ref-format", f"refs/tags/{name}"], check=False)
-        if status != 0:
+        status, _, err = gitcmd.run(self._git(), ["tag", "-f", "--", name, f"{sha}^{{commit}}"], check=False)
+        if status == 0:
+            return
+        if "not a valid tag name" in err:
             raise UserError(f"Tag name {name!r} is not valid in git; use letters, digits, '/', '.', '_' or '-'.")
-        commit = self._commit_of(sha)
-        try:
-            gitcmd.run(runner, ["tag", "-f", name, commit])
-        except git.GitCommandError as exc:
-            raise gitcmd.git_error(exc, f"tag {sha} as {name}") from None
+        if "resolve" in err or "not a valid" in err:
+            raise UserError(f"No commit {sha!r} in {self.branch}'s repository; pick one from `aft runs`.")
+        raise gitcmd.git_error(_command_error(["tag", name], status, err), f"tag {sha} as {name}")
 
     def add_note(self, sha: str, data: Mapping[str, Any]) -> None:
         """Attach `data` (as JSON) to commit `sha` under refs/notes/aft, replacing any earlier note."""
-        import git
-
         runner = self._git()
-        commit = self._commit_of(sha)
         payload = (json.dumps(dict(data), indent=2, sort_keys=True, default=str) + "\n").encode("utf-8")
-        args = ["notes", f"--ref={NOTES_REF}", "add", "-f", "-F", "-", commit]
+        args = ["notes", f"--ref={NOTES_REF}", "add", "-f", "-F", "-", f"{sha}^{{commit}}"]
         for attempt in range(40):
             status, _, err = gitcmd.run(runner, args, stdin=payload, check=False)
             if status == 0:
                 return
+            if "failed to resolve" in err.lower():
+                raise UserError(f"No commit {sha!r} in {self.branch}'s repository; pick one from `aft runs`.")
             # Sessions in one repository share the notes ref; wait out a concurrent update.
             if "lock" not in err.lower() or attempt == 39:
-                raise gitcmd.git_error(git.GitCommandError(args, status, err), f"record results on {sha}")
+                raise gitcmd.git_error(_command_error(args, status, err), f"record results on {sha}")
             time.sleep(0.05)
 
     def read_note(self, sha: str) -> dict[str, Any] | None:
@@ -588,6 +602,12 @@ class Workspace:
 
     def __repr__(self) -> str:
         return f"Workspace(session={self._session_id!r}, path={str(self.path)!r}, branch={self.branch!r})"
+
+
+def _command_error(args: list[str], status: int, stderr: str) -> Exception:
+    import git
+
+    return git.GitCommandError(["git", *args], status, stderr)
 
 
 def _relative_inside(root: Path, paths: Iterable[Path]) -> list[str]:

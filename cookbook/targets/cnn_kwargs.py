@@ -23,7 +23,7 @@ def make_images(n, noise, gen):
     corners = torch.randint(0, 6, (n, 2), generator=gen)
     for i, (label, (row, col)) in enumerate(zip(labels.tolist(), corners.tolist())):
         for dr, dc in STROKES[label]:
-            images[i, 0, row + dr, col + dc] += 1.0
+            images[i, 0, row + dr, col + dc] += 2.0
     return TensorDataset(images, labels)
 
 
@@ -31,10 +31,10 @@ class StrokeNet(nn.Module):
     def __init__(self):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, 8, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(8, 16, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(1, 16, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         )
-        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(p=0.25), nn.Linear(16 * 2 * 2, 4))
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(p=0.25), nn.Linear(32 * 2 * 2, 4))
 
     def forward(self, x):
         return self.head(self.features(x))

@@ -40,7 +40,7 @@ def make_data(noise: float = 0.1, turns: float = 0.5) -> tuple[TensorDataset, Te
     plane += noise * torch.randn(n, 2, generator=gen)
     x = torch.cat([plane, torch.randn(n, N_FEATURES - 2, generator=gen)], dim=1)
     rotation, _ = torch.linalg.qr(torch.randn(N_FEATURES, N_FEATURES, generator=gen))
-    x = x @ rotation
+    x = x @ rotation  # spread the signal over every feature
     return TensorDataset(x[:N_TRAIN], y[:N_TRAIN]), TensorDataset(x[N_TRAIN:], y[N_TRAIN:])
 
 
@@ -90,18 +90,17 @@ def main() -> None:
                               weight_decay=args.weight_decay)
     metrics_path = os.environ.get("AFT_METRICS")
 
-    val_acc = 0.0
+    val_acc = float("nan")
     for epoch in range(1, args.epochs + 1):
         model.train()
-        total, seen = 0.0, 0
+        total = 0.0
         for xb, yb in loader:
             loss = nn.functional.cross_entropy(model(xb), yb)
             opt.zero_grad()
             loss.backward()
             opt.step()
             total += loss.item() * len(yb)
-            seen += len(yb)
-        train_loss = total / seen
+        train_loss = total / len(train_ds)
         val_loss, val_acc = evaluate(model, val_ds)
         print(f"epoch {epoch} train_loss={train_loss:.4f} val_loss={val_loss:.4f} "
               f"val_acc={val_acc:.4f}", flush=True)

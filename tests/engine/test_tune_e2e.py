@@ -58,7 +58,7 @@ def test_tune_eight_trials_beats_defaults_and_leaves_working_copy_untouched(git_
     note = git(project, "notes", "--ref", "aft", "show", runs[0]["commit"])
     assert runs[0]["run_id"] in note
     # The params file in the tree reproduces the trial.
-    params_file = json.loads(git(project, "show", f"{runs[-1]['commit']}:.aft-trial.json"))
+    params_file = json.loads(git(project, "show", f"{runs[-1]['commit']}:aft_params.json"))
     assert params_file["params"] == runs[-1]["params"]
 
     # The runs listing and compare work from the CLI.

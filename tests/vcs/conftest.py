@@ -102,5 +102,10 @@ def make_repo(root: Path) -> Path:
 
 
 @pytest.fixture
+def new_repo() -> Callable[[Path], Path]:
+    return make_repo
+
+
+@pytest.fixture
 def user_repo(tmp_path: Path) -> Path:
     return make_repo(tmp_path / "project")

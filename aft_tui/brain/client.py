@@ -1,0 +1,372 @@
+"""One request to a model through litellm, made robust.
+
+Timeouts, retries with exponential backoff on rate limits, 5xx and connection errors
+(honouring Retry-After), immediate plain sentences for a bad key, an unknown model or a
+context that is too long, and token/cost accounting for the session. litellm is imported
+on first use, configured so that importing it makes no network call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import os
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from aft_tui.brain.base import BrainError
+from aft_tui.brain.providers import is_local_url, model_access
+from aft_tui.brain.redact import redact
+
+DEFAULT_TIMEOUT = 60.0
+MAX_RETRIES = 3
+MAX_RETRY_AFTER = 60.0
+
+_litellm: Any = None
+
+
+def load_litellm() -> Any:
+    """Import litellm once, with its model-cost map read from the package (no network)."""
+    global _litellm
+    if _litellm is None:
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        os.environ.setdefault("LITELLM_LOG", "ERROR")
+        import litellm
+
+        litellm.suppress_debug_info = True
+        litellm.telemetry = False
+        _litellm = litellm
+    return _litellm
+
+
+class LLMError(BrainError):
+    """A request that failed for good; `kind` says why (auth, not_found, context, rate_limit, ...)."""
+
+    def __init__(self, message: str, kind: str, status: int | None = None) -> None:
+        super().__init__(redact(message))
+        self.kind = kind
+        self.status = status
+
+
+@dataclass
+class ToolCall:
+    id: str
+    name: str
+    arguments: dict[str, Any]
+    raw_arguments: str = ""
+
+
+@dataclass
+class Reply:
+    text: str
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class LLMClient:
+    """Talks to one model; shared by every request a brain makes so usage adds up per session."""
+
+    def __init__(self, model: str, api_base: str | None = None, timeout: float | None = None,
+                 max_retries: int = MAX_RETRIES, backoff_base: float = 1.0,
+                 on_notice: Callable[[str], None] | None = None) -> None:
+        self.model = model
+        self.api_base = api_base
+        self.timeout = float(timeout or os.environ.get("AFT_LLM_TIMEOUT") or DEFAULT_TIMEOUT)
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.on_notice = on_notice
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.cost_usd: float | None = None
+        self.requests = 0
+        self._tools_ok: bool | None = None
+        self._json_ok: bool | None = None
+        self.access = model_access(model, api_base)
+
+    # -- accounting ----------------------------------------------------------------
+    @property
+    def usage(self) -> dict[str, Any]:
+        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                "cost_usd": self.cost_usd, "requests": self.requests}
+
+    def _account(self, response: Any, messages: list[dict[str, Any]]) -> tuple[int, int]:
+        usage = getattr(response, "usage", None)
+        prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
+        completion = int(getattr(usage, "completion_tokens", 0) or 0)
+        self.prompt_tokens += prompt
+        self.completion_tokens += completion
+        try:
+            cost = load_litellm().completion_cost(completion_response=response, model=self.model)
+        except Exception:  # unknown price (local or custom model): tokens are still counted
+            cost = None
+        if cost:
+            self.cost_usd = (self.cost_usd or 0.0) + float(cost)
+        return prompt, completion
+
+    # -- the request -------------------------------------------------------------------
+    def supports_tools(self) -> bool:
+        if self._tools_ok is None:
+            try:
+                self._tools_ok = bool(load_litellm().supports_function_calling(model=self.model))
+            except Exception:
+                self._tools_ok = True  # unknown model (custom server): try, and fall back on refusal
+            if not self._tools_ok and (self.access.local or self.api_base):
+                self._tools_ok = True
+        return self._tools_ok
+
+    def supports_json(self) -> bool:
+        if self._json_ok is None:
+            try:
+                litellm = load_litellm()
+                model, provider, _, _ = litellm.get_llm_provider(self.model, api_base=self.api_base)
+                params = litellm.get_supported_openai_params(model=model, custom_llm_provider=provider) or []
+                self._json_ok = "response_format" in params
+            except Exception:
+                self._json_ok = False
+        return self._json_ok
+
+    async def complete(self, messages: list[dict[str, Any]], *, tools: list[dict[str, Any]] | None = None,
+                       stream: bool = False, on_chunk: Callable[[str], None] | None = None,
+                       json_mode: bool = False, model: str | None = None) -> Reply:
+        """One completion, retried on transient failures; raises LLMError with a clear sentence."""
+        litellm = load_litellm()
+        kwargs = self._request_kwargs(model)
+        if tools and self.supports_tools():
+            kwargs["tools"] = tools
+            if "_skip_mcp_handler" in _completion_constants(litellm):
+                # This litellm imports its MCP gateway (an optional package) whenever tools are given;
+                # plain function calling does not need it.
+                kwargs["_skip_mcp_handler"] = True
+        if json_mode and self.supports_json():
+            kwargs["response_format"] = {"type": "json_object"}
+        attempt = 0
+        while True:
+            streamed = False
+
+            def forward(piece: str) -> None:
+                nonlocal streamed
+                streamed = True
+                if on_chunk is not None:
+                    on_chunk(piece)
+
+            try:
+                self.requests += 1
+                return await self._once(litellm, messages, kwargs, stream, forward)
+            except Exception as exc:  # classified below; nothing raw escapes
+                failure = classify(exc)
+                if failure.kind == "bad_request" and "tools" in kwargs and _mentions(exc, ("tool", "function")):
+                    kwargs.pop("tools", None)
+                    kwargs.pop("_skip_mcp_handler", None)
+                    self._tools_ok = False
+                    continue
+                if failure.kind == "bad_request" and "response_format" in kwargs and _mentions(exc, ("response_format", "json")):
+                    kwargs.pop("response_format", None)
+                    self._json_ok = False
+                    continue
+                if failure.retryable and attempt < self.max_retries and not streamed:
+                    delay = failure.retry_after if failure.retry_after is not None else \
+                        self.backoff_base * (2 ** attempt) * (1 + random.random() * 0.25)
+                    if delay > MAX_RETRY_AFTER:
+                        raise self._final(failure) from None
+                    attempt += 1
+                    self._notice(f"{self.model}: {failure.short} — retry {attempt} of {self.max_retries} in {delay:.1f} s.")
+                    await asyncio.sleep(delay)
+                    continue
+                raise self._final(failure, attempts=attempt) from None
+
+    def _request_kwargs(self, model: str | None) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"model": model or self.model, "timeout": self.timeout, "max_retries": 0,
+                                  "drop_params": True}
+        if self.api_base:
+            kwargs["api_base"] = self.api_base
+        if (self.access.provider == "openai" and self.access.key_present is None and is_local_url(self.api_base)):
+            # A local OpenAI-compatible server usually ignores the key, but the client insists on one.
+            kwargs["api_key"] = "no-key-needed"
+        return kwargs
+
+    async def _once(self, litellm: Any, messages: list[dict[str, Any]], kwargs: dict[str, Any], stream: bool,
+                    forward: Callable[[str], None]) -> Reply:
+        if not stream:
+            response = await litellm.acompletion(messages=messages, **kwargs)
+            prompt, completion = self._account(response, messages)
+            message = response.choices[0].message
+            return Reply(redact(message.content or ""), _tool_calls(message), prompt, completion)
+        response = await litellm.acompletion(messages=messages, stream=True,
+                                             stream_options={"include_usage": True}, **kwargs)
+        chunks = []
+        async for chunk in response:
+            chunks.append(chunk)
+            choices = getattr(chunk, "choices", None) or []
+            piece = getattr(getattr(choices[0], "delta", None), "content", None) if choices else None
+            if piece:
+                forward(redact(piece))
+        built = litellm.stream_chunk_builder(chunks, messages=messages)
+        if built is None:
+            return Reply("")
+        prompt, completion = self._account(built, messages)
+        message = built.choices[0].message
+        return Reply(redact(message.content or ""), _tool_calls(message), prompt, completion)
+
+    def _notice(self, text: str) -> None:
+        if self.on_notice is not None:
+            self.on_notice(redact(text))
+
+    def _final(self, failure: "Failure", attempts: int = 0) -> LLMError:
+        model, where = self.model, self._where()
+        kind = failure.kind
+        if kind == "auth":
+            names = " or ".join(self.access.key_vars) or "the provider's API key variable"
+            text = (f"{where[:1].upper() + where[1:]} rejected the credentials for {model} (HTTP {failure.status}); set {names} in the "
+                    f"environment to a valid key (AFT reads keys only from the environment and never stores them).")
+        elif kind == "not_found":
+            text = (f"The model '{model}' was not found at {where} (HTTP 404); check the name (litellm model strings "
+                    f"look like openai/gpt-4o-mini or ollama/llama3.1) and that the model is available there.")
+        elif kind == "context":
+            text = (f"The request is too long for {model}'s context window; start a new conversation or choose a "
+                    f"model with a larger context.")
+        elif kind == "rate_limit":
+            text = (f"The model {model} is rate-limited (HTTP 429) and still refused after {attempts} "
+                    f"retr{'y' if attempts == 1 else 'ies'}; wait a minute and try again, or use another model.")
+        elif kind == "server":
+            text = (f"{where[:1].upper() + where[1:]} kept failing (HTTP {failure.status}) after {attempts} "
+                    f"retr{'y' if attempts == 1 else 'ies'}; try again later or check the server's logs.")
+        elif kind == "connection":
+            text = (f"Could not connect to {where} after {attempts} retr{'y' if attempts == 1 else 'ies'}; check "
+                    f"that the server is running and reachable (`aft doctor` probes it).")
+        elif kind == "timeout":
+            text = (f"The model {model} did not answer within {self.timeout:g} s, so the request was abandoned; try again, or "
+                    f"allow more time with AFT_LLM_TIMEOUT=<seconds>.")
+        else:
+            detail = f": {failure.detail}" if failure.detail else ""
+            text = f"The request to {model} failed (HTTP {failure.status or '?'}){detail}."
+        return LLMError(text, kind, failure.status)
+
+    def _where(self) -> str:
+        if self.api_base:
+            return f"the server at {self.api_base}"
+        return f"the {self.access.provider} API"
+
+
+@dataclass
+class Failure:
+    kind: str
+    status: int | None = None
+    retry_after: float | None = None
+    detail: str = ""
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in ("rate_limit", "server", "connection")
+
+    @property
+    def short(self) -> str:
+        return {"rate_limit": "rate-limited (HTTP 429)", "server": f"server error (HTTP {self.status})",
+                "connection": "connection failed"}.get(self.kind, self.kind)
+
+
+def classify(exc: BaseException) -> Failure:
+    """Sort an exception from litellm into a failure kind by status code first, class name second.
+
+    litellm's exception classes are not reliable across providers (a 401 can arrive as a
+    BadRequestError), the HTTP status is.
+    """
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    status = getattr(exc, "status_code", None)
+    try:
+        status = int(status) if status is not None else None
+    except (TypeError, ValueError):
+        status = None
+    text = str(exc)
+    detail = redact(_server_message(text))[:300]
+    if "ContextWindowExceededError" in names or "context_length_exceeded" in text or "maximum context length" in text:
+        return Failure("context", status, detail=detail)
+    if "Timeout" in names or "APITimeoutError" in names or isinstance(exc, asyncio.TimeoutError) or status == 408:
+        return Failure("timeout", status, detail=detail)
+    connection_words = ("Connection error", "ConnectError", "Connection refused", "Cannot connect", "Name or service not known")
+    if status in (None, 500) and (any(w in text for w in connection_words)
+                                  or ("APIConnectionError" in names and "No module named" not in text)):
+        return Failure("connection", status, detail=detail)
+    if status in (401, 403) or "AuthenticationError" in names or "PermissionDeniedError" in names:
+        return Failure("auth", status or 401, detail=detail)
+    if status == 404 or "NotFoundError" in names:
+        return Failure("not_found", status or 404, detail=detail)
+    if status == 429 or "RateLimitError" in names:
+        return Failure("rate_limit", 429, _retry_after(exc), detail)
+    if status is not None and status >= 500:
+        return Failure("server", status, _retry_after(exc), detail)
+    return Failure("bad_request", status, detail=detail)
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    headers: Any = None
+    for attr in ("litellm_response_headers", "headers"):
+        headers = getattr(exc, attr, None)
+        if headers:
+            break
+    if not headers:
+        response = getattr(exc, "response", None)
+        headers = getattr(response, "headers", None)
+    if not headers:
+        return None
+    try:
+        value = dict(headers).get("retry-after") or dict(headers).get("Retry-After")
+    except Exception:
+        return None
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+        import time
+
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def _server_message(text: str) -> str:
+    """The provider's own sentence out of litellm's layered exception text."""
+    for marker in ("OpenAIException - ", "Exception - ", "Error - "):
+        if marker in text:
+            text = text.rsplit(marker, 1)[-1]
+            break
+    return " ".join(text.split())
+
+
+def _mentions(exc: BaseException, words: tuple[str, ...]) -> bool:
+    text = str(exc).lower()
+    return any(w in text for w in words)
+
+
+def _tool_calls(message: Any) -> list[ToolCall]:
+    calls = []
+    for call in getattr(message, "tool_calls", None) or []:
+        function = getattr(call, "function", None)
+        raw = getattr(function, "arguments", "") or ""
+        try:
+            args = json.loads(raw) if raw.strip() else {}
+        except json.JSONDecodeError:
+            args = {"_malformed": raw}
+        if not isinstance(args, dict):
+            args = {"_malformed": raw}
+        calls.append(ToolCall(id=getattr(call, "id", "") or f"call_{len(calls)}",
+                              name=getattr(function, "name", "") or "", arguments=args, raw_arguments=raw))
+    return calls
+
+
+_CONSTANTS: tuple[Any, ...] | None = None
+
+
+def _completion_constants(litellm: Any) -> tuple[Any, ...]:
+    global _CONSTANTS
+    if _CONSTANTS is None:
+        try:
+            _CONSTANTS = tuple(inspect.unwrap(litellm.main.completion).__code__.co_consts)
+        except Exception:
+            _CONSTANTS = ()
+    return _CONSTANTS

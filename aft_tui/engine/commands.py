@@ -1,0 +1,433 @@
+"""The slash-command router shared by the Textual app and the plain REPL.
+
+Views hand it the line the person typed and render the `CommandResult` it returns; every
+decision (what a command means, whether it may run now, which proposal "approve" refers
+to) is made here, so the TUI and the REPL behave the same. Free text goes to the
+assistant through `Engine.chat`. No UI toolkit is imported.
+
+`model` is the views' folded event state (any object with `latest_proposal()`, `records()`,
+`status_fields()`); replay passes no engine, and then only the read-only commands work.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from aft_tui.errors import UserError
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str
+    usage: str
+    help: str
+    aliases: tuple[str, ...] = ()
+    read_only: bool = False  # works in replay (no engine)
+    workflow: bool = False  # a long step: one at a time, runs in the background of a view
+    options: tuple[str, ...] = ()
+
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec("pipeline", "/pipeline", "refactor, repair, then tune: the whole workflow", workflow=True),
+    CommandSpec("refactor", "/refactor", "propose exposing the script's hyperparameters as flags", workflow=True),
+    CommandSpec("repair", "/repair", "propose a fix until the refactored script runs like the original", workflow=True),
+    CommandSpec("tune", "/tune [--trials N]", "run trials and keep the best", aliases=("finetune",), workflow=True,
+                options=("--trials",)),
+    CommandSpec("stop", "/stop", "cancel the running trials and stop tuning"),
+    CommandSpec("approve", "/approve [ID]", "approve the pending proposal"),
+    CommandSpec("reject", "/reject [ID] [REASON]", "reject the pending proposal, optionally saying why"),
+    CommandSpec("edit", "/edit [ID]", "edit the pending proposal's diff in $EDITOR, then approve the edited diff"),
+    CommandSpec("runs", "/runs", "list the trials: params, metric, status, duration, commit", read_only=True),
+    CommandSpec("status", "/status", "session, branch, best so far, progress", read_only=True),
+    CommandSpec("compare", "/compare A B", "parameter, metric and code differences between two trials"),
+    CommandSpec("rollback", "/rollback TRIAL", "make a trial's state the branch head (a new commit)"),
+    CommandSpec("diff", "/diff", "show the latest proposal's diff", read_only=True),
+    CommandSpec("theme", "/theme NAME", "switch the colour theme (remembered)", read_only=True),
+    CommandSpec("model", "/model [NAME]", "show or set the assistant's LLM (any litellm model string)"),
+    CommandSpec("help", "/help", "list commands and keys", read_only=True),
+    CommandSpec("quit", "/quit", "leave AFT (a running tune is stopped and can be resumed)", aliases=("exit",),
+                read_only=True),
+)
+
+_BY_NAME: dict[str, CommandSpec] = {}
+for _spec in COMMANDS:
+    _BY_NAME[_spec.name] = _spec
+    for _alias in _spec.aliases:
+        _BY_NAME[_alias] = _spec
+
+
+@dataclass
+class ParsedCommand:
+    spec: CommandSpec
+    args: list[str] = field(default_factory=list)
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class CommandResult:
+    """What a view renders. `text` is always a readable fallback (markdown-safe plain text)."""
+
+    kind: str  # text | error | runs | status | compare | diff | help | theme | quit | chat | done | decided
+    text: str = ""
+    data: Any = None
+
+    @property
+    def ok(self) -> bool:
+        return self.kind != "error"
+
+
+def parse(line: str) -> ParsedCommand:
+    """Split '/tune --trials 3' into the command, its arguments and its options."""
+    body = line.strip()
+    if not body.startswith("/"):
+        raise UserError("Commands start with '/'; type /help to list them.")
+    try:
+        words = shlex.split(body[1:])
+    except ValueError as exc:
+        raise UserError(f"Could not read that command ({exc}); check the quotes.") from None
+    if not words:
+        raise UserError("Type a command after '/', e.g. /help.")
+    name = words[0].lower()
+    spec = _BY_NAME.get(name)
+    if spec is None:
+        close = [s.name for s in COMMANDS if s.name.startswith(name[:2])]
+        hint = f" Did you mean /{close[0]}?" if close else ""
+        raise UserError(f"Unknown command /{name}.{hint} Type /help to list commands.")
+    parsed = ParsedCommand(spec)
+    rest = words[1:]
+    i = 0
+    while i < len(rest):
+        word = rest[i]
+        if word.startswith("--") and len(word) > 2:
+            key, eq, value = word[2:].partition("=")
+            if not eq:
+                if i + 1 >= len(rest):
+                    raise UserError(f"--{key} needs a value, e.g. {spec.usage}.")
+                value = rest[i + 1]
+                i += 1
+            if f"--{key}" not in spec.options:
+                allowed = ", ".join(spec.options) or "none"
+                raise UserError(f"/{spec.name} has no option --{key} (options: {allowed}); usage: {spec.usage}.")
+            parsed.options[key] = value
+        else:
+            parsed.args.append(word)
+        i += 1
+    return parsed
+
+
+def help_text() -> str:
+    width = max(len(s.usage) for s in COMMANDS)
+    lines = ["Commands (free text goes to the assistant):"]
+    for spec in COMMANDS:
+        alias = f" (alias /{', /'.join(spec.aliases)})" if spec.aliases else ""
+        lines.append(f"  {spec.usage:<{width}}  {spec.help}{alias}")
+    return "\n".join(lines)
+
+
+class CommandRouter:
+    def __init__(self, engine: Any | None, model: Any | None = None, themes: Sequence[str] = (),
+                 save_setting: Callable[[str, Any], None] | None = None,
+                 editor: Callable[[str, str], str] | None = None) -> None:
+        self.engine = engine
+        self.model = model
+        self.themes = list(themes)
+        self.active: str | None = None  # the workflow step running now
+        if save_setting is None:
+            from aft_tui.settings import save_user_setting as save_setting
+        self._save_setting = save_setting
+        # editor(text, file_name) -> edited text; views supply one that owns the terminal meanwhile.
+        self.editor = editor
+
+    @property
+    def read_only(self) -> bool:
+        return self.engine is None
+
+    # -- completion ---------------------------------------------------------------------
+    def complete(self, text: str) -> list[str]:
+        """Whole-line candidates for what has been typed so far (empty for free text)."""
+        if not text.startswith("/"):
+            return []
+        head, space, tail = text[1:].partition(" ")
+        if not space:
+            names = [s.name for s in COMMANDS] + [a for s in COMMANDS for a in s.aliases]
+            usable = [n for n in names if n.startswith(head.lower()) and (not self.read_only or _BY_NAME[n].read_only)]
+            return [f"/{n}" for n in sorted(usable, key=lambda n: (n != head, len(n), n))]
+        spec = _BY_NAME.get(head.lower())
+        if spec is None:
+            return []
+        words = tail.split(" ")
+        current = words[-1]
+        prefix = text[: len(text) - len(current)]
+        return [prefix + c for c in self._argument_candidates(spec, words[:-1]) if c.startswith(current) and c != current]
+
+    def _argument_candidates(self, spec: CommandSpec, before: list[str]) -> list[str]:
+        if spec.name == "theme":
+            return list(self.themes)
+        if spec.name in ("compare", "rollback"):
+            return [str(r.get("number")) for r in self._records()]
+        if spec.name in ("approve", "reject", "edit") and not before:
+            return [p.proposal_id for p in self._pending()]
+        if spec.name == "tune":
+            return list(spec.options)
+        return []
+
+    # -- running ---------------------------------------------------------------------------
+    async def run(self, line: str) -> CommandResult:
+        """Run one line typed by the person; never raises for bad input (returns an error result)."""
+        line = line.strip()
+        if not line:
+            return CommandResult("text", "")
+        try:
+            if not line.startswith("/"):
+                return await self._chat(line)
+            parsed = parse(line)
+            if self.read_only and not parsed.spec.read_only:
+                return CommandResult("error", f"/{parsed.spec.name} is not available in a replay: it only shows "
+                                              "what was recorded; open the project with `aft chat` to act on it.")
+            handler = getattr(self, f"_cmd_{parsed.spec.name}")
+            if parsed.spec.workflow:
+                return await self._workflow(parsed, handler)
+            return await handler(parsed)
+        except UserError as exc:
+            return CommandResult("error", exc.message)
+
+    async def _workflow(self, parsed: ParsedCommand, handler: Callable) -> CommandResult:
+        if self.active is not None:
+            return CommandResult("error", f"/{self.active} is still running; wait for it to finish or type /stop.")
+        self.active = parsed.spec.name
+        if hasattr(self.engine, "stop_requested"):
+            self.engine.stop_requested = False
+        try:
+            return await handler(parsed)
+        finally:
+            self.active = None
+
+    def is_workflow(self, line: str) -> bool:
+        """Whether the line starts a long step (views run those in the background)."""
+        if not line.strip().startswith("/"):
+            return True  # the assistant may take a while too
+        try:
+            return parse(line).spec.workflow
+        except UserError:
+            return False
+
+    # -- free text ---------------------------------------------------------------------------
+    async def _chat(self, text: str) -> CommandResult:
+        if self.read_only:
+            return CommandResult("error", "This is a replay: it shows what was recorded and cannot answer; "
+                                          "open the project with `aft chat` to talk to the assistant.")
+        try:
+            reply = await self.engine.chat(text)
+        except ImportError:
+            return CommandResult("error", "The assistant is not available in this installation; "
+                                          "slash commands still work (type /help).")
+        return CommandResult("chat", reply)
+
+    # -- workflow steps ------------------------------------------------------------------------
+    async def _step(self, name: str) -> CommandResult:
+        step = getattr(self.engine, name, None)
+        if step is None:
+            return CommandResult("error", f"This version of AFT has no /{name} step yet; use /tune on a script "
+                                          "that already takes its hyperparameters as flags.")
+        result = await step()
+        return CommandResult("done", _summarise(name, result), result)
+
+    async def _cmd_pipeline(self, parsed: ParsedCommand) -> CommandResult:
+        return await self._step("pipeline")
+
+    async def _cmd_refactor(self, parsed: ParsedCommand) -> CommandResult:
+        return await self._step("refactor")
+
+    async def _cmd_repair(self, parsed: ParsedCommand) -> CommandResult:
+        return await self._step("repair")
+
+    async def _cmd_tune(self, parsed: ParsedCommand) -> CommandResult:
+        raw = parsed.options.get("trials") or (parsed.args[0] if parsed.args else None)
+        trials = None
+        if raw is not None:
+            try:
+                trials = int(raw)
+            except ValueError:
+                raise UserError(f"--trials needs a whole number (got '{raw}'), e.g. /tune --trials 4.") from None
+            if trials < 1:
+                raise UserError("--trials must be at least 1, e.g. /tune --trials 4.")
+        summary = await self.engine.tune(trials)
+        return CommandResult("done", _summarise("tune", summary), summary)
+
+    async def _cmd_stop(self, parsed: ParsedCommand) -> CommandResult:
+        if self.active is None:
+            return CommandResult("text", "Nothing is running.")
+        self.engine.request_stop()
+        return CommandResult("text", f"Stopping /{self.active}: running trials are cancelled and recorded; "
+                                     "/tune resumes where it stopped.")
+
+    # -- proposals ---------------------------------------------------------------------------
+    def _pending(self) -> list[Any]:
+        if self.model is not None:
+            return list(self.model.pending())
+        return []
+
+    def _pending_id(self, requested: str | None) -> str:
+        pending = list(self.engine.pending_proposals) if self.engine is not None else []
+        if requested:
+            if requested not in pending:
+                known = ", ".join(pending) or "none"
+                raise UserError(f"There is no pending proposal '{requested}' (pending: {known}).")
+            return requested
+        if not pending:
+            raise UserError("There is no proposal waiting for a decision.")
+        return pending[0]
+
+    def decide(self, proposal_id: str | None, approved: bool, feedback: str = "",
+               edited_diff: str | None = None) -> CommandResult:
+        """Approve or reject (the views' keys land here too)."""
+        try:
+            if self.engine is None:
+                raise UserError("A replay cannot approve or reject: it only shows what was decided.")
+            pid = self._pending_id(proposal_id)
+            self.engine.decide(pid, approved, feedback.strip(), edited_diff)
+        except UserError as exc:
+            return CommandResult("error", exc.message)
+        verdict = "Approved" if approved else "Rejected"
+        edited = " after your edit" if edited_diff is not None else ""
+        return CommandResult("decided", f"{verdict} {pid}{edited}.", pid)
+
+    def edit(self, proposal_id: str | None = None) -> CommandResult:
+        """Open the pending proposal's diff in the editor; a changed diff is approved as edited."""
+        try:
+            if self.engine is None:
+                raise UserError("A replay cannot edit proposals: it only shows what was decided.")
+            pid = self._pending_id(proposal_id)
+            state = self.model.proposals.get(pid) if self.model is not None else None
+            if state is None:
+                raise UserError(f"The diff of {pid} is not known to this view; approve or reject it instead.")
+            editor = self.editor
+            if editor is None:
+                from aft_tui.ui.editor import edit_text as editor
+            original = state.proposal.diff
+            edited = editor(original, f"{pid}.diff")
+        except UserError as exc:
+            return CommandResult("error", exc.message)
+        if edited == original:
+            return CommandResult("text", f"The diff was not changed; {pid} still waits for a decision.")
+        return self.decide(pid, True, "edited by the user", edited_diff=edited)
+
+    async def _cmd_edit(self, parsed: ParsedCommand) -> CommandResult:
+        return self.edit(parsed.args[0] if parsed.args else None)
+
+    async def _cmd_approve(self, parsed: ParsedCommand) -> CommandResult:
+        return self.decide(parsed.args[0] if parsed.args else None, True)
+
+    async def _cmd_reject(self, parsed: ParsedCommand) -> CommandResult:
+        args = list(parsed.args)
+        pending = list(self.engine.pending_proposals)
+        pid = args.pop(0) if args and args[0] in pending else None
+        return self.decide(pid, False, " ".join(args))
+
+    # -- views of the session ----------------------------------------------------------------------
+    def _records(self) -> list[dict[str, Any]]:
+        if self.engine is not None:
+            try:
+                return self.engine.runs()
+            except Exception:  # an unreadable results file must not break completion
+                return []
+        return self.model.records() if self.model is not None else []
+
+    async def _cmd_runs(self, parsed: ParsedCommand) -> CommandResult:
+        records = self._records()
+        if not records:
+            return CommandResult("runs", "No trials yet; type /tune to start.", [])
+        lines = []
+        for r in sorted(records, key=lambda r: r.get("number", 0)):
+            params = ", ".join(f"{k}={_fmt(v)}" for k, v in (r.get("params") or {}).items())
+            lines.append(f"  {r.get('number')}: {r.get('status')}  {r.get('metric') or 'value'}={_fmt(r.get('value'))}"
+                         f"  {params}  {_fmt(r.get('duration'))}s  {(r.get('commit') or '')[:10]}")
+        return CommandResult("runs", "Trials:\n" + "\n".join(lines), records)
+
+    async def _cmd_status(self, parsed: ParsedCommand) -> CommandResult:
+        fields_ = dict(self.model.status_fields()) if self.model is not None else {}
+        if self.engine is not None:
+            fields_.setdefault("session", self.engine.session_id)
+            fields_["target"] = self.engine.state.target
+            fields_["assistant"] = self.engine.settings.model or "offline (built-in)"
+            if self.active:
+                fields_["running"] = f"/{self.active}"
+        text = "\n".join(f"  {k}: {v}" for k, v in fields_.items())
+        return CommandResult("status", "Status:\n" + text, fields_)
+
+    async def _cmd_compare(self, parsed: ParsedCommand) -> CommandResult:
+        if len(parsed.args) != 2:
+            raise UserError("/compare needs two trials, e.g. /compare 1 3.")
+        import asyncio
+
+        comparison = await asyncio.to_thread(self.engine.compare, parsed.args[0], parsed.args[1])
+        return CommandResult("compare", comparison.render_text(), comparison)
+
+    async def _cmd_rollback(self, parsed: ParsedCommand) -> CommandResult:
+        if len(parsed.args) != 1:
+            raise UserError("/rollback needs one trial, e.g. /rollback 2.")
+        if self.active is not None:
+            raise UserError(f"/{self.active} is running; /stop it before rolling back.")
+        sha = await self.engine.rollback(parsed.args[0])
+        return CommandResult("text", f"The branch now holds trial {parsed.args[0]}'s state in new commit {sha[:10]} "
+                                     "(history kept).", sha)
+
+    async def _cmd_diff(self, parsed: ParsedCommand) -> CommandResult:
+        state = self.model.latest_proposal() if self.model is not None else None
+        if state is None:
+            return CommandResult("text", "No proposal yet in this session.")
+        p = state.proposal
+        text = f"Proposal {p.proposal_id} ({p.proposal_kind}, {state.verdict}): {p.title}\n{p.rationale}\n\n{p.diff}"
+        return CommandResult("diff", text, state)
+
+    async def _cmd_theme(self, parsed: ParsedCommand) -> CommandResult:
+        if not parsed.args:
+            return CommandResult("text", f"Themes: {', '.join(self.themes) or 'none found'}; e.g. /theme light.")
+        name = parsed.args[0]
+        if self.themes and name not in self.themes:
+            raise UserError(f"No theme '{name}'; available themes: {', '.join(self.themes)}.")
+        self._save_setting("theme", name)
+        return CommandResult("theme", f"Theme set to {name} (remembered).", name)
+
+    async def _cmd_model(self, parsed: ParsedCommand) -> CommandResult:
+        settings = self.engine.settings
+        if not parsed.args:
+            current = settings.model or "none: the offline brain answers (set one with /model NAME)"
+            return CommandResult("text", f"Assistant model: {current}.")
+        name = parsed.args[0]
+        settings.model = None if name in ("offline", "none") else name
+        self.engine._brain = None  # the next message builds the brain for the new model
+        self._save_setting("model", name if settings.model else "")
+        shown = settings.model or "the offline brain"
+        return CommandResult("text", f"The assistant now uses {shown} (remembered).", settings.model)
+
+    async def _cmd_help(self, parsed: ParsedCommand) -> CommandResult:
+        return CommandResult("help", help_text(), list(COMMANDS))
+
+    async def _cmd_quit(self, parsed: ParsedCommand) -> CommandResult:
+        if self.active is not None and self.engine is not None:
+            self.engine.request_stop()
+        return CommandResult("quit", "Bye.")
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _summarise(step: str, result: Any) -> str:
+    if not isinstance(result, dict):
+        return f"/{step} finished."
+    best = result.get("best")
+    if isinstance(best, dict) and best.get("value") is not None:
+        params = ", ".join(f"{k}={_fmt(v)}" for k, v in (best.get("params") or {}).items())
+        return (f"/{step} finished: {result.get('trials', '?')} trial(s), best {result.get('metric')}="
+                f"{_fmt(best['value'])} (trial {best.get('number')}): {params}. Reason: {result.get('end_reason', '')}.")
+    if "trials" in result:
+        return f"/{step} finished: {result.get('trials')} trial(s), none succeeded ({result.get('end_reason', '')})."
+    return f"/{step} finished."

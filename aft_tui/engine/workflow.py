@@ -1,0 +1,259 @@
+"""Making a script tunable: inspect → refactor → smoke run → repair, each step a proposal.
+
+A refactor is applied to the session worktree only after it is approved, proven statically
+(`check_static`) and shown to run (the smoke run); only then is it committed. A failing smoke
+run starts the offline repair: the cause is localised by bisecting the lifted parameters and
+the refactor is re-proposed without the one that broke it (at most three repairs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from aft_tui.engine import events as ev
+from aft_tui.engine.trial import TrialOutcome, TrialRun, TrialSpec
+
+MAX_REPAIRS = 3
+
+
+@dataclass
+class SmokeResult:
+    ok: bool
+    outcome: TrialOutcome
+    summary: str
+
+
+@contextmanager
+def _temporarily(path: Path, text: str) -> Iterator[None]:
+    """Put `text` in the worktree file for a check, then restore what was there."""
+    original = path.read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    try:
+        yield
+    finally:
+        path.write_text(original, encoding="utf-8")
+
+
+class Workflow:
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self._smokes = 0
+
+    # -- inspect --------------------------------------------------------------------
+    def inspect(self) -> Any:
+        from aft_tui.target.discover import discover
+
+        discovery = discover(self.engine.work_script)
+        self.engine.state.notes["discovery"] = discovery.to_dict()
+        self.engine.state.save(self.engine.state_dir)
+        return discovery
+
+    # -- smoke run --------------------------------------------------------------------
+    async def smoke(self, extra_args: list[str] | None = None, label: str = "smoke") -> SmokeResult:
+        """Run the worktree script briefly; passing means it ran (or ran until the time limit)
+        without an error and reported at least one metric."""
+        engine = self.engine
+        settings = engine.settings
+        self._smokes += 1
+        run_id = f"{engine.session_id}-{label}{self._smokes}"
+        args = list(extra_args if extra_args is not None else shlex.split(settings.smoke or ""))
+        command = engine.interpreter.command(str(engine.work_script), args)
+        spec = TrialSpec(run_id=run_id, number=0, params={}, command=command, cwd=engine.trial_cwd,
+                         run_dir=engine.outputs.run_dir(run_id), log_path=engine.outputs.log_path(run_id),
+                         metrics_path=engine.outputs.metrics_path(run_id), timeout=settings.smoke_timeout)
+        engine.info_message(f"Smoke run {run_id}: {' '.join(args) or 'no flags'} (time limit {settings.smoke_timeout:g} s).")
+        outcome = await TrialRun(spec, engine.emit, None, None).run()
+        reported = bool(outcome.metric_names)
+        if outcome.status == "ok" and reported:
+            return SmokeResult(True, outcome, f"the smoke run passed in {outcome.duration:.1f}s and reported "
+                                              f"{', '.join(outcome.metric_names[:6])}")
+        if outcome.status == "timeout" and reported and outcome.returncode in (None, 0, -2, -15, -9):
+            return SmokeResult(True, outcome, f"the smoke run trained without error until the {settings.smoke_timeout:g} s "
+                                              f"limit and reported {', '.join(outcome.metric_names[:6])}")
+        reason = outcome.reason or ("it reported no metric" if not reported else outcome.status)
+        return SmokeResult(False, outcome, f"the smoke run failed: {reason}")
+
+    # -- refactor ---------------------------------------------------------------------------
+    def _plan(self, discovery: Any, chosen: list[str] | None) -> Any:
+        from aft_tui.target.refactor import plan_refactor
+
+        return plan_refactor(self.engine.work_script, discovery, chosen, project_root=self.engine.work_root)
+
+    async def refactor(self) -> bool:
+        """Propose, prove and commit the refactor. True when the script is tunable afterwards."""
+        engine = self.engine
+        discovery = await asyncio.to_thread(self.inspect)
+        engine.info_message(_describe_discovery(discovery))
+        if not discovery.params:
+            engine.info_message(discovery.hint or "No tunable parameter found.")
+            return False
+        plan = await asyncio.to_thread(self._plan, discovery, engine.settings.params)
+        if not plan.changed:
+            engine.info_message(f"{engine.info.rel_script} already exposes its parameters as flags and reports its "
+                                "metrics; no refactor needed.")
+            return True
+        chosen = [p.name for p in plan.lifted]
+        return await self._propose_and_prove(discovery, plan, chosen, kind="refactor", attempt=0, failure="")
+
+    async def _propose_and_prove(self, discovery: Any, plan: Any, chosen: list[str], kind: str, attempt: int,
+                                 failure: str) -> bool:
+        engine = self.engine
+        from aft_tui.target.equivalence import check_static
+
+        report = check_static(plan.original, plan.new_source, plan)
+        if not report.ok:
+            engine.emit(ev.ErrorEvent(message="The refactor changes more than the surface; it was not applied.",
+                                      detail="; ".join(report.problems)))
+            return False
+        rationale = plan.rationale
+        if failure:
+            rationale = f"{failure} {rationale}"
+        proposal = ev.Proposal(proposal_kind=kind, title=f"{kind} {engine.info.rel_script}: expose "
+                               f"{len(plan.lifted)} parameter(s) as flags", diff=plan.diff,
+                               rationale=rationale + " Static check: passed (each flag's default restores the original code).",
+                               files=[str(engine.info.rel_script)])
+        decision = await engine.propose(proposal)
+        if not decision.approved:
+            engine.info_message("Refactor rejected; nothing was changed." + (f" Feedback kept: {decision.feedback}" if decision.feedback else ""))
+            engine.state.notes.setdefault("feedback", []).append(decision.feedback)
+            engine.state.save(engine.state_dir)
+            return False
+        with _temporarily(engine.work_script, plan.new_source):
+            smoke = await self.smoke()
+        if smoke.ok:
+            message = _commit_message(kind, plan, smoke.summary, failure)
+            sha = await asyncio.to_thread(engine.workspace.commit, message,
+                                          {str(engine.info.rel_script): plan.new_source})
+            engine.emit(ev.CommitMade(sha=sha, message=message.splitlines()[0], branch=engine.workspace.branch))
+            engine.state.notes["refactor"] = {"commit": sha, "lifted": chosen, "reporting": plan.reporting}
+            engine.state.space = None  # the space is rediscovered from the refactored script
+            engine.state.save(engine.state_dir)
+            engine.info_message(f"Refactor committed ({sha[:10]}): {smoke.summary}.")
+            return True
+        engine.info_message(f"The refactor was not committed: {smoke.summary}.")
+        if attempt >= MAX_REPAIRS:
+            engine.emit(ev.ErrorEvent(message=f"Gave up after {MAX_REPAIRS} repairs; the script is unchanged.",
+                                      detail=smoke.summary))
+            return False
+        return await self._repair(discovery, chosen, smoke, attempt + 1)
+
+    # -- repair -------------------------------------------------------------------------------
+    async def _repair(self, discovery: Any, chosen: list[str], failed: SmokeResult, attempt: int) -> bool:
+        engine = self.engine
+        original = await self.smoke_original()
+        if not original.ok:
+            engine.emit(ev.ErrorEvent(
+                message=f"The original script fails too ({original.summary}); fix it so `python "
+                        f"{engine.info.rel_script}` runs, then try again.", detail="\n".join(original.outcome.tail[-20:])))
+            return False
+        llm_plan = await self._llm_repair(discovery, chosen, failed)
+        if llm_plan is not None:
+            plan, note = llm_plan
+            return await self._propose_and_prove(discovery, plan, chosen, "repair", attempt, note)
+        culprit = await self._bisect(discovery, chosen)
+        if culprit is None:
+            engine.emit(ev.ErrorEvent(message="Could not localise the failure to one lifted parameter; the script is "
+                                              "unchanged. Configure an LLM (--model) for repairs of this kind.",
+                                      detail=failed.summary))
+            return False
+        remaining = [name for name in chosen if name != culprit]
+        plan = await asyncio.to_thread(self._plan, discovery, remaining)
+        note = (f"Repair {attempt}: {failed.summary}; bisecting the lifted parameters showed that lifting "
+                f"'{culprit}' breaks the script, so it stays hard-coded.")
+        return await self._propose_and_prove(discovery, plan, remaining, "repair", attempt, note)
+
+    async def smoke_original(self) -> SmokeResult:
+        """The untouched script under the same limits: tells a broken refactor from a broken script."""
+        return await self.smoke(extra_args=[], label="original")
+
+    async def _bisect(self, discovery: Any, chosen: list[str]) -> str | None:
+        """Find one parameter whose lifting breaks the smoke run (halving the candidate set)."""
+        candidates = list(chosen)
+        while len(candidates) > 1:
+            half = candidates[: len(candidates) // 2]
+            plan = await asyncio.to_thread(self._plan, discovery, [n for n in chosen if n not in half])
+            with _temporarily(self.engine.work_script, plan.new_source):
+                result = await self.smoke(label="bisect")
+            candidates = half if result.ok else candidates[len(candidates) // 2:]
+        if not candidates:
+            return None
+        plan = await asyncio.to_thread(self._plan, discovery, [n for n in chosen if n != candidates[0]])
+        with _temporarily(self.engine.work_script, plan.new_source):
+            result = await self.smoke(label="bisect")
+        return candidates[0] if result.ok else None
+
+    async def _llm_repair(self, discovery: Any, chosen: list[str], failed: SmokeResult) -> tuple[Any, str] | None:
+        brain = self.engine.brain
+        repair = getattr(brain, "repair_plan", None)
+        if repair is None:
+            return None
+        return await repair(self.engine, discovery, chosen, failed)
+
+    async def repair(self) -> bool:
+        """`aft repair`: smoke-run the session's current script and repair the refactor if it fails."""
+        engine = self.engine
+        result = await self.smoke()
+        if result.ok:
+            engine.info_message(f"Nothing to repair: {result.summary}.")
+            return True
+        refactor = engine.state.notes.get("refactor")
+        if not refactor:
+            engine.emit(ev.ErrorEvent(message=f"The script fails ({result.summary}) and AFT has not refactored it in "
+                                              "this session, so there is no change of AFT's to repair; fix the script first."))
+            return False
+        # Go back to the pre-refactor source and re-plan without the culprit.
+        parent = await asyncio.to_thread(engine.workspace.file_at, refactor["commit"] + "^", str(engine.info.rel_script))
+        if parent is None:
+            return False
+        with _temporarily(engine.work_script, parent):
+            discovery = await asyncio.to_thread(self.inspect)
+        engine.workspace.commit("repair: restore the script before AFT's refactor",
+                                {str(engine.info.rel_script): parent})
+        return await self._repair(discovery, refactor["lifted"], result, 1)
+
+    # -- pipeline ---------------------------------------------------------------------------------
+    async def pipeline(self, trials: int | None = None) -> dict[str, Any] | None:
+        """inspect → refactor → repair → tune → analyse; resumable from the step it reached."""
+        engine = self.engine
+        stage = engine.state.notes.get("pipeline_stage", "refactor")
+        if stage == "refactor":
+            if not await self.refactor():
+                engine.emit(ev.ErrorEvent(message="The pipeline stopped before tuning: the script is not tunable yet."))
+                return None
+            engine.state.notes["pipeline_stage"] = "tune"
+            engine.state.save(engine.state_dir)
+        summary = await engine.tune(trials)
+        engine.state.notes["pipeline_stage"] = "done"
+        engine.state.save(engine.state_dir)
+        best = summary.get("best")
+        if best and best.get("findings"):
+            engine.emit(ev.AssistantMessage(text=_analysis_text(best), message_id="analysis"))
+        return summary
+
+
+def _describe_discovery(discovery: Any) -> str:
+    params = ", ".join(f"{p.name}={p.default!r} ({p.source})" for p in discovery.params[:12]) or "none"
+    more = f" and {len(discovery.params) - 12} more" if len(discovery.params) > 12 else ""
+    metrics = ", ".join(discovery.metrics[:8]) or "none found statically"
+    return (f"Found {len(discovery.params)} parameter(s): {params}{more}. Framework: {discovery.framework}. "
+            f"Metrics: {metrics}.")
+
+
+def _commit_message(kind: str, plan: Any, smoke: str, failure: str) -> str:
+    flags = ", ".join(p.flag or p.name for p in plan.lifted)
+    head = f"{kind}: expose {flags or 'metric reporting'}"
+    body = [plan.rationale, f"Static check passed; {smoke}."]
+    if failure:
+        body.insert(0, failure)
+    return head[:200] + "\n\n" + "\n\n".join(body)
+
+
+def _analysis_text(best: dict[str, Any]) -> str:
+    lines = [f"Analysis of the best trial ({best['run_id']}):"]
+    lines += [f"- {f.get('sentence')}" for f in best.get("findings", [])]
+    return "\n".join(lines)

@@ -1,0 +1,247 @@
+"""A static proof that a refactor changes nothing but what it says it adds.
+
+The check undoes the refactor on its syntax tree: every `args.<dest>` of a lifted flag becomes
+the flag's declared default again (or the constant it replaced), and the added code (the
+parser, the `_aft` helpers, the metrics hook, the callback in `callbacks=[...]`) is removed.
+What is left must be structurally identical to the original module, whitespace and comments
+included. A changed default, a moved statement or an edited line all fail the comparison.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from aft_tui.target.cst_tools import remove_item
+from aft_tui.target.flags import argument_dest, is_add_argument
+from aft_tui.target.hooks import is_aft_name
+from aft_tui.target.literals import keyword_arg
+
+if TYPE_CHECKING:
+    from aft_tui.target.refactor import FlagBinding, RefactorPlan
+
+
+@dataclass
+class EquivalenceReport:
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+
+
+def check_static(original: str, refactored: str, plan: "RefactorPlan") -> EquivalenceReport:
+    problems: list[str] = []
+    try:
+        before = cst.parse_module(original)
+    except cst.ParserSyntaxError as exc:
+        return EquivalenceReport(False, [f"the original script does not parse (line {exc.raw_line})"])
+    try:
+        after = cst.parse_module(refactored)
+    except cst.ParserSyntaxError as exc:
+        return EquivalenceReport(False, [f"the refactored script does not parse (line {exc.raw_line}: {exc.message})"])
+
+    if _imports_aft(after):
+        problems.append("the refactored script imports aft_tui; it must run on its own")
+
+    declared = _declared_defaults(after)
+    substitutions: dict[tuple[str, str], cst.BaseExpression] = {}
+    for binding in plan.bindings:
+        default = declared.get(binding.dest)
+        if default is None:
+            problems.append(f"{binding.flag} is not declared with a default in the refactored script")
+            continue
+        if binding.mode == "name":
+            value = _constant_value(before, binding.constant or "")
+            if value is None or not value.deep_equals(default):
+                problems.append(
+                    f"{binding.flag} defaults to `{_code(default)}` but {binding.constant} was "
+                    f"`{_code(value) if value is not None else '?'}` in the original"
+                )
+            substitutions[(binding.args_name, binding.dest)] = cst.Name(binding.constant or "")
+        else:
+            if binding.original and not _same_expression(default, binding.original):
+                problems.append(
+                    f"{binding.flag} defaults to `{_code(default)}` but the original value was `{binding.original}`"
+                )
+            substitutions[(binding.args_name, binding.dest)] = default
+
+    drop_imports = {name for name in ("argparse", "sys") if not _has_plain_import(before, name)}
+    original_dests = set(_declared_defaults(before))
+    added_dests = {b.dest for b in plan.bindings} - original_dests
+    try:
+        stripped = after.visit(_Undo(substitutions, added_dests, drop_imports))
+    except Exception as exc:  # a malformed refactor can make removal itself impossible
+        problems.append(f"the added code could not be removed cleanly ({exc})")
+        return EquivalenceReport(False, problems)
+
+    if not stripped.deep_equals(before):
+        problems.append(_first_difference(original, stripped.code))
+    return EquivalenceReport(not problems, problems)
+
+
+class _Undo(cst.CSTTransformer):
+    def __init__(
+        self,
+        substitutions: dict[tuple[str, str], cst.BaseExpression],
+        added_dests: set[str],
+        drop_imports: set[str],
+    ) -> None:
+        super().__init__()
+        self.substitutions = substitutions
+        self.added_dests = added_dests
+        self.drop_imports = drop_imports
+
+    # One pass tracks whether each simple statement mentions an `_aft` name (after substitution).
+    _mentions: list[bool]
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._mentions = []
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        self._mentions.append(False)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if self._mentions and is_aft_name(node.value):
+            self._mentions[-1] = True
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        # A substituted `args.dest` is not a mention: it is about to become the original value.
+        return not (isinstance(node.value, cst.Name) and (node.value.value, node.attr.value) in self.substitutions)
+
+    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        if isinstance(updated_node.value, cst.Name):
+            key = (updated_node.value.value, updated_node.attr.value)
+            if key in self.substitutions:
+                value = self.substitutions[key]
+                if updated_node.lpar and not getattr(value, "lpar", None):
+                    return value.with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar)
+                return value
+        return updated_node
+
+    def leave_SimpleStatementLine(self, original_node, updated_node):  # type: ignore[no-untyped-def]
+        if self._mentions.pop():
+            return cst.RemoveFromParent()
+        if len(updated_node.body) == 1:
+            small = updated_node.body[0]
+            if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and is_add_argument(small.value):
+                dest, _ = argument_dest(small.value)
+                if dest in self.added_dests:
+                    return cst.RemoveFromParent()
+            if isinstance(small, cst.Import) and len(small.names) == 1:
+                alias = small.names[0]
+                if alias.asname is None and isinstance(alias.name, cst.Name) and alias.name.value in self.drop_imports:
+                    return cst.RemoveFromParent()
+        return updated_node
+
+    def leave_FunctionDef(self, original_node, updated_node):  # type: ignore[no-untyped-def]
+        return cst.RemoveFromParent() if is_aft_name(updated_node.name.value) else updated_node
+
+    def leave_ClassDef(self, original_node, updated_node):  # type: ignore[no-untyped-def]
+        return cst.RemoveFromParent() if is_aft_name(updated_node.name.value) else updated_node
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+        args = list(updated_node.args)
+        for index in range(len(args) - 1, -1, -1):
+            value = args[index].value
+            if not isinstance(value, cst.List):
+                continue
+            elements = list(value.elements)
+            added = [i for i, el in enumerate(elements) if _is_aft_call(el.value)]
+            if not added:
+                continue
+            for i in reversed(added):
+                elements = remove_item(elements, i)
+            if not elements and args[index].keyword is not None and args[index].keyword.value == "callbacks":
+                args = remove_item(args, index)
+            else:
+                args[index] = args[index].with_changes(value=value.with_changes(elements=elements))
+        return updated_node.with_changes(args=args)
+
+
+def _is_aft_call(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and is_aft_name(node.func.value)
+
+
+def _declared_defaults(module: cst.Module) -> dict[str, cst.BaseExpression]:
+    found: dict[str, cst.BaseExpression] = {}
+
+    class _Find(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            if not is_add_argument(call):
+                return
+            dest, _ = argument_dest(call)
+            default = keyword_arg(call, "default")
+            if dest and default is not None:
+                found[dest] = default.value
+
+    module.visit(_Find())
+    return found
+
+
+def _constant_value(module: cst.Module, name: str) -> cst.BaseExpression | None:
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                target = small.targets[0].target
+                if isinstance(target, cst.Name) and target.value == name:
+                    return small.value
+            if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.target.value == name:
+                return small.value
+    return None
+
+
+def _has_plain_import(module: cst.Module, name: str) -> bool:
+    for stmt in module.body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Import) and any(
+                    a.asname is None and isinstance(a.name, cst.Name) and a.name.value == name for a in small.names
+                ):
+                    return True
+    return False
+
+
+def _imports_aft(module: cst.Module) -> bool:
+    found = False
+
+    class _Find(cst.CSTVisitor):
+        def visit_Import(self, node: cst.Import) -> None:
+            nonlocal found
+            found = found or any(module.code_for_node(a.name).split(".")[0] == "aft_tui" for a in node.names)
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+            nonlocal found
+            if node.module is not None:
+                found = found or module.code_for_node(node.module).split(".")[0] == "aft_tui"
+
+    module.visit(_Find())
+    return found
+
+
+def _same_expression(node: cst.BaseExpression, code: str) -> bool:
+    try:
+        return cst.parse_expression(code).deep_equals(node)
+    except cst.ParserSyntaxError:
+        return False
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module(body=[]).code_for_node(node)
+
+
+def _first_difference(original: str, stripped: str) -> str:
+    a, b = original.splitlines(), stripped.splitlines()
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        was = a[i1].strip() if i1 < len(a) else "(end of file)"
+        now = b[j1].strip() if j1 < len(b) else "(end of file)"
+        if tag == "delete":
+            return f"line {i1 + 1} of the original (`{was}`) is missing from the refactored script"
+        if tag == "insert":
+            return f"the refactored script adds `{now}` before line {i1 + 1} of the original"
+        return f"line {i1 + 1} of the original (`{was}`) became `{now}`"
+    return "the refactored script differs from the original in layout (whitespace or comments)"

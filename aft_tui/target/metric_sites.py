@@ -1,0 +1,285 @@
+"""Where a script reports its metrics: prints and log calls (names and values), logging
+libraries (names only) and a Trainer's compute_metrics (eval_* names).
+
+Discovery lists the names so the person can pick the metric to optimise; the refactor hooks
+the printed values so the script also writes them to AFT_METRICS.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import libcst as cst
+
+from aft_tui.target.literals import dotted_name, keyword_arg, last_part, positional_args, string_value
+from aft_tui.target.loops import is_epoch_loop, loop_var
+from aft_tui.target.script import Script
+
+_WORD = r"[A-Za-z][A-Za-z0-9_/]*"
+_LABEL_END = re.compile(rf"({_WORD}(?:[ -]{_WORD}){{0,2}})\s*[:=]\s*$")
+_BARE_LABEL = re.compile(rf"^\s*({_WORD}(?:[ -]{_WORD}){{0,2}})\s*[:=]?\s*$")
+_PERCENT = re.compile(r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]")
+_BRACES = re.compile(r"\{[^{}]*\}")
+_NOT_METRICS = {"epoch", "epochs", "step", "steps", "iter", "iters", "iteration", "batch", "lr", "learning_rate",
+                "time", "elapsed", "eta", "took", "seconds", "secs", "s", "it", "of", "and", "rank", "seed", "device"}
+_SAFE_CALLS = {"item", "len", "float", "int", "round", "abs", "mean", "sum", "min", "max", "sqrt", "exp", "log",
+               "cpu", "detach", "numpy", "tolist", "std"}
+_LOG_METHODS = {"info", "debug", "warning", "warn", "log"}
+_LOGGERS = {"logging", "logger", "log", "LOGGER", "LOG", "_logger", "_log"}
+
+
+@dataclass
+class MetricPrint:
+    """A print/log statement reporting metrics, with the values a hook can re-read safely."""
+
+    statement: cst.SimpleStatementLine
+    metrics: list[tuple[str, cst.BaseExpression]]
+    epoch_var: str | None
+    location: str
+
+
+def normalise(label: str) -> str | None:
+    name = re.sub(r"[ \-]+", "_", label.strip()).lower().strip("_")
+    if not name or name in _NOT_METRICS or set(name.split("_")) <= _NOT_METRICS:
+        return None
+    return name
+
+
+def _label_before(text: str) -> str | None:
+    match = _LABEL_END.search(text)
+    return normalise(match.group(1)) if match else None
+
+
+def reported_values(call: cst.Call, module: cst.Module) -> list[tuple[str, cst.BaseExpression]]:
+    """(name, expression) pairs a print or log call reports, from its labels and placeholders."""
+    name = dotted_name(call.func) or ""
+    args = positional_args(call)
+    if not args:
+        return []
+    if _is_logging(name):
+        fmt = string_value(args[0].value)
+        if fmt is not None and len(args) > 1:
+            return _percent_pairs(fmt, [a.value for a in args[1:]])
+    found: list[tuple[str, cst.BaseExpression]] = []
+    pending: str | None = None
+    for arg in args:
+        value = arg.value
+        if isinstance(value, cst.FormattedString):
+            pairs, pending = _fstring_pairs(value, module)
+            found.extend(pairs)
+            continue
+        text = string_value(value)
+        if text is not None:
+            bare = _BARE_LABEL.match(text)
+            pending = normalise(bare.group(1)) if bare else _label_before(text)
+            continue
+        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Modulo):
+            fmt = string_value(value.left)
+            if fmt is not None:
+                right = value.right
+                values = [el.value for el in right.elements] if isinstance(right, cst.Tuple) else [right]
+                found.extend(_percent_pairs(fmt, values))
+                pending = None
+                continue
+        if isinstance(value, cst.Call) and last_part(dotted_name(value.func)) == "format" and isinstance(value.func, cst.Attribute):
+            fmt = string_value(value.func.value)
+            if fmt is not None:
+                found.extend(_format_pairs(fmt, value))
+                pending = None
+                continue
+        if isinstance(value, cst.Dict):
+            found.extend(_dict_pairs(value))
+            pending = None
+            continue
+        if pending:
+            found.append((pending, value))
+        pending = None
+    return found
+
+
+def _fstring_pairs(node: cst.FormattedString, module: cst.Module) -> tuple[list[tuple[str, cst.BaseExpression]], str | None]:
+    pairs: list[tuple[str, cst.BaseExpression]] = []
+    text = ""
+    for part in node.parts:
+        if isinstance(part, cst.FormattedStringText):
+            text += part.value
+            continue
+        assert isinstance(part, cst.FormattedStringExpression)
+        if part.equal is not None:  # f"{val_loss=}"
+            label = normalise(module.code_for_node(part.expression).replace(".", "_"))
+        else:
+            label = _label_before(text)
+        if label:
+            pairs.append((label, part.expression))
+        text = ""
+    return pairs, _label_before(text) if text else None
+
+
+def _percent_pairs(fmt: str, values: list[cst.BaseExpression]) -> list[tuple[str, cst.BaseExpression]]:
+    pairs = []
+    last = 0
+    index = 0
+    for match in _PERCENT.finditer(fmt):
+        if match.group(0) == "%%":
+            continue
+        label = _label_before(fmt[last : match.start()])
+        last = match.end()
+        if index < len(values) and label:
+            pairs.append((label, values[index]))
+        index += 1
+    return pairs
+
+
+def _format_pairs(fmt: str, call: cst.Call) -> list[tuple[str, cst.BaseExpression]]:
+    pairs = []
+    last = 0
+    positional = [a.value for a in positional_args(call)]
+    index = 0
+    for match in _BRACES.finditer(fmt):
+        field = match.group(0)[1:-1].split(":")[0].split("!")[0]
+        label = _label_before(fmt[last : match.start()])
+        last = match.end()
+        value: cst.BaseExpression | None = None
+        if field == "":
+            value = positional[index] if index < len(positional) else None
+            index += 1
+        elif field.isdigit():
+            value = positional[int(field)] if int(field) < len(positional) else None
+        else:
+            kw = keyword_arg(call, field)
+            value = kw.value if kw is not None else None
+            label = label or normalise(field)
+        if value is not None and label:
+            pairs.append((label, value))
+    return pairs
+
+
+def _dict_pairs(node: cst.Dict) -> list[tuple[str, cst.BaseExpression]]:
+    pairs = []
+    for el in node.elements:
+        if isinstance(el, cst.DictElement):
+            key = string_value(el.key)
+            label = normalise(key) if key else None
+            if label:
+                pairs.append((label, el.value))
+    return pairs
+
+
+def _is_logging(name: str) -> bool:
+    head, _, method = name.rpartition(".")
+    return method in _LOG_METHODS and last_part(head) in _LOGGERS
+
+
+def _is_print_like(call: cst.Call) -> bool:
+    name = dotted_name(call.func) or ""
+    return name in ("print", "tqdm.write", "console.print", "rich.print") or _is_logging(name)
+
+
+def is_safe_to_repeat(node: cst.BaseExpression) -> bool:
+    """True when evaluating `node` a second time cannot change the program (no user calls)."""
+    if isinstance(node, (cst.Name, cst.Integer, cst.Float, cst.SimpleString)):
+        return True
+    if isinstance(node, cst.Attribute):
+        return is_safe_to_repeat(node.value)
+    if isinstance(node, cst.BinaryOperation):
+        return is_safe_to_repeat(node.left) and is_safe_to_repeat(node.right)
+    if isinstance(node, cst.UnaryOperation):
+        return is_safe_to_repeat(node.expression)
+    if isinstance(node, cst.Subscript):
+        return is_safe_to_repeat(node.value) and all(
+            isinstance(s.slice, cst.Index) and is_safe_to_repeat(s.slice.value) for s in node.slice
+        )
+    if isinstance(node, cst.Call):
+        func = node.func
+        if last_part(dotted_name(func)) not in _SAFE_CALLS and not (
+            isinstance(func, cst.Attribute) and func.attr.value in _SAFE_CALLS
+        ):
+            return False
+        if isinstance(func, cst.Attribute) and not is_safe_to_repeat(func.value):
+            return False
+        return all(is_safe_to_repeat(a.value) for a in node.args)
+    return False
+
+
+def metric_prints(script: Script) -> list[MetricPrint]:
+    """Metric-reporting prints a hook can follow: in the epoch loop body, or outside any loop."""
+    found: list[MetricPrint] = []
+    for call in script.find(cst.Call):
+        if not _is_print_like(call):
+            continue
+        expr = script.parent(call)
+        line = script.parent(expr) if isinstance(expr, cst.Expr) else None
+        if not isinstance(line, cst.SimpleStatementLine) or not isinstance(
+            script.parent(line), (cst.IndentedBlock, cst.Module)
+        ):
+            continue
+        pairs = [(n, e) for n, e in reported_values(call, script.module) if is_safe_to_repeat(e)]
+        if not pairs:
+            continue
+        loops = []
+        for anc in script.ancestors(line):
+            if isinstance(anc, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                break
+            if isinstance(anc, (cst.For, cst.While)):
+                loops.append(anc)
+        epoch_var = None
+        if loops:
+            if len(loops) != 1 or not is_epoch_loop(loops[0], script.module):
+                continue  # per-batch prints would flood the metrics file
+            epoch_var = loop_var(loops[0])  # type: ignore[arg-type]
+        seen: dict[str, cst.BaseExpression] = {}
+        for name, expr in pairs:
+            seen.setdefault(name, expr)
+        found.append(MetricPrint(line, list(seen.items()), epoch_var, script.loc(line)))
+    return found
+
+
+def metric_names(script: Script, framework: str) -> list[str]:
+    names: list[str] = []
+
+    def add(label: str | None) -> None:
+        if label and label not in names:
+            names.append(label)
+
+    for call in script.find(cst.Call):
+        name = dotted_name(call.func) or ""
+        method = last_part(name)
+        args = positional_args(call)
+        if _is_print_like(call):
+            for label, _ in reported_values(call, script.module):
+                add(label)
+        elif method in ("log", "log_metric", "add_scalar") and args and string_value(args[0].value):
+            add(normalise(string_value(args[0].value) or ""))  # self.log / mlflow / tensorboard
+        elif method in ("log", "log_dict", "log_metrics") and args and isinstance(args[0].value, cst.Dict):
+            for label, _ in _dict_pairs(args[0].value):
+                add(label)  # wandb.log({...}), self.log_dict({...}), mlflow.log_metrics({...})
+    if framework == "hf_trainer":
+        add("eval_loss")
+        for key in _compute_metrics_keys(script):
+            add(f"eval_{key}")
+    return names
+
+
+def _compute_metrics_keys(script: Script) -> list[str]:
+    targets = {"compute_metrics"}
+    for call in script.find(cst.Call):
+        kw = keyword_arg(call, "compute_metrics")
+        if kw is not None and isinstance(kw.value, cst.Name):
+            targets.add(kw.value.value)
+    keys: list[str] = []
+    for func in script.find(cst.FunctionDef):
+        if func.name.value not in targets:
+            continue
+
+        class _Returns(cst.CSTVisitor):
+            def visit_Return(self, node: cst.Return) -> None:
+                if isinstance(node.value, cst.Dict):
+                    for el in node.value.elements:
+                        if isinstance(el, cst.DictElement):
+                            key = string_value(el.key)
+                            if key and key not in keys:
+                                keys.append(key)
+
+        func.visit(_Returns())
+    return keys

@@ -1,0 +1,586 @@
+"""The deterministic refactor: lift discovered values to command-line flags and make the script
+report its metrics, changing nothing else.
+
+The plan is computed on the libcst tree, so comments and formatting survive and every line the
+refactor does not need to touch stays byte-identical. Before a plan is returned it is checked
+with `check_static`: removing what was added and putting each flag's default back must give the
+original tree, so `python train.py` with no flags runs exactly the code it ran before.
+"""
+
+from __future__ import annotations
+
+import keyword
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import libcst as cst
+
+from aft_tui.errors import UserError
+from aft_tui.target import hooks
+from aft_tui.target.cli_structure import ArgparseInfo, find_argparse, other_cli, reachable
+from aft_tui.target.config_files import config_sites
+from aft_tui.target.constants import module_assignments
+from aft_tui.target.cst_tools import append_item
+from aft_tui.target.discover import Discovery
+from aft_tui.target.edits import confine, unified_diff
+from aft_tui.target.equivalence import check_static
+from aft_tui.target.literals import keyword_arg, last_part, literal_of
+from aft_tui.target.metric_sites import metric_prints
+from aft_tui.target.names import flag_for, identifier
+from aft_tui.target.params import Param
+from aft_tui.target.script import Script, load_script
+from aft_tui.target.script_facts import trainer_calls, uses_sys_argv
+
+LIFTABLE_SOURCES = ("constant", "kwarg", "training_args", "lora_config", "loop")
+ParserMode = str  # "none" | "new" | "merged" | "pass_through"
+
+
+@dataclass
+class FlagBinding:
+    """How one new flag replaced the original code, so the change can be undone for checking.
+
+    mode "value": the literal itself was replaced by `args.dest`.
+    mode "name": reads of the module constant `constant` were replaced by `args.dest` (used when
+    the constant is defined before the script parses its arguments).
+    """
+
+    dest: str
+    flag: str
+    args_name: str
+    mode: str
+    original: str
+    constant: str | None = None
+
+
+@dataclass
+class RefactorPlan:
+    path: Path
+    original: str
+    new_source: str
+    diff: str
+    rationale: str
+    lifted: list[Param] = field(default_factory=list)
+    reporting: str = ""
+    config_flag: str | None = None
+    parser_mode: ParserMode = "none"
+    bindings: list[FlagBinding] = field(default_factory=list)
+    not_lifted: list[tuple[str, str]] = field(default_factory=list)
+    unchanged_files: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.new_source != self.original
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["path"] = str(self.path)
+        data["lifted"] = [p.to_dict() for p in self.lifted]
+        data["not_lifted"] = [list(x) for x in self.not_lifted]
+        return data
+
+
+@dataclass
+class _Lift:
+    """One flag to add and the nodes it replaces."""
+
+    param: Param | None  # None for the config-file flag
+    spec: hooks.FlagSpec
+    mode: str
+    nodes: list[cst.CSTNode]
+    constant: str | None = None
+
+
+def plan_refactor(
+    path: Path,
+    discovery: Discovery,
+    chosen: list[str] | None = None,
+    *,
+    project_root: Path | None = None,
+) -> RefactorPlan:
+    """Propose the refactor of `path` (nothing is written; the plan carries the new source)."""
+    path = Path(path)
+    root = Path(project_root) if project_root is not None else _project_root(path)
+    target = confine(path, root)
+    script = load_script(target)
+    rel = target.relative_to(root.resolve()).as_posix()
+    return _Planner(script, discovery, chosen, rel, root.resolve()).plan()
+
+
+def _project_root(path: Path) -> Path:
+    """The enclosing git work tree, or the script's own folder when there is none."""
+    start = path.absolute().parent
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return start
+
+
+class _Planner:
+    def __init__(self, script: Script, discovery: Discovery, chosen: list[str] | None, rel: str, root: Path) -> None:
+        self.script = script
+        self.discovery = discovery
+        self.chosen = chosen
+        self.rel = rel
+        self.root = root
+        self.module = script.module
+        self.not_lifted: list[tuple[str, str]] = []
+        self.replace: dict[cst.CSTNode, cst.BaseExpression] = {}
+        self.before: dict[cst.CSTNode, list[cst.BaseStatement]] = {}
+        self.after: dict[cst.CSTNode, list[cst.BaseStatement]] = {}
+        self.callback_calls: set[cst.Call] = set()
+        self.header: list[cst.BaseStatement] = []  # helper defs, placed after the imports
+        self.header_imports: list[str] = []
+        self.header_parser: list[str] = []
+        self.info: ArgparseInfo | None = None
+
+    # ---- selection -------------------------------------------------------------------------
+
+    def _selected(self) -> tuple[list[Param], bool]:
+        """Params to lift, and whether config-file keys were asked for."""
+        params = self.discovery.params
+        if self.chosen is None:
+            chosen = [p for p in params if p.source in LIFTABLE_SOURCES and p.extra.get("tunable", True)]
+            wants_config = any(p.source == "config_file" for p in params)
+            return chosen, wants_config
+        by_name = {p.name: p for p in params}
+        unknown = [name for name in self.chosen if name not in by_name]
+        if unknown:
+            known = ", ".join(sorted(by_name)) or "none"
+            raise UserError(
+                f"{self.script.name} has no parameter named {', '.join(unknown)}; choose from: {known}."
+            )
+        selected = []
+        wants_config = False
+        for name in self.chosen:
+            param = by_name[name]
+            if param.source in LIFTABLE_SOURCES:
+                selected.append(param)
+            elif param.source == "config_file":
+                wants_config = True
+            else:
+                self.not_lifted.append((name, f"already a command-line flag ({param.flag})"))
+        return selected, wants_config
+
+    # ---- locating nodes ----------------------------------------------------------------------
+
+    def _site(self, param: Param) -> cst.BaseExpression:
+        site = param.extra.get("site") or {}
+        want = (site.get("line"), site.get("col"))
+        for node in self.script.find(cst.BaseExpression):
+            if self.script.pos(node) == want and self.script.code(node) == site.get("code"):
+                return node
+        raise UserError(
+            f"{self.script.name} changed since it was read (no `{site.get('code')}` at "
+            f"{param.location}); run discovery again."
+        )
+
+    def _constant_uses(self, name: str) -> list[cst.Name] | None:
+        """Reads of a module constant across the script; None when scope analysis cannot tell."""
+        stmt = next((s for n, _, s in module_assignments(self.module) if n == name), None)
+        if stmt is None:
+            return None
+        scope = self.script.scopes.get(stmt.body[0])
+        if scope is None:
+            return None
+        uses: list[cst.Name] = []
+        for assignment in scope.assignments[name]:
+            for access in assignment.references:
+                if isinstance(access.node, cst.Name):
+                    uses.append(access.node)
+        return uses
+
+    # ---- planning ----------------------------------------------------------------------------
+
+    def plan(self) -> RefactorPlan:
+        selected, wants_config = self._selected()
+        info = self.info = find_argparse(self.script)
+        other = other_cli(self.script)
+        blocking_cli = other not in (None, "sys.argv")
+
+        sites = {p.name: self._site(p) for p in selected}
+        config_nodes, config_flag = self._config(wants_config)
+
+        mode = "none"
+        lifts: list[_Lift] = []
+        if sites or config_nodes:
+            if info is not None and info.args_var and not blocking_cli:
+                lifts = self._lifts(selected, sites, config_nodes, info) or []
+                mode = "merged" if lifts else "pass_through"
+                if not lifts:
+                    self.not_lifted.append(
+                        ("*", f"some values are outside the reach of `{info.args_var}`; "
+                              "a separate parser takes AFT's flags off the command line instead")
+                    )
+            elif info is not None or other is not None or uses_sys_argv(self.script):
+                mode = "pass_through"
+            else:
+                mode = "new"
+            if mode != "merged":
+                lifts = self._lifts(selected, sites, config_nodes, None) or []
+        if config_nodes and not config_flag:
+            config_flag = next(l.spec.flag for l in lifts if l.param is None)
+
+        reporting = self._reporting()
+        self._apply_lifts(lifts, mode, info)
+        new_source = self._render()
+
+        bindings = [
+            FlagBinding(
+                dest=l.spec.dest,
+                flag=l.spec.flag,
+                args_name=info.args_var if mode == "merged" and info and info.args_var else hooks.ARGS,
+                mode=l.mode,
+                original=l.spec.default_code,
+                constant=l.constant,
+            )
+            for l in lifts
+        ]
+        lifted = [
+            Param.from_dict({**l.param.to_dict(), "flag": l.spec.flag, "extra": {**l.param.extra, "dest": l.spec.dest}})
+            for l in lifts
+            if l.param is not None
+        ]
+        plan = RefactorPlan(
+            path=self.script.path,
+            original=self.script.text,
+            new_source=new_source,
+            diff=unified_diff(self.script.text, new_source, self.rel),
+            rationale="",
+            lifted=lifted,
+            reporting=reporting,
+            config_flag=config_flag,
+            parser_mode=mode,
+            bindings=bindings,
+            not_lifted=self.not_lifted,
+            unchanged_files=self._local_imports(),
+        )
+        plan.rationale = _rationale(plan, self.script.name, info)
+        self._verify(plan)
+        return plan
+
+    def _config(self, wants_config: bool) -> tuple[list[cst.SimpleString], str | None]:
+        if not wants_config:
+            return [], None
+        for param in self.discovery.params:
+            if param.extra.get("config_flag"):
+                return [], param.flag  # the script already takes its config path as a flag
+        sites = [s for s in config_sites(self.script) if s.path in self.discovery.config_files]
+        if not sites:
+            return [], None
+        first = sites[0].path
+        return [s.node for s in sites if s.path == first], None
+
+    def _lifts(
+        self,
+        selected: list[Param],
+        sites: dict[str, cst.BaseExpression],
+        config_nodes: list[cst.SimpleString],
+        info: ArgparseInfo | None,
+    ) -> list[_Lift] | None:
+        """Flags and the nodes they replace; None when merging into `info` cannot reach a value."""
+        existing = self.info
+        taken = set(existing.dests) if existing else set()
+        taken |= {p.name for p in self.discovery.params if p.source in ("argparse", "hf_dataclass")}
+        # Flags the script already understands stay its own, whichever parser AFT uses.
+        options = set(existing.options) if existing else set()
+        options |= {p.flag for p in self.discovery.params if p.flag}
+        underscores = bool(existing and existing.underscores)
+        lifts: list[_Lift] = []
+        for param in selected:
+            node = sites[param.name]
+            dest = _free_name(identifier(param.name), taken)
+            taken.add(dest)
+            flag = _free_flag(flag_for(dest, underscores), options)
+            options.add(flag)
+            spec = hooks.FlagSpec(dest, flag, param.type, self.script.code(node), _help(param))
+            constant = param.extra.get("constant") if param.source == "constant" else None
+            if info is None or reachable(self.script, info, node):
+                lifts.append(_Lift(param, spec, "value", [node]))
+                continue
+            if constant is None:
+                return None
+            uses = self._constant_uses(constant)
+            if not uses or not all(reachable(self.script, info, use) for use in uses):
+                return None
+            lifts.append(_Lift(param, spec, "name", list(uses), constant))
+        if config_nodes:
+            literal = literal_of(config_nodes[0], self.module)
+            dest = _free_name("config", taken)
+            flag = _free_flag(flag_for(dest, underscores), options)
+            spec = hooks.FlagSpec(dest, flag, "str", self.script.code(config_nodes[0]),
+                                  f"config file to read (originally {literal.value if literal else dest})")
+            if info is not None and not all(reachable(self.script, info, n) for n in config_nodes):
+                return None
+            lifts.append(_Lift(None, spec, "value", list(config_nodes)))
+        return lifts
+
+    def _apply_lifts(self, lifts: list[_Lift], mode: str, info: ArgparseInfo | None) -> None:
+        if not lifts:
+            return
+        args_name = info.args_var if mode == "merged" and info and info.args_var else hooks.ARGS
+        for lift in lifts:
+            access = cst.parse_expression(f"{args_name}.{lift.spec.dest}")
+            for node in lift.nodes:
+                self.replace[node] = access
+        specs = [l.spec for l in lifts]
+        if mode == "merged" and info is not None:
+            self.after.setdefault(info.anchor, []).extend(
+                hooks.statement(hooks.add_argument_code(info.parser_var, s), self.module) for s in specs
+            )
+            return
+        pass_through = mode == "pass_through"
+        if not _imports_plainly(self.module, "argparse"):
+            self.header_imports.append("import argparse")
+        if pass_through and not _imports_plainly(self.module, "sys"):
+            self.header_imports.append("import sys")
+        self.header_parser = hooks.parser_lines(specs, pass_through)
+
+    def _reporting(self) -> str:
+        if self.discovery.reports_aft_metrics:
+            return f"{self.script.name} already writes AFT_METRICS; its reporting is left as it is."
+        trainers = trainer_calls(self.script)
+        if trainers:
+            return self._callback_reporting(trainers)
+        prints = metric_prints(self.script)
+        if not prints:
+            return "No printed metric was found to hook; AFT will read metrics from the script's output."
+        described = []
+        for mp in prints:
+            pairs = [(name, self.script.code(expr)) for name, expr in mp.metrics]
+            hook = hooks.statement(hooks.loop_hook_code(pairs, mp.epoch_var), self.module)
+            self.after.setdefault(mp.statement, []).append(hook)
+            names = ", ".join(n for n, _ in mp.metrics)
+            described.append(f"{names} ({mp.location}{', per epoch' if mp.epoch_var else ''})")
+        self.header.append(hooks.statement(hooks.REPORT_HELPER, self.module, blank_lines=2))
+        return (
+            "Appends one JSON line per report to the file named by AFT_METRICS, right after the print "
+            f"that shows it: {'; '.join(described)}. Nothing is written when AFT_METRICS is unset."
+        )
+
+    def _callback_reporting(self, trainers: list[tuple[cst.Call, str]]) -> str:
+        kind = trainers[0][1]
+        attached = []
+        for call, call_kind in trainers:
+            if call_kind != kind:
+                continue
+            callbacks = keyword_arg(call, "callbacks")
+            if callbacks is not None and not isinstance(callbacks.value, cst.List):
+                self.not_lifted.append(("metrics", f"callbacks at {self.script.loc(call)} is not a list literal"))
+                continue
+            if callbacks is not None and isinstance(callbacks.value, cst.List) and not callbacks.value.elements:
+                self.not_lifted.append(("metrics", f"callbacks at {self.script.loc(call)} is an empty list"))
+                continue
+            self.callback_calls.add(call)
+            attached.append(self.script.loc(call))
+        if not attached:
+            return "The Trainer's callbacks could not be extended; AFT will read metrics from the script's output."
+        root = "pytorch_lightning" if self.script.imports_module("pytorch_lightning") else "lightning"
+        self.header_imports.append(hooks.callback_import(kind, root))
+        self.header.append(hooks.statement(hooks.REPORT_HELPER, self.module, blank_lines=2))
+        template = hooks.HF_CALLBACK if kind == "hf_trainer" else hooks.LIGHTNING_CALLBACK
+        self.header.append(hooks.statement(template, self.module, blank_lines=2))
+        what = "a TrainerCallback whose on_evaluate" if kind == "hf_trainer" else "a Lightning Callback whose on_validation_end"
+        return (
+            f"Adds {what} appends each evaluation's metrics to the file named by AFT_METRICS, passed via "
+            f"callbacks=[...] to the Trainer at {', '.join(attached)}. Nothing is written when AFT_METRICS is unset."
+        )
+
+    # ---- rendering ---------------------------------------------------------------------------
+
+    def _render(self) -> str:
+        header = self._header_statements()
+        tail: list[cst.BaseStatement] = []
+        if header:
+            index = self._header_index()
+            if index < len(self.module.body):
+                self.before.setdefault(self.module.body[index], [])[:0] = header
+            else:
+                tail = header
+        rewriter = _Rewriter(self.replace, self.before, self.after, self.callback_calls, tail)
+        return self.module.visit(rewriter).code
+
+    def _header_statements(self) -> list[cst.BaseStatement]:
+        """Added imports, then helper definitions, then the parser: one block after the imports."""
+        header = [hooks.statement(code, self.module) for code in sorted(self.header_imports, key=_import_order)]
+        header.extend(self.header)
+        for i, code in enumerate(self.header_parser):
+            blank = (2 if self.header else 1) if i == 0 else 0
+            header.append(hooks.statement(code, self.module, blank_lines=blank))
+        if header and not header[0].leading_lines:
+            header[0] = header[0].with_changes(leading_lines=[cst.EmptyLine()])
+        return header
+
+    def _header_index(self) -> int:
+        """After the leading imports, and before the first statement the refactor touches."""
+        touched = [*self.replace, *self.after, *self.callback_calls]
+        indices = [self.script.top_level_index(n) for n in touched]
+        first_use = min([i for i in indices if i is not None], default=len(self.module.body))
+        index = 0
+        for i, stmt in enumerate(self.module.body[:first_use]):
+            if _is_import(stmt) or (i == 0 and _is_docstring(stmt)):
+                index = i + 1
+        return min(index, first_use)
+
+    def _verify(self, plan: RefactorPlan) -> None:
+        if not plan.changed:
+            return
+        try:
+            compile(plan.new_source, self.script.name, "exec", dont_inherit=True)
+        except SyntaxError as exc:  # pragma: no cover - a bug in the templates, not user input
+            raise UserError(f"AFT produced an invalid refactor of {self.script.name} ({exc.msg}); please report this.") from None
+        report = check_static(plan.original, plan.new_source, plan)
+        if not report.ok:
+            raise UserError(
+                f"AFT could not prove its refactor of {self.script.name} keeps the original behaviour "
+                f"({'; '.join(report.problems)}); please report this."
+            )
+
+    def _local_imports(self) -> list[str]:
+        folder = self.script.path.parent
+        found: list[str] = []
+        for node in self.script.find(cst.Import, cst.ImportFrom):
+            names: list[str] = []
+            if isinstance(node, cst.Import):
+                names = [self.script.code(a.name).split(".")[0] for a in node.names]
+            elif node.module is not None and not node.relative:
+                names = [self.script.code(node.module).split(".")[0]]
+            for name in names:
+                for candidate in (folder / f"{name}.py", folder / name / "__init__.py"):
+                    if candidate.is_file():
+                        try:
+                            shown = candidate.resolve().relative_to(self.root).as_posix()
+                        except ValueError:
+                            shown = str(candidate)
+                        if shown not in found:
+                            found.append(shown)
+        return found
+
+
+class _Rewriter(cst.CSTTransformer):
+    def __init__(self, replace, before, after, callback_calls, tail) -> None:  # type: ignore[no-untyped-def]
+        super().__init__()
+        self.replace = replace
+        self.before = before
+        self.after = after
+        self.callback_calls = callback_calls
+        self.tail = tail
+
+    def on_leave(self, original_node, updated_node):  # type: ignore[no-untyped-def, override]
+        if original_node in self.replace:
+            new = self.replace[original_node]
+            return new.with_changes(lpar=getattr(updated_node, "lpar", ()), rpar=getattr(updated_node, "rpar", ()))
+        if isinstance(original_node, cst.Call) and original_node in self.callback_calls:
+            return _attach_callback(updated_node)
+        if isinstance(original_node, (cst.Module, cst.IndentedBlock)):
+            body: list[cst.CSTNode] = []
+            for orig, upd in zip(original_node.body, updated_node.body):
+                body.extend(self.before.get(orig, []))
+                body.append(upd)
+                body.extend(self.after.get(orig, []))
+            if isinstance(original_node, cst.Module):
+                body.extend(self.tail)
+            return updated_node.with_changes(body=body)
+        return updated_node
+
+
+def _attach_callback(call: cst.Call) -> cst.Call:
+    instance = cst.parse_expression(f"{hooks.CALLBACK}()")
+    existing = keyword_arg(call, "callbacks")
+    if existing is None:
+        arg = cst.parse_expression(f"f(callbacks=[{hooks.CALLBACK}()])").args[0]  # type: ignore[attr-defined]
+        return call.with_changes(args=append_item(call.args, arg, call.whitespace_before_args))
+    assert isinstance(existing.value, cst.List)
+    lst = existing.value
+    elements = append_item(lst.elements, cst.Element(instance), lst.lbracket.whitespace_after)
+    new_arg = existing.with_changes(value=lst.with_changes(elements=elements))
+    return call.with_changes(args=[new_arg if a is existing else a for a in call.args])
+
+
+def _import_order(code: str) -> tuple[int, str]:
+    return (0 if code.startswith("import ") else 1, code)
+
+
+def _help(param: Param) -> str:
+    where = param.location
+    if param.extra.get("keyword") == "betas":
+        index = 0 if param.name.endswith("1") else 1
+        return f"betas[{index}] of {last_part(param.extra.get('call'))}() at {where}"
+    if param.source == "constant":
+        return f"{param.extra.get('constant')} (module constant at {where})"
+    if param.source == "loop":
+        return f"number of epochs (bound of the epoch loop at {where})"
+    call = last_part(param.extra.get("call"))
+    return f"{param.extra.get('keyword')} of {call}() at {where}"
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    if keyword.iskeyword(name):
+        name += "_"
+    candidate, n = name, 2
+    while candidate in taken:
+        candidate, n = f"{name}_{n}", n + 1
+    return candidate
+
+
+def _free_flag(flag: str, options: set[str]) -> str:
+    candidate, n = flag, 2
+    while candidate in options:
+        candidate, n = f"{flag}-{n}", n + 1
+    return candidate
+
+
+def _is_import(stmt: cst.CSTNode) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and all(
+        isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
+    )
+
+
+def _is_docstring(stmt: cst.CSTNode) -> bool:
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+def _imports_plainly(module: cst.Module, name: str) -> bool:
+    """Is there a module-level `import name` (no alias) the added code can rely on?"""
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, cst.Import):
+                for alias in small.names:
+                    if alias.asname is None and isinstance(alias.name, cst.Name) and alias.name.value == name:
+                        return True
+    return False
+
+
+def _rationale(plan: RefactorPlan, name: str, info: ArgparseInfo | None) -> str:
+    parts: list[str] = []
+    if plan.lifted or plan.config_flag:
+        flags = ", ".join(f"{p.flag} (default {b.original})" for p, b in zip(plan.lifted, plan.bindings))
+        if plan.lifted:
+            how = {
+                "merged": f"added to the script's existing argparse parser `{info.parser_var if info else 'parser'}`",
+                "new": "declared by a small argparse parser after the imports",
+                "pass_through": "declared by a small argparse parser that takes them off the command line before the script's own argument handling runs",
+            }.get(plan.parser_mode, "declared")
+            parts.append(
+                f"Exposes {len(plan.lifted)} value{'s' if len(plan.lifted) != 1 else ''} of {name} as command-line "
+                f"flags ({flags}), {how}; each default is the value the script used, so `python {name}` with no "
+                "flags runs exactly as before."
+            )
+        if plan.config_flag:
+            parts.append(f"The config file path is taken from {plan.config_flag}, so each trial can read its own config.")
+    else:
+        parts.append(f"No value of {name} needs to become a flag.")
+    if plan.reporting:
+        parts.append(plan.reporting)
+    if plan.not_lifted:
+        parts.append("Not changed: " + "; ".join(f"{n}: {why}" for n, why in plan.not_lifted) + ".")
+    if plan.unchanged_files:
+        parts.append("Only " + name + " is edited; " + ", ".join(plan.unchanged_files) + " (imported) stay unchanged.")
+    return " ".join(parts)

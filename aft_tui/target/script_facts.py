@@ -1,0 +1,89 @@
+"""Facts about a script that shape how AFT runs it: its framework, whether it seeds its RNGs,
+where it saves its model, and whether it already reports AFT_METRICS.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import libcst as cst
+
+from aft_tui.target.literals import compact, dotted_name, last_part, string_value
+from aft_tui.target.script import Script
+
+Framework = Literal["pytorch", "hf_trainer", "lightning", "sklearn", "unknown"]
+
+_HF_TRAINERS = {"Trainer", "Seq2SeqTrainer", "SFTTrainer", "DPOTrainer", "RewardTrainer"}
+_SEED_CALLS = {"manual_seed", "manual_seed_all", "set_seed", "seed_everything", "enable_full_determinism"}
+_SAVE_METHODS = {"save_pretrained", "save_model", "save_checkpoint", "save_state_dict"}
+
+
+def trainer_calls(script: Script) -> list[tuple[cst.Call, str]]:
+    """Trainer constructions that accept callbacks, tagged "hf_trainer" or "lightning"."""
+    found: list[tuple[cst.Call, str]] = []
+    for call in script.find(cst.Call):
+        qualified = script.qualified(dotted_name(call.func)) or ""
+        name = last_part(qualified)
+        if name not in _HF_TRAINERS:
+            continue
+        root = qualified.split(".")[0]
+        if root in ("lightning", "pytorch_lightning"):
+            found.append((call, "lightning"))
+        elif root in ("transformers", "trl") or (name in _HF_TRAINERS and script.imports_module("transformers")):
+            found.append((call, "hf_trainer"))
+    return found
+
+
+def framework(script: Script) -> Framework:
+    kinds = {kind for _, kind in trainer_calls(script)}
+    if "hf_trainer" in kinds:
+        return "hf_trainer"
+    if "lightning" in kinds or script.imports_module("lightning") or script.imports_module("pytorch_lightning"):
+        return "lightning"
+    if script.imports_module("torch"):
+        return "pytorch"
+    if script.imports_module("sklearn"):
+        return "sklearn"
+    return "unknown"
+
+
+def sets_seed(script: Script, fw: str) -> bool:
+    if fw == "hf_trainer":
+        return True  # Trainer seeds every RNG from TrainingArguments.seed (42 unless changed)
+    for call in script.find(cst.Call):
+        qualified = script.qualified(dotted_name(call.func)) or ""
+        name = last_part(qualified)
+        if name in _SEED_CALLS:
+            return True
+        if name == "seed" and qualified.split(".")[0] in ("random", "numpy", "np", "tf", "tensorflow"):
+            return True
+        if qualified.endswith("random.seed"):
+            return True
+    return False
+
+
+def model_saves(script: Script) -> list[tuple[str, str]]:
+    """(call, location) for every statement that writes a model artifact."""
+    saves: list[tuple[str, str]] = []
+    for call in script.find(cst.Call):
+        qualified = script.qualified(dotted_name(call.func)) or ""
+        name = last_part(qualified)
+        is_save = (
+            qualified in ("torch.save", "joblib.dump", "pickle.dump")
+            or name in _SAVE_METHODS
+            or (name == "save" and qualified.split(".")[0] in ("torch", "np", "numpy"))
+        )
+        if is_save:
+            saves.append((compact(script.code(call)), script.loc(call)))
+    return saves
+
+
+def reports_aft_metrics(script: Script) -> bool:
+    return any(string_value(s) == "AFT_METRICS" for s in script.find(cst.SimpleString))
+
+
+def uses_sys_argv(script: Script) -> bool:
+    for attr in script.find(cst.Attribute):
+        if attr.attr.value == "argv" and (script.qualified(dotted_name(attr.value)) == "sys"):
+            return True
+    return "argv" in script.imports and script.imports["argv"] == "sys.argv"

@@ -1,0 +1,165 @@
+"""The `llm` and `hybrid` strategies: a model proposes trials, or reviews the optimizer's.
+
+`llm`: the model proposes every trial from the history and the curve analysis; a proposal
+that is malformed or leaves the search space is rejected before it runs and the optimizer
+chooses that trial instead (propose returns None).
+
+`hybrid`: the optimizer proposes every trial. Its proposal is computed here by replaying the
+history into a throw-away in-memory study with the same sampler, so the model can see it;
+the model may override at most a fraction of trials (default 1 in 3) and must say why.
+Either way the rationale goes into the trial's commit message and the session.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from aft_tui.tuning.space import SearchSpace
+from aft_tui.tuning.strategies import Choice
+
+DEFAULT_OVERRIDE_FRACTION = 1 / 3
+
+
+def _fmt(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
+
+
+def latest_findings(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for record in reversed(history):
+        if record.get("findings"):
+            return list(record["findings"])
+    return []
+
+
+class _ModelStrategy:
+    """What both strategies share: finding the brain, telling the person once when there is none."""
+
+    name = "llm"
+
+    def __init__(self, engine: Any = None, brain: Any = None, seed: int = 0, base: str = "tpe") -> None:
+        self.engine = engine
+        self._brain = brain
+        self.seed = seed
+        self.base = base if base not in ("llm", "hybrid", "coordinate") else "tpe"
+        self._told_offline = False
+
+    @property
+    def brain(self) -> Any:
+        if self._brain is None:
+            if self.engine is not None:
+                self._brain = self.engine.brain
+            else:
+                from aft_tui.brain import get_brain
+                from aft_tui.settings import Settings
+
+                self._brain = get_brain(Settings())
+        attach = getattr(self._brain, "attach", None)
+        if callable(attach) and self.engine is not None and getattr(self._brain, "on_info", None) is None:
+            attach(self.engine)
+        return self._brain
+
+    @property
+    def model_name(self) -> str:
+        return getattr(self.brain, "model", None) or "the model"
+
+    def _info(self, text: str) -> None:
+        if self.engine is not None:
+            self.engine.info_message(text)
+
+    def _offline_notice(self, what: str) -> None:
+        """The offline brain proposes nothing; say so once instead of every trial."""
+        if hasattr(self.brain, "attach") or self._told_offline:
+            return
+        self._told_offline = True
+        self._info(f"The {self.name} strategy needs a model (set --model, e.g. openai/gpt-4o-mini, and the provider's "
+                   f"key in the environment); {what}.")
+
+
+class LLMStrategy(_ModelStrategy):
+    name = "llm"
+
+    async def propose(self, history: list[dict[str, Any]], space: SearchSpace) -> Choice | None:
+        proposal = await self.brain.propose_params(space, history, latest_findings(history), None)
+        if proposal is None:
+            self._offline_notice(f"the {self.base} optimizer chooses every trial instead")
+            return None
+        missing = [d.name for d in space if d.name not in proposal.params]
+        rationale = f"proposed by {self.model_name}: {proposal.rationale}"
+        if missing:
+            rationale += f" ({', '.join(missing)} left to the {self.base} optimizer)"
+        return Choice(dict(proposal.params), rationale, "llm")
+
+
+class HybridStrategy(_ModelStrategy):
+    name = "hybrid"
+
+    def __init__(self, engine: Any = None, brain: Any = None, seed: int = 0, base: str = "tpe",
+                 max_override_fraction: float = DEFAULT_OVERRIDE_FRACTION) -> None:
+        super().__init__(engine, brain, seed, base)
+        self.max_override_fraction = max_override_fraction
+        self.proposed = 0
+        self.overrides = 0
+
+    def may_override(self) -> bool:
+        """At most `max_override_fraction` of the trials proposed so far (this one included)."""
+        return self.overrides + 1 <= self.max_override_fraction * self.proposed + 1e-9
+
+    async def propose(self, history: list[dict[str, Any]], space: SearchSpace) -> Choice | None:
+        optimizer = optimizer_proposal(history, space, self.base, self.seed)
+        self.proposed += 1
+        source = f"hybrid:{self.base}"
+        if not self.may_override():
+            return Choice(optimizer, f"proposed by the {self.base} optimizer (the model reviews at most "
+                                     f"{_fraction(self.max_override_fraction)} of the trials)", source)
+        proposal = await self.brain.propose_params(space, history, latest_findings(history), dict(optimizer))
+        if proposal is None:
+            self._offline_notice(f"the {self.base} optimizer's proposals run unchanged")
+            return Choice(optimizer, f"proposed by the {self.base} optimizer", source)
+        if proposal.keep_optimizer or not proposal.params:
+            return Choice(optimizer, f"proposed by the {self.base} optimizer; {self.model_name} agreed: "
+                                     f"{proposal.rationale}", source)
+        params = {**optimizer, **proposal.params}
+        if params == optimizer:
+            return Choice(optimizer, f"proposed by the {self.base} optimizer; {self.model_name} agreed: "
+                                     f"{proposal.rationale}", source)
+        self.overrides += 1
+        self._info(f"{self.model_name} overrode the {self.base} optimizer ({_fmt(optimizer)} -> {_fmt(params)}): "
+                   f"{proposal.rationale}")
+        return Choice(params, f"{self.model_name} overrode the {self.base} optimizer's proposal ({_fmt(optimizer)}): "
+                              f"{proposal.rationale}", "hybrid:llm", {"optimizer_params": optimizer})
+
+
+def _fraction(value: float) -> str:
+    inverse = 1 / value if value > 0 else math.inf
+    if math.isfinite(inverse) and abs(inverse - round(inverse)) < 1e-6:
+        return f"1 in {round(inverse)}"
+    return f"{value:.0%}"
+
+
+def optimizer_proposal(history: list[dict[str, Any]], space: SearchSpace, base: str, seed: int) -> dict[str, Any]:
+    """What the optimizer would run next given `history`: the finished trials replayed into a
+    fresh in-memory study with the same kind of sampler (seeded by the trial count so
+    consecutive proposals differ)."""
+    import optuna
+
+    from aft_tui.tuning.strategies import make_sampler
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    direction = next((r.get("direction") for r in reversed(history) if r.get("direction")), "max")
+    study = optuna.create_study(direction="maximize" if direction == "max" else "minimize",
+                                sampler=make_sampler(base, seed + len(history), space))
+    distributions = space.distributions()
+    names = set(distributions)
+    for record in history:
+        params = {k: v for k, v in (record.get("params") or {}).items() if k in names}
+        value = record.get("value")
+        if (record.get("status") != "ok" or set(params) != names or space.validate(params)
+                or not isinstance(value, (int, float)) or not math.isfinite(value)):
+            continue
+        try:
+            study.add_trial(optuna.trial.create_trial(params=params, distributions=distributions, value=float(value)))
+        except ValueError:  # a value the distribution refuses (e.g. an old range): leave it out
+            continue
+    trial = study.ask(distributions)
+    return dict(trial.params)

@@ -1,0 +1,542 @@
+"""`aft chat` and `aft replay`: the Textual app, a view of the engine's event stream.
+
+The app owns no workflow logic. Engine events arrive as `EngineEvent` messages, are folded
+into a `SessionModel`, and each pane redraws from that model. What the person types goes to
+the `CommandRouter`; keys in the panes post messages that end up there too. Replay drives
+the very same path from a recorded session, with no engine at all.
+
+Layout: a grid of all panes on large terminals, one pane at a time behind tabs on small
+ones (below `COMPACT_WIDTH` x `COMPACT_HEIGHT`), decided on every resize.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from textual.app import App, ComposeResult, SuspendNotSupported
+from textual.binding import Binding
+from textual.containers import Container
+from textual.message import Message
+from textual.widgets import Footer, Tab, Tabs
+
+from aft_tui.engine import events as ev
+from aft_tui.engine.commands import CommandResult, CommandRouter
+from aft_tui.errors import UserError
+from aft_tui.ui.model import SessionModel
+from aft_tui.ui.replay import ReplayController
+from aft_tui.ui.screens.help import HelpScreen, binding_rows
+from aft_tui.ui.themes import DEFAULT_THEME, ThemeSpec, load_themes
+from aft_tui.ui.widgets.command_input import CommandInput
+from aft_tui.ui.widgets.conversation import ConversationPane
+from aft_tui.ui.widgets.diff_pane import DiffPane
+from aft_tui.ui.widgets.gpu_pane import GpuPane
+from aft_tui.ui.widgets.log_pane import LogPane
+from aft_tui.ui.widgets.runs_pane import RunsPane
+from aft_tui.ui.widgets.status_bar import StatusBar
+
+PANES: tuple[tuple[str, str, str], ...] = (
+    ("conversation", "Chat", "f2"),
+    ("diff", "Diff", "f3"),
+    ("logs", "Logs", "f4"),
+    ("gpu", "GPU", "f5"),
+    ("runs", "Runs", "f6"),
+)
+_REPLAY_ACTIONS = {"replay_toggle", "replay_step", "replay_seek", "replay_speed", "replay_jump"}
+# Events applied per replay tick at most, so a burst of recorded log lines never stalls the UI.
+_REPLAY_BATCH = 400
+
+
+class EngineEvent(Message):
+    """One engine event, delivered on the app's message queue."""
+
+    def __init__(self, event: ev.Event) -> None:
+        super().__init__()
+        self.event = event
+
+
+class AftApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "AFT"
+    ENABLE_COMMAND_PALETTE = False
+    COMPACT_WIDTH = 120
+    COMPACT_HEIGHT = 32
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("f1", "help", "Help"),
+        Binding("f2", "show(\'conversation\')", "Chat", show=False),
+        Binding("f3", "show(\'diff\')", "Diff", show=False),
+        Binding("f4", "show(\'logs\')", "Logs", show=False),
+        Binding("f5", "show(\'gpu\')", "GPU", show=False),
+        Binding("f6", "show(\'runs\')", "Runs", show=False),
+        Binding("alt+1", "show('conversation')", "Chat", show=False),
+        Binding("alt+2", "show('diff')", "Diff", show=False),
+        Binding("alt+3", "show('logs')", "Logs", show=False),
+        Binding("alt+4", "show('gpu')", "GPU", show=False),
+        Binding("alt+5", "show('runs')", "Runs", show=False),
+        Binding("ctrl+t", "cycle_theme", "Theme"),
+        Binding("ctrl+k", "stop", "Stop trials"),
+        Binding("space", "replay_toggle", "Play/Pause"),
+        Binding("full_stop", "replay_step(1)", "Step", key_display="."),
+        Binding("comma", "replay_step(-1)", "Back", key_display=","),
+        Binding("greater_than_sign", "replay_seek(0.1)", "Seek +10%", key_display=">"),
+        Binding("less_than_sign", "replay_seek(-0.1)", "Seek -10%", key_display="<"),
+        Binding("plus", "replay_speed(1)", "Faster", key_display="+"),
+        Binding("minus", "replay_speed(-1)", "Slower", key_display="-"),
+        Binding("0", "replay_jump(0)", "Start", show=False),
+        Binding("dollar_sign", "replay_jump(1)", "End", key_display="$", show=False),
+    ]
+
+    def __init__(
+        self,
+        engine: Any = None,
+        *,
+        replay: ReplayController | None = None,
+        sampler: Any = None,
+        theme_name: str | None = None,
+        autoplay: bool = True,
+        history: list[str] | None = None,
+        remember: Callable[[str], None] | None = None,
+        save_setting: Callable[[str, Any], None] | None = None,
+        gpu_note: str = "",
+        log_max_lines: int = 5000,
+    ) -> None:
+        super().__init__()
+        self.engine = engine
+        self.replay = replay
+        self.sampler = sampler
+        self.read_only = engine is None
+        self.model: SessionModel = replay.model if replay is not None else SessionModel()
+        self.theme_specs, self._theme_problems = load_themes()
+        self._wanted_theme = theme_name or DEFAULT_THEME
+        self.router = CommandRouter(engine, self.model, themes=list(self.theme_specs), save_setting=save_setting,
+                                    editor=self._edit_in_terminal)
+        self._autoplay = autoplay
+        self._history = history
+        self._remember = remember
+        self._gpu_note = gpu_note or ("GPU readings are live only; a replay shows none." if replay is not None
+                                      else "Telemetry is off.")
+        self._log_max_lines = log_max_lines
+        self.active_pane = "conversation"
+        self._thread_id = threading.get_ident()
+        self._unsubscribe: Callable[[], None] | None = None
+        self._tick_timer: Any = None
+        self.exit_code = 0
+        self.key_times: list[float] = []  # when a key action ran (the benchmark reads these)
+
+    # -- composition ---------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Tabs(*[Tab(f"{label} {key.upper()}", id=f"tab-{name}") for name, label, key in PANES], id="pane-tabs")
+        with Container(id="panes"):
+            yield ConversationPane(self.router.complete, self._history, self._remember, read_only=self.read_only,
+                                   id="conversation", classes="pane")
+            yield DiffPane(self._syntax_theme(), read_only=self.read_only, id="diff", classes="pane")
+            yield GpuPane(self.sampler, note=self._gpu_note, id="gpu", classes="pane")
+            yield LogPane(max_lines=self._log_max_lines, id="logs", classes="pane")
+            yield RunsPane(read_only=self.read_only, id="runs", classes="pane")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for spec in self.theme_specs.values():
+            self.register_theme(spec.theme)
+        self.apply_theme(self._wanted_theme, quiet=True)
+        for problem in self._theme_problems:
+            self.notify(problem, severity="warning")
+        for name, label, key in PANES:
+            self.query_one(f"#{name}").border_title = f"{label} · {key.upper()}"
+        self._apply_layout()
+        self.action_show("conversation")
+        if self.engine is not None:
+            self._unsubscribe = self.engine.subscribe(self._on_engine_emit)
+            self.run_worker(self._start_engine(), name="start", group="engine", exit_on_error=False)
+        if self.replay is not None:
+            self.rebuild()
+            if self._autoplay:
+                self.replay.playing = True
+                self._schedule_tick(0.0)
+        self.sync_status()
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    async def _start_engine(self) -> None:
+        try:
+            await self.engine.start()
+        except UserError as exc:
+            self.conversation.show_result("error", exc.message)
+            return
+        self.conversation.show_result("text", "Type /pipeline to refactor and tune, /tune to tune a script that "
+                                              "already takes flags, or /help. F1 lists every key.")
+
+    # -- pane access --------------------------------------------------------------------------------
+    @property
+    def conversation(self) -> ConversationPane:
+        return self.query_one(ConversationPane)
+
+    @property
+    def diff(self) -> DiffPane:
+        return self.query_one(DiffPane)
+
+    @property
+    def logs(self) -> LogPane:
+        return self.query_one(LogPane)
+
+    @property
+    def runs(self) -> RunsPane:
+        return self.query_one(RunsPane)
+
+    @property
+    def gpu(self) -> GpuPane:
+        return self.query_one(GpuPane)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    # -- layout -------------------------------------------------------------------------------------
+    def on_resize(self) -> None:
+        self._apply_layout()
+
+    def _apply_layout(self) -> None:
+        width, height = self.size
+        self.set_class(width < self.COMPACT_WIDTH or height < self.COMPACT_HEIGHT, "-compact")
+
+    @property
+    def compact(self) -> bool:
+        return self.has_class("-compact")
+
+    def action_show(self, name: str) -> None:
+        self.active_pane = name
+        for pane_name, _, _ in PANES:
+            self.query_one(f"#{pane_name}").set_class(pane_name == name, "-active")
+        tabs = self.query_one("#pane-tabs", Tabs)
+        if tabs.active != f"tab-{name}":
+            tabs.active = f"tab-{name}"
+        self._focus_pane(name)
+
+    def _focus_pane(self, name: str) -> None:
+        if name == "conversation":
+            if self.read_only:
+                self.query_one("#chat-log").focus()
+            else:
+                self.conversation.focus_input()
+        elif name == "diff":
+            self.diff.focus()
+        elif name == "logs":
+            self.logs.view.focus()
+        elif name == "runs":
+            self.runs.table.focus()
+        else:
+            self.gpu.focus()
+
+    def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
+        name = (event.tab.id or "").removeprefix("tab-")
+        if name and name != self.active_pane:
+            self.action_show(name)
+
+    # -- engine events --------------------------------------------------------------------------------
+    def _on_engine_emit(self, event: ev.Event) -> None:
+        """The engine's subscriber: hand the event to the app's queue from whichever thread emitted it."""
+        if threading.get_ident() == self._thread_id:
+            self.post_message(EngineEvent(event))
+        else:
+            self.call_from_thread(self.post_message, EngineEvent(event))
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        self.model.apply(message.event)
+        self.render_event(message.event)
+
+    def render_event(self, event: ev.Event) -> None:
+        """Redraw what `event` changed (the model already holds it)."""
+        kind = event.kind
+        model = self.model
+        if kind == "trial_log":
+            self.logs.feed(event.run_id, event.lines)
+            return
+        if kind == "trial_metric":
+            self.runs.sync(model)
+            return
+        self.conversation.sync(model)
+        if kind in ("proposal", "decision"):
+            self.diff.sync(model)
+            if kind == "proposal" and not self.read_only:
+                self.call_after_refresh(self._review, event.proposal_id)
+        if kind in ("trial_started", "trial_finished", "best_updated", "tune_progress", "session_started", "rollback"):
+            self.runs.sync(model)
+        if kind == "trial_started":
+            self.logs.trial_started(event.run_id)
+            self._sync_gpu_assignments()
+        elif kind == "trial_finished":
+            self.logs.trial_finished(event.run_id, event.status)
+            self._sync_gpu_assignments()
+        self.sync_status()
+
+    def _review(self, proposal_id: str) -> None:
+        """Bring a proposal that still waits for a decision in front of the person."""
+        state = self.model.proposals.get(proposal_id)
+        if state is not None and state.pending:
+            self.action_show("diff")
+            self.notify(f"Proposal {proposal_id} is waiting: a approve · r reject · f reject with reason · e edit",
+                        timeout=6)
+
+    def _sync_gpu_assignments(self) -> None:
+        assignments: dict[int, list[str]] = {}
+        for row in self.model.running():
+            for gpu in row.gpus:
+                assignments.setdefault(gpu, []).append(row.run_id)
+        self.gpu.assignments = assignments
+
+    def sync_status(self) -> None:
+        prefix = self.replay.describe() if self.replay is not None else ""
+        busy = f"/{self.router.active}" if self.router.active else ""
+        self.status.sync(self.model, prefix, busy)
+
+    def rebuild(self) -> None:
+        """Redraw every pane from the model (after a replay seek)."""
+        model = self.model
+        self.conversation.reset()
+        self.conversation.sync(model)
+        self.diff.sync(model)
+        self.runs.reset()
+        self.runs.sync(model)
+        self.logs.reset()
+        self.logs.set_runs([r.run_id for r in model.rows()])
+        newest = model.newest_run()
+        if newest:
+            row = model.trials[newest]
+            self.logs.show_run(newest, list(model.logs.get(newest, ())), status=row.status, note="as recorded",
+                               received=model.log_lines_seen.get(newest))
+        self._sync_gpu_assignments()
+        self.sync_status()
+
+    # -- commands ------------------------------------------------------------------------------------------
+    def on_command_input_command(self, message: CommandInput.Command) -> None:
+        self.submit(message.text)
+
+    def submit(self, line: str) -> None:
+        """Run a line as if typed: long steps in the background, the rest at once."""
+        self.conversation.show_command(line)
+        group = "workflow" if self.router.is_workflow(line) else "commands"
+        self.run_worker(self._run_line(line), group=group, exit_on_error=False)
+
+    async def _run_line(self, line: str) -> CommandResult:
+        try:
+            if self.router.is_workflow(line) and line.startswith("/"):
+                self.call_after_refresh(self.sync_status)
+            result = await self.router.run(line)
+        except Exception as exc:  # an engine bug must not take the UI down; the session log keeps the event
+            result = CommandResult("error", f"{line.split()[0]} failed: {exc}")
+        await self.show_result(result)
+        self.sync_status()
+        return result
+
+    async def show_result(self, result: CommandResult) -> None:
+        kind = result.kind
+        if kind == "quit":
+            await self.action_quit()
+            return
+        if kind == "help":
+            self.action_help()
+            return
+        if kind == "theme":
+            self.apply_theme(result.data)
+        elif kind == "runs":
+            self.action_show("runs")
+        elif kind == "diff":
+            self.action_show("diff")
+        if kind in ("chat", "decided"):
+            return  # the engine's events already show these
+        self.conversation.show_result(kind, result.text)
+        if kind == "error":
+            self.bell()
+
+    # -- proposals -----------------------------------------------------------------------------------------
+    def on_diff_pane_decided(self, message: DiffPane.Decided) -> None:
+        result = self.router.decide(message.proposal_id, message.approved, message.feedback)
+        if not result.ok:
+            self.conversation.show_result("error", result.text)
+            self.notify(result.text, severity="error")
+
+    def on_diff_pane_edit_requested(self, message: DiffPane.EditRequested) -> None:
+        result = self.router.edit(message.proposal_id)
+        if result.kind == "error":
+            self.notify(result.text, severity="error")
+        elif result.kind == "text":
+            self.notify(result.text)
+
+    def _edit_in_terminal(self, text: str, name: str) -> str:
+        """The router's editor: the app gives the terminal to $EDITOR and takes it back after."""
+        from aft_tui.ui.editor import edit_text
+
+        try:
+            with self.suspend():
+                return edit_text(text, name)
+        except SuspendNotSupported:  # no real terminal (tests, web): the editor runs without one
+            return edit_text(text, name)
+
+    # -- runs and logs -------------------------------------------------------------------------------------
+    def on_runs_pane_rollback_requested(self, message: RunsPane.RollbackRequested) -> None:
+        self.submit(f"/rollback {message.number}")
+
+    def on_runs_pane_compare_requested(self, message: RunsPane.CompareRequested) -> None:
+        self.submit(f"/compare {message.a} {message.b}")
+        self.action_show("conversation")
+
+    def on_runs_pane_logs_requested(self, message: RunsPane.LogsRequested) -> None:
+        newest = self.model.newest_run()
+        self.logs.pinned = message.run_id != newest
+        self.run_worker(self._load_log(message.run_id), group="logs", exclusive=True)
+        self.action_show("logs")
+
+    def on_log_pane_trial_requested(self, message: LogPane.TrialRequested) -> None:
+        self.run_worker(self._load_log(message.run_id), group="logs", exclusive=True)
+
+    async def _load_log(self, run_id: str) -> None:
+        from aft_tui.ui.logtail import tail_lines
+
+        model = self.model
+        row = model.trials.get(run_id)
+        lines = list(model.logs.get(run_id, ()))
+        note = "as recorded" if self.replay is not None else ""
+        received = model.log_lines_seen.get(run_id)
+        if self.engine is not None:
+            path = Path(self.engine.outputs.log_path(run_id))
+            if path.is_file():
+                lines, truncated = await asyncio.to_thread(tail_lines, path, self.logs.max_lines)
+                note = f"{'end of ' if truncated else ''}{path.name}"
+                received = None if truncated else len(lines)
+        self.logs.show_run(run_id, lines, status=row.status if row else "", note=note,
+                           received=received if received is not None else len(lines))
+
+    # -- themes ------------------------------------------------------------------------------------------------
+    def _syntax_theme(self) -> str:
+        spec = self.theme_specs.get(self._wanted_theme)
+        return spec.syntax if spec else "ansi_dark"
+
+    def apply_theme(self, name: str, quiet: bool = False) -> None:
+        spec: ThemeSpec | None = self.theme_specs.get(name)
+        if spec is None:
+            if not quiet:
+                self.notify(f"No theme '{name}'; available: {', '.join(self.theme_specs)}.", severity="error")
+            fallback = self.theme_specs.get(DEFAULT_THEME)
+            self.theme = fallback.name if fallback else "textual-dark"
+            return
+        self.theme = spec.name
+        self.diff.set_syntax_theme(spec.syntax)
+
+    def action_cycle_theme(self) -> None:
+        names = list(self.theme_specs)
+        if not names:
+            return
+        current = names.index(self.theme) if self.theme in names else -1
+        self.submit(f"/theme {names[(current + 1) % len(names)]}")
+
+    # -- other keys ----------------------------------------------------------------------------------------------
+    def action_help(self) -> None:
+        sections = [("Everywhere", binding_rows([b for b in self.BINDINGS if not b.action.startswith("replay")]))]
+        if self.replay is not None:
+            sections.append(("Replay", binding_rows([b for b in self.BINDINGS if b.action.startswith("replay")])
+                             + [("0 / $", "Jump to start / end")]))
+        sections += [
+            ("Input line", [("Enter", "run the command or send the text"), ("Tab", "complete the command"),
+                            ("→", "accept the grey suggestion"), ("↑ / ↓", "history")]),
+            ("Diff pane", binding_rows(DiffPane.BINDINGS)),
+            ("Logs pane", binding_rows(LogPane.BINDINGS)),
+            ("Runs pane", binding_rows(RunsPane.BINDINGS) + [("Enter", "Show the trial's log")]),
+        ]
+        self.push_screen(HelpScreen(sections, read_only=self.read_only))
+
+    def action_stop(self) -> None:
+        if self.engine is None or self.router.active is None:
+            self.notify("Nothing is running.")
+            return
+        self.submit("/stop")
+
+    async def action_quit(self) -> None:
+        if self.engine is not None and self.router.active is not None:
+            self.engine.request_stop()
+            self.notify("Stopping the running trials before leaving…")
+            running = [w for w in self.workers if w.group == "workflow" and not w.is_finished]
+            try:
+                await asyncio.wait_for(self.workers.wait_for_complete(running), timeout=20)
+            except asyncio.TimeoutError:
+                pass
+        self.exit(self.exit_code)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in _REPLAY_ACTIONS:
+            return self.replay is not None
+        if action == "stop":
+            return self.engine is not None
+        return True
+
+    # -- replay ------------------------------------------------------------------------------------------------
+    def _schedule_tick(self, delay: float) -> None:
+        if self._tick_timer is not None:
+            self._tick_timer.stop()
+        self._tick_timer = self.set_timer(max(delay, 0.001), self._replay_tick)
+
+    def _replay_tick(self) -> None:
+        self._tick_timer = None
+        replay = self.replay
+        if replay is None or not replay.playing:
+            return
+        for _ in range(_REPLAY_BATCH):
+            event = replay.step()
+            if event is None:
+                break
+            self.render_event(event)
+            if replay.next_delay() > 0.002:
+                break
+        if replay.at_end:
+            replay.playing = False
+        else:
+            self._schedule_tick(replay.next_delay())
+        self.sync_status()
+
+    def action_replay_toggle(self) -> None:
+        self.key_times.append(asyncio.get_running_loop().time())
+        if self.replay is None:
+            return
+        if self.replay.toggle():
+            self._schedule_tick(0.0)
+        self.sync_status()
+
+    def action_replay_step(self, delta: int) -> None:
+        replay = self.replay
+        if replay is None:
+            return
+        replay.playing = False
+        if delta > 0:
+            event = replay.step()
+            if event is not None:
+                self.render_event(event)
+        else:
+            self._seek_to(replay.position - 1)
+        self.sync_status()
+
+    def action_replay_seek(self, fraction: float) -> None:
+        if self.replay is not None:
+            self._seek_to(self.replay.position + int(round(fraction * self.replay.total)))
+
+    def action_replay_jump(self, where: int) -> None:
+        if self.replay is not None:
+            self._seek_to(0 if where == 0 else self.replay.total)
+
+    def action_replay_speed(self, direction: int) -> None:
+        if self.replay is not None:
+            speed = self.replay.faster() if direction > 0 else self.replay.slower()
+            self.notify(f"Replay speed ×{speed:g}", timeout=1.5)
+            self.sync_status()
+
+    def _seek_to(self, position: int) -> None:
+        replay = self.replay
+        assert replay is not None
+        self.model = replay.seek(position)
+        self.router.model = self.model
+        self.rebuild()

@@ -1,0 +1,98 @@
+"""Entry points behind `aft chat` and `aft replay`: open the engine or the recording, pick the view.
+
+The Textual app is used when stdout is a terminal; `--plain`, a pipe, or TERM=dumb gives the
+prompt-toolkit REPL (chat) or a printed transcript (replay) instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from aft_tui.errors import UserError
+
+
+def want_plain(explicit: bool) -> bool:
+    return bool(explicit) or not sys.stdout.isatty() or os.environ.get("TERM") == "dumb"
+
+
+def open_engine(args: argparse.Namespace, flags: dict[str, Any]) -> Any:
+    """The engine for a new session on args.target, or for --resume SESSION."""
+    from aft_tui.engine.engine import Engine
+    from aft_tui.settings import Settings, load_settings
+
+    resume = getattr(args, "resume", None)
+    if args.target is None and not resume:
+        raise UserError("aft chat needs your training script, e.g. `aft chat train.py`, or --resume SESSION.")
+    project = Path(args.project).resolve() if getattr(args, "project", None) else None
+    if args.target and not resume:
+        from aft_tui.engine.target_info import resolve_target
+
+        info = resolve_target(args.target, project=project)
+        return Engine.open(args.target, load_settings(info.project, flags), project=project)
+    given = Settings()
+    given.update(flags, "the command line")
+    return Engine.open(None, given, session_id=resume, resume=True, project=project)
+
+
+def history_file(engine: Any) -> Path:
+    """Typed lines are remembered per project, next to its sessions."""
+    return Path(engine.state_dir) / "history"
+
+
+def _start_sampler() -> Any:
+    try:
+        from aft_tui.telemetry.sampler import Sampler
+
+        return Sampler(interval=1.0).start()
+    except Exception:  # telemetry is a nicety; the app says "telemetry is off" without it
+        return None
+
+
+def run_chat(args: argparse.Namespace, flags: dict[str, Any]) -> int:
+    engine = open_engine(args, flags)
+    if want_plain(getattr(args, "plain", False)):
+        from aft_tui.ui.plain import run_repl
+
+        return run_repl(engine)
+    from prompt_toolkit.history import FileHistory
+
+    from aft_tui.ui.app import AftApp
+
+    path = history_file(engine)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    history = FileHistory(str(path))
+    past = list(reversed(list(history.load_history_strings())))[-500:]
+    sampler = _start_sampler()
+    app = AftApp(engine, sampler=sampler, theme_name=engine.settings.theme, history=past,
+                 remember=history.store_string)
+    try:
+        code = app.run()
+    finally:
+        if sampler is not None:
+            sampler.stop()
+        engine.close("quit")
+    print(f"Session {engine.session_id} saved; resume with `aft chat --resume {engine.session_id}`, "
+          f"replay with `aft replay {engine.session_id}`.")
+    return int(code or 0)
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    from aft_tui.ui.replay import ReplayController
+
+    controller = ReplayController.open(args.session, speed=args.speed if args.speed is not None else 1.0)
+    if want_plain(getattr(args, "plain", False)):
+        from aft_tui.ui.plain import print_transcript
+
+        print_transcript(controller.events)
+        return 0
+    from aft_tui.settings import load_settings
+
+    from aft_tui.ui.app import AftApp
+
+    settings = load_settings(Path.cwd())
+    app = AftApp(replay=controller, theme_name=settings.theme)
+    return int(app.run() or 0)

@@ -1,0 +1,1 @@
+"""Modal screens: help, a one-line prompt, a yes/no confirmation."""

@@ -1,0 +1,73 @@
+"""Every key and every command on one screen, built from the bindings themselves."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from aft_tui.engine.commands import COMMANDS
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape", "close", "Close"), Binding("f1", "close", "Close", show=False),
+                Binding("q", "close", "Close", show=False)]
+
+    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]], read_only: bool = False) -> None:
+        super().__init__()
+        self._sections = sections
+        self._read_only = read_only
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box", classes="modal-box"):
+            yield Static(Text("AFT keys and commands", style="bold"), id="help-title")
+            for title, rows in self._sections:
+                table = Table(title=title, title_justify="left", show_header=False, box=None, padding=(0, 2, 0, 0))
+                table.add_column(style="bold", no_wrap=True)
+                table.add_column()
+                for key, description in rows:
+                    table.add_row(key, description)
+                yield Static(table, classes="help-section")
+            commands = Table(title="Commands (type in the conversation; free text goes to the assistant)",
+                             title_justify="left", show_header=False, box=None, padding=(0, 2, 0, 0))
+            commands.add_column(style="bold", no_wrap=True)
+            commands.add_column()
+            for spec in COMMANDS:
+                if self._read_only and not spec.read_only:
+                    continue
+                alias = f" (also /{', /'.join(spec.aliases)})" if spec.aliases else ""
+                commands.add_row(spec.usage, spec.help + alias)
+            yield Static(commands, classes="help-section")
+            yield Static("Escape closes this screen.", classes="modal-hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+def binding_rows(bindings: list[Binding | tuple]) -> list[tuple[str, str]]:
+    """(key as shown, description) for each binding that has a description."""
+    from textual.binding import Binding as _Binding
+
+    rows = []
+    seen = set()
+    for item in bindings:
+        b = item if isinstance(item, _Binding) else _Binding(*item)
+        if not b.description or (b.key_display or b.key, b.description) in seen:
+            continue
+        key = b.key_display or ", ".join(_pretty(k) for k in b.key.split(","))
+        seen.add((b.key_display or b.key, b.description))
+        rows.append((key, b.description))
+    return rows
+
+
+def _pretty(key: str) -> str:
+    names = {"left_square_bracket": "[", "right_square_bracket": "]", "slash": "/", "space": "space",
+             "full_stop": ".", "comma": ",", "less_than_sign": "<", "greater_than_sign": ">", "plus": "+",
+             "minus": "-", "question_mark": "?", "dollar_sign": "$"}
+    key = key.strip()
+    return names.get(key, key.replace("ctrl+", "Ctrl+").upper() if key.startswith("f") and key[1:].isdigit()
+                     else key.replace("ctrl+", "Ctrl+"))

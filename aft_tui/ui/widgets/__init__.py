@@ -1,0 +1,1 @@
+"""The Textual app's panes, one widget per module."""

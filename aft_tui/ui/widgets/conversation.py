@@ -1,0 +1,110 @@
+"""The conversation pane: the session's narrative, the assistant's streamed answers, the input line.
+
+It draws `SessionModel.messages` (the engine's events, already worded) and, between them,
+the results of commands the person typed. Assistant text is Markdown and grows in place
+while it streams.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Markdown, Static
+
+from aft_tui.ui.model import ChatEntry, SessionModel
+from aft_tui.ui.widgets.command_input import CommandInput
+
+# Widgets kept in the scrollback; older ones are removed (the session log has everything).
+MAX_ENTRIES = 250
+_PREFIX = {"user": "› ", "info": "· ", "notice": "★ ", "error": "✗ "}
+
+
+class ConversationPane(Vertical):
+    def __init__(self, complete: Callable[[str], list[str]], history: list[str] | None = None,
+                 remember: Callable[[str], None] | None = None, read_only: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._complete = complete
+        self._history = history
+        self._remember = remember
+        self._read_only = read_only
+        self._drawn_serial = 0
+        self._streaming: dict[int, tuple[ChatEntry, Markdown, str]] = {}
+
+    def compose(self) -> ComposeResult:
+        yield VerticalScroll(id="chat-log")
+        if self._read_only:
+            yield Static("Read-only replay: the footer and F1 list the keys.", id="chat-readonly")
+        else:
+            yield CommandInput(self._complete, self._history, self._remember, id="chat-input")
+
+    @property
+    def scrollback(self) -> VerticalScroll:
+        return self.query_one("#chat-log", VerticalScroll)
+
+    def focus_input(self) -> None:
+        for widget in self.query(CommandInput):
+            widget.focus()
+
+    # -- drawing from the model -----------------------------------------------------------
+    def reset(self) -> None:
+        self.scrollback.remove_children()
+        self._drawn_serial = 0
+        self._streaming.clear()
+
+    def sync(self, model: SessionModel) -> None:
+        """Draw entries added since the last call and grow the ones still streaming."""
+        new = model.message_serial - self._drawn_serial
+        if new > 0:
+            entries = list(model.messages)[-min(new, len(model.messages), MAX_ENTRIES):]
+            self._mount([self._entry_widget(e) for e in entries])
+            self._drawn_serial = model.message_serial
+        for key, (entry, widget, drawn) in list(self._streaming.items()):
+            if entry.final:
+                if entry.text != drawn:
+                    widget.update(entry.text)
+                del self._streaming[key]
+            elif entry.text != drawn:
+                if entry.text.startswith(drawn):
+                    widget.append(entry.text[len(drawn):])
+                else:
+                    widget.update(entry.text)
+                self._streaming[key] = (entry, widget, entry.text)
+
+    def _entry_widget(self, entry: ChatEntry) -> Widget:
+        if entry.role == "assistant":
+            widget = Markdown(entry.text, classes="entry assistant")
+            if not entry.final:
+                self._streaming[id(entry)] = (entry, widget, entry.text)
+            return widget
+        text = Text(_PREFIX.get(entry.role, "") + entry.text)
+        return Static(text, classes=f"entry {entry.role}", markup=False)
+
+    # -- view-local output: commands and their results -----------------------------------------
+    def show_command(self, line: str) -> None:
+        if not line.startswith("/"):
+            return  # free text comes back as a user_message event
+        self._mount([Static(Text("› " + line), classes="entry command")])
+
+    def show_result(self, kind: str, text: str, renderable: Any = None) -> None:
+        if not text and renderable is None:
+            return
+        classes = "entry result" + (" error" if kind == "error" else "")
+        if renderable is not None:
+            self._mount([Static(renderable, classes=classes)])
+        else:
+            self._mount([Static(Text(text), classes=classes)])
+
+    def _mount(self, widgets: list[Widget]) -> None:
+        log = self.scrollback
+        at_end = log.is_vertical_scroll_end or log.max_scroll_y == 0
+        excess = len(log.children) + len(widgets) - MAX_ENTRIES
+        if excess > 0:
+            for child in list(log.children)[:excess]:
+                child.remove()
+        log.mount_all(widgets)
+        if at_end:
+            log.call_after_refresh(log.scroll_end, animate=False)
