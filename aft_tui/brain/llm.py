@@ -126,8 +126,7 @@ class LLMBrain:
                   for p in (discovery.get("params") or []) if isinstance(p, dict)]
         user = (f"Goal: {goal or 'expose the tunable hyperparameters as flags and report the validation metrics'}\n"
                 f"Parameters found by static analysis (JSON): {json.dumps(params, default=str)}\n"
-                "Name everything you add with an `_aft` prefix: the parser `_aft_parser`, the parsed flags "
-                "`_aft_args` (replace each literal with `_aft_args.<name>`), helpers `_aft_report(...)`.\n\n"
+                f"{_addition_rules()}\n\n"
                 f"Current {path}:\n```python\n{source}```")
         messages = [{"role": "system", "content": REFACTOR_SYSTEM.replace("{path}", path)},
                     {"role": "user", "content": user}]
@@ -230,6 +229,24 @@ class LLMBrain:
             self._reject(f"The model's parameter proposal was rejected before running: {exc}; {who}.")
             return None
         return ParamProposal(parsed.params, parsed.rationale, keep_optimizer=parsed.keep_optimizer)
+
+
+def _addition_rules() -> str:
+    """The exact shapes of added code the behaviour check accepts (it removes them and compares the rest)."""
+    try:
+        from aft_tui.target.hooks import REPORT_HELPER
+    except ImportError:  # pragma: no cover - the hooks ship with the refactor
+        REPORT_HELPER = "def _aft_report(record):\n    ...\n"
+    return ("Add code only in these shapes; a check removes exactly them and requires the rest to be the original:\n"
+            "- `import argparse` (if the script lacks it)\n"
+            '- `_aft_parser = argparse.ArgumentParser(description="...")`\n'
+            '- `_aft_parser.add_argument("--lr", type=float, default=<the original literal>, help="...")` '
+            "(only the keywords type, default and help)\n"
+            "- `_aft_args = _aft_parser.parse_args()`\n"
+            "- each original literal replaced by `_aft_args.<dest>` (a module constant becomes `LR = _aft_args.lr`)\n"
+            "- for metrics, this helper copied verbatim:\n" + REPORT_HELPER +
+            '  called on its own line after each evaluation as `_aft_report({"epoch": epoch, "val_loss": val_loss})` '
+            "(string keys; plain names or attributes as values).")
 
 
 def _script_name(discovery: dict[str, Any]) -> str:

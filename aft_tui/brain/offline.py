@@ -81,8 +81,13 @@ class OfflineBrain:
 
     @staticmethod
     def help_text() -> str:
-        width = max(len(c) for c, _ in COMMANDS)
-        lines = ["Commands:"] + [f"  {c:<{width}}  {d}" for c, d in COMMANDS]
+        try:  # the views' own command list, so the assistant and /help never disagree
+            from aft_tui.engine.commands import help_text
+
+            lines = [help_text()]
+        except ImportError:
+            width = max(len(c) for c, _ in COMMANDS)
+            lines = ["Commands:"] + [f"  {c:<{width}}  {d}" for c, d in COMMANDS]
         lines.append("Free text: a goal such as \"maximise val_acc in 20 trials\". " + CONFIGURE_MODEL)
         return "\n".join(lines)
 

@@ -92,9 +92,11 @@ def parse(line: str) -> ParsedCommand:
     name = words[0].lower()
     spec = _BY_NAME.get(name)
     if spec is None:
-        close = [s.name for s in COMMANDS if s.name.startswith(name[:2])]
-        hint = f" Did you mean /{close[0]}?" if close else ""
-        raise UserError(f"Unknown command /{name}.{hint} Type /help to list commands.")
+        import difflib
+
+        close = difflib.get_close_matches(name, list(_BY_NAME), n=1)
+        hint = f" (did you mean /{close[0]}?)" if close else ""
+        raise UserError(f"Unknown command /{name}{hint}; type /help to list commands.")
     parsed = ParsedCommand(spec)
     rest = words[1:]
     i = 0

@@ -23,7 +23,7 @@ from aft_tui.runs.invocation import build_args
 from aft_tui.runs.metrics import choose_objective, direction_for
 from aft_tui.tuning.space import SearchSpace, build_space
 from aft_tui.vcs.workspace import PARAMS_FILE
-from aft_tui.tuning.strategies import Choice, make_pruner, make_sampler, make_strategy
+from aft_tui.tuning.strategies import SAMPLER_STRATEGIES, Choice, make_pruner, make_sampler, make_strategy
 
 COUNTED = ("ok", "failed", "pruned", "timeout")
 _RATIONALES = {
@@ -236,8 +236,11 @@ class Tuner:
         if source:
             rationale = trial.user_attrs.get("aft_rationale") or _RATIONALES.get(source, "")
             return trial, Choice(dict(trial.params), rationale, source)
-        return trial, Choice(dict(trial.params), f"proposed by the {self.settings.strategy} sampler",
-                             self.settings.strategy)
+        # Model-backed strategies fall back to the study's sampler (TPE); their note says why.
+        sampler = self.settings.strategy if self.settings.strategy in SAMPLER_STRATEGIES else "tpe"
+        note = getattr(self.strategy, "fallback_note", None)
+        return trial, Choice(dict(trial.params), f"proposed by the {sampler} sampler" + (f" ({note})" if note else ""),
+                             self.settings.strategy if sampler == self.settings.strategy else f"{self.settings.strategy}:{sampler}")
 
     def _tell(self, trial: Any, outcome: TrialOutcome, record: dict[str, Any]) -> None:
         from optuna.trial import TrialState

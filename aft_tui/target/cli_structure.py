@@ -162,21 +162,34 @@ def reachable(script: Script, info: ArgparseInfo, node: cst.CSTNode) -> bool:
     if info.args_var is None or info.args_scope is None:
         return False
     line = script.line(node)
-    funcs = [a for a in script.ancestors(node) if isinstance(a, (cst.FunctionDef, cst.Lambda, cst.ClassDef))]
+    deferred = _deferred_scopes(script, node)
     if isinstance(info.args_scope, cst.Module):
-        if not funcs:
+        if not deferred:
             return line > info.args_line
-        # Functions run later and read the global, unless they bind the same name themselves.
-        return not any(isinstance(f, cst.FunctionDef) and _binds(f, info.args_var) for f in funcs)
+        # Function bodies run later and read the global, unless they bind the same name.
+        return not any(isinstance(f, cst.FunctionDef) and _binds(f, info.args_var) for f in deferred)
     scope = info.args_scope
-    if scope not in funcs:
+    if scope not in deferred:
         return False
-    inner = funcs[: funcs.index(scope)]
-    if any(isinstance(f, cst.ClassDef) for f in inner):
-        return False
+    inner = deferred[: deferred.index(scope)]
     if any(isinstance(f, cst.FunctionDef) and _binds(f, info.args_var) for f in inner):
         return False
     return line > info.args_line
+
+
+def _deferred_scopes(script: Script, node: cst.CSTNode) -> list[cst.CSTNode]:
+    """Functions and lambdas whose *body* holds `node`, innermost first.
+
+    Defaults and decorators run when the function is defined, and class bodies run at once,
+    so only bodies count as code that runs later.
+    """
+    scopes: list[cst.CSTNode] = []
+    child = node
+    for anc in script.ancestors(node):
+        if isinstance(anc, (cst.FunctionDef, cst.Lambda)) and child is anc.body:
+            scopes.append(anc)
+        child = anc
+    return scopes
 
 
 def _binds(func: cst.FunctionDef, name: str) -> bool:

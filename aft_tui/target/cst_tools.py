@@ -53,10 +53,3 @@ def remove_item(items: Sequence[Item], index: int) -> list[Item]:
             items[-1] = last.with_changes(comma=removed.comma)
     return items
 
-
-def call_opening(call: cst.Call) -> cst.BaseParenthesizableWhitespace:
-    return call.whitespace_before_args
-
-
-def list_opening(node: cst.List) -> cst.BaseParenthesizableWhitespace:
-    return node.lbracket.whitespace_after

@@ -95,6 +95,7 @@ def discover_script(script: Script, config_paths: list[Path] | None = None) -> D
     const_params, const_skipped = constant_params(script)
     kw_params, kw_skipped = call_params(script)
     skipped += const_skipped + kw_skipped
+    const_params = _fold_flag_defaults(flag_params, const_params, skipped)
 
     configs: list[str] = []
     for site in config_sites(script):
@@ -137,6 +138,27 @@ def discover_script(script: Script, config_paths: list[Path] | None = None) -> D
             "default=1e-3)`), then run discovery again."
         )
     return discovery
+
+
+def _fold_flag_defaults(flags: list[Param], constants: list[Param], skipped: list[tuple[str, str, str]]) -> list[Param]:
+    """`parser.add_argument("--lr", default=LR)`: the flag already sets it, so report LR's value as
+    the flag's default and do not offer the constant as a second parameter."""
+    by_constant = {p.extra.get("constant"): p for p in constants}
+    used: set[str] = set()
+    for flag in flags:
+        name = flag.extra.get("default_code")
+        const = by_constant.get(name)
+        if const is None:
+            continue
+        flag.default = const.default
+        if flag.type == "str" and const.type != "str":
+            flag.type = const.type
+        flag.extra.pop("default_code", None)
+        flag.extra["default_from"] = name
+        flag.extra["tunable"] = flag.extra.get("tunable", True) or const.extra.get("tunable", True)
+        used.add(name)  # type: ignore[arg-type]
+        skipped.append((name, const.location, f"{name} is already the default of {flag.flag}"))  # type: ignore[arg-type]
+    return [c for c in constants if c.extra.get("constant") not in used]
 
 
 def _by_source(params: list[Param], source: str) -> list[Param]:

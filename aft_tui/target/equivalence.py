@@ -17,11 +17,12 @@ import libcst as cst
 
 from aft_tui.target.cst_tools import remove_item
 from aft_tui.target.flags import argument_dest, is_add_argument
-from aft_tui.target.hooks import is_aft_name
+from aft_tui.target.additions import is_add_argument_statement, is_allowed_definition, is_allowed_statement
+from aft_tui.target.hooks import CALLBACK, is_aft_name
 from aft_tui.target.literals import keyword_arg
 
 if TYPE_CHECKING:
-    from aft_tui.target.refactor import FlagBinding, RefactorPlan
+    from aft_tui.target.refactor import RefactorPlan
 
 
 @dataclass
@@ -69,11 +70,13 @@ def check_static(original: str, refactored: str, plan: "RefactorPlan") -> Equiva
     drop_imports = {name for name in ("argparse", "sys") if not _has_plain_import(before, name)}
     original_dests = set(_declared_defaults(before))
     added_dests = {b.dest for b in plan.bindings} - original_dests
+    undo = _Undo(substitutions, added_dests, drop_imports)
     try:
-        stripped = after.visit(_Undo(substitutions, added_dests, drop_imports))
+        stripped = after.visit(undo)
     except Exception as exc:  # a malformed refactor can make removal itself impossible
         problems.append(f"the added code could not be removed cleanly ({exc})")
         return EquivalenceReport(False, problems)
+    problems.extend(undo.problems)
 
     if not stripped.deep_equals(before):
         problems.append(_first_difference(original, stripped.code))
@@ -91,6 +94,13 @@ class _Undo(cst.CSTTransformer):
         self.substitutions = substitutions
         self.added_dests = added_dests
         self.drop_imports = drop_imports
+        self.problems: list[str] = []
+
+    def _removed(self, node: cst.CSTNode, allowed: bool) -> cst.RemovalSentinel:
+        if not allowed:
+            code = " ".join(_code(node).split())
+            self.problems.append(f"`{code[:80]}` is not code AFT adds, yet it is named like AFT's additions")
+        return cst.RemoveFromParent()
 
     # One pass tracks whether each simple statement mentions an `_aft` name (after substitution).
     _mentions: list[bool]
@@ -109,6 +119,9 @@ class _Undo(cst.CSTTransformer):
         # A substituted `args.dest` is not a mention: it is about to become the original value.
         return not (isinstance(node.value, cst.Name) and (node.value.value, node.attr.value) in self.substitutions)
 
+    def visit_Element(self, node: cst.Element) -> bool:
+        return not _is_aft_call(node.value)  # an added callback, removed in leave_Call
+
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
         if isinstance(updated_node.value, cst.Name):
             key = (updated_node.value.value, updated_node.attr.value)
@@ -121,24 +134,34 @@ class _Undo(cst.CSTTransformer):
 
     def leave_SimpleStatementLine(self, original_node, updated_node):  # type: ignore[no-untyped-def]
         if self._mentions.pop():
-            return cst.RemoveFromParent()
+            return self._removed(original_node, is_allowed_statement(_code(original_node)))
         if len(updated_node.body) == 1:
             small = updated_node.body[0]
             if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and is_add_argument(small.value):
                 dest, _ = argument_dest(small.value)
                 if dest in self.added_dests:
-                    return cst.RemoveFromParent()
+                    return self._removed(original_node, is_add_argument_statement(_code(original_node)))
             if isinstance(small, cst.Import) and len(small.names) == 1:
                 alias = small.names[0]
                 if alias.asname is None and isinstance(alias.name, cst.Name) and alias.name.value in self.drop_imports:
                     return cst.RemoveFromParent()
         return updated_node
 
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return not is_aft_name(node.name.value)  # removed whole, checked against the template
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return not is_aft_name(node.name.value)
+
     def leave_FunctionDef(self, original_node, updated_node):  # type: ignore[no-untyped-def]
-        return cst.RemoveFromParent() if is_aft_name(updated_node.name.value) else updated_node
+        if is_aft_name(updated_node.name.value):
+            return self._removed(original_node, is_allowed_definition(_code(original_node)))
+        return updated_node
 
     def leave_ClassDef(self, original_node, updated_node):  # type: ignore[no-untyped-def]
-        return cst.RemoveFromParent() if is_aft_name(updated_node.name.value) else updated_node
+        if is_aft_name(updated_node.name.value):
+            return self._removed(original_node, is_allowed_definition(_code(original_node)))
+        return updated_node
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
         args = list(updated_node.args)
@@ -160,7 +183,8 @@ class _Undo(cst.CSTTransformer):
 
 
 def _is_aft_call(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and is_aft_name(node.func.value)
+    """The added callback instance: `_AftMetricsCallback()` with no arguments."""
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == CALLBACK and not node.args
 
 
 def _declared_defaults(module: cst.Module) -> dict[str, cst.BaseExpression]:

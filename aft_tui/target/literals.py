@@ -70,10 +70,6 @@ def dotted_name(node: cst.BaseExpression) -> str | None:
     return None
 
 
-def call_name(call: cst.Call) -> str | None:
-    return dotted_name(call.func)
-
-
 def last_part(dotted: str | None) -> str:
     return (dotted or "").rsplit(".", 1)[-1]
 

@@ -30,7 +30,7 @@ from aft_tui.target.metric_sites import metric_prints
 from aft_tui.target.names import flag_for, identifier
 from aft_tui.target.params import Param
 from aft_tui.target.script import Script, load_script
-from aft_tui.target.script_facts import trainer_calls, uses_sys_argv
+from aft_tui.target.script_facts import trainer_calls
 
 LIFTABLE_SOURCES = ("constant", "kwarg", "training_args", "lora_config", "loop")
 ParserMode = str  # "none" | "new" | "merged" | "pass_through"
@@ -125,6 +125,7 @@ class _Planner:
         self.root = root
         self.module = script.module
         self.not_lifted: list[tuple[str, str]] = []
+        self.notes: list[str] = []
         self.replace: dict[cst.CSTNode, cst.BaseExpression] = {}
         self.before: dict[cst.CSTNode, list[cst.BaseStatement]] = {}
         self.after: dict[cst.CSTNode, list[cst.BaseStatement]] = {}
@@ -204,19 +205,18 @@ class _Planner:
         mode = "none"
         lifts: list[_Lift] = []
         if sites or config_nodes:
+            merged = None
             if info is not None and info.args_var and not blocking_cli:
-                lifts = self._lifts(selected, sites, config_nodes, info) or []
-                mode = "merged" if lifts else "pass_through"
-                if not lifts:
-                    self.not_lifted.append(
-                        ("*", f"some values are outside the reach of `{info.args_var}`; "
-                              "a separate parser takes AFT's flags off the command line instead")
+                merged = self._lifts(selected, sites, config_nodes, info)
+                if merged is None:
+                    self.notes.append(
+                        f"Some values are outside the reach of `{info.args_var}`, so a separate parser takes "
+                        "AFT's flags off the command line before the script's own parser runs."
                     )
-            elif info is not None or other is not None or uses_sys_argv(self.script):
-                mode = "pass_through"
+            if merged is not None:
+                mode, lifts = "merged", merged
             else:
-                mode = "new"
-            if mode != "merged":
+                mode = "pass_through" if info is not None or other is not None else "new"
                 lifts = self._lifts(selected, sites, config_nodes, None) or []
         if config_nodes and not config_flag:
             config_flag = next(l.spec.flag for l in lifts if l.param is None)
@@ -255,7 +255,7 @@ class _Planner:
             not_lifted=self.not_lifted,
             unchanged_files=self._local_imports(),
         )
-        plan.rationale = _rationale(plan, self.script.name, info)
+        plan.rationale = _rationale(plan, self.script.name, info, self.notes)
         self._verify(plan)
         return plan
 
@@ -558,7 +558,7 @@ def _imports_plainly(module: cst.Module, name: str) -> bool:
     return False
 
 
-def _rationale(plan: RefactorPlan, name: str, info: ArgparseInfo | None) -> str:
+def _rationale(plan: RefactorPlan, name: str, info: ArgparseInfo | None, notes: list[str]) -> str:
     parts: list[str] = []
     if plan.lifted or plan.config_flag:
         flags = ", ".join(f"{p.flag} (default {b.original})" for p, b in zip(plan.lifted, plan.bindings))
@@ -577,6 +577,7 @@ def _rationale(plan: RefactorPlan, name: str, info: ArgparseInfo | None) -> str:
             parts.append(f"The config file path is taken from {plan.config_flag}, so each trial can read its own config.")
     else:
         parts.append(f"No value of {name} needs to become a flag.")
+    parts.extend(notes)
     if plan.reporting:
         parts.append(plan.reporting)
     if plan.not_lifted:

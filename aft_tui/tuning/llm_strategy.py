@@ -43,6 +43,7 @@ class _ModelStrategy:
         self.seed = seed
         self.base = base if base not in ("llm", "hybrid", "coordinate") else "tpe"
         self._told_offline = False
+        self.fallback_note: str | None = None  # why the last trial went to the optimizer (for its rationale)
 
     @property
     def brain(self) -> Any:
@@ -66,6 +67,8 @@ class _ModelStrategy:
     def _info(self, text: str) -> None:
         if self.engine is not None:
             self.engine.info_message(text)
+        elif callable(getattr(self._brain, "on_info", None)):
+            self._brain.on_info(text)
 
     def _offline_notice(self, what: str) -> None:
         """The offline brain proposes nothing; say so once instead of every trial."""
@@ -80,9 +83,12 @@ class LLMStrategy(_ModelStrategy):
     name = "llm"
 
     async def propose(self, history: list[dict[str, Any]], space: SearchSpace) -> Choice | None:
+        self.fallback_note = None
         proposal = await self.brain.propose_params(space, history, latest_findings(history), None)
         if proposal is None:
             self._offline_notice(f"the {self.base} optimizer chooses every trial instead")
+            problem = getattr(self.brain, "last_problem", None) or "the model made no proposal"
+            self.fallback_note = problem.split("; the optimizer chooses")[0].rstrip(".")
             return None
         missing = [d.name for d in space if d.name not in proposal.params]
         rationale = f"proposed by {self.model_name}: {proposal.rationale}"

@@ -16,9 +16,11 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
+from textual import events
 from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Container
+from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import Footer, Tab, Tabs
 
@@ -199,11 +201,11 @@ class AftApp(App[int]):
         return self.query_one(StatusBar)
 
     # -- layout -------------------------------------------------------------------------------------
-    def on_resize(self) -> None:
-        self._apply_layout()
+    def on_resize(self, event: events.Resize) -> None:
+        self._apply_layout(event.size)
 
-    def _apply_layout(self) -> None:
-        width, height = self.size
+    def _apply_layout(self, size: Size | None = None) -> None:
+        width, height = size or self.size
         self.set_class(width < self.COMPACT_WIDTH or height < self.COMPACT_HEIGHT, "-compact")
 
     @property

@@ -211,6 +211,13 @@ class SessionModel:
             point["step"] = e.step
         if e.epoch is not None:
             point["epoch"] = e.epoch
+        # A script that both prints and writes AFT_METRICS reports each evaluation twice: merge them.
+        if (e.step is not None or e.epoch is not None) and row.history:
+            for old in reversed(row.history):
+                if old.get("step") == e.step and old.get("epoch") == e.epoch:
+                    old.update(point)
+                    row.version += 1
+                    return
         row.history.append(point)
         row.version += 1
 
@@ -297,9 +304,11 @@ class SessionModel:
         if row is None or not self.metric:
             return []
         points = []
+        # Once the script reports epochs or steps, points without them (its plain prints) are duplicates.
+        positioned = any("epoch" in p or "step" in p for p in row.history)
         for i, point in enumerate(row.history, start=1):
             value = _num(point.get(self.metric))
-            if value is None:
+            if value is None or (positioned and "epoch" not in point and "step" not in point):
                 continue
             x = point.get("epoch", point.get("step", i))
             points.append((float(x if x is not None else i), value))

@@ -177,6 +177,7 @@ def _line_reader(router: CommandRouter, model: SessionModel, interactive: bool, 
         it = iter(lines)
 
         async def from_list() -> str | None:
+            await asyncio.sleep(0)  # let work started by the previous line take its first step
             return next(it, None)
 
         return from_list

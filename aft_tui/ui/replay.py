@@ -38,8 +38,8 @@ def resolve_session(ref: str, cwd: Path | None = None) -> Path:
     if (bundled / f"{ref}.jsonl").is_file():
         return bundled / f"{ref}.jsonl"
     known = sorted(p.stem for p in (roots[0] / ".aft" / "sessions").glob("*.jsonl")) if (roots[0] / ".aft").is_dir() else []
-    hint = f" Sessions here: {', '.join(known)}." if known else ""
-    raise UserError(f"No session file or id '{ref}'; pass a .jsonl path such as sessions/demo-mlp.jsonl.{hint}")
+    hint = f" (sessions here: {', '.join(known)})" if known else ""
+    raise UserError(f"No session file or id '{ref}'{hint}; pass a .jsonl path such as sessions/demo-mlp.jsonl.")
 
 
 def load_events(path: Path) -> list[ev.Event]:

@@ -17,17 +17,23 @@ def runs_table(results: list[dict[str, Any]], title: str = "Trials") -> Any:
     from rich.table import Table
 
     table = Table(title=title)
+    # Within one session the run id's session prefix is in the title: show t001, not the full id.
+    session_title = len({r.get("session") for r in results}) == 1
     metric = next((r.get("metric") for r in results if r.get("metric")), None) or "metric"
     for col, justify in (("#", "right"), ("run", "left"), ("status", "left"), (metric, "right"),
                          ("params", "left"), ("duration", "right"), ("commit", "left")):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        table.add_column(col, justify=justify, no_wrap=col != "params",  # type: ignore[arg-type]
+                         overflow="fold" if col == "params" else "ellipsis")
     best = _best(results)
     for r in sorted(results, key=lambda r: (r.get("session", ""), r.get("number", 0))):
         params = ", ".join(f"{k}={_fmt(v)}" for k, v in (r.get("params") or {}).items())
         status = r.get("status", "")
         style = "bold green" if best is not None and r is best else {"failed": "red", "timeout": "red",
                                                                       "pruned": "yellow", "cancelled": "dim"}.get(status)
-        table.add_row(str(r.get("number", "")), r.get("run_id", ""), status + (" ★" if r is best else ""),
+        run = r.get("run_id", "")
+        if session_title and run.startswith(r.get("session", "") + "-"):
+            run = run[len(r.get("session", "")) + 1:]
+        table.add_row(str(r.get("number", "")), run, status + (" ★" if r is best else ""),
                       _fmt(r.get("value")), params, f"{r.get('duration', 0):.1f}s", (r.get("commit") or "")[:10],
                       style=style)
     return table

@@ -98,6 +98,9 @@ async def test_offline_chat_applies_safe_goals_and_explains_unsafe_ones(engine_f
     assert engine.settings.metric == "val_acc"  # unchanged: the study's objective cannot change mid-session
     assert "start a new session" in reply and "--metric val_loss --direction min" in reply
 
+    reply = await engine.chat("hello there")
+    assert "Set --model (e.g. openai/gpt-4o-mini or ollama/llama3.1)" in reply
+
     kinds = [e["kind"] for e in read_events(engine)]
     assert "user_message" in kinds and "assistant_message" in kinds
 

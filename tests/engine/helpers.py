@@ -43,7 +43,9 @@ def tree_fingerprint(project: Path) -> dict[str, str]:
     def git(*a: str) -> str:
         return subprocess.run(["git", *a], cwd=project, capture_output=True, text=True).stdout
 
-    out["<status>"] = git("status", "--porcelain", "--untracked-files=all", "--ignored")
+    status = git("status", "--porcelain", "--untracked-files=all", "--ignored").splitlines()
+    # AFT's own folders (.aft/, outputs/) are expected; everything else must be as it was.
+    out["<status>"] = "\n".join(line for line in status if not line[3:].startswith((".aft/", "outputs/")))
     out["<head>"] = git("rev-parse", "HEAD")
     out["<branch>"] = git("symbolic-ref", "-q", "HEAD")
     index = project / ".git" / "index"

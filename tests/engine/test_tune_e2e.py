@@ -63,7 +63,9 @@ def test_tune_eight_trials_beats_defaults_and_leaves_working_copy_untouched(git_
 
     # The runs listing and compare work from the CLI.
     listing = aft(project, "runs")
-    assert listing.returncode == 0 and runs[0]["run_id"] in listing.stdout
+    assert listing.returncode == 0 and "t001" in listing.stdout and "t008" in listing.stdout
+    as_json = json.loads(aft(project, "runs", "--json").stdout)
+    assert [r["run_id"] for r in as_json] == [r["run_id"] for r in runs]
     cmp_ = aft(project, "compare", "1", "2")
     assert cmp_.returncode == 0, cmp_.stderr
 

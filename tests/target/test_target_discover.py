@@ -216,3 +216,18 @@ def test_target_modules_import_no_heavy_libraries():
     )
     root = Path(__file__).resolve().parents[2]
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
+
+
+def test_constant_used_as_a_flag_default_is_folded_into_the_flag(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import argparse\n\nLR = 3e-4\nEPOCHS = 4\n\nparser = argparse.ArgumentParser()\n"
+        "parser.add_argument('--lr', type=float, default=LR)\nparser.add_argument('--epochs', default=EPOCHS)\n"
+        "args = parser.parse_args()\n"
+    )
+    d = discover(script)
+    params = {p.name: p for p in d.params}
+    assert list(params) == ["lr", "epochs"]
+    assert params["lr"].default == 3e-4 and params["lr"].source == "argparse"
+    assert params["epochs"].default == 4 and params["epochs"].type == "int"
+    assert ("LR", "train.py:3", "LR is already the default of --lr") in d.skipped

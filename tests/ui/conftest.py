@@ -23,13 +23,31 @@ def session_file() -> Path:
 @pytest.fixture
 def quick_project(git_project):
     """A git project holding the fast stand-in training script as train.py."""
-    project = git_project(QUICK_TARGET)
-    shutil.move(project / "quick_target.py", project / "train.py")
     from tests.conftest import git
 
+    project = git_project(QUICK_TARGET, commit=False)
+    shutil.move(project / "quick_target.py", project / "train.py")
     git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "train.py")
+    git(project, "commit", "-q", "-m", "initial")
     return project
+
+
+async def wait_for(pilot, condition, timeout: float = 15.0, what: str = "condition") -> None:
+    """Let the app run until `condition()` holds (tests wait on state, never on fixed sleeps)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def keys(text: str) -> list[str]:
+    """Characters as pilot key names."""
+    names = {" ": "space", "/": "slash", ".": "full_stop", ",": "comma", "-": "minus", "'": "apostrophe"}
+    return [names.get(c, c) for c in text]
 
 
 @pytest.fixture

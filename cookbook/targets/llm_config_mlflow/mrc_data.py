@@ -20,19 +20,39 @@ PROMPT_TEMPLATES = {
 }
 
 
-def make_example(rng: random.Random) -> dict[str, str]:
-    name, city, job = rng.choice(NAMES), rng.choice(CITIES), rng.choice(JOBS)
-    pet, hobby = rng.choice(PETS), rng.choice(HOBBIES)
-    facts = [f"{name} lives in {city}.", f"{name} works as a {job}.",
-             f"{name} has a dog named {pet}.", f"On weekends {name} enjoys {hobby}."]
+def make_person(rng: random.Random) -> tuple[dict[str, str], str]:
+    """A random person and a short context stating their facts in random order."""
+    person = {"name": rng.choice(NAMES), "city": rng.choice(CITIES), "job": rng.choice(JOBS),
+              "pet": rng.choice(PETS), "hobby": rng.choice(HOBBIES)}
+    name = person["name"]
+    facts = [f"{name} lives in {person['city']}.", f"{name} works as a {person['job']}.",
+             f"{name} has a dog named {person['pet']}.",
+             f"On weekends {name} enjoys {person['hobby']}."]
     rng.shuffle(facts)
+    return person, " ".join(facts)
+
+
+def make_corpus(seed: int, size: int = 600) -> list[str]:
+    """Generic text from the same world as the task, used to pretrain the tiny base model."""
+    rng = random.Random(seed + 1)
+    corpus = []
+    for _ in range(size):
+        p, context = make_person(rng)
+        corpus.append(f"{context} In short, {p['name']} is a {p['job']} in {p['city']} with a dog "
+                      f"named {p['pet']} and a love of {p['hobby']}.")
+    return corpus
+
+
+def make_example(rng: random.Random) -> dict[str, str]:
+    person, context = make_person(rng)
+    name, city, job, pet, hobby = (person[k] for k in ("name", "city", "job", "pet", "hobby"))
     question, answer = rng.choice([
         (f"Where does {name} live?", city),
         (f"What does {name} do for work?", f"a {job}"),
         (f"What is the name of {name}'s dog?", pet),
         (f"What does {name} enjoy on weekends?", hobby),
     ])
-    return {"context": " ".join(facts), "question": question, "answer": answer}
+    return {"context": context, "question": question, "answer": answer}
 
 
 def make_splits(seed: int, n_train: int = 480, n_eval: int = 96) -> tuple[list, list]:

@@ -1,0 +1,116 @@
+"""check_static accepts exactly the refactor AFT proposed and rejects anything else."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from aft_tui.target.discover import discover
+from aft_tui.target.equivalence import check_static
+from aft_tui.target.refactor import plan_refactor
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def constants_plan():
+    path = FIXTURES / "constants_train.py"
+    return plan_refactor(path, discover(path), project_root=FIXTURES)
+
+
+@pytest.fixture(scope="module")
+def merged_plan():
+    path = FIXTURES / "argparse_train.py"
+    return plan_refactor(path, discover(path), project_root=FIXTURES)
+
+
+def test_proposed_refactor_passes(constants_plan, merged_plan):
+    for plan in (constants_plan, merged_plan):
+        report = check_static(plan.original, plan.new_source, plan)
+        assert report.ok and report.problems == []
+
+
+def test_changed_default_fails(constants_plan):
+    wrong = constants_plan.new_source.replace('"--lr", type=float, default=0.05', '"--lr", type=float, default=0.5')
+    assert wrong != constants_plan.new_source
+    report = check_static(constants_plan.original, wrong, constants_plan)
+    assert not report.ok
+    assert any("--lr defaults to `0.5` but the original value was `0.05`" in p for p in report.problems)
+
+
+def test_changed_default_in_merged_parser_fails(merged_plan):
+    wrong = merged_plan.new_source.replace('"--momentum", type=float, default=0.9', '"--momentum", type=float, default=0.8')
+    report = check_static(merged_plan.original, wrong, merged_plan)
+    assert not report.ok
+
+
+def test_an_edit_elsewhere_fails(constants_plan):
+    wrong = constants_plan.new_source.replace("w -= LR * gw", "w -= 2 * LR * gw")
+    report = check_static(constants_plan.original, wrong, constants_plan)
+    assert not report.ok
+    assert any("w -= LR * gw" in p for p in report.problems)
+
+
+def test_a_deleted_line_or_comment_fails(constants_plan):
+    no_line = constants_plan.new_source.replace('    print("final rmse:", math.sqrt(val_loss))\n', "")
+    assert not check_static(constants_plan.original, no_line, constants_plan).ok
+    no_comment = constants_plan.new_source.replace("# Hyperparameters\n", "")
+    assert not check_static(constants_plan.original, no_comment, constants_plan).ok
+
+
+def test_flag_read_in_the_wrong_place_fails(constants_plan):
+    swapped = constants_plan.new_source.replace("EPOCHS = _aft_args.epochs", "EPOCHS = _aft_args.batch_size")
+    assert not check_static(constants_plan.original, swapped, constants_plan).ok
+
+
+def test_code_hidden_behind_aft_names_fails(constants_plan):
+    sneaky = constants_plan.new_source.replace(
+        "_aft_args = _aft_parser.parse_args()\n",
+        "_aft_args = _aft_parser.parse_args()\n_aft_side_effect = open('x.txt', 'w')\n",
+    )
+    report = check_static(constants_plan.original, sneaky, constants_plan)
+    assert not report.ok and any("not code AFT adds" in p for p in report.problems)
+    evaluated = constants_plan.new_source.replace(
+        '"val_loss": val_loss})', '"val_loss": mse(w, b, val)})'
+    )
+    assert not check_static(constants_plan.original, evaluated, constants_plan).ok
+    helper = constants_plan.new_source.replace("    if not path:\n        return\n", "    if not path:\n        path = 'x'\n")
+    assert not check_static(constants_plan.original, helper, constants_plan).ok
+
+
+def test_missing_flag_declaration_fails(constants_plan):
+    source = "\n".join(l for l in constants_plan.new_source.splitlines() if '"--hidden"' not in l) + "\n"
+    report = check_static(constants_plan.original, source, constants_plan)
+    assert any("--hidden is not declared" in p for p in report.problems)
+
+
+def test_name_mode_default_must_match_the_constant(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import argparse\n\nWIDTH = 32\n\n\ndef main():\n    parser = argparse.ArgumentParser()\n"
+        "    parser.add_argument('--epochs', type=int, default=1)\n    args = parser.parse_args()\n"
+        "    print(WIDTH, args.epochs)\n\n\nmain()\n"
+    )
+    # WIDTH is a hyperparameter by name ("width"); it is read after the parse, so it is replaced by name.
+    plan = plan_refactor(script, discover(script), project_root=tmp_path)
+    assert plan.bindings[0].mode == "name"
+    assert check_static(plan.original, plan.new_source, plan).ok
+    wrong = plan.new_source.replace("default=32", "default=64")
+    report = check_static(plan.original, wrong, plan)
+    assert not report.ok and any("WIDTH was `32`" in p for p in report.problems)
+
+
+def test_importing_aft_or_unparsable_output_fails(constants_plan):
+    imports = "import aft_tui\n" + constants_plan.new_source
+    assert any("imports aft_tui" in p for p in check_static(constants_plan.original, imports, constants_plan).problems)
+    broken = constants_plan.new_source + "\ndef (:\n"
+    report = check_static(constants_plan.original, broken, constants_plan)
+    assert not report.ok and "does not parse" in report.problems[0]
+
+
+def test_plan_without_bindings_accepts_only_the_original(constants_plan):
+    empty = dataclasses.replace(constants_plan, bindings=[])
+    assert check_static(constants_plan.original, constants_plan.original, empty).ok
+    assert not check_static(constants_plan.original, constants_plan.new_source, empty).ok

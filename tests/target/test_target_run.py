@@ -1,0 +1,115 @@
+"""Refactored scripts run: same output with no flags, JSON lines under AFT_METRICS, flags work.
+
+These are real subprocesses on the pure-Python fixtures (no torch needed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aft_tui.target.discover import discover
+from aft_tui.target.refactor import plan_refactor
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def run(script: Path, *args: str, metrics: Path | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "AFT_METRICS"}
+    env.update(OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1", PYTHONHASHSEED="0")
+    if metrics is not None:
+        env["AFT_METRICS"] = str(metrics)
+    return subprocess.run(
+        [sys.executable, script.name, *args], cwd=script.parent, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def refactored_copy(tmp_path: Path, name: str, *extra: str) -> tuple[Path, Path]:
+    """(original, refactored) copies side by side in tmp_path."""
+    for other in extra:
+        shutil.copy(FIXTURES / other, tmp_path / other)
+    original = tmp_path / f"original_{name}"
+    shutil.copy(FIXTURES / name, original)
+    target = tmp_path / name
+    shutil.copy(FIXTURES / name, target)
+    plan = plan_refactor(target, discover(target), project_root=tmp_path)
+    target.write_text(plan.new_source)
+    return original, target
+
+
+@pytest.mark.parametrize(
+    "name,extra,args",
+    [
+        ("constants_train.py", (), ()),
+        ("plain_loop.py", (), ()),
+        ("argparse_train.py", (), ()),
+        ("config_train.py", ("train_config.yaml",), ()),
+        ("sysargv_train.py", (), ("my-run",)),
+    ],
+)
+def test_no_flags_means_identical_behaviour(tmp_path, name, extra, args):
+    original, refactored = refactored_copy(tmp_path, name, *extra)
+    before = run(original, *args)
+    after = run(refactored, *args)
+    assert before.returncode == 0, before.stderr
+    assert after.returncode == 0, after.stderr
+    assert after.stdout == before.stdout
+    assert after.stderr == before.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [original.name, refactored.name, *extra]
+    ), "nothing extra is written when AFT_METRICS is unset"
+
+
+def test_metrics_are_appended_as_json_lines(tmp_path):
+    _, refactored = refactored_copy(tmp_path, "plain_loop.py")
+    metrics = tmp_path / "metrics.jsonl"
+    result = run(refactored, metrics=metrics)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in metrics.read_text().splitlines()]
+    assert [r["epoch"] for r in rows[:-1]] == [0, 1, 2, 3, 4]
+    assert all(set(r) == {"epoch", "loss", "val_acc"} for r in rows[:-1])
+    assert set(rows[-1]) == {"validation"}
+    printed = [line for line in result.stdout.splitlines() if line.startswith("epoch 5/5")][0]
+    assert f"val_acc={rows[4]['val_acc']:.3f}" in printed
+
+
+def test_flags_change_the_run(tmp_path):
+    _, refactored = refactored_copy(tmp_path, "constants_train.py")
+    metrics = tmp_path / "m.jsonl"
+    result = run(refactored, "--epochs", "2", "--lr", "0.2", metrics=metrics)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("train_loss=") == 2
+    rows = [json.loads(line) for line in metrics.read_text().splitlines()]
+    assert [r.get("epoch") for r in rows] == [0, 1, None]
+    help_text = run(refactored, "--help").stdout
+    assert "--batch-size" in help_text and "BATCH_SIZE (module constant" in help_text
+
+
+def test_merged_parser_keeps_existing_flags(tmp_path):
+    _, refactored = refactored_copy(tmp_path, "argparse_train.py")
+    metrics = tmp_path / "m.jsonl"
+    result = run(refactored, "--epochs", "1", "--momentum", "0.5", "--lr", "0.2", metrics=metrics)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "epoch=0 val_score=0.5500"
+    assert json.loads(metrics.read_text()) == {"epoch": 0, "val_score": 0.55}
+
+
+def test_pass_through_parser_leaves_script_arguments(tmp_path):
+    _, refactored = refactored_copy(tmp_path, "sysargv_train.py")
+    result = run(refactored, "--epochs", "1", "my-run", "--learning-rate", "0.25")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "my-run epoch 0 score=0.2500\n"
+
+
+def test_config_flag_reads_a_per_trial_config(tmp_path):
+    _, refactored = refactored_copy(tmp_path, "config_train.py", "train_config.yaml")
+    (tmp_path / "trial.yaml").write_text("training:\n  epochs: 1\n  m2:\n    learning_rate: 0.5\n")
+    result = run(refactored, "--config", "trial.yaml")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "epoch 0 val_score=0.5000\n"
