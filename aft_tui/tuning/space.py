@@ -92,9 +92,12 @@ def _fmt(value: Any) -> str:
 class SearchSpace:
     dims: list[Dimension]
     fixed: dict[str, Any] = field(default_factory=dict)
+    # How fixed parameters reach the script (their flag or config key); values live in `fixed`.
+    fixed_dims: list[Dimension] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._by_name = {d.name: d for d in self.dims}
+        self._fixed_by_name = {d.name: d for d in self.fixed_dims}
 
     def __iter__(self):
         return iter(self.dims)
@@ -103,7 +106,8 @@ class SearchSpace:
         return len(self.dims)
 
     def get(self, name: str) -> Dimension | None:
-        return self._by_name.get(name)
+        """The dimension of a tuned parameter, or the carrier of a fixed one."""
+        return self._by_name.get(name) or self._fixed_by_name.get(name)
 
     def defaults(self) -> dict[str, Any]:
         return {d.name: d.default for d in self.dims}
@@ -123,11 +127,13 @@ class SearchSpace:
         return problems
 
     def to_dict(self) -> dict[str, Any]:
-        return {"dims": [d.to_dict() for d in self.dims], "fixed": dict(self.fixed)}
+        return {"dims": [d.to_dict() for d in self.dims], "fixed": dict(self.fixed),
+                "fixed_dims": [d.to_dict() for d in self.fixed_dims]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "SearchSpace":
-        return cls([Dimension.from_dict(d) for d in data.get("dims", [])], dict(data.get("fixed", {})))
+        return cls([Dimension.from_dict(d) for d in data.get("dims", [])], dict(data.get("fixed", {})),
+                   [Dimension.from_dict(d) for d in data.get("fixed_dims", [])])
 
     def describe(self) -> str:
         return "; ".join(d.describe() for d in self.dims)
@@ -178,6 +184,7 @@ def build_space(params: list[Param], overrides: dict[str, dict[str, Any]] | None
             )
     dims: list[Dimension] = []
     fixed: dict[str, Any] = {}
+    fixed_dims: list[Dimension] = []
     for param in params:
         override = overrides.get(param.name, {})
         if only is not None and param.name not in only:
@@ -189,6 +196,10 @@ def build_space(params: list[Param], overrides: dict[str, dict[str, Any]] | None
             continue
         if "fixed" in override:
             fixed[param.name] = override["fixed"]
+            presence = param.type == "bool" and param.extra.get("action") in ("store_true", "store_false")
+            fixed_dims.append(Dimension(param.name, "categorical", override["fixed"], param.flag,
+                                        choices=[override["fixed"]], source=param.source, presence_flag=presence,
+                                        extra=dict(param.extra)))
             continue
         dim = dimension_from_param(param)
         if "choices" in override:
@@ -212,4 +223,4 @@ def build_space(params: list[Param], overrides: dict[str, dict[str, Any]] | None
             dim = base
         if dim is not None:
             dims.append(dim)
-    return SearchSpace(dims, fixed)
+    return SearchSpace(dims, fixed, fixed_dims)

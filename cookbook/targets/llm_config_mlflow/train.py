@@ -49,7 +49,7 @@ def quantization_problem(quant: QuantizationConfig) -> str | None:
 
 def build_model(cfg: ExperimentConfig):
     from peft import get_peft_model, prepare_model_for_kbit_training
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
 
     import base_model
     from mrc_data import make_corpus
@@ -73,6 +73,9 @@ def build_model(cfg: ExperimentConfig):
                 model = AutoModelForCausalLM.from_pretrained(tmp, quantization_config=quant)
     if quant is not None:
         model = prepare_model_for_kbit_training(model)
+    # Seed here, not earlier: building the base may or may not consume random numbers (cache hit
+    # or miss), and the adapter's initial weights must not depend on which.
+    set_seed(cfg.training.seed)
     # GPT-2 stores its projections transposed (Conv1D); LoRA must know.
     fan_in_fan_out = model.config.model_type == "gpt2"
     return tokenizer, get_peft_model(model, cfg.lora.to_peft(fan_in_fan_out))
