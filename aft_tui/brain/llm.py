@@ -130,10 +130,14 @@ class LLMBrain:
                 f"Current {path}:\n```python\n{source}```")
         messages = [{"role": "system", "content": REFACTOR_SYSTEM.replace("{path}", path)},
                     {"role": "user", "content": user}]
-        return await self._edit(messages, source, path, check_behaviour=True)
+        from aft_tui.brain.verify import refactor_problems
 
-    async def repair(self, source: str, traceback: str, diff: str, log_tail: str) -> EditProposal | None:
-        path = _path_from_diff(diff) or "train.py"
+        return await self._edit(messages, source, path, lambda updated: refactor_problems(source, updated))
+
+    async def repair(self, source: str, traceback: str, diff: str, log_tail: str, path: str | None = None,
+                     check: Callable[[str], list[str]] | None = None) -> EditProposal | None:
+        path = path or _path_from_diff(diff) or "train.py"
+        check = check or _syntax_problems
 
         def build(tb: int, df: int, log: int) -> list[dict[str, Any]]:
             parts = [f"The script {path} failed.", f"Traceback:\n{clip(traceback, tb)}"]
@@ -146,16 +150,16 @@ class LLMBrain:
                     {"role": "user", "content": "\n\n".join(parts)}]
 
         try:
-            return await self._edit(build(6000, 6000, 3000), source, path, check_behaviour=False)
+            return await self._edit(build(6000, 6000, 3000), source, path, check)
         except LLMError as exc:
             if exc.kind != "context":
                 raise
             self._info("The repair request is too long for the model; retrying once with a shorter traceback "
                        "and diff and no log tail.")
-            return await self._edit(build(1500, 1500, 0), source, path, check_behaviour=False)
+            return await self._edit(build(1500, 1500, 0), source, path, check)
 
     async def _edit(self, messages: list[dict[str, Any]], source: str, path: str,
-                    check_behaviour: bool) -> EditProposal | None:
+                    check: Callable[[str], list[str]]) -> EditProposal | None:
         """Ask, apply, and send failures back ("did you mean") at most MAX_REFLECTIONS times."""
         from aft_tui.target.edits import EditMatchError, apply_edits, parse_edit_blocks, unified_diff
 
@@ -178,7 +182,7 @@ class LLMBrain:
                 except EditMatchError as exc:
                     problem = exc.message + "\nSend corrected SEARCH/REPLACE blocks (all of them again)."
                 else:
-                    issues = _edit_issues(source, updated, check_behaviour)
+                    issues = ["it changes nothing"] if updated == source else check(updated)
                     if not issues:
                         return EditProposal(path=path, original=source, updated=updated,
                                             diff=unified_diff(source, updated, path),
@@ -191,6 +195,69 @@ class LLMBrain:
         self._reject(f"The model's edit of {path} was not usable after {MAX_REFLECTIONS} corrections "
                      f"({_first_sentence(problem)}); nothing was changed.")
         return None
+
+    # -- hooks for the engine's refactor/repair workflow ------------------------------------
+    async def repair_plan(self, engine: Any, discovery: Any, chosen: list[str], failed: Any) -> tuple[Any, str] | None:
+        """Repair a refactor whose smoke run failed: the rule-based plan for `chosen` is rebuilt, the
+        model fixes its source from the traceback, and the result must pass the same static check.
+        Returns (plan, note) for the workflow to propose, smoke-run and commit, or None to bisect instead."""
+        import asyncio
+        import dataclasses
+
+        from aft_tui.target.edits import unified_diff
+        from aft_tui.target.equivalence import check_static
+        from aft_tui.target.refactor import plan_refactor
+
+        self.attach(engine)
+        broken = await asyncio.to_thread(plan_refactor, engine.work_script, discovery, chosen,
+                                         project_root=engine.work_root)
+        path = str(engine.info.rel_script)
+        tail = [redact(line) for line in (failed.outcome.tail or [])]
+        traceback = _traceback_in(tail) or failed.outcome.reason or failed.summary
+
+        def check(updated: str) -> list[str]:
+            problems = _syntax_problems(updated)
+            if problems:
+                return problems
+            return list(check_static(broken.original, updated, dataclasses.replace(broken, new_source=updated)).problems)
+
+        try:
+            proposal = await self.repair(broken.new_source, traceback, broken.diff, "\n".join(tail[-60:]), path, check)
+        except LLMError as exc:
+            self._info(f"{exc.message} The offline repair takes over.")
+            return None
+        if proposal is None:
+            return None
+        plan = dataclasses.replace(broken, new_source=proposal.updated,
+                                   diff=unified_diff(broken.original, proposal.updated, path),
+                                   rationale=f"{broken.rationale} Repaired by {self.model}: {proposal.rationale}")
+        return plan, f"{self.model} repaired the refactor after {failed.summary}: {proposal.rationale}"
+
+    async def refactor_plan(self, engine: Any, discovery: Any, goal: str = "") -> Any | None:
+        """A model-written refactor as a plan the workflow can prove, propose, smoke-run and commit
+        (for scripts the rule-based refactor cannot change); None when the model offers nothing usable."""
+        from aft_tui.brain.verify import added_flags, derived_bindings
+        from aft_tui.target.params import Param
+        from aft_tui.target.refactor import RefactorPlan
+
+        self.attach(engine)
+        source = engine.work_script.read_text(encoding="utf-8")
+        data = discovery.to_dict() if hasattr(discovery, "to_dict") else dict(discovery or {})
+        data["path"] = str(engine.info.rel_script)
+        try:
+            proposal = await self.refactor(source, data, goal)
+        except LLMError as exc:
+            self._info(f"{exc.message} Only the rule-based refactor is available.")
+            return None
+        if proposal is None:
+            return None
+        flags = added_flags(source, proposal.updated)
+        lifted = [Param(name=f.dest, type=f.type if f.type in ("int", "float", "bool", "str") else "str",
+                        default=f.default, source="constant", flag=f.flag) for f in flags]
+        return RefactorPlan(path=engine.work_script, original=source, new_source=proposal.updated, diff=proposal.diff,
+                            rationale=f"Written by {self.model}: {proposal.rationale}", lifted=lifted,
+                            reporting="model-written", parser_mode="new",
+                            bindings=derived_bindings(source, proposal.updated))
 
     # -- parameters ----------------------------------------------------------------------
     async def propose_params(self, space: Any, history: list[dict[str, Any]], findings: list[dict[str, Any]],
@@ -284,18 +351,18 @@ def _other_files(text: str, path: str) -> str | None:
     return None
 
 
-def _edit_issues(source: str, updated: str, check_behaviour: bool) -> list[str]:
-    if updated == source:
-        return ["it changes nothing"]
-    if check_behaviour:
-        from aft_tui.brain.verify import refactor_problems
-
-        return refactor_problems(source, updated)
+def _syntax_problems(updated: str) -> list[str]:
     try:
         compile(updated, "<edited>", "exec")
     except SyntaxError as exc:
         return [f"the edited script does not parse (line {exc.lineno}: {exc.msg})"]
     return []
+
+
+def _traceback_in(lines: list[str]) -> str:
+    """The last Python traceback in a log tail (what a repair needs most)."""
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
+    return "\n".join(lines[starts[-1]:]) if starts else ""
 
 
 def _rationale(text: str) -> str:

@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from aft_tui.brain.prompts import _round
+from aft_tui.brain.redact import redact
 from aft_tui.engine import events as ev
 from aft_tui.errors import UserError
 
@@ -69,6 +70,10 @@ async def run_tool(engine: Any, name: str, args: dict[str, Any]) -> str:
         return f"Error: {exc.message}"
     except (TypeError, ValueError, KeyError) as exc:
         return f"Error: {name} could not run with {json.dumps(args, default=str)} ({exc})."
+    except Exception as exc:  # a failing command must not end the conversation; the person sees it too
+        message = redact(f"The assistant's {name} command failed: {type(exc).__name__}: {exc}")
+        engine.emit(ev.ErrorEvent(message=message))
+        return f"Error: {message}"
     text = result if isinstance(result, str) else json.dumps(_round(result), default=str)
     return text if len(text) <= _RESULT_LIMIT else text[:_RESULT_LIMIT] + "\n... (truncated)"
 

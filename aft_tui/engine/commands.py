@@ -30,7 +30,8 @@ class CommandSpec:
 
 
 COMMANDS: tuple[CommandSpec, ...] = (
-    CommandSpec("pipeline", "/pipeline", "refactor, repair, then tune: the whole workflow", workflow=True),
+    CommandSpec("pipeline", "/pipeline [--trials N]", "refactor, repair, then tune: the whole workflow", workflow=True,
+                options=("--trials",)),
     CommandSpec("refactor", "/refactor", "propose exposing the script's hyperparameters as flags", workflow=True),
     CommandSpec("repair", "/repair", "propose a fix until the refactored script runs like the original", workflow=True),
     CommandSpec("tune", "/tune [--trials N]", "run trials and keep the best", aliases=("finetune",), workflow=True,
@@ -171,7 +172,7 @@ class CommandRouter:
             return [str(r.get("number")) for r in self._records()]
         if spec.name in ("approve", "reject", "edit") and not before:
             return [p.proposal_id for p in self._pending()]
-        if spec.name == "tune":
+        if spec.options:
             return list(spec.options)
         return []
 
@@ -228,16 +229,19 @@ class CommandRouter:
         return CommandResult("chat", reply)
 
     # -- workflow steps ------------------------------------------------------------------------
-    async def _step(self, name: str) -> CommandResult:
+    async def _step(self, name: str, *args: Any) -> CommandResult:
         step = getattr(self.engine, name, None)
         if step is None:
             return CommandResult("error", f"This version of AFT has no /{name} step yet; use /tune on a script "
                                           "that already takes its hyperparameters as flags.")
-        result = await step()
+        result = await step(*args)
+        if result is False or (name == "pipeline" and result is None):
+            return CommandResult("error", f"/{name} stopped before it finished; the messages above say why.", result)
         return CommandResult("done", _summarise(name, result), result)
 
     async def _cmd_pipeline(self, parsed: ParsedCommand) -> CommandResult:
-        return await self._step("pipeline")
+        trials = _trials(parsed)
+        return await (self._step("pipeline", trials) if trials is not None else self._step("pipeline"))
 
     async def _cmd_refactor(self, parsed: ParsedCommand) -> CommandResult:
         return await self._step("refactor")
@@ -246,16 +250,7 @@ class CommandRouter:
         return await self._step("repair")
 
     async def _cmd_tune(self, parsed: ParsedCommand) -> CommandResult:
-        raw = parsed.options.get("trials") or (parsed.args[0] if parsed.args else None)
-        trials = None
-        if raw is not None:
-            try:
-                trials = int(raw)
-            except ValueError:
-                raise UserError(f"--trials needs a whole number (got '{raw}'), e.g. /tune --trials 4.") from None
-            if trials < 1:
-                raise UserError("--trials must be at least 1, e.g. /tune --trials 4.")
-        summary = await self.engine.tune(trials)
+        summary = await self.engine.tune(_trials(parsed))
         return CommandResult("done", _summarise("tune", summary), summary)
 
     async def _cmd_stop(self, parsed: ParsedCommand) -> CommandResult:
@@ -412,6 +407,19 @@ class CommandRouter:
         if self.active is not None and self.engine is not None:
             self.engine.request_stop()
         return CommandResult("quit", "Bye.")
+
+
+def _trials(parsed: ParsedCommand) -> int | None:
+    raw = parsed.options.get("trials") or (parsed.args[0] if parsed.args else None)
+    if raw is None:
+        return None
+    try:
+        trials = int(raw)
+    except ValueError:
+        raise UserError(f"--trials needs a whole number (got '{raw}'), e.g. /{parsed.spec.name} --trials 4.") from None
+    if trials < 1:
+        raise UserError(f"--trials must be at least 1, e.g. /{parsed.spec.name} --trials 4.")
+    return trials
 
 
 def _fmt(value: Any) -> str:

@@ -61,6 +61,7 @@ class Tuner:
         self._end_reason = ""
         self._cancelled = False
         self._lock = asyncio.Lock()
+        self._commit_lock = asyncio.Lock()  # parallel trials commit to one branch, one at a time
 
     # -- setup -------------------------------------------------------------------
     def build_space(self) -> SearchSpace:
@@ -140,12 +141,11 @@ class Tuner:
             if trial.state == TrialState.WAITING:
                 continue
             record = by_number.get(trial.number)
-            if record and record.get("status") == "ok" and isinstance(record.get("value"), (int, float)):
-                self.study.tell(trial.number, record["value"])
-            elif record and record.get("status") == "pruned":
-                self.study.tell(trial.number, state=TrialState.PRUNED)
-            elif record and record.get("status") in ("failed", "timeout"):
-                self.study.tell(trial.number, state=TrialState.FAIL)
+            if record and record.get("status") in ("ok", "pruned", "failed", "timeout"):
+                from aft_tui.tuning import failures
+
+                failures.tell(self.study, trial, record["status"], record.get("value"), self.session_results(),
+                              self.direction or "max", record.get("reason") or "")
             else:
                 self.study.tell(trial.number, state=TrialState.FAIL)
                 self.study.enqueue_trial(trial.params, user_attrs={"aft_source": "requeued"})
@@ -191,17 +191,13 @@ class Tuner:
         if s.budget is not None and time.time() - self._started >= s.budget:
             self._end_reason = "time budget reached"
             return True
-        best = self.best_result()
-        if s.target_value is not None and best is not None:
-            goal = s.target_value
-            if (self.direction == "max" and best["value"] >= goal) or (self.direction == "min" and best["value"] <= goal):
-                self._end_reason = f"target {goal:g} reached"
-                return True
-        if s.patience is not None and best is not None:
-            later = [r for r in self.session_results() if r.get("status") in COUNTED and r.get("number", 0) > best.get("number", 0)]
-            if len(later) >= s.patience:
-                self._end_reason = f"no improvement in {s.patience} trials"
-                return True
+        from aft_tui.tuning.end_conditions import end_reason
+
+        reason = end_reason(self.session_results(), self.direction or "max", target_value=s.target_value,
+                            patience=s.patience, stagnation=getattr(s, "stagnation", None))
+        if reason:
+            self._end_reason = reason
+            return True
         return False
 
     async def _worker(self, gpus: list[int] | None, n_trials: int) -> None:
@@ -230,12 +226,13 @@ class Tuner:
                 choice = await choice
         if choice is not None:
             self.study.enqueue_trial(choice.params, user_attrs={"aft_source": choice.source,
-                                                                "aft_rationale": choice.rationale})
+                                                                "aft_rationale": choice.rationale,
+                                                                "aft_extra": choice.extra})
         trial = self.study.ask(self.space.distributions())
         source = trial.user_attrs.get("aft_source")
         if source:
             rationale = trial.user_attrs.get("aft_rationale") or _RATIONALES.get(source, "")
-            return trial, Choice(dict(trial.params), rationale, source)
+            return trial, Choice(dict(trial.params), rationale, source, dict(trial.user_attrs.get("aft_extra") or {}))
         # Model-backed strategies fall back to the study's sampler (TPE); their note says why.
         sampler = self.settings.strategy if self.settings.strategy in SAMPLER_STRATEGIES else "tpe"
         note = getattr(self.strategy, "fallback_note", None)
@@ -245,15 +242,14 @@ class Tuner:
     def _tell(self, trial: Any, outcome: TrialOutcome, record: dict[str, Any]) -> None:
         from optuna.trial import TrialState
 
-        if outcome.status == "ok" and outcome.value is not None:
-            self.study.tell(trial, outcome.value)
-        elif outcome.status == "pruned":
-            self.study.tell(trial, state=TrialState.PRUNED)
-        elif outcome.status == "cancelled":
+        if outcome.status == "cancelled":
             self.study.tell(trial, state=TrialState.FAIL)
             self.study.enqueue_trial(dict(trial.params), user_attrs={"aft_source": "requeued"})
-        else:
-            self.study.tell(trial, state=TrialState.FAIL)
+            return
+        from aft_tui.tuning import failures
+
+        failures.tell(self.study, trial, outcome.status, outcome.value, self.session_results(),
+                      self.direction or "max", outcome.reason)
 
     async def _first_trial_without_metric(self, gpus: list[int] | None) -> None:
         import optuna
@@ -310,7 +306,8 @@ class Tuner:
         run_dir.mkdir(parents=True, exist_ok=True)
         args = build_args(self.space, choice.params, run_dir, engine.work_root)
         command = engine.interpreter.command(str(engine.work_script), args)
-        sha, tag = await asyncio.to_thread(self._commit_choice, number, run_id, choice, command)
+        async with self._commit_lock:
+            sha, tag = await asyncio.to_thread(self._commit_choice, number, run_id, choice, command)
         timeout = self.settings.timeout
         if self.settings.budget is not None:
             left = max(1.0, self.settings.budget - (time.time() - self._started))
@@ -360,8 +357,9 @@ class Tuner:
                 return None
             if not prune:
                 return None
-            return (f"{self.settings.pruner} rule: {self.metric}={value:.4g} at step {step} "
-                    f"is worse than earlier trials at the same step")
+            from aft_tui.tuning.pruning import explain
+
+            return explain(self.study, trial, self.settings.pruner, self.metric or "the objective", value, step)
         return check
 
     def _record(self, run_id: str, number: int, choice: Choice, outcome: TrialOutcome, sha: str, tag: str,
@@ -387,7 +385,7 @@ class Tuner:
             "duration": round(outcome.duration, 3), "started_at": started_at, "finished_at": time.time(),
             "commit": sha, "tag": tag, "command": command, "returncode": outcome.returncode,
             "strategy": choice.source, "rationale": choice.rationale,
-            "pruned_at": outcome.pruned_at, "findings": findings,
+            "pruned_at": outcome.pruned_at, "findings": findings, "strategy_info": choice.extra or {},
             "log": str(engine.outputs.log_path(run_id)),
             "model_path": model_path,
             # The original AutoFineTuner's result contract:

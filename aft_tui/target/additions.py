@@ -12,14 +12,14 @@ import ast
 from functools import lru_cache
 
 from aft_tui.target import hooks
+from aft_tui.target.metric_sites import SAFE_CALLS
 
 _CALLBACK_IMPORTS = {
     ("transformers", "TrainerCallback", "_AftTrainerCallback"),
     ("lightning.pytorch.callbacks", "Callback", "_AftLightningCallback"),
     ("pytorch_lightning.callbacks", "Callback", "_AftLightningCallback"),
 }
-_SAFE_CALLS = {"item", "len", "float", "int", "round", "abs", "mean", "sum", "min", "max", "sqrt", "exp", "log",
-               "cpu", "detach", "numpy", "tolist", "std"}
+
 
 
 def is_allowed_statement(code: str) -> bool:
@@ -138,11 +138,11 @@ def _repeatable(node: ast.expr) -> bool:
     if isinstance(node, ast.Call):
         func = node.func
         name = func.attr if isinstance(func, ast.Attribute) else _name(func)
-        if name not in _SAFE_CALLS or node.keywords:
+        if name not in SAFE_CALLS:
             return False
         if isinstance(func, ast.Attribute) and not _repeatable(func.value):
             return False
-        return all(_repeatable(a) for a in node.args)
+        return all(_repeatable(a) for a in node.args) and all(k.arg and _repeatable(k.value) for k in node.keywords)
     return False
 
 

@@ -95,6 +95,7 @@ class _Undo(cst.CSTTransformer):
         self.added_dests = added_dests
         self.drop_imports = drop_imports
         self.problems: list[str] = []
+        self._depth = 0  # 0 while visiting module-level statements
 
     def _removed(self, node: cst.CSTNode, allowed: bool) -> cst.RemovalSentinel:
         if not allowed:
@@ -119,6 +120,13 @@ class _Undo(cst.CSTTransformer):
         # A substituted `args.dest` is not a mention: it is about to become the original value.
         return not (isinstance(node.value, cst.Name) and (node.value.value, node.attr.value) in self.substitutions)
 
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self._depth += 1
+
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
+        self._depth -= 1
+        return updated_node
+
     def visit_Element(self, node: cst.Element) -> bool:
         return not _is_aft_call(node.value)  # an added callback, removed in leave_Call
 
@@ -141,7 +149,7 @@ class _Undo(cst.CSTTransformer):
                 dest, _ = argument_dest(small.value)
                 if dest in self.added_dests:
                     return self._removed(original_node, is_add_argument_statement(_code(original_node)))
-            if isinstance(small, cst.Import) and len(small.names) == 1:
+            if isinstance(small, cst.Import) and len(small.names) == 1 and self._depth == 0:
                 alias = small.names[0]
                 if alias.asname is None and isinstance(alias.name, cst.Name) and alias.name.value in self.drop_imports:
                     return cst.RemoveFromParent()

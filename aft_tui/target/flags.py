@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import libcst as cst
-import libcst.matchers as m
 
 from aft_tui.target.literals import (
     dotted_name,
@@ -53,7 +52,7 @@ TRAINING_ARGUMENT_DEFAULTS: dict[str, tuple[str, Any]] = {
 
 
 def is_add_argument(call: cst.Call) -> bool:
-    return m.matches(call.func, m.Attribute(attr=m.Name("add_argument")))
+    return isinstance(call.func, cst.Attribute) and call.func.attr.value == "add_argument"
 
 
 def argument_dest(call: cst.Call) -> tuple[str | None, list[str]]:

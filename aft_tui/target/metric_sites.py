@@ -23,7 +23,7 @@ _PERCENT = re.compile(r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]"
 _BRACES = re.compile(r"\{[^{}]*\}")
 _NOT_METRICS = {"epoch", "epochs", "step", "steps", "iter", "iters", "iteration", "batch", "lr", "learning_rate",
                 "time", "elapsed", "eta", "took", "seconds", "secs", "s", "it", "of", "and", "rank", "seed", "device"}
-_SAFE_CALLS = {"item", "len", "float", "int", "round", "abs", "mean", "sum", "min", "max", "sqrt", "exp", "log",
+SAFE_CALLS = {"item", "len", "float", "int", "round", "abs", "mean", "sum", "min", "max", "sqrt", "exp", "log",
                "cpu", "detach", "numpy", "tolist", "std"}
 _LOG_METHODS = {"info", "debug", "warning", "warn", "log"}
 _LOGGERS = {"logging", "logger", "log", "LOGGER", "LOG", "_logger", "_log"}
@@ -192,13 +192,13 @@ def is_safe_to_repeat(node: cst.BaseExpression) -> bool:
         )
     if isinstance(node, cst.Call):
         func = node.func
-        if last_part(dotted_name(func)) not in _SAFE_CALLS and not (
-            isinstance(func, cst.Attribute) and func.attr.value in _SAFE_CALLS
+        if last_part(dotted_name(func)) not in SAFE_CALLS and not (
+            isinstance(func, cst.Attribute) and func.attr.value in SAFE_CALLS
         ):
             return False
         if isinstance(func, cst.Attribute) and not is_safe_to_repeat(func.value):
             return False
-        return all(is_safe_to_repeat(a.value) for a in node.args)
+        return all(not a.star and is_safe_to_repeat(a.value) for a in node.args)
     return False
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import keyword
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import libcst as cst
 
@@ -33,7 +33,9 @@ from aft_tui.target.script import Script, load_script
 from aft_tui.target.script_facts import trainer_calls
 
 LIFTABLE_SOURCES = ("constant", "kwarg", "training_args", "lora_config", "loop")
-ParserMode = str  # "none" | "new" | "merged" | "pass_through"
+# none: no flag added; new: a parser after the imports; merged: into the script's argparse parser;
+# pass_through: a parser that takes AFT's flags off sys.argv before the script's own CLI reads it.
+ParserMode = Literal["none", "new", "merged", "pass_through"]
 
 
 @dataclass
@@ -202,7 +204,7 @@ class _Planner:
         sites = {p.name: self._site(p) for p in selected}
         config_nodes, config_flag = self._config(wants_config)
 
-        mode = "none"
+        mode: ParserMode = "none"
         lifts: list[_Lift] = []
         if sites or config_nodes:
             merged = None
@@ -366,10 +368,10 @@ class _Planner:
                 continue
             callbacks = keyword_arg(call, "callbacks")
             if callbacks is not None and not isinstance(callbacks.value, cst.List):
-                self.not_lifted.append(("metrics", f"callbacks at {self.script.loc(call)} is not a list literal"))
+                self.notes.append(f"The callbacks of the Trainer at {self.script.loc(call)} are not a list literal, so no callback was added there.")
                 continue
             if callbacks is not None and isinstance(callbacks.value, cst.List) and not callbacks.value.elements:
-                self.not_lifted.append(("metrics", f"callbacks at {self.script.loc(call)} is an empty list"))
+                self.notes.append(f"The Trainer at {self.script.loc(call)} passes an empty callbacks list, so no callback was added there.")
                 continue
             self.callback_calls.add(call)
             attached.append(self.script.loc(call))

@@ -17,6 +17,7 @@ from aft_tui.tuning.space import SearchSpace
 SAMPLER_STRATEGIES = ("tpe", "random", "gp", "cmaes", "grid")
 ALL_STRATEGIES = SAMPLER_STRATEGIES + ("coordinate", "llm", "hybrid")
 PRUNERS = ("median", "hyperband", "none")
+ADVISED_SAMPLERS = ("tpe", "gp", "cmaes")  # model-based samplers also run the curve analysis' moves (advice.py)
 
 
 @dataclass
@@ -112,4 +113,14 @@ def make_strategy(name: str, **kwargs: Any) -> Strategy:
 
         cls = LLMStrategy if name == "llm" else HybridStrategy
         return cls(engine=kwargs.get("engine"), brain=kwargs.get("brain"), seed=int(kwargs.get("seed") or 0))
+    settings = kwargs.get("settings") or getattr(kwargs.get("engine"), "settings", None)
+    if name == "coordinate":
+        from aft_tui.tuning.coordinate import PER_PARAM_TRIALS, CoordinateStrategy
+
+        return CoordinateStrategy(per_param_trials=int(getattr(settings, "coordinate_trials", None) or PER_PARAM_TRIALS),
+                                  per_param_seconds=getattr(settings, "coordinate_time", None))
+    if name in ADVISED_SAMPLERS and kwargs.get("advice", getattr(settings, "advice", True)):
+        from aft_tui.tuning.advice import AdvisedSamplerStrategy
+
+        return AdvisedSamplerStrategy(name)
     return SamplerStrategy(name)

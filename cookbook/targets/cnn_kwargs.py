@@ -16,7 +16,7 @@ STROKES = [
 ]
 
 
-def make_images(n, noise, gen):
+def make_images(n, gen, noise=0.5):
     """Draw one stroke per image at a random place, on a background of Gaussian noise."""
     labels = torch.randint(0, len(STROKES), (n,), generator=gen)
     images = noise * torch.randn(n, 1, 8, 8, generator=gen)
@@ -55,8 +55,8 @@ def evaluate(model, loader):
 def main():
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(2024)
-    train_ds = make_images(1500, noise=0.5, gen=gen)
-    val_ds = make_images(500, noise=0.5, gen=gen)
+    train_ds = make_images(1500, gen)
+    val_ds = make_images(500, gen)
     train_loader = DataLoader(train_ds, batch_size=32, shuffle=True)
     val_loader = DataLoader(val_ds, batch_size=256)
 

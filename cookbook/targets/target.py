@@ -14,13 +14,11 @@ HIDDEN_SIZE = 64
 DROPOUT = 0.2
 SEED = 42
 
-N_FEATURES = 10
 
-
-def make_data(n_train=2000, n_val=1000):
-    """An XOR-like boundary over two of ten features, with 5% of labels flipped."""
+def make_data(n_train=2000, n_val=1000, n_features=10):
+    """An XOR-like boundary over three of ten features, with 5% of labels flipped."""
     gen = torch.Generator().manual_seed(7)
-    x = torch.randn(n_train + n_val, N_FEATURES, generator=gen)
+    x = torch.randn(n_train + n_val, n_features, generator=gen)
     score = x[:, 0] * x[:, 1] + 0.5 * torch.sin(2 * x[:, 2])
     y = (score > 0).float()
     flip = torch.rand(len(y), generator=gen) < 0.05
@@ -29,10 +27,10 @@ def make_data(n_train=2000, n_val=1000):
 
 
 class Classifier(nn.Module):
-    def __init__(self, hidden_size, dropout):
+    def __init__(self, in_features, hidden_size, dropout):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Linear(N_FEATURES, hidden_size), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(in_features, hidden_size), nn.ReLU(), nn.Dropout(dropout),
             nn.Linear(hidden_size, hidden_size), nn.ReLU(), nn.Dropout(dropout),
             nn.Linear(hidden_size, 1),
         )
@@ -55,7 +53,7 @@ def main():
     torch.manual_seed(SEED)
     train_ds, val_ds = make_data()
     loader = DataLoader(train_ds, batch_size=BATCH_SIZE, shuffle=True)
-    model = Classifier(HIDDEN_SIZE, DROPOUT)
+    model = Classifier(train_ds.tensors[0].shape[1], HIDDEN_SIZE, DROPOUT)
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
 
     val_accuracy = 0.0

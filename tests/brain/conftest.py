@@ -63,14 +63,27 @@ def brain(server: ScriptedLLMServer):
     return made
 
 
+CONSTANTS_TRAIN = textwrap.dedent('''\
+    """Toy training with hard-coded hyperparameters."""
+    import math
+
+    LR = 0.1
+    EPOCHS = 2
+    for epoch in range(EPOCHS):
+        val_loss = 1.0 / (1 + LR * (epoch + 1))
+        print(f"epoch {epoch} val_loss: {val_loss}")
+    ''')
+
+
 @pytest.fixture
 def tiny_project(git_project) -> Path:
     project = git_project()
     (project / "train.py").write_text(TINY_TRAIN)
+    (project / "const_train.py").write_text(CONSTANTS_TRAIN)
     from tests.conftest import git
 
-    git(project, "add", "train.py")
-    git(project, "commit", "-q", "-m", "add train.py")
+    git(project, "add", "train.py", "const_train.py")
+    git(project, "commit", "-q", "-m", "add the training scripts")
     return project
 
 
@@ -81,11 +94,11 @@ async def engine_factory(tiny_project: Path):
 
     engines = []
 
-    async def make(**settings_values):
+    async def make(script: str = "train.py", **settings_values):
         settings = Settings()
         settings.update({"metric": "val_acc", "direction": "max", "trials": 3, "pruner": "none", **settings_values},
                         "the test")
-        engine = Engine.open(tiny_project / "train.py", settings, project=tiny_project)
+        engine = Engine.open(tiny_project / script, settings, project=tiny_project)
         await engine.start()
         engines.append(engine)
         return engine

@@ -121,3 +121,96 @@ async def test_no_trace_of_the_api_key_in_anything_aft_wrote(engine_factory, ser
     # The key did reach the server (so the test would have caught a leak), in the request headers only.
     assert any(PLANTED_KEY in v for r in server.requests for k, v in r["headers"].items() if k.lower() == "authorization")
     assert server.remaining == 0  # the hybrid override was asked for and used (trial 4)
+
+
+async def test_explain_compare_and_an_approved_rollback(engine_factory, server):
+    from tests.brain.llm_server import Step
+
+    engine = await engine_factory(model=MODEL, api_base=server.url, trials=2)
+    await engine.tune()
+    proposals = _decide_proposals(engine, approve=True)
+    server.script(
+        Step(tool_calls=[{"name": "explain_run", "arguments": {"trial": "2"}},
+                         {"name": "compare", "arguments": {"a": "1", "b": "2"}}]),
+        tool("rollback", {"trial": "1", "reason": "trial 1 was better"}),
+        tool("explain_run", {"trial": "99"}),
+        text("Rolled back to trial 1."),
+    )
+    reply = await engine.chat("explain trial 2, compare it with 1 and go back to 1")
+    assert reply == "Rolled back to trial 1."
+    second = server.requests[1]["body"]["messages"]
+    explained, compared = json.loads(second[-2]["content"]), second[-1]["content"]
+    assert explained["number"] == 2 and explained["history_length"] == explained["params"]["epochs"] and "rationale" in explained
+    assert compared.startswith("Comparing ") and "Parameters" in compared
+    assert [p.proposal_kind for p in proposals] == ["rollback"]
+    assert "trial 1 was better" in proposals[0].rationale
+    assert any(e["kind"] == "rollback" for e in read_events(engine))
+    assert "No trial '99'" in server.requests[3]["body"]["messages"][-1]["content"]
+    assert [c["name"] for c in engine.brain.tool_log] == ["explain_run", "compare", "rollback", "explain_run"]
+
+
+async def test_the_workflow_repairs_with_the_model_under_the_same_checks(engine_factory, server, tiny_project):
+    """A failed smoke run reaches the LLM brain's repair hook; its fix must pass the static check
+    (a first fix that changes a default is sent back), then the workflow smoke-runs and commits it."""
+    from aft_tui.engine.trial import TrialOutcome
+    from aft_tui.engine.workflow import SmokeResult
+    from aft_tui.target.refactor import plan_refactor
+
+    engine = await engine_factory("const_train.py", model=MODEL, api_base=server.url, yes=True,
+                                  metric="val_loss", direction="min")
+    discovery = engine.workflow.inspect()
+    chosen = [p.name for p in discovery.params]
+    rule = plan_refactor(engine.work_script, discovery, chosen, project_root=engine.work_root)
+    lr_line = next(line for line in rule.new_source.splitlines() if '"--lr"' in line)
+
+    def edit(new_line: str, why: str) -> str:
+        return (f"const_train.py\n<<<<<<< SEARCH\n{lr_line}\n=======\n{new_line}\n>>>>>>> REPLACE\n\n"
+                f"Rationale: {why}\n")
+
+    server.script(text(edit(lr_line.replace("default=0.1", "default=0.5"), "a larger default")),
+                  text(edit(lr_line.replace('help="', 'help="learning rate; '), "name the flag plainly")))
+    traceback = ["Traceback (most recent call last):", '  File "const_train.py", line 30, in <module>',
+                 "ValueError: math domain error"]
+    failed = SmokeResult(False, TrialOutcome(status="failed", reason="exit code 1", tail=["epoch 0", *traceback]),
+                         "the smoke run failed: exit code 1")
+    assert await engine.workflow._repair(discovery, chosen, failed, 1) is True
+
+    first, second = (r["body"]["messages"] for r in server.requests)
+    assert "ValueError: math domain error" in first[-1]["content"] and "_aft_parser" in first[-1]["content"]
+    assert "The edit applied but" in second[-1]["content"] and "0.5" in second[-1]["content"]
+    committed = engine.work_script.read_text()
+    assert "learning rate; " in committed and "default=0.1" in committed
+    log = subprocess.run(["git", "log", "--format=%B", "-n1", engine.workspace.branch], cwd=tiny_project,
+                         capture_output=True, text=True).stdout
+    assert log.startswith("repair: expose --lr, --epochs") and "openai/test-model repaired the refactor" in log
+    proposal = next(e for e in read_events(engine) if e["kind"] == "proposal")
+    assert proposal["proposal_kind"] == "repair" and "+_aft_parser.add_argument(\"--lr\"" in proposal["diff"]
+
+
+async def test_a_model_written_refactor_plan_goes_through_the_workflows_proof_and_smoke_run(
+        engine_factory, server, tiny_project):
+    from aft_tui.target.equivalence import check_static
+    from aft_tui.target.hooks import REPORT_HELPER
+
+    engine = await engine_factory("const_train.py", model=MODEL, api_base=server.url, yes=True,
+                                  metric="val_loss", direction="min")
+    reply = ("const_train.py\n<<<<<<< SEARCH\nimport math\n=======\nimport math\nimport argparse\n\n\n"
+             + REPORT_HELPER +
+             "\n\n_aft_parser = argparse.ArgumentParser(description=\"Tunable hyperparameters.\")\n"
+             "_aft_parser.add_argument(\"--lr\", type=float, default=0.1, help=\"learning rate\")\n"
+             "_aft_args = _aft_parser.parse_args()\n>>>>>>> REPLACE\n\n"
+             "const_train.py\n<<<<<<< SEARCH\nLR = 0.1\n=======\nLR = _aft_args.lr\n>>>>>>> REPLACE\n\n"
+             "const_train.py\n<<<<<<< SEARCH\n    print(f\"epoch {epoch} val_loss: {val_loss}\")\n=======\n"
+             "    print(f\"epoch {epoch} val_loss: {val_loss}\")\n"
+             "    _aft_report({\"epoch\": epoch, \"val_loss\": val_loss})\n>>>>>>> REPLACE\n\n"
+             "Rationale: expose the learning rate and report val_loss.\n")
+    server.script(text(reply))
+    discovery = engine.workflow.inspect()
+    plan = await engine.brain.refactor_plan(engine, discovery, "expose the learning rate")
+    assert plan is not None, engine.brain.last_problem
+    assert [(p.name, p.flag, p.default) for p in plan.lifted] == [("lr", "--lr", 0.1)]
+    assert check_static(plan.original, plan.new_source, plan).ok
+    assert await engine.workflow._propose_and_prove(discovery, plan, ["lr"], "refactor", 0, "") is True
+    log = subprocess.run(["git", "log", "--format=%B", "-n1", engine.workspace.branch], cwd=tiny_project,
+                         capture_output=True, text=True).stdout
+    assert log.startswith("refactor: expose --lr") and "Written by openai/test-model" in log

@@ -112,3 +112,14 @@ async def test_offline_brain_proposes_nothing():
     assert await brain.propose_params(None, [], [], None) is None
     assert "--model" in brain.last_problem
     assert brain.usage == {"prompt_tokens": 0, "completion_tokens": 0, "cost_usd": None}
+
+
+async def test_llm_strategy_without_a_model_tunes_with_the_optimizer_and_says_so_once(engine_factory):
+    engine = await engine_factory(strategy="llm", trials=3)
+    await engine.tune()
+    runs = sorted(engine.runs(), key=lambda r: r["number"])
+    assert [r["status"] for r in runs] == ["ok"] * 3
+    assert [r["strategy"] for r in runs] == ["defaults", "llm:tpe", "llm:tpe"]
+    assert "no model is configured" in runs[1]["rationale"]
+    infos = [e["text"] for e in read_events(engine) if e["kind"] == "info" and "needs a model" in e["text"]]
+    assert len(infos) == 1 and "--model" in infos[0]

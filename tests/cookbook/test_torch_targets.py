@@ -34,7 +34,6 @@ SCRIPTS = {
 class Run:
     folder: Path
     stdout: str
-    returncode: int
 
     def metric(self, script: str) -> float:
         pattern = SCRIPTS[script][0]
@@ -70,7 +69,7 @@ def start_script(folder: Path, script: str, *args: str, cwd: Path | None = None,
 def finish(proc: subprocess.Popen[str], folder: Path) -> Run:
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 0, f"{proc.args} failed:\n{stdout}\n{stderr}"
-    return Run(folder, stdout, proc.returncode)
+    return Run(folder, stdout)
 
 
 def run_script(folder: Path, script: str, *args: str, cwd: Path | None = None,

@@ -113,3 +113,20 @@ def test_config_flag_reads_a_per_trial_config(tmp_path):
     result = run(refactored, "--config", "trial.yaml")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "epoch 0 val_score=0.5000\n"
+
+
+def test_pass_through_parser_with_hf_argument_parser(tmp_path):
+    pytest.importorskip("transformers")
+    script = tmp_path / "train.py"
+    script.write_text(
+        "from dataclasses import dataclass\n\nfrom transformers import HfArgumentParser\n\n\n@dataclass\n"
+        "class RunArguments:\n    name: str = \"run\"\n\n\ndef main():\n"
+        "    (args,) = HfArgumentParser(RunArguments).parse_args_into_dataclasses()\n"
+        "    for epoch in range(3):\n        print(f\"{args.name} epoch {epoch} loss={1 / (epoch + 1):.3f}\")\n\n\nmain()\n"
+    )
+    plan = plan_refactor(script, discover(script), project_root=tmp_path)
+    assert plan.parser_mode == "pass_through" and [p.flag for p in plan.lifted] == ["--epochs"]
+    script.write_text(plan.new_source)
+    result = run(script, "--epochs", "2", "--name", "x")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "x epoch 0 loss=1.000\nx epoch 1 loss=0.500\n"

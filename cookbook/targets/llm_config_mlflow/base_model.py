@@ -26,7 +26,7 @@ def cache_key(settings: dict, corpus: list[str]) -> str:
     return digest.hexdigest()[:12]
 
 
-def pretrain(model, tokenizer, corpus: list[str], max_length: int, seed: int) -> float:
+def pretrain(model, tokenizer, corpus: list[str], max_length: int, seed: int, epochs: int) -> float:
     """Plain causal-LM training on `corpus`; returns the last epoch's mean loss."""
     import torch
 
@@ -35,7 +35,7 @@ def pretrain(model, tokenizer, corpus: list[str], max_length: int, seed: int) ->
     optimizer = torch.optim.AdamW(model.parameters(), lr=BASE_LEARNING_RATE)
     model.train()
     mean = float("nan")
-    for _ in range(BASE_EPOCHS):
+    for _ in range(epochs):
         order = torch.randperm(len(encoded), generator=gen).tolist()
         losses = []
         for start in range(0, len(order), BASE_BATCH_SIZE):
@@ -54,29 +54,33 @@ def pretrain(model, tokenizer, corpus: list[str], max_length: int, seed: int) ->
     return mean
 
 
-def load_or_build(settings: dict, corpus: list[str], cache_root: Path):
+def load_or_build(settings: dict, corpus: list[str], cache_root: Path,
+                  tokenizer_texts: list[str] = ()):
     """Return (tokenizer, model) for a tiny GPT-2 base described by `settings`.
 
-    settings: vocab_size, hidden_size, num_layers, num_heads, max_length, seed.
+    settings: vocab_size, hidden_size, num_layers, num_heads, max_length, seed and optionally
+    epochs (default BASE_EPOCHS). The tokenizer learns from the corpus plus `tokenizer_texts`
+    (text the base never trains on but should tokenize well, such as prompt templates).
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel, set_seed
 
     from lm_data import train_byte_bpe
 
-    path = cache_root / f"base-{cache_key(settings, corpus)}"
+    path = cache_root / f"base-{cache_key(settings, list(corpus) + list(tokenizer_texts))}"
     if path.is_dir():
         print(f"base model: cached at {path}")
         return AutoTokenizer.from_pretrained(path), AutoModelForCausalLM.from_pretrained(path)
 
     set_seed(settings["seed"])
     started = time.perf_counter()
-    tokenizer = train_byte_bpe(corpus, settings["vocab_size"])
+    tokenizer = train_byte_bpe(list(corpus) + list(tokenizer_texts), settings["vocab_size"])
     model = GPT2LMHeadModel(GPT2Config(
         vocab_size=len(tokenizer), n_positions=max(128, settings["max_length"]),
         n_embd=settings["hidden_size"], n_layer=settings["num_layers"],
         n_head=settings["num_heads"], bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id))
-    loss = pretrain(model, tokenizer, corpus, settings["max_length"], settings["seed"])
+    loss = pretrain(model, tokenizer, corpus, settings["max_length"], settings["seed"],
+                    settings.get("epochs", BASE_EPOCHS))
     cache_root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".base-", dir=cache_root))
     model.save_pretrained(tmp)

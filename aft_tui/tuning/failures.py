@@ -1,0 +1,107 @@
+"""Failures are data: a trial that crashed, ran out of memory or went NaN marks a region to avoid.
+
+Two mechanisms, one for each kind of strategy:
+
+* **Model-based samplers** (tpe, gp, cmaes) learn only from what the study is told. Told
+  ``FAIL``, Optuna's samplers drop the trial entirely, so TPE keeps sampling the region that
+  just crashed. A failed trial is therefore told as *complete with a penalised value*: the worst
+  value any successful trial of the session reached. TPE and CMA-ES only use the ranking of
+  values, so the failure lands in the "bad" group without distorting anything else; GP sees
+  an observation as bad as the worst real one (not an arbitrary huge number, which would wreck
+  its fit). The trial keeps its true status in outputs/ (the durable record) and carries the
+  user attributes ``aft_status`` and ``aft_penalised`` in the study, so nothing reads it as a
+  real result. With no successful trial yet there is nothing sound to compare with, and the
+  trial is told ``FAIL`` as before. Timeouts are told ``FAIL`` too: a timeout says more about
+  the time limit (or the session's remaining budget) than about the region.
+
+* **Rule-based proposals** (coordinate descent, the analysis' moves, and anything else that
+  computes concrete parameters) ask `near_failure` before proposing: a point with the same
+  categorical values as a failed trial and every numeric value within `FAILURE_RADIUS` of it
+  (on the unit scale of `moves`) is skipped.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from aft_tui.tuning import moves
+from aft_tui.tuning.space import SearchSpace
+
+FAILURE_RADIUS = 0.05
+"""Within 5% of every numeric range (same categorical values) counts as the failed point's region."""
+
+_OOM = re.compile(r"out of memory", re.I)
+_DIVERGED = re.compile(r"diverged|\bnan\b|\binf\b", re.I)
+
+
+def is_failure(record: dict[str, Any]) -> bool:
+    """A trial that crashed, ran out of memory or diverged (not one that was pruned or timed out)."""
+    return record.get("status") == "failed"
+
+
+def failure_kind(record: dict[str, Any]) -> str:
+    """'oom', 'diverged' or 'crash', read from the trial's reason."""
+    reason = str(record.get("reason") or "")
+    if _OOM.search(reason):
+        return "oom"
+    if _DIVERGED.search(reason):
+        return "diverged"
+    return "crash"
+
+
+def near_failure(space: SearchSpace, params: dict[str, Any], history: list[dict[str, Any]],
+                 radius: float = FAILURE_RADIUS) -> dict[str, Any] | None:
+    """The failed trial whose region `params` falls in, or None."""
+    for record in history:
+        if not is_failure(record):
+            continue
+        failed = record.get("params") or {}
+        if all(d.name in failed for d in space) and moves.distance(space, params, failed) <= radius:
+            return record
+    return None
+
+
+def penalty_value(history: list[dict[str, Any]], direction: str) -> float | None:
+    """The worst value a successful trial reached (what a failure is told as), or None."""
+    values = [r["value"] for r in history if r.get("status") == "ok" and isinstance(r.get("value"), (int, float))
+              and not isinstance(r.get("value"), bool) and math.isfinite(r["value"])]
+    if not values:
+        return None
+    return float(min(values) if direction == "max" else max(values))
+
+
+def tell(study: Any, trial: Any, status: str, value: float | None, history: list[dict[str, Any]],
+         direction: str, reason: str = "") -> None:
+    """Tell the study how a finished trial went (see the module doc for failures).
+
+    `trial` is the Trial the study handed out, or a FrozenTrial when reconciling after a crash.
+    `history` is the session's records, which may include this trial's own.
+    """
+    from optuna.trial import TrialState
+
+    target = trial.number if hasattr(trial, "state") else trial  # study.tell takes a Trial or a number
+    if status == "ok" and isinstance(value, (int, float)) and math.isfinite(value):
+        study.tell(target, float(value))
+        return
+    if status == "pruned":
+        study.tell(target, state=TrialState.PRUNED)
+        return
+    penalty = penalty_value(history, direction) if status == "failed" else None
+    if penalty is None:
+        study.tell(target, state=TrialState.FAIL)
+        return
+    _set_attrs(study, trial, {"aft_status": status, "aft_penalised": True, "aft_reason": reason[:200]})
+    study.tell(target, penalty)
+
+
+def _set_attrs(study: Any, trial: Any, attrs: dict[str, Any]) -> None:
+    for key, val in attrs.items():
+        try:
+            if hasattr(trial, "set_user_attr") and not hasattr(trial, "state"):
+                trial.set_user_attr(key, val)
+            else:  # a FrozenTrial (reconciling): write through the storage
+                study._storage.set_trial_user_attr(trial._trial_id, key, val)
+        except Exception:  # the attribute is a label for people reading the study; never fail a tell over it
+            return

@@ -1,0 +1,100 @@
+"""Why a trial was pruned, in one sentence that names the rule and the comparison.
+
+Optuna's pruners answer only yes or no. A person reading "pruned" needs the numbers: which
+rule, the trial's value at which step, and what it was compared with. The comparison is
+recomputed here from the study exactly as the pruner makes it:
+
+* **median** (Optuna's MedianPruner): the trial's best value so far against the median of the
+  completed trials' values at the same step;
+* **hyperband** (successive halving in brackets): at each rung (steps min_resource x 3^k) a
+  trial continues only if it is in the top 1/reduction_factor of the trials of its bracket
+  that reached that rung.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Any
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _pair(a: float, b: float) -> tuple[str, str]:
+    """Both numbers with just enough digits to show that they differ."""
+    for digits in range(4, 12):
+        fa, fb = f"{a:.{digits}g}", f"{b:.{digits}g}"
+        if fa != fb:
+            return fa, fb
+    return f"{a:.12g}", f"{b:.12g}"
+
+
+def _frozen(study: Any, number: int) -> Any | None:
+    for t in study.get_trials(deepcopy=False):
+        if t.number == number:
+            return t
+    return None
+
+
+def explain(study: Any, trial: Any, rule: str, metric: str, value: float, step: int) -> str:
+    """The sentence recorded as a pruned trial's reason."""
+    try:
+        if rule == "median":
+            return _explain_median(study, trial, metric, value, step)
+        if rule == "hyperband":
+            return _explain_hyperband(study, trial, metric, value, step)
+    except Exception:  # an explanation must never break a trial; fall back to the plain statement
+        pass
+    return f"{rule} rule: {metric}={_fmt(value)} at step {step} was worse than earlier trials at that step"
+
+
+def _explain_median(study: Any, trial: Any, metric: str, value: float, step: int) -> str:
+    from optuna.study import StudyDirection
+    from optuna.trial import TrialState
+
+    maximize = study.direction == StudyDirection.MAXIMIZE
+    frozen = _frozen(study, trial.number)
+    mine = [v for s, v in (frozen.intermediate_values.items() if frozen else []) if s <= step and math.isfinite(v)]
+    best = (max(mine) if maximize else min(mine)) if mine else value
+    others = [t.intermediate_values[step] for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+              if step in t.intermediate_values and math.isfinite(t.intermediate_values[step])]
+    median = statistics.median(others)
+    relation = "below" if maximize else "above"
+    shown, median_text = _pair(best, median)
+    best_text = (f"{metric}={shown} at step {step}" if best == value
+                 else f"{metric}={_fmt(value)} at step {step} (its best so far {shown})")
+    return (f"median rule: {best_text} is {relation} the median {median_text} of the {len(others)} completed "
+            f"trial{'s' if len(others) != 1 else ''} at step {step}")
+
+
+def _explain_hyperband(study: Any, trial: Any, metric: str, value: float, step: int) -> str:
+    from optuna.study import StudyDirection
+
+    maximize = study.direction == StudyDirection.MAXIMIZE
+    pruner = study.pruner
+    frozen = _frozen(study, trial.number)
+    attrs = frozen.system_attrs if frozen else {}
+    rung = max((int(k.rsplit("_", 1)[1]) for k in attrs if k.startswith("completed_rung_")), default=0)
+    key = f"completed_rung_{rung}"
+    trials = study.get_trials(deepcopy=False)
+    bracket_text = ""
+    get_bracket = getattr(pruner, "_get_bracket_id", None)
+    n_brackets = getattr(pruner, "_n_brackets", None)
+    if callable(get_bracket):
+        bracket = get_bracket(study, frozen)
+        trials = [t for t in trials if get_bracket(study, t) == bracket]
+        if n_brackets:
+            bracket_text = f", bracket {bracket + 1} of {n_brackets}"
+    competing = [t.system_attrs[key] for t in trials if key in t.system_attrs and t.number != trial.number]
+    competing.append(attrs.get(key, value))
+    factor = int(getattr(pruner, "_reduction_factor", 3))
+    keep = max(1, len(competing) // factor)
+    ranked = sorted(competing, reverse=maximize)
+    cutoff = ranked[keep - 1]
+    relation = "at least" if maximize else "at most"
+    shown, cutoff_text = _pair(float(attrs.get(key, value)), float(cutoff))
+    return (f"successive-halving rule (Hyperband{bracket_text}, rung {rung + 1}): {metric}={shown} at step "
+            f"{step} is not in the top 1/{factor} of the {len(competing)} trial{'s' if len(competing) != 1 else ''} "
+            f"of its bracket that reached this rung (the top {keep} needed {relation} {cutoff_text})")

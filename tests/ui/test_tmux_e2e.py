@@ -1,0 +1,109 @@
+"""`aft chat` in a real terminal (tmux): type /pipeline, approve with a key, watch the trials, quit.
+
+The screen is read with `tmux capture-pane`, as a person would see it; afterwards the session
+log and the git branch must tell the same story.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import git
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
+
+
+class Tmux:
+    def __init__(self, socket: Path) -> None:
+        self.socket = str(socket)
+
+    def __call__(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-S", self.socket, *args], check=True, capture_output=True, text=True).stdout
+
+    def screen(self) -> str:
+        return self("capture-pane", "-p", "-t", "aft")
+
+    def type(self, text: str) -> None:
+        self("send-keys", "-t", "aft", "-l", text)
+
+    def key(self, *names: str) -> None:
+        self("send-keys", "-t", "aft", *names)
+
+    def wait_for(self, predicate, timeout: float, what: str) -> str:
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if predicate(screen):
+                return screen
+            time.sleep(0.25)
+        raise AssertionError(f"timed out waiting for {what}; the screen shows:\n{screen}")
+
+    def dead(self) -> bool:
+        return self("display-message", "-p", "-t", "aft", "#{pane_dead}").strip() == "1"
+
+
+def test_chat_pipeline_in_tmux(git_project, tmp_path):
+    project = git_project("mlp_classifier.py")
+    tmux = Tmux(tmp_path / "tmux.sock")
+    env = {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TERM": "xterm-256color",
+           "XDG_CONFIG_HOME": os.environ.get("XDG_CONFIG_HOME", str(tmp_path / "xdg")), "COLORTERM": "truecolor"}
+    for key in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "PATH", "HOME"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    command = " ".join([
+        "cd", shlex.quote(str(project)), "&&", "env", *[f"{k}={shlex.quote(v)}" for k, v in env.items()],
+        shlex.quote(sys.executable), "-m", "aft_tui", "chat", "mlp_classifier.py",
+        "--metric", "val_acc", "--direction", "max", "--trials", "2",
+    ])
+    tmux("-f", "/dev/null", "new-session", "-d", "-s", "aft", "-x", "160", "-y", "48", command)
+    try:
+        tmux("set-option", "-t", "aft", "remain-on-exit", "on")
+        tmux.wait_for(lambda s: "Type /pipeline" in s, 60, "the app to start")
+        tmux.type("/pipeline")
+        tmux.key("Enter")
+        screen = tmux.wait_for(lambda s: "PENDING" in s, 90, "the refactor proposal")
+        assert "refactor" in screen and "+++ b/mlp_classifier.py" in screen
+        tmux.key("a")  # approve with a key: the diff pane took focus when the proposal arrived
+        screen = tmux.wait_for(lambda s: "/pipeline finished" in s, 300, "the trials to finish")
+        assert "trial 2/2" in screen
+        runs = [line for line in screen.splitlines() if "lr=" in line and ("ok" in line or "pruned" in line)]
+        assert len(runs) >= 2, screen
+        tmux.key("F2")
+        tmux.type("/quit")
+        tmux.key("Enter")
+        deadline = time.monotonic() + 30
+        while not tmux.dead():
+            assert time.monotonic() < deadline, tmux.screen()
+            time.sleep(0.2)
+        final = tmux.screen()
+        assert "saved; resume with `aft chat --resume" in final
+        assert "Traceback" not in final
+    finally:
+        subprocess.run(["tmux", "-S", tmux.socket, "kill-server"], capture_output=True)
+
+    (log,) = (project / ".aft" / "sessions").glob("*.jsonl")
+    events = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    kinds = [e["kind"] for e in events]
+    proposal = next(e for e in events if e["kind"] == "proposal")
+    decision = next(e for e in events if e["kind"] == "decision")
+    assert proposal["proposal_kind"] == "refactor"
+    assert decision["approved"] and decision["by"] == "user" and decision["proposal_id"] == proposal["proposal_id"]
+    finished = [e for e in events if e["kind"] == "trial_finished"]
+    assert [e["number"] for e in finished] == [1, 2]
+    assert kinds[-1] == "session_ended"
+    branch = f"aft/{log.stem}"
+    subjects = git(project, "log", "--format=%s", f"main..{branch}").splitlines()
+    assert any(s.startswith("refactor") for s in subjects), subjects
+    assert sum(s.startswith("trial ") for s in subjects) == 2, subjects
+    assert git(project, "rev-parse", "--abbrev-ref", "HEAD") == "main"  # the user's branch is untouched
