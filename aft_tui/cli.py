@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from aft_tui.errors import UserError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 70, 130
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -406,6 +406,21 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `aft runs | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except Exception as exc:  # a bug in AFT: one line for the person, the traceback in a file
+        path = _write_crash_report()
+        print(f"aft: internal error ({type(exc).__name__}: {exc}); details in {path}. Please report it.",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _write_crash_report() -> str:
+    import tempfile
+    import traceback
+
+    fd, path = tempfile.mkstemp(prefix="aft-crash-", suffix=".txt")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(traceback.format_exc())
+    return path
 
 
 if __name__ == "__main__":  # pragma: no cover

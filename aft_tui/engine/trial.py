@@ -55,6 +55,7 @@ class TrialOutcome:
     artifact: Path | None = None
     pruned_at: int | None = None
     script_result: dict[str, Any] | None = None
+    sources: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def _finite(value: Any) -> bool:
@@ -124,17 +125,16 @@ class TrialRun:
 
     def _on_metrics(self, records: list[MetricRecord]) -> None:
         for record in records:
+            for name in record.values:
+                self._names.setdefault(name, None)
             if record.source == "file":
                 self._file_records.append(record)
             else:
-                # Once the script reports through AFT_METRICS, its prints are only a fallback.
-                if self._file_records:
-                    for name in record.values:
-                        self._names.setdefault(name, None)
-                    continue
                 self._stdout_records.append(record)
-            for name in record.values:
-                self._names.setdefault(name, None)
+                # Once the script reports through AFT_METRICS, its prints are only a fallback:
+                # keep them (they may hold what the file lacks) but do not show them twice.
+                if self._file_records:
+                    continue
             self.emit(TrialMetric(run_id=self.spec.run_id, step=record.step, epoch=record.epoch,
                                   values=dict(record.values)))
             self._maybe_prune(record)
@@ -161,9 +161,23 @@ class TrialRun:
             asyncio.get_running_loop().create_task(self._process.cancel("pruned"))
 
     # -- judging ---------------------------------------------------------------
-    def history(self) -> list[dict[str, Any]]:
+    def history(self, metric: str | None = None) -> list[dict[str, Any]]:
+        """Per-evaluation rows from the metrics file when it carries the objective, else from the
+        printed lines (a script may write only its final score to AFT_METRICS but print every epoch)."""
+        metric = metric or self.metric
         records = self._file_records or self._stdout_records
-        out = []
+        if metric and self._file_records and not any(metric in r.values for r in self._file_records):
+            if any(metric in r.values for r in self._stdout_records):
+                records = self._stdout_records
+        return self._rows(records)
+
+    def histories(self) -> dict[str, list[dict[str, Any]]]:
+        """Both sources, so the objective can be chosen after the run and its history rebuilt."""
+        return {"file": self._rows(self._file_records), "stdout": self._rows(self._stdout_records)}
+
+    @staticmethod
+    def _rows(records: list[MetricRecord]) -> list[dict[str, Any]]:
+        rows = []
         for r in records:
             row: dict[str, Any] = {}
             if r.epoch is not None:
@@ -171,13 +185,13 @@ class TrialRun:
             if r.step is not None:
                 row["step"] = r.step
             row.update(r.values)
-            out.append(row)
-        return out
+            rows.append(row)
+        return rows
 
     def _judge(self, launched: Any) -> TrialOutcome:
         history = self.history()
         outcome = TrialOutcome(status="ok", history=history, metric_names=list(self._names),
-                               returncode=launched.returncode, tail=list(launched.tail))
+                               returncode=launched.returncode, tail=list(launched.tail), sources=self.histories())
         script_result = read_json(self.spec.run_dir / "result.json")
         if isinstance(script_result, dict):
             outcome.script_result = script_result

@@ -11,9 +11,11 @@ import asyncio
 import inspect
 import json
 import math
+import threading
 import time
 import warnings
-from typing import Any
+from concurrent.futures import Future
+from typing import Any, Callable
 
 from aft_tui.engine import events as ev
 from aft_tui.engine.trial import TrialOutcome, TrialRun, TrialSpec
@@ -36,6 +38,24 @@ def _better(a: float, b: float | None, direction: str) -> bool:
     if b is None:
         return True
     return a > b if direction == "max" else a < b
+
+
+def _in_background(fn: Callable[..., Any], *args: Any) -> Future:
+    """Run a git bookkeeping step in its own thread while the tuning loop goes on.
+
+    A trial's tag and note are a few milliseconds of git each and nothing waits for them but
+    the trial's end, so they overlap with the trial's run and with writing its results.
+    """
+    future: Future = Future()
+
+    def work() -> None:
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # handed to whoever waits on the future
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name="aft-git", daemon=True).start()
+    return future
 
 
 def _fmt_params(params: dict[str, Any]) -> str:
@@ -258,7 +278,10 @@ class Tuner:
         assert self.space is not None
         choice = Choice(self.space.defaults(), "the script's own defaults, run first as the baseline", "defaults")
         outcome, record = await self._run_trial(1, choice, gpus, None)
-        picked = choose_objective(outcome.metric_names)
+        # Prefer what the script reports per evaluation over one-off prints.
+        per_eval = [n for rows in (outcome.sources or {}).values() for row in rows for n in row
+                    if n not in ("epoch", "step")]
+        picked = choose_objective(list(dict.fromkeys(per_eval))) or choose_objective(outcome.metric_names)
         if picked is None:
             raise UserError(
                 "The script reported no metric AFT can optimise (no AFT_METRICS lines and no 'name: value' prints); "
@@ -282,17 +305,25 @@ class Tuner:
         self.engine.outputs.write_result(record)
 
     def _rejudge(self, record: dict[str, Any], outcome: TrialOutcome) -> dict[str, Any]:
-        values = [row[self.metric] for row in outcome.history if self.metric in row]
+        """Judge trial 1 again once the objective is known (it ran before the metric was chosen)."""
+        sources = outcome.sources or {"file": outcome.history}
+        history = next((rows for rows in (sources.get("file", []), sources.get("stdout", []))
+                        if any(self.metric in row for row in rows)), [])
+        values = [row[self.metric] for row in history if self.metric in row]
         record["metric"], record["direction"] = self.metric, self.direction
-        if record["status"] == "failed" and values and outcome.returncode == 0:
-            record["status"], record["reason"] = "ok", ""
+        record["history"] = history or record.get("history", [])
         if values:
             final = values[-1]
             record["value"] = record["final"] = record["validation"] = final
             finite = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
             record["best"] = (max if self.direction == "max" else min)(finite) if finite else None
+            if record["status"] == "failed" and outcome.returncode == 0:
+                record["status"], record["reason"] = "ok", ""
             if not (isinstance(final, (int, float)) and math.isfinite(final)):
                 record["status"], record["reason"] = "failed", f"'{self.metric}' became {final} (diverged)"
+        elif record["status"] == "ok":
+            record["status"] = "failed"
+            record["reason"] = f"the script never reported '{self.metric}'"
         self._announce_finish(record)
         return record
 
@@ -308,6 +339,7 @@ class Tuner:
         command = engine.interpreter.command(str(engine.work_script), args)
         async with self._commit_lock:
             sha, tag = await asyncio.to_thread(self._commit_choice, number, run_id, choice, command)
+        tagging = _in_background(engine.workspace.tag, tag, sha)
         timeout = self.settings.timeout
         if self.settings.budget is not None:
             left = max(1.0, self.settings.budget - (time.time() - self._started))
@@ -329,6 +361,10 @@ class Tuner:
             outcome = await runner.run()
         finally:
             self._running.pop(run_id, None)
+            try:
+                tagging.result()
+            except Exception as exc:  # a tag is a convenience; the commit and the params file carry the trial
+                engine.info_message(f"Could not tag {sha[:8]} as {tag}: {exc}")
         record = self._record(run_id, number, choice, outcome, sha, tag, command, started_at, trial)
         if trial is not None:
             self._announce_finish(record)
@@ -341,8 +377,7 @@ class Tuner:
                    "rationale": choice.rationale, "command": command[1:] if len(command) > 1 else command}
         message = f"trial {number}: {_fmt_params(choice.params)}\n\nChosen by: {choice.source}. {choice.rationale}"
         sha = ws.commit(message, files={PARAMS_FILE: json.dumps(payload, indent=2, default=str) + "\n"})
-        tag = f"aft/{self.engine.session_id}/trial-{number:03d}"
-        ws.tag(tag, sha)
+        tag = f"aft/{self.engine.session_id}/trial-{number:03d}"  # made while the trial runs
         self.engine.emit(ev.CommitMade(sha=sha, message=message.splitlines()[0], branch=ws.branch, tag=tag))
         return sha, tag
 
@@ -394,10 +429,11 @@ class Tuner:
         if outcome.script_result:
             record["script_result"] = outcome.script_result
         previous_best = self.best_result()
+        noting = _in_background(engine.workspace.add_note, sha, {
+            k: record[k] for k in ("run_id", "status", "reason", "metric", "value", "best", "duration", "params")})
         engine.outputs.write_result(record)
         try:
-            engine.workspace.add_note(sha, {k: record[k] for k in ("run_id", "status", "reason", "metric", "value", "best",
-                                                                   "duration", "params")})
+            noting.result()
         except Exception as exc:  # a note is a convenience; the result is already on disk
             engine.info_message(f"Could not attach the result note to {sha[:8]}: {exc}")
         if findings:

@@ -65,11 +65,10 @@ def make_sampler(name: str, seed: int, space: SearchSpace) -> Any:
     if name == "gp":
         return optuna.samplers.GPSampler(seed=seed, n_startup_trials=4)
     if name == "cmaes":
-        return optuna.samplers.CmaEsSampler(seed=seed, n_startup_trials=4, warn_independent_sampling=False)
+        return optuna.samplers.CmaEsSampler(seed=seed, n_startup_trials=4)
     if name == "grid":
         return optuna.samplers.GridSampler(_grid(space), seed=seed)
-    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=4, multivariate=True,
-                                      warn_independent_sampling=False)
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=4, multivariate=True)
 
 
 def _grid(space: SearchSpace, points: int = 3) -> dict[str, list[Any]]:

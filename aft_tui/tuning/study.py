@@ -6,6 +6,7 @@ finished trial readable and the study can be resumed. Optuna is imported lazily.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,9 @@ def storage_for(state_dir: Path) -> Any:
     from optuna.storages import JournalStorage
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # Experimental/deprecation notices are for library developers, not for the person tuning.
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning, module="optuna")
     path = Path(state_dir) / "optuna.journal"
     path.parent.mkdir(parents=True, exist_ok=True)
     return JournalStorage(_journal_file(str(path)))

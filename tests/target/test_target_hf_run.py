@@ -19,24 +19,26 @@ FIXTURES = Path(__file__).parent / "fixtures"
 pytestmark = pytest.mark.slow
 
 
-def run(script: Path, *args: str, metrics: Path | None = None) -> subprocess.CompletedProcess:
+def start(script: Path, metrics: Path | None = None) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "AFT_METRICS"}
     env.update(OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
     if metrics is not None:
         env["AFT_METRICS"] = str(metrics)
-    return subprocess.run([sys.executable, script.name, *args], cwd=script.parent, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.Popen([sys.executable, script.name], cwd=script.parent, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def final_line(result: subprocess.CompletedProcess) -> str:
-    assert result.returncode == 0, result.stderr[-2000:]
-    return [line for line in result.stdout.splitlines() if line.startswith("eval_loss:")][-1]
+def final_line(proc: subprocess.Popen) -> str:
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err[-2000:]
+    return [line for line in out.splitlines() if line.startswith("eval_loss:")][-1]
 
 
 def test_trainer_callback_reports_each_evaluation(tmp_path):
     pytest.importorskip("transformers")
     pytest.importorskip("accelerate")
-    original = tmp_path / "original.py"
+    (tmp_path / "original").mkdir()
+    original = tmp_path / "original" / "train.py"
     shutil.copy(FIXTURES / "hf_tiny_trainer.py", original)
     target = tmp_path / "train.py"
     shutil.copy(FIXTURES / "hf_tiny_trainer.py", target)
@@ -47,8 +49,9 @@ def test_trainer_callback_reports_each_evaluation(tmp_path):
     target.write_text(plan.new_source)
 
     metrics = tmp_path / "metrics.jsonl"
-    # With no flags the training is the same run: same final metric.
-    assert final_line(run(target, metrics=metrics)) == final_line(run(original))
+    # With no flags the training is the same run: same final metric. (Both run at once: two cores.)
+    refactored_run, original_run = start(target, metrics=metrics), start(original)
+    assert final_line(refactored_run) == final_line(original_run)
     rows = [json.loads(line) for line in metrics.read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1, 2, 2]  # two epoch-end evaluations and the final evaluate()
     assert all("eval_loss" in r and "step" in r for r in rows)
