@@ -47,6 +47,7 @@ class Settings:
     model: str | None = None  # LLM (litellm model string)
     api_base: str | None = None
     small_model: str | None = None
+    llm_timeout: float = 60.0  # seconds per LLM request
     theme: str = "dark"
     mlflow: str | None = None
     search: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -89,14 +89,22 @@ class Workflow:
         engine = self.engine
         discovery = await asyncio.to_thread(self.inspect)
         engine.info_message(_describe_discovery(discovery))
-        if not discovery.params:
-            engine.info_message(discovery.hint or "No tunable parameter found.")
-            return False
-        plan = await asyncio.to_thread(self._plan, discovery, engine.settings.params)
-        if not plan.changed:
-            engine.info_message(f"{engine.info.rel_script} already exposes its parameters as flags and reports its "
-                                "metrics; no refactor needed.")
-            return True
+        plan = None
+        if discovery.params:
+            plan = await asyncio.to_thread(self._plan, discovery, engine.settings.params)
+            if not plan.changed:
+                engine.info_message(f"{engine.info.rel_script} already exposes its parameters as flags and reports its "
+                                    "metrics; no refactor needed.")
+                return True
+        else:
+            # No rule covers this script: an LLM (when configured) may still propose a refactor,
+            # which goes through the same static proof and smoke run.
+            llm_refactor = getattr(engine.brain, "refactor_plan", None)
+            if llm_refactor is not None:
+                plan = await llm_refactor(engine, discovery, "; ".join(engine.state.notes.get("goals", [])))
+            if plan is None:
+                engine.info_message(discovery.hint or "No tunable parameter found.")
+                return False
         chosen = [p.name for p in plan.lifted]
         return await self._propose_and_prove(discovery, plan, chosen, kind="refactor", attempt=0, failure="")
 

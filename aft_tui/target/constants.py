@@ -59,6 +59,10 @@ def constant_params(script: Script) -> tuple[list[Param], list[Skipped]]:
             skipped.append((name, loc, "assigned together with other names, not a single literal"))
             continue
         lit = literal_of(value, script.module)
+        if lit is None and isinstance(value, (cst.Name, cst.Attribute, cst.Subscript)) and not (
+            isinstance(value, cst.Name) and value.value == "None"
+        ):
+            continue  # `LR = args.lr`, `EPOCHS = cfg["epochs"]`: set elsewhere, reported there
         if lit is None:
             kind = "a tuple or list" if isinstance(value, (cst.Tuple, cst.List)) else "a computed value"
             if isinstance(value, cst.Name) and value.value == "None":

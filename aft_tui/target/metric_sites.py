@@ -18,6 +18,9 @@ from aft_tui.target.script import Script
 
 _WORD = r"[A-Za-z][A-Za-z0-9_/]*"
 _LABEL_END = re.compile(rf"({_WORD}(?:[ -]{_WORD}){{0,2}})\s*[:=]\s*$")
+_SPACED_END = re.compile(rf"({_WORD}(?:[ -]{_WORD}){{0,2}})\s+$")
+_METRIC_WORDS = ("loss", "acc", "accuracy", "f1", "auc", "precision", "recall", "perplexity", "ppl", "mse", "mae",
+                 "rmse", "bleu", "rouge", "error", "score", "reward")
 _BARE_LABEL = re.compile(rf"^\s*({_WORD}(?:[ -]{_WORD}){{0,2}})\s*[:=]?\s*$")
 _PERCENT = re.compile(r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]")
 _BRACES = re.compile(r"\{[^{}]*\}")
@@ -47,8 +50,16 @@ def normalise(label: str) -> str | None:
 
 
 def _label_before(text: str) -> str | None:
+    """The label just before a value: `val_acc: `, `loss=`, or a bare metric word (`loss `)."""
     match = _LABEL_END.search(text)
-    return normalise(match.group(1)) if match else None
+    if match:
+        return normalise(match.group(1))
+    match = _SPACED_END.search(text)
+    if match:
+        name = normalise(match.group(1))
+        if name and name.endswith(_METRIC_WORDS):
+            return name
+    return None
 
 
 def reported_values(call: cst.Call, module: cst.Module) -> list[tuple[str, cst.BaseExpression]]:

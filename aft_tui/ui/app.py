@@ -363,6 +363,13 @@ class AftApp(App[int]):
         if not result.ok:
             self.conversation.show_result("error", result.text)
             self.notify(result.text, severity="error")
+        else:
+            self.call_after_refresh(self._after_decision)
+
+    def _after_decision(self) -> None:
+        """Once nothing waits for a decision, hand the keyboard back to the conversation."""
+        if not self.model.pending() and self.active_pane == "diff" and not self.compact:
+            self.action_show("conversation")
 
     def on_diff_pane_edit_requested(self, message: DiffPane.EditRequested) -> None:
         result = self.router.edit(message.proposal_id)
@@ -370,6 +377,8 @@ class AftApp(App[int]):
             self.notify(result.text, severity="error")
         elif result.kind == "text":
             self.notify(result.text)
+        else:
+            self.call_after_refresh(self._after_decision)
 
     def _edit_in_terminal(self, text: str, name: str) -> str:
         """The router's editor: the app gives the terminal to $EDITOR and takes it back after."""

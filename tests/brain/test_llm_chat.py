@@ -124,3 +124,15 @@ async def test_redaction_removes_env_secrets_and_credential_shapes(monkeypatch):
     text_in = "key tok-abcdef-123456 and Authorization: Bearer abc.def-123456 and sk-live-0123456789abcdef"
     out = redact(text_in)
     assert "tok-abcdef-123456" not in out and "abc.def-123456" not in out and "sk-live-0123456789abcdef" not in out
+
+
+async def test_cost_is_added_up_for_models_with_a_known_price(server):
+    from aft_tui.brain.llm import LLMBrain
+
+    brain = LLMBrain("openai/gpt-4o-mini", api_base=server.url, timeout=2.0, backoff_base=0.01)
+    server.script(text("One."), text("Two."))
+    await brain.chat("a", {}, lambda _: None, None)
+    first = brain.usage["cost_usd"]
+    await brain.chat("b", {}, lambda _: None, None)
+    assert first and first > 0 and brain.usage["cost_usd"] > first  # priced from litellm's bundled cost map
+    assert brain.usage["prompt_tokens"] == 22 and brain.usage["requests"] == 2

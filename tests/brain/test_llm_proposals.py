@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from aft_tui.brain.proposals import ProposalRejected, first_json_object, parse_proposal
 from aft_tui.tuning.llm_strategy import HybridStrategy, LLMStrategy, optimizer_proposal
 from aft_tui.tuning.space import Dimension, SearchSpace
 from aft_tui.tuning.strategies import make_strategy
 from tests.brain.llm_server import text
-
-import pytest
 
 SPACE = SearchSpace([
     Dimension("lr", "float", 0.1, "--lr", low=1e-4, high=1.0, log=True),

@@ -58,7 +58,7 @@ def test_torch_kwargs_loop_and_name_collision():
     assert params["max_grad_norm"].default == 1.0
     epochs = params["epochs"]
     assert (epochs.source, epochs.default, epochs.type) == ("loop", 5, "int")
-    assert d.metrics == ["val_acc"]
+    assert d.metrics == ["loss", "val_acc"]
     assert d.model_saves == [('torch.save(model.state_dict(), "model.pt")', "torch_train.py:38")]
     assert d.sets_seed is True
 

@@ -34,10 +34,11 @@ def text_sparkline(values: Sequence[float], width: int = 40) -> str:
 
 
 class LearningPlot(Vertical):
-    def __init__(self, title: str, xlabel: str = "", **kwargs: Any) -> None:
+    def __init__(self, title: str, xlabel: str = "", integer_x: bool = False, **kwargs: Any) -> None:
         super().__init__(classes="learning-plot", **kwargs)
         self.title = title
         self.xlabel = xlabel
+        self.integer_x = integer_x  # x is a count (trial number): label whole numbers only
         self.series: list[Series] = []
 
     def compose(self) -> ComposeResult:
@@ -62,6 +63,10 @@ class LearningPlot(Vertical):
                     drawn = True
             if not drawn:
                 plt.title(f"{self.title}: {empty}")
+            elif self.integer_x:
+                xs = sorted({int(x) for _, xv, _ in series for x in xv})
+                step = max(1, len(xs) // 6)
+                plt.xticks(xs[::step])
             widget.refresh()
             return
         text = Text(self.title + "\n", style="bold")

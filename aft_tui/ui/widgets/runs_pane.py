@@ -63,7 +63,7 @@ class RunsPane(Vertical):
         yield table
         with Horizontal(id="runs-plots"):
             yield LearningPlot("learning curves", "epoch", id="plot-curves")
-            yield LearningPlot("best so far", "trial", id="plot-best")
+            yield LearningPlot("best so far", "trial", integer_x=True, id="plot-best")
 
     @property
     def table(self) -> DataTable:
@@ -93,7 +93,7 @@ class RunsPane(Vertical):
                 table.add_row(*self._cells(row), key=row.run_id)
             elif self._versions[row.run_id] != row.version or row.run_id in stale:
                 for key, cell in zip(_COLUMNS, self._cells(row)):
-                    table.update_cell(row.run_id, key, cell)
+                    table.update_cell(row.run_id, key, cell, update_width=True)
             self._versions[row.run_id] = row.version
         self.replot()
 

@@ -26,7 +26,7 @@ import zlib
 
 VARIANTS = {
     # name: (best lr at batch 32, ceiling, noise, lr that diverges at batch 32, epochs before overfitting at wd=1e-4)
-    "crossing": (0.004, 0.965, 0.004, 0.5, 14.0),
+    "crossing": (0.006, 0.965, 0.004, 0.5, 14.0),
     "diverging": (0.02, 0.955, 0.002, 0.08, 18.0),
 }
 EPOCH_SECONDS = float(os.environ.get("CURVES_EPOCH_SECONDS", "0.03"))
@@ -48,10 +48,10 @@ def accuracy(args: argparse.Namespace, epoch: int, rng: random.Random) -> float:
     scale = args.batch_size / 32
     ratio = args.lr / (best_lr * scale)
     gap = math.log10(ratio)
-    top = ceiling - 0.09 * gap * gap - 0.012 * (math.log10(args.weight_decay) + 3) ** 2
-    top += 0.004 * math.log2(64 / args.batch_size)
+    top = ceiling - 0.05 * gap * gap - 0.006 * (math.log10(args.weight_decay) + 3) ** 2
+    top += 0.002 * math.log2(64 / args.batch_size)
     top = max(top, 0.40)
-    speed = 0.22 * ratio ** 0.6
+    speed = 0.35 * ratio ** 0.6
     start = 0.34
     value = top - (top - start) * math.exp(-speed * epoch)
     onset = overfit_epochs * (args.weight_decay / 1e-4) ** 0.25

@@ -2,7 +2,7 @@
 
 A classical model trained the classical way: an RBF kernel approximated by random Fourier
 features (how many: --features; kernel width: --gamma), then a linear softmax classifier fitted
-by minibatch SGD with L2 regularisation. The kernel width matters most: too narrow memorises,
+by minibatch SGD with momentum and L2 regularisation. The kernel width matters most: too narrow memorises,
 too wide cannot draw the checkerboard. The data comes from a fixed seed, the features and the
 batch order from --seed. Metrics go to stdout and, when AFT_METRICS is set, to that file.
 """
@@ -23,7 +23,7 @@ def make_data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(DATA_SEED)
     n = N_TRAIN + N_VAL
     x = rng.uniform(-2, 2, (n, 2))
-    y = ((np.floor(x[:, 0] * 1.5) + np.floor(x[:, 1] * 1.5)) % 2).astype(int)
+    y = ((np.floor(x[:, 0]) + np.floor(x[:, 1])) % 2).astype(int)
     flip = rng.random(n) < 0.05
     y[flip] = 1 - y[flip]
     return x[:N_TRAIN], y[:N_TRAIN], x[N_TRAIN:], y[N_TRAIN:]
@@ -51,6 +51,7 @@ def main() -> None:
     fv = scale * np.cos(xv @ omega + phase)
     w = np.zeros((args.features, 2))
     b = np.zeros(2)
+    vw, vb = np.zeros_like(w), np.zeros_like(b)
     onehot = np.eye(2)[yt]
     metrics_path = os.environ.get("AFT_METRICS")
     batch = 32
@@ -66,8 +67,10 @@ def main() -> None:
                 p /= p.sum(axis=1, keepdims=True)
                 total += float(-np.log(np.maximum((p * onehot[idx]).sum(axis=1), 1e-12)).sum())
                 g = (p - onehot[idx]) / len(idx)
-                w -= args.lr * (ft[idx].T @ g + args.l2 * w)
-                b -= args.lr * g.sum(axis=0)
+                vw = 0.9 * vw - args.lr * (ft[idx].T @ g + args.l2 * w)
+                vb = 0.9 * vb - args.lr * g.sum(axis=0)
+                w += vw
+                b += vb
             train_loss = total / N_TRAIN
             z = fv @ w + b
             val_acc = float((z.argmax(axis=1) == yv).mean()) if np.isfinite(z).all() else float("nan")
