@@ -35,7 +35,12 @@ def atomic_write_text(path: Path, text: str, durable: bool = True) -> None:
 
 
 def atomic_write_json(path: Path, data: Any, durable: bool = True) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n", durable)
+    atomic_write_text(path, json_text(data) + "\n", durable)
+
+
+def json_text(data: Any) -> str:
+    """The JSON text AFT writes to its files: indented, keys in insertion order."""
+    return json.dumps(data, indent=2, sort_keys=False, default=_json_default)
 
 
 def _json_default(value: Any) -> Any:

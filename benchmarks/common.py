@@ -167,6 +167,8 @@ class Report:
 def _fmt(value: float) -> str:
     if value != value:  # NaN
         return "n/a"
+    if isinstance(value, int):
+        return f"{value:,}"
     if abs(value) >= 100:
         return f"{value:,.0f}"
     if abs(value) >= 10:

@@ -34,8 +34,19 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     cls = _REGISTRY.get(kind)
     if cls is None:
         return UnknownEvent(raw=dict(data), ts=float(data.get("ts", 0.0)))
-    names = {f.name for f in fields(cls)}
+    names = field_names(cls)
     return cls(**{k: v for k, v in data.items() if k in names})
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    """An event class's field names, worked out once: replay rebuilds events by the hundred thousand."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
 
 
 @dataclass

@@ -9,21 +9,38 @@ from __future__ import annotations
 import json
 import math
 import os
+from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from aft_tui.engine.events import Event, event_from_dict
+from aft_tui.engine.events import Event, event_from_dict, field_names
 
 
 def _clean(value: Any) -> Any:
-    """JSON has no NaN/inf: store them as strings so the log stays valid JSON for any reader."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
+    """A JSON-ready copy of `value`: containers copied, dataclasses as dicts, NaN/inf as strings.
+
+    JSON has no NaN/inf, so they are stored as strings and the log stays valid JSON for any
+    reader. One pass, no deep copies of leaves: `dataclasses.asdict` followed by a cleaning pass
+    was most of the cost of logging an event.
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, (str, int)) or value is None:
+        return value
     if isinstance(value, dict):
         return {k: _clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_clean(v) for v in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _clean(getattr(value, f.name)) for f in fields(value)}
     return value
+
+
+def event_record(event: Event) -> dict[str, Any]:
+    """The event as the session log stores it: its fields, then its kind."""
+    data = {name: _clean(getattr(event, name)) for name in field_names(type(event))}
+    data["kind"] = event.kind
+    return data
 
 
 class SessionLog:
@@ -36,7 +53,7 @@ class SessionLog:
         self._fh = open(self.path, "a", encoding="utf-8", buffering=1)
 
     def append(self, event: Event) -> None:
-        line = json.dumps(_clean(event.to_dict()), ensure_ascii=False, default=str)
+        line = json.dumps(event_record(event), ensure_ascii=False, default=str)
         self._fh.write(line + "\n")
         self._fh.flush()
 

@@ -211,6 +211,10 @@ class Tuner:
         if s.budget is not None and time.time() - self._started >= s.budget:
             self._end_reason = "time budget reached"
             return True
+        exhausted = getattr(getattr(self.study, "sampler", None), "is_exhausted", None)
+        if callable(exhausted) and exhausted(self.study):
+            self._end_reason = "every point of the grid has run"
+            return True
         from aft_tui.tuning.end_conditions import end_reason
 
         reason = end_reason(self.session_results(), self.direction or "max", target_value=s.target_value,
@@ -361,6 +365,11 @@ class Tuner:
             outcome = await runner.run()
         finally:
             self._running.pop(run_id, None)
+        if (outcome.status == "pruned" and outcome.returncode == 0 and isinstance(outcome.value, (int, float))
+                and math.isfinite(outcome.value)):
+            # The stop reached a script that had just finished on its own (pruned at its last
+            # evaluation): the run is complete, so its result counts.
+            outcome.status, outcome.reason, outcome.pruned_at = "ok", "", None
             try:
                 tagging.result()
             except Exception as exc:  # a tag is a convenience; the commit and the params file carry the trial

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -17,13 +18,24 @@ from pathlib import Path
 from typing import Any
 
 from aft_tui.errors import UserError
-from aft_tui.fsutil import atomic_write_json, read_json
+from aft_tui.fsutil import atomic_write_json, atomic_write_text, json_text, read_json
+
+
+def _identity(path: Path) -> tuple[int, int, int]:
+    info = os.stat(path)
+    return info.st_ino, info.st_mtime_ns, info.st_size
+
+
+def _array_item(record: Any) -> str:
+    """A record's text as an element of the indented results list."""
+    return "  " + json_text(record).replace("\n", "\n  ")
 
 
 class Outputs:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-        self._parsed: tuple[tuple[int, int, int], list[Any]] | None = None
+        # results.json as last read or written: (file identity, records, each record's JSON text).
+        self._cache: tuple[tuple[int, int, int], list[Any], list[str] | None] | None = None
 
     def ensure_writable(self) -> None:
         """Fail before any trial runs rather than after an hour of training."""
@@ -50,40 +62,47 @@ class Outputs:
     def results(self) -> list[dict[str, Any]]:
         """Every trial's record, newest last.
 
-        The tuning loop asks for this several times per trial; parsing the whole file each time
-        made a trial's bookkeeping grow with the session's length. The parse is kept until the
-        file changes (any writer replaces it, so its inode, size or mtime change). Each call gets
-        its own shallow copies of the records.
+        The tuning loop asks for this several times per trial, and with a long session parsing
+        the whole file each time dominated a trial's bookkeeping. The parse is kept until the
+        file changes (every writer replaces it, so its inode, size or mtime change). Each call
+        gets its own shallow copies of the records.
         """
-        return [dict(r) if isinstance(r, dict) else r for r in self._records()]
+        return [dict(r) if isinstance(r, dict) else r for r in self._load()[1]]
 
-    def _records(self) -> list[Any]:
+    def _load(self) -> tuple[tuple[int, int, int], list[Any], list[str] | None]:
         path = self.root / "results.json"
         try:
-            info = os.stat(path)
+            key = _identity(path)
         except FileNotFoundError:
-            self._parsed = None
-            return []
-        key = (info.st_ino, info.st_mtime_ns, info.st_size)
-        if self._parsed is not None and self._parsed[0] == key:
-            return self._parsed[1]
-        data = read_json(path, default=[])
-        records = data if isinstance(data, list) else []
-        self._parsed = (key, records)
-        return records
+            self._cache = None
+            return (0, 0, 0), [], []
+        if self._cache is None or self._cache[0] != key:
+            data = read_json(path, default=[])
+            self._cache = (key, data if isinstance(data, list) else [], None)
+        return self._cache
 
     def write_result(self, result: dict[str, Any]) -> None:
         """Write the trial's result.json, the latest result.json and merge into results.json.
 
         Only results.json, the record every other file can be rebuilt from, is synced to disk;
         the two copies are replaced atomically without an fsync each (milliseconds per trial).
+        results.json is assembled from each record's JSON text, kept from the previous write,
+        so a trial serialises its own record only; the file is the same as dumping the list.
         """
         run_id = result["run_id"]
         atomic_write_json(self.run_dir(run_id) / "result.json", result, durable=False)
         atomic_write_json(self.root / "result.json", result, durable=False)
-        results = [r for r in self._records() if not isinstance(r, dict) or r.get("run_id") != run_id]
-        results.append(result)
-        atomic_write_json(self.root / "results.json", results)
+        _, records, texts = self._load()
+        if texts is None:
+            texts = [_array_item(r) for r in records]
+        keep = [i for i, r in enumerate(records) if not isinstance(r, dict) or r.get("run_id") != run_id]
+        item = _array_item(result)
+        texts = [texts[i] for i in keep] + [item]
+        # The cached record is the file's view of it, not the caller's dict (which may change).
+        records = [records[i] for i in keep] + [json.loads(item)]
+        path = self.root / "results.json"
+        atomic_write_text(path, "[\n" + ",\n".join(texts) + "\n]\n")
+        self._cache = (_identity(path), records, texts)
 
     def write_metadata(self, metadata: dict[str, Any]) -> None:
         atomic_write_json(self.root / "metadata.json", metadata)

@@ -102,7 +102,9 @@ def _is_add_argument(stmt: ast.stmt) -> bool:
         return False
     for kw in call.keywords:
         if kw.arg == "type":
-            if not (_name(kw.value) in ("int", "float", "str") or ast.dump(kw.value) == _bool_type()):
+            converter = _dotted(kw.value) or ""
+            is_path = converter == "Path" or (converter.endswith(".Path") and converter.count(".") == 1)
+            if not (converter in ("int", "float", "str") or is_path or ast.dump(kw.value) == _bool_type()):
                 return False
         elif kw.arg in ("default", "help"):
             if not _is_literal(kw.value):

@@ -14,7 +14,7 @@ from typing import Any
 import libcst as cst
 
 from aft_tui.target.literals import dotted_name, keyword_arg, last_part, positional_args, string_value
-from aft_tui.target.names import is_seed, looks_like_hyperparameter, prefers_float
+from aft_tui.target.names import is_seed, looks_like_hyperparameter, prefers_float, words
 from aft_tui.target.params import Param
 from aft_tui.target.script import Script
 
@@ -26,29 +26,73 @@ Skipped = tuple[str, str, str]
 
 @dataclass
 class ConfigSite:
-    """A string literal naming a config file the script reads: the node a refactor replaces."""
+    """A string literal naming a config file the script reads.
+
+    `fallback` is set when the literal cannot simply become a flag value: in
+    `Path(__file__).with_name("cfg.yaml")` only a bare file name is valid, so the refactor keeps
+    that whole expression for the default and uses the flag's path only when one is given.
+    """
 
     path: str
     node: cst.SimpleString
     location: str
+    fallback: cst.Call | None = None
 
 
 def config_sites(script: Script) -> list[ConfigSite]:
+    """Config paths the script opens or builds: `open("c.yaml")`, `Path(__file__).parent / "c.yaml"`,
+    `Path(__file__).with_name("c.yaml")`, `OmegaConf.load("c.yaml")`, `CONFIG = "c.yaml"`."""
     sites: list[ConfigSite] = []
-    for call in script.find(cst.Call):
-        name = last_part(dotted_name(call.func))
-        if not name or any(w in name.lower() for w in _WRITERS):
+    for literal in script.find(cst.SimpleString):
+        value = string_value(literal)
+        if value is None or not _plausible_config(value, script.path):
             continue
-        args = positional_args(call)
-        if not args or not isinstance(args[0].value, cst.SimpleString):
+        if any(isinstance(a, cst.Call) and _method_name(a) == "add_argument" for a in script.ancestors(literal)):
+            continue  # a flag's default: the flag itself is the config switch
+        parent = script.parent(literal)
+        fallback = None
+        if isinstance(parent, cst.Arg):
+            call = script.parent(parent)
+            if not isinstance(call, cst.Call) or parent.keyword is not None or call.args[0] is not parent:
+                continue
+            name = _method_name(call)
+            if not name or name == "add_argument" or any(w in name.lower() for w in _WRITERS):
+                continue
+            if name == "open" and _opens_for_writing(call):
+                continue
+            if name == "with_name":
+                fallback = call
+        elif isinstance(parent, cst.BinaryOperation):
+            if not isinstance(parent.operator, cst.Divide) or parent.right is not literal:
+                continue
+        elif isinstance(parent, cst.Assign):
+            targets = [t.target for t in parent.targets]
+            if not all(isinstance(t, cst.Name) and {"config", "cfg", "conf"} & set(words(t.value)) for t in targets):
+                continue
+        else:
             continue
-        value = string_value(args[0].value)
-        if value is None or not value.lower().endswith(CONFIG_SUFFIXES):
-            continue
-        if name == "open" and _opens_for_writing(call):
-            continue
-        sites.append(ConfigSite(value, args[0].value, script.loc(call)))
+        sites.append(ConfigSite(value, literal, script.loc(literal), fallback))
     return sites
+
+
+def _plausible_config(value: str, script_path: Path) -> bool:
+    """YAML files are configs; a JSON file is one when it exists or is named like a config
+    (`alpaca_train.json` or an output `digests.json` is data, not settings)."""
+    lower = value.lower()
+    if not lower.endswith(CONFIG_SUFFIXES) or "://" in value:
+        return False
+    if not lower.endswith(".json"):
+        return True
+    stem = Path(value).stem
+    named = bool({"config", "cfg", "conf", "params", "hparams", "settings", "hyperparameters"} & set(words(stem)))
+    return named or resolve_config(value, script_path).is_file()
+
+
+def _method_name(call: cst.Call) -> str | None:
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return last_part(dotted_name(func)) or None
 
 
 def _opens_for_writing(call: cst.Call) -> bool:

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from aft_tui.target.additions import is_add_argument_statement, is_allowed_definition, is_allowed_statement
 from aft_tui.target.cst_tools import remove_item
 from aft_tui.target.flags import argument_dest, is_add_argument
-from aft_tui.target.additions import is_add_argument_statement, is_allowed_definition, is_allowed_statement
 from aft_tui.target.hooks import CALLBACK, is_aft_name
 from aft_tui.target.literals import keyword_arg
 
@@ -32,6 +32,8 @@ class EquivalenceReport:
 
 
 def check_static(original: str, refactored: str, plan: "RefactorPlan") -> EquivalenceReport:
+    """Prove `refactored` is `original` plus AFT's additions; only `plan.bindings` is read, so a
+    plan built for a hand- or model-written refactor can be checked the same way."""
     problems: list[str] = []
     try:
         before = cst.parse_module(original)
@@ -47,12 +49,17 @@ def check_static(original: str, refactored: str, plan: "RefactorPlan") -> Equiva
 
     declared = _declared_defaults(after)
     substitutions: dict[tuple[str, str], cst.BaseExpression] = {}
+    fallbacks: set[tuple[str, str]] = set()
     for binding in plan.bindings:
         default = declared.get(binding.dest)
         if default is None:
             problems.append(f"{binding.flag} is not declared with a default in the refactored script")
             continue
-        if binding.mode == "name":
+        if binding.mode == "fallback":
+            if not (isinstance(default, cst.Name) and default.value == "None"):
+                problems.append(f"{binding.flag} must default to None (the original expression), not `{_code(default)}`")
+            fallbacks.add((binding.args_name, binding.dest))
+        elif binding.mode == "name":
             value = _constant_value(before, binding.constant or "")
             if value is None or not value.deep_equals(default):
                 problems.append(
@@ -70,7 +77,7 @@ def check_static(original: str, refactored: str, plan: "RefactorPlan") -> Equiva
     drop_imports = {name for name in ("argparse", "sys") if not _has_plain_import(before, name)}
     original_dests = set(_declared_defaults(before))
     added_dests = {b.dest for b in plan.bindings} - original_dests
-    undo = _Undo(substitutions, added_dests, drop_imports)
+    undo = _Undo(substitutions, added_dests, drop_imports, fallbacks)
     try:
         stripped = after.visit(undo)
     except Exception as exc:  # a malformed refactor can make removal itself impossible
@@ -78,9 +85,23 @@ def check_static(original: str, refactored: str, plan: "RefactorPlan") -> Equiva
         return EquivalenceReport(False, problems)
     problems.extend(undo.problems)
 
-    if not stripped.deep_equals(before):
+    if not _without_top_blank_lines(stripped).deep_equals(_without_top_blank_lines(before)):
         problems.append(_first_difference(original, stripped.code))
     return EquivalenceReport(not problems, problems)
+
+
+def _without_top_blank_lines(module: cst.Module) -> cst.Module:
+    """Blank lines above the first statement change nothing a program does; a header inserted
+    at the very top of a script leaves one behind after it is removed."""
+    if all(line.comment is None for line in module.header):
+        module = module.with_changes(header=())
+    if not module.body:
+        return module
+    first = module.body[0]
+    leading = getattr(first, "leading_lines", ())
+    if leading and all(line.comment is None for line in leading):
+        first = first.with_changes(leading_lines=())
+    return module.with_changes(body=[first, *module.body[1:]])
 
 
 class _Undo(cst.CSTTransformer):
@@ -89,9 +110,11 @@ class _Undo(cst.CSTTransformer):
         substitutions: dict[tuple[str, str], cst.BaseExpression],
         added_dests: set[str],
         drop_imports: set[str],
+        fallbacks: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
     ) -> None:
         super().__init__()
         self.substitutions = substitutions
+        self.fallbacks = fallbacks
         self.added_dests = added_dests
         self.drop_imports = drop_imports
         self.problems: list[str] = []
@@ -126,6 +149,27 @@ class _Undo(cst.CSTTransformer):
     def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
         self._depth -= 1
         return updated_node
+
+    def visit_IfExp(self, node: cst.IfExp) -> bool:
+        return not self._is_fallback(node)  # removed whole in leave_IfExp
+
+    def leave_IfExp(self, original_node: cst.IfExp, updated_node: cst.IfExp) -> cst.BaseExpression:
+        return original_node.body if self._is_fallback(original_node) else updated_node
+
+    def _is_fallback(self, node: cst.IfExp) -> bool:
+        """`(E if args.dest is None else args.dest)` for a fallback flag."""
+        key = _attribute_key(node.orelse)
+        if key is None or key not in self.fallbacks or len(node.lpar) != 1:
+            return False
+        test = node.test
+        return (
+            isinstance(test, cst.Comparison)
+            and _attribute_key(test.left) == key
+            and len(test.comparisons) == 1
+            and isinstance(test.comparisons[0].operator, cst.Is)
+            and isinstance(test.comparisons[0].comparator, cst.Name)
+            and test.comparisons[0].comparator.value == "None"
+        )
 
     def visit_Element(self, node: cst.Element) -> bool:
         return not _is_aft_call(node.value)  # an added callback, removed in leave_Call
@@ -188,6 +232,12 @@ class _Undo(cst.CSTTransformer):
             else:
                 args[index] = args[index].with_changes(value=value.with_changes(elements=elements))
         return updated_node.with_changes(args=args)
+
+
+def _attribute_key(node: cst.BaseExpression) -> tuple[str, str] | None:
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and not node.lpar:
+        return (node.value.value, node.attr.value)
+    return None
 
 
 def _is_aft_call(node: cst.BaseExpression) -> bool:

@@ -7,6 +7,7 @@ defaults so the tuner knows the starting point and the person sees the whole pic
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import libcst as cst
@@ -76,8 +77,8 @@ def argparse_params(script: Script) -> tuple[list[Param], list[str]]:
         param = _param_from_add_argument(script, call, dest, options)
         if param is None:
             continue
-        if param.extra.get("config_flag") and isinstance(param.default, str):
-            config_paths.append(param.default)
+        if param.extra.get("config_flag"):
+            config_paths.append(param.extra["config_file"])
         params.append(param)
     return params, config_paths
 
@@ -127,13 +128,15 @@ def _param_from_add_argument(script: Script, call: cst.Call, dest: str, options:
 
     long_flags = [o for o in options if o.startswith("--")]
     flag = long_flags[0] if long_flags else options[0]
-    is_config = (
-        isinstance(default, str)
-        and default.lower().endswith(CONFIG_SUFFIXES)
-        and bool({"config", "cfg", "conf"} & set(words(dest)))
-    )
+    config_file = None
+    if {"config", "cfg", "conf"} & set(words(dest)):
+        config_file = _config_file_named(default, help_text)
+        if config_file is None and default_arg is not None and lit is None:
+            config_file = _config_literal_in(default_arg.value)  # default=HERE / "config.yaml"
+    is_config = config_file is not None
     if is_config:
         extra["config_flag"] = True
+        extra["config_file"] = config_file
     extra["tunable"] = _tunable_flag(dest, ptype, default, choices) and not is_config
     return Param(
         name=dest,
@@ -146,6 +149,31 @@ def _param_from_add_argument(script: Script, call: cst.Call, dest: str, options:
         help=help_text,
         extra=extra,
     )
+
+
+def _config_file_named(default: Any, help_text: str | None) -> str | None:
+    """The config file a `--config` flag names: its default, or (default None) the file its help
+    mentions, as in AFT's own "config file to read instead of cfg.yaml"."""
+    if isinstance(default, str) and default.lower().endswith(CONFIG_SUFFIXES):
+        return default
+    if default is None and help_text:
+        found = re.findall(r"[\w./-]+\.(?:ya?ml|json)\b", help_text)
+        if found:
+            return found[-1]
+    return None
+
+
+def _config_literal_in(node: cst.BaseExpression) -> str | None:
+    found: list[str] = []
+
+    class _Strings(cst.CSTVisitor):
+        def visit_SimpleString(self, string: cst.SimpleString) -> None:
+            value = string_value(string)
+            if value and value.lower().endswith(CONFIG_SUFFIXES):
+                found.append(value)
+
+    node.visit(_Strings())
+    return found[-1] if found else None
 
 
 def _tunable_flag(dest: str, ptype: str, default: Any, choices: list[Any] | None) -> bool:

@@ -30,6 +30,7 @@ class FlagSpec:
     type: str
     default_code: str  # the original literal, verbatim
     help: str
+    type_code: str | None = None  # a converter other than the plain types, e.g. "Path"
 
 
 def is_aft_name(name: str) -> bool:
@@ -39,7 +40,7 @@ def is_aft_name(name: str) -> bool:
 def add_argument_code(parser_var: str, spec: FlagSpec) -> str:
     help_text = spec.help.replace("%", "%%")  # argparse %-formats help strings
     return (
-        f"{parser_var}.add_argument({json.dumps(spec.flag)}, type={_TYPES[spec.type]}, "
+        f"{parser_var}.add_argument({json.dumps(spec.flag)}, type={spec.type_code or _TYPES[spec.type]}, "
         f"default={spec.default_code}, help={json.dumps(help_text, ensure_ascii=False)})"
     )
 
@@ -103,6 +104,17 @@ def callback_import(kind: str, lightning_root: str = "lightning") -> str:
         return "from transformers import TrainerCallback as _AftTrainerCallback"
     module = "lightning.pytorch.callbacks" if lightning_root == "lightning" else "pytorch_lightning.callbacks"
     return f"from {module} import Callback as _AftLightningCallback"
+
+
+def fallback_expression(original: cst.BaseExpression, args_name: str, dest: str) -> cst.IfExp:
+    """`(original if args.dest is None else args.dest)`: the flag, when given, replaces a computed path."""
+    return cst.IfExp(
+        test=cst.parse_expression(f"{args_name}.{dest} is None"),
+        body=original,
+        orelse=cst.parse_expression(f"{args_name}.{dest}"),
+        lpar=[cst.LeftParen()],
+        rpar=[cst.RightParen()],
+    )
 
 
 def loop_hook_code(pairs: list[tuple[str, str]], epoch_var: str | None) -> str:

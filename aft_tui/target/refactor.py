@@ -19,13 +19,13 @@ import libcst as cst
 from aft_tui.errors import UserError
 from aft_tui.target import hooks
 from aft_tui.target.cli_structure import ArgparseInfo, find_argparse, other_cli, reachable
-from aft_tui.target.config_files import config_sites
+from aft_tui.target.config_files import ConfigSite, config_sites
 from aft_tui.target.constants import module_assignments
 from aft_tui.target.cst_tools import append_item
 from aft_tui.target.discover import Discovery
 from aft_tui.target.edits import confine, unified_diff
 from aft_tui.target.equivalence import check_static
-from aft_tui.target.literals import keyword_arg, last_part, literal_of
+from aft_tui.target.literals import keyword_arg, last_part
 from aft_tui.target.metric_sites import metric_prints
 from aft_tui.target.names import flag_for, identifier
 from aft_tui.target.params import Param
@@ -45,6 +45,8 @@ class FlagBinding:
     mode "value": the literal itself was replaced by `args.dest`.
     mode "name": reads of the module constant `constant` were replaced by `args.dest` (used when
     the constant is defined before the script parses its arguments).
+    mode "fallback": an expression E became `(E if args.dest is None else args.dest)`; the flag's
+    default is None (used for config paths computed around a bare file name).
     """
 
     dest: str
@@ -129,6 +131,7 @@ class _Planner:
         self.not_lifted: list[tuple[str, str]] = []
         self.notes: list[str] = []
         self.replace: dict[cst.CSTNode, cst.BaseExpression] = {}
+        self.wrap: dict[cst.CSTNode, tuple[str, str]] = {}  # node -> (args name, dest) of a fallback flag
         self.before: dict[cst.CSTNode, list[cst.BaseStatement]] = {}
         self.after: dict[cst.CSTNode, list[cst.BaseStatement]] = {}
         self.callback_calls: set[cst.Call] = set()
@@ -202,14 +205,14 @@ class _Planner:
         blocking_cli = other not in (None, "sys.argv")
 
         sites = {p.name: self._site(p) for p in selected}
-        config_nodes, config_flag = self._config(wants_config)
+        config_found, config_flag = self._config(wants_config)
 
         mode: ParserMode = "none"
         lifts: list[_Lift] = []
-        if sites or config_nodes:
+        if sites or config_found:
             merged = None
             if info is not None and info.args_var and not blocking_cli:
-                merged = self._lifts(selected, sites, config_nodes, info)
+                merged = self._lifts(selected, sites, config_found, info)
                 if merged is None:
                     self.notes.append(
                         f"Some values are outside the reach of `{info.args_var}`, so a separate parser takes "
@@ -219,9 +222,9 @@ class _Planner:
                 mode, lifts = "merged", merged
             else:
                 mode = "pass_through" if info is not None or other is not None else "new"
-                lifts = self._lifts(selected, sites, config_nodes, None) or []
-        if config_nodes and not config_flag:
-            config_flag = next(l.spec.flag for l in lifts if l.param is None)
+                lifts = self._lifts(selected, sites, config_found, None) or []
+        if not config_flag:
+            config_flag = next((l.spec.flag for l in lifts if l.param is None), None)
 
         reporting = self._reporting()
         self._apply_lifts(lifts, mode, info)
@@ -261,7 +264,7 @@ class _Planner:
         self._verify(plan)
         return plan
 
-    def _config(self, wants_config: bool) -> tuple[list[cst.SimpleString], str | None]:
+    def _config(self, wants_config: bool) -> tuple[list[ConfigSite], str | None]:
         if not wants_config:
             return [], None
         for param in self.discovery.params:
@@ -271,13 +274,13 @@ class _Planner:
         if not sites:
             return [], None
         first = sites[0].path
-        return [s.node for s in sites if s.path == first], None
+        return [s for s in sites if s.path == first], None
 
     def _lifts(
         self,
         selected: list[Param],
         sites: dict[str, cst.BaseExpression],
-        config_nodes: list[cst.SimpleString],
+        config_sites_: list[ConfigSite],
         info: ArgparseInfo | None,
     ) -> list[_Lift] | None:
         """Flags and the nodes they replace; None when merging into `info` cannot reach a value."""
@@ -306,16 +309,38 @@ class _Planner:
             if not uses or not all(reachable(self.script, info, use) for use in uses):
                 return None
             lifts.append(_Lift(param, spec, "name", list(uses), constant))
-        if config_nodes:
-            literal = literal_of(config_nodes[0], self.module)
-            dest = _free_name("config", taken)
-            flag = _free_flag(flag_for(dest, underscores), options)
-            spec = hooks.FlagSpec(dest, flag, "str", self.script.code(config_nodes[0]),
-                                  f"config file to read (originally {literal.value if literal else dest})")
-            if info is not None and not all(reachable(self.script, info, n) for n in config_nodes):
-                return None
-            lifts.append(_Lift(None, spec, "value", list(config_nodes)))
+        if config_sites_:
+            lift = self._config_lift(config_sites_, taken, options, underscores)
+            if lift is not None:
+                if info is not None and not all(reachable(self.script, info, n) for n in lift.nodes):
+                    return None
+                lifts.append(lift)
         return lifts
+
+    def _config_lift(self, sites: list[ConfigSite], taken: set[str], options: set[str], underscores: bool) -> _Lift | None:
+        """The flag that names the config file: its default is the original literal, or, where the
+        path is computed around a bare name (`with_name`), None meaning "the original expression"."""
+        dest = _free_name("config", taken)
+        flag = _free_flag(flag_for(dest, underscores), options)
+        path = sites[0].path
+        if all(s.fallback is None for s in sites):
+            spec = hooks.FlagSpec(dest, flag, "str", self.script.code(sites[0].node), f"config file to read (originally {path})")
+            return _Lift(None, spec, "value", [s.node for s in sites])
+        path_type = self._path_type()
+        if path_type is None:
+            self.notes.append(f"The path of {path} is computed without pathlib.Path in scope, so no --config flag was added.")
+            return None
+        spec = hooks.FlagSpec(dest, flag, "str", "None", f"config file to read instead of {path}", type_code=path_type)
+        return _Lift(None, spec, "fallback", [s.fallback or s.node for s in sites])
+
+    def _path_type(self) -> str | None:
+        for local, full in self.script.imports.items():
+            if full == "pathlib.Path":
+                return local
+        for local, full in self.script.imports.items():
+            if full == "pathlib":
+                return f"{local}.Path"
+        return None
 
     def _apply_lifts(self, lifts: list[_Lift], mode: str, info: ArgparseInfo | None) -> None:
         if not lifts:
@@ -324,7 +349,10 @@ class _Planner:
         for lift in lifts:
             access = cst.parse_expression(f"{args_name}.{lift.spec.dest}")
             for node in lift.nodes:
-                self.replace[node] = access
+                if lift.mode == "fallback":
+                    self.wrap[node] = (args_name, lift.spec.dest)
+                else:
+                    self.replace[node] = access
         specs = [l.spec for l in lifts]
         if mode == "merged" and info is not None:
             self.after.setdefault(info.anchor, []).extend(
@@ -395,11 +423,14 @@ class _Planner:
         tail: list[cst.BaseStatement] = []
         if header:
             index = self._header_index()
+            if index == 0 and hasattr(header[0], "leading_lines"):
+                # At the very top of the file: no blank line above the first added statement.
+                header[0] = header[0].with_changes(leading_lines=())
             if index < len(self.module.body):
                 self.before.setdefault(self.module.body[index], [])[:0] = header
             else:
                 tail = header
-        rewriter = _Rewriter(self.replace, self.before, self.after, self.callback_calls, tail)
+        rewriter = _Rewriter(self.replace, self.wrap, self.before, self.after, self.callback_calls, tail)
         return self.module.visit(rewriter).code
 
     def _header_statements(self) -> list[cst.BaseStatement]:
@@ -415,7 +446,7 @@ class _Planner:
 
     def _header_index(self) -> int:
         """After the leading imports, and before the first statement the refactor touches."""
-        touched = [*self.replace, *self.after, *self.callback_calls]
+        touched = [*self.replace, *self.wrap, *self.after, *self.callback_calls]
         indices = [self.script.top_level_index(n) for n in touched]
         first_use = min([i for i in indices if i is not None], default=len(self.module.body))
         index = 0
@@ -460,9 +491,10 @@ class _Planner:
 
 
 class _Rewriter(cst.CSTTransformer):
-    def __init__(self, replace, before, after, callback_calls, tail) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, replace, wrap, before, after, callback_calls, tail) -> None:  # type: ignore[no-untyped-def]
         super().__init__()
         self.replace = replace
+        self.wrap = wrap
         self.before = before
         self.after = after
         self.callback_calls = callback_calls
@@ -472,6 +504,8 @@ class _Rewriter(cst.CSTTransformer):
         if original_node in self.replace:
             new = self.replace[original_node]
             return new.with_changes(lpar=getattr(updated_node, "lpar", ()), rpar=getattr(updated_node, "rpar", ()))
+        if original_node in self.wrap:
+            return hooks.fallback_expression(updated_node, *self.wrap[original_node])
         if isinstance(original_node, cst.Call) and original_node in self.callback_calls:
             return _attach_callback(updated_node)
         if isinstance(original_node, (cst.Module, cst.IndentedBlock)):

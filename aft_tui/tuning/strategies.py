@@ -63,12 +63,38 @@ def make_sampler(name: str, seed: int, space: SearchSpace) -> Any:
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "gp":
+        _require("torch", "gp", "pip install torch")
         return optuna.samplers.GPSampler(seed=seed, n_startup_trials=4)
     if name == "cmaes":
+        _require("cmaes", "cmaes", "pip install cmaes")
         return optuna.samplers.CmaEsSampler(seed=seed, n_startup_trials=4)
     if name == "grid":
-        return optuna.samplers.GridSampler(_grid(space), seed=seed)
+        return _grid_sampler(_grid(space), seed)
     return optuna.samplers.TPESampler(seed=seed, n_startup_trials=4, multivariate=True)
+
+
+def _grid_sampler(grid: dict[str, list[Any]], seed: int) -> Any:
+    """Optuna's GridSampler, minus its `study.stop()` once the grid is exhausted.
+
+    That call only works inside `study.optimize`; AFT drives the study with ask/tell, where it
+    raises. The tuner ends the session itself when `is_exhausted(study)` says every point ran.
+    """
+    import optuna
+
+    class AskTellGridSampler(optuna.samplers.GridSampler):
+        def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
+            return None
+
+    return AskTellGridSampler(grid, seed=seed)
+
+
+def _require(module: str, strategy: str, fix: str) -> None:
+    """Optuna imports a sampler's backend only when it first samples: fail before any trial runs."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise UserError(f"The {strategy} strategy needs the '{module}' package, which is not installed; "
+                        f"run `{fix}` or choose another --strategy.")
 
 
 def _grid(space: SearchSpace, points: int = 3) -> dict[str, list[Any]]:
@@ -101,7 +127,9 @@ def make_pruner(name: str) -> Any:
         return optuna.pruners.NopPruner()
     if name == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=1, reduction_factor=3)
-    return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1, interval_steps=1)
+    from aft_tui.tuning.pruning import median_rule
+
+    return median_rule()
 
 
 def make_strategy(name: str, **kwargs: Any) -> Strategy:

@@ -60,7 +60,7 @@ class EngineEvent(Message):
 
 
 class AftApp(App[int]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     TITLE = "AFT"
     ENABLE_COMMAND_PALETTE = False
     COMPACT_WIDTH = 120
@@ -126,7 +126,6 @@ class AftApp(App[int]):
         self._unsubscribe: Callable[[], None] | None = None
         self._tick_timer: Any = None
         self.exit_code = 0
-        self.key_times: list[float] = []  # when a key action ran (the benchmark reads these)
 
     # -- composition ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -291,7 +290,10 @@ class AftApp(App[int]):
         for row in self.model.running():
             for gpu in row.gpus:
                 assignments.setdefault(gpu, []).append(row.run_id)
-        self.gpu.assignments = assignments
+        if assignments != self.gpu.assignments:
+            self.gpu.assignments = assignments
+            if self.gpu.sampler is not None:
+                self.gpu.poll()
 
     def sync_status(self) -> None:
         prefix = self.replay.describe() if self.replay is not None else ""
@@ -449,7 +451,8 @@ class AftApp(App[int]):
 
     # -- other keys ----------------------------------------------------------------------------------------------
     def action_help(self) -> None:
-        sections = [("Everywhere", binding_rows([b for b in self.BINDINGS if not b.action.startswith("replay")]))]
+        usable = [b for b in self.BINDINGS if self.check_action(b.action.split("(")[0], ()) is not False]
+        sections = [("Everywhere", binding_rows([b for b in usable if not b.action.startswith("replay")]))]
         if self.replay is not None:
             sections.append(("Replay", binding_rows([b for b in self.BINDINGS if b.action.startswith("replay")])
                              + [("0 / $", "Jump to start / end")]))
@@ -511,7 +514,6 @@ class AftApp(App[int]):
         self.sync_status()
 
     def action_replay_toggle(self) -> None:
-        self.key_times.append(asyncio.get_running_loop().time())
         if self.replay is None:
             return
         if self.replay.toggle():

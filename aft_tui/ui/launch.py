@@ -58,17 +58,17 @@ def run_chat(args: argparse.Namespace, flags: dict[str, Any]) -> int:
         from aft_tui.ui.plain import run_repl
 
         return run_repl(engine)
-    from prompt_toolkit.history import FileHistory
+    from functools import partial
 
     from aft_tui.ui.app import AftApp
+    from aft_tui.ui.history_file import append_entry, load_entries
 
     path = history_file(engine)
     path.parent.mkdir(parents=True, exist_ok=True)
-    history = FileHistory(str(path))
-    past = list(reversed(list(history.load_history_strings())))[-500:]
+    past = load_entries(path)[-500:]
     sampler = _start_sampler()
     app = AftApp(engine, sampler=sampler, theme_name=engine.settings.theme, history=past,
-                 remember=history.store_string)
+                 remember=partial(append_entry, path))
     try:
         code = app.run()
     finally:

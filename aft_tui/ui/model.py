@@ -115,6 +115,9 @@ class SessionModel:
         self.log_lines_seen: dict[str, int] = {}
         self.events_applied = 0
         self._streams: dict[str, ChatEntry] = {}
+        # Each trial's metric points by (step, epoch), so merging a repeated evaluation is one lookup
+        # instead of a scan of the trial's history (quadratic for scripts that report every step).
+        self._points: dict[str, dict[tuple[Any, Any], dict[str, Any]]] = {}
 
     # -- folding ---------------------------------------------------------------------
     def apply(self, event: ev.Event) -> None:
@@ -188,6 +191,7 @@ class SessionModel:
             self.trials[e.run_id] = row
         row.params, row.status, row.commit = dict(e.params), "running", e.commit
         row.gpus, row.rationale, row.history = list(e.gpus), e.rationale, []
+        self._points[e.run_id] = {}
         row.value, row.duration, row.reason = None, None, ""
         row.version += 1
         self.logs[e.run_id] = deque(maxlen=LOG_LINES_KEPT)
@@ -212,12 +216,14 @@ class SessionModel:
         if e.epoch is not None:
             point["epoch"] = e.epoch
         # A script that both prints and writes AFT_METRICS reports each evaluation twice: merge them.
-        if (e.step is not None or e.epoch is not None) and row.history:
-            for old in reversed(row.history):
-                if old.get("step") == e.step and old.get("epoch") == e.epoch:
-                    old.update(point)
-                    row.version += 1
-                    return
+        if e.step is not None or e.epoch is not None:
+            points = self._points.setdefault(e.run_id, {})
+            old = points.get((e.step, e.epoch))
+            if old is not None:
+                old.update(point)
+                row.version += 1
+                return
+            points[(e.step, e.epoch)] = point
         row.history.append(point)
         row.version += 1
 

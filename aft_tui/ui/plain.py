@@ -54,6 +54,11 @@ class PlainView(HeadlessView):
 def print_result(console: Any, result: CommandResult) -> None:
     if not result.text or result.kind in ("chat", "decided"):
         return
+    if result.kind == "runs" and result.data:
+        from aft_tui.ui.tables import runs_table
+
+        console.print(runs_table(result.data))
+        return
     if result.kind == "diff" and result.data is not None:
         from rich.syntax import Syntax
 

@@ -231,3 +231,20 @@ def test_constant_used_as_a_flag_default_is_folded_into_the_flag(tmp_path):
     assert params["lr"].default == 3e-4 and params["lr"].source == "argparse"
     assert params["epochs"].default == 4 and params["epochs"].type == "int"
     assert ("LR", "train.py:3", "LR is already the default of --lr") in d.skipped
+
+
+def test_config_flag_with_computed_default_and_data_files(tmp_path):
+    (tmp_path / "config.yaml").write_text("training:\n  lr: 0.1\n")
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import argparse\nimport json\nfrom pathlib import Path\n\nHERE = Path(__file__).parent\n\n"
+        "parser = argparse.ArgumentParser()\nparser.add_argument('--config', type=Path, default=HERE / 'config.yaml')\n"
+        "args = parser.parse_args()\nrows = json.load(open('alpaca_train.json'))\n"
+        "(HERE / 'digests.json').write_text('{}')\n"
+    )
+    d = discover(script)
+    assert d.config_files == ["config.yaml"]
+    config = next(p for p in d.params if p.name == "config")
+    assert config.extra["config_flag"] and config.extra["config_file"] == "config.yaml"
+    assert [p.name for p in d.params if p.source == "config_file"] == ["training.lr"]
+    assert d.skipped == []

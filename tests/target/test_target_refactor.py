@@ -287,3 +287,71 @@ def test_crlf_and_tab_indented_scripts_keep_their_style(tmp_path):
     assert "\n" not in plan.new_source.replace("\r\n", "")
     assert '\t\t_aft_report({"epoch": epoch, "loss": loss})\r\n' in plan.new_source
     assert check_static(plan.original, plan.new_source, plan).ok
+
+
+PATH_SCRIPT = """\
+from pathlib import Path
+
+import yaml
+
+CONFIG_PATH = {expr}
+
+
+def main():
+    cfg = yaml.safe_load(CONFIG_PATH.read_text())
+    score = 0.0
+    for epoch in range(cfg["training"]["epochs"]):
+        score += cfg["training"]["m2"]["learning_rate"] * (1.0 - score)
+        print(f"epoch {{epoch}} val_score={{score:.4f}}")
+
+
+main()
+"""
+
+
+def test_config_path_built_with_with_name_falls_back_to_the_original_expression(tmp_path):
+    import shutil
+
+    shutil.copy(FIXTURES / "train_config.yaml", tmp_path)
+    script = tmp_path / "train.py"
+    script.write_text(PATH_SCRIPT.format(expr='Path(__file__).with_name("train_config.yaml")'))
+    d = discover(script)
+    assert d.config_files == ["train_config.yaml"]
+    plan = plan_refactor(script, d, project_root=tmp_path)
+    assert plan.config_flag == "--config" and plan.bindings[0].mode == "fallback"
+    assert '_aft_parser.add_argument("--config", type=Path, default=None,' in plan.new_source
+    assert ('CONFIG_PATH = (Path(__file__).with_name("train_config.yaml") if _aft_args.config is None '
+            "else _aft_args.config)\n") in plan.new_source
+    assert check_static(plan.original, plan.new_source, plan).ok
+    wrong = plan.new_source.replace("default=None", 'default="train_config.yaml"')
+    assert not check_static(plan.original, wrong, plan).ok
+    # Rediscovery of the refactored script finds the flag and the config it names.
+    script.write_text(plan.new_source)
+    again = discover(script)
+    flag = next(p for p in again.params if p.name == "config")
+    assert flag.extra["config_flag"] and again.config_files == ["train_config.yaml"]
+
+
+def test_config_path_joined_to_the_script_folder_is_lifted_as_a_value(tmp_path):
+    import shutil
+
+    shutil.copy(FIXTURES / "train_config.yaml", tmp_path)
+    script = tmp_path / "train.py"
+    script.write_text(PATH_SCRIPT.format(expr='Path(__file__).parent / "train_config.yaml"'))
+    plan = plan_refactor(script, discover(script), project_root=tmp_path)
+    assert plan.bindings[0].mode == "value"
+    assert "CONFIG_PATH = Path(__file__).parent / _aft_args.config\n" in plan.new_source
+    assert check_static(plan.original, plan.new_source, plan).ok
+
+
+def test_script_whose_first_line_is_code(tmp_path):
+    """No docstring or import above the first constant: the header goes at the very top."""
+    from aft_tui.target.discover import discover
+    from aft_tui.target.equivalence import check_static
+    from aft_tui.target.refactor import plan_refactor
+
+    script = tmp_path / "t.py"
+    script.write_text('LR = 0.1\nEPOCHS = 3\nfor e in range(EPOCHS):\n    print(f"epoch {e} val_loss: {LR/(e+1)}")\n')
+    plan = plan_refactor(script, discover(script), project_root=tmp_path)
+    assert not plan.new_source.startswith("\n")
+    assert check_static(plan.original, plan.new_source, plan).ok

@@ -130,3 +130,24 @@ def test_pass_through_parser_with_hf_argument_parser(tmp_path):
     result = run(script, "--epochs", "2", "--name", "x")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "x epoch 0 loss=1.000\nx epoch 1 loss=0.500\n"
+
+
+def test_computed_config_path_runs_with_and_without_the_flag(tmp_path):
+    shutil.copy(FIXTURES / "train_config.yaml", tmp_path)
+    source = (
+        "from pathlib import Path\n\nimport yaml\n\nCONFIG_PATH = Path(__file__).with_name(\"train_config.yaml\")\n\n\n"
+        "cfg = yaml.safe_load(CONFIG_PATH.read_text())\nfor epoch in range(cfg[\"training\"][\"epochs\"]):\n"
+        "    print(f\"epoch {epoch} lr: {cfg['training']['m2']['learning_rate']}\")\n"
+    )
+    original = tmp_path / "original.py"
+    original.write_text(source)
+    script = tmp_path / "train.py"
+    script.write_text(source)
+    script.write_text(plan_refactor(script, discover(script), project_root=tmp_path).new_source)
+    assert run(script).stdout == run(original).stdout == "".join(f"epoch {i} lr: 0.25\n" for i in range(4))
+    trial = tmp_path / "trial"
+    trial.mkdir()
+    (trial / "train_config.yaml").write_text("training:\n  epochs: 1\n  m2:\n    learning_rate: 0.5\n")
+    result = run(script, "--config", str(trial / "train_config.yaml"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "epoch 0 lr: 0.5\n"

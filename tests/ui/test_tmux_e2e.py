@@ -49,9 +49,6 @@ class Tmux:
             time.sleep(0.25)
         raise AssertionError(f"timed out waiting for {what}; the screen shows:\n{screen}")
 
-    def dead(self) -> bool:
-        return self("display-message", "-p", "-t", "aft", "#{pane_dead}").strip() == "1"
-
 
 def test_chat_pipeline_in_tmux(git_project, tmp_path):
     project = git_project("mlp_classifier.py")
@@ -61,17 +58,16 @@ def test_chat_pipeline_in_tmux(git_project, tmp_path):
     for key in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "PATH", "HOME"):
         if key in os.environ:
             env[key] = os.environ[key]
+    # COLUMNS/LINES from the test process would override the real terminal's size.
     command = " ".join([
-        "cd", shlex.quote(str(project)), "&&", "env", *[f"{k}={shlex.quote(v)}" for k, v in env.items()],
+        "cd", shlex.quote(str(project)), "&&", "env", "-u", "COLUMNS", "-u", "LINES", *[f"{k}={shlex.quote(v)}" for k, v in env.items()],
         shlex.quote(sys.executable), "-m", "aft_tui", "chat", "mlp_classifier.py",
-        "--metric", "val_acc", "--direction", "max", "--trials", "2",
+        "--metric", "val_acc", "--direction", "max", "--trials", "2", "; echo AFT_EXIT=$?; sleep 120",
     ])
     tmux("-f", "/dev/null", "new-session", "-d", "-s", "aft", "-x", "160", "-y", "48", command)
     try:
-        tmux("set-option", "-t", "aft", "remain-on-exit", "on")
         first = tmux.wait_for(lambda s: "Type /pipeline" in s, 60, "the app to start")
-        print("SIZE", tmux("display-message", "-p", "-t", "aft", "#{window_width}x#{window_height}"))
-        print(first)
+        assert "Chat · F2" in first and "Runs · F6" in first  # 160x48: the grid of panes
         tmux.type("/pipeline")
         tmux.key("Enter")
         screen = tmux.wait_for(lambda s: "PENDING" in s, 90, "the refactor proposal")
@@ -84,11 +80,8 @@ def test_chat_pipeline_in_tmux(git_project, tmp_path):
         assert "best val_acc=" in screen
         tmux.type("/quit")  # after the decision the keyboard went back to the conversation
         tmux.key("Enter")
-        deadline = time.monotonic() + 30
-        while not tmux.dead():
-            assert time.monotonic() < deadline, tmux.screen()
-            time.sleep(0.2)
-        final = tmux.screen()
+        final = tmux.wait_for(lambda s: "AFT_EXIT=" in s, 30, "aft to exit")
+        assert "AFT_EXIT=0" in final
         assert "saved; resume with `aft chat --resume" in final
         assert "Traceback" not in final
     finally:

@@ -49,25 +49,27 @@ class HelpScreen(ModalScreen[None]):
 
 
 def binding_rows(bindings: list[Binding | tuple]) -> list[tuple[str, str]]:
-    """(key as shown, description) for each binding that has a description."""
-    from textual.binding import Binding as _Binding
-
-    rows = []
-    seen = set()
+    """(keys as shown, description) per described binding; keys doing the same thing share a row."""
+    rows: dict[str, list[str]] = {}
     for item in bindings:
-        b = item if isinstance(item, _Binding) else _Binding(*item)
-        if not b.description or (b.key_display or b.key, b.description) in seen:
+        b = item if isinstance(item, Binding) else Binding(*item)
+        if not b.description:
             continue
-        key = b.key_display or ", ".join(_pretty(k) for k in b.key.split(","))
-        seen.add((b.key_display or b.key, b.description))
-        rows.append((key, b.description))
-    return rows
+        keys = [b.key_display] if b.key_display else [_pretty(k) for k in b.key.split(",")]
+        shown = rows.setdefault(b.description, [])
+        shown.extend(k for k in keys if k not in shown)
+    return [(" / ".join(keys), description) for description, keys in rows.items()]
+
+
+_NAMES = {"left_square_bracket": "[", "right_square_bracket": "]", "slash": "/", "full_stop": ".", "comma": ",",
+          "less_than_sign": "<", "greater_than_sign": ">", "plus": "+", "minus": "-", "dollar_sign": "$",
+          "pagedown": "PgDn", "pageup": "PgUp", "escape": "Esc", "enter": "Enter", "space": "Space"}
 
 
 def _pretty(key: str) -> str:
-    names = {"left_square_bracket": "[", "right_square_bracket": "]", "slash": "/", "space": "space",
-             "full_stop": ".", "comma": ",", "less_than_sign": "<", "greater_than_sign": ">", "plus": "+",
-             "minus": "-", "question_mark": "?", "dollar_sign": "$"}
     key = key.strip()
-    return names.get(key, key.replace("ctrl+", "Ctrl+").upper() if key.startswith("f") and key[1:].isdigit()
-                     else key.replace("ctrl+", "Ctrl+"))
+    if key in _NAMES:
+        return _NAMES[key]
+    if key.startswith("f") and key[1:].isdigit():
+        return key.upper()
+    return "+".join(part.capitalize() if part in ("ctrl", "alt", "shift") else part for part in key.split("+"))

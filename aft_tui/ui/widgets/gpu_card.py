@@ -29,6 +29,7 @@ class GpuCard(Vertical):
     def __init__(self, index: int, **kwargs: Any) -> None:
         super().__init__(classes="gpu-card", **kwargs)
         self.index = index
+        self._latest: tuple[Any, dict[str, Sequence[Any]], list[str]] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="gpu-title")
@@ -39,7 +40,17 @@ class GpuCard(Vertical):
             yield Label("mem", classes="spark-label")
             yield Sparkline([0.0], classes="gpu-mem")
 
+    def on_mount(self) -> None:
+        if self._latest is not None:
+            self._draw(*self._latest)
+
     def show(self, reading: Any, history: dict[str, Sequence[Any]], trials: Sequence[str]) -> None:
+        """Keep the latest reading; draw it now, or as soon as the card is mounted."""
+        self._latest = (reading, history, list(trials))
+        if self.is_mounted:
+            self._draw(*self._latest)
+
+    def _draw(self, reading: Any, history: dict[str, Sequence[Any]], trials: Sequence[str]) -> None:
         title = Text()
         title.append(f"GPU {reading.index}", style="bold")
         title.append(f" {reading.name or ''}")

@@ -75,10 +75,7 @@ class GpuPane(VerticalScroll):
             if reading is None:
                 continue
             trials = list(snap.gpu_trials.get(index, ())) or self.assignments.get(index, [])
-            if card.is_mounted:
-                card.show(reading, snap.gpu_history.get(index, {}), trials)
-            else:
-                card.call_after_refresh(card.show, reading, snap.gpu_history.get(index, {}), trials)
+            card.show(reading, snap.gpu_history.get(index, {}), trials)
         box = self.query_one("#sys-box")
         box.display = snap.system is not None
         if snap.system is not None:

@@ -78,6 +78,14 @@ class LogPane(Vertical):
         self.set_interval(1.0 / self.flush_hz, self.flush)
 
     @property
+    def flush_cap(self) -> int:
+        return self._pending.maxlen or 0
+
+    @flush_cap.setter
+    def flush_cap(self, lines: int) -> None:
+        self._pending = deque(self._pending, maxlen=max(1, lines))
+
+    @property
     def view(self) -> Log:
         return self.query_one("#log-view", Log)
 

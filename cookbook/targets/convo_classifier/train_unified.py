@@ -104,8 +104,8 @@ def main() -> None:
     tokenizer.save_pretrained(str(model_dir))
     for prompt, answer in validation[:3]:
         user = prompt.split("User: ", 1)[-1].split("\n", 1)[0]
-        print(f"user: {user}\n  expected: {answer}\n  model:    "
-              f"{generate_reply(model, tokenizer, prompt)}")
+        reply = generate_reply(model, tokenizer, prompt)
+        print(f"{user}\n  -> {reply!r} (reference {answer!r})")
     print(f"model saved to {model_dir}")
     print(f"eval_loss: {metrics['eval_loss']:.4f}")
 

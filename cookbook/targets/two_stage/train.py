@@ -66,7 +66,7 @@ def load_config(path: Path) -> dict:
 
 def build_tokenizer(texts: list[str], vocab_size: int, domain_terms: list[str]):
     """Byte-level BPE trained on the articles, with each domain term added as one token."""
-    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
@@ -111,12 +111,14 @@ def collate(batch: list[dict], pad_id: int) -> dict:
 
     src_w = max(len(b["input_ids"]) for b in batch)
     tgt_w = max(len(b["labels"]) for b in batch)
-    return {
-        "input_ids": torch.tensor([b["input_ids"] + [pad_id] * (src_w - len(b["input_ids"])) for b in batch]),
-        "attention_mask": torch.tensor([[1] * len(b["input_ids"]) + [0] * (src_w - len(b["input_ids"]))
-                                        for b in batch]),
-        "labels": torch.tensor([b["labels"] + [-100] * (tgt_w - len(b["labels"])) for b in batch]),
-    }
+    ids, mask, labels = [], [], []
+    for b in batch:
+        pad = src_w - len(b["input_ids"])
+        ids.append(b["input_ids"] + [pad_id] * pad)
+        mask.append([1] * len(b["input_ids"]) + [0] * pad)
+        labels.append(b["labels"] + [-100] * (tgt_w - len(b["labels"])))
+    return {"input_ids": torch.tensor(ids), "attention_mask": torch.tensor(mask),
+            "labels": torch.tensor(labels)}
 
 
 def mask_ids(ids: list[int], probability: float, mask_id: int, special: set[int],
@@ -131,7 +133,8 @@ def training_arguments(stage: dict, output_dir: Path, seed: int):
     return TrainingArguments(
         output_dir=str(output_dir), learning_rate=float(stage["learning_rate"]),
         num_train_epochs=float(stage["epochs"]), per_device_train_batch_size=int(stage["batch_size"]),
-        per_device_eval_batch_size=64, warmup_steps=10, eval_strategy="epoch",
+        per_device_eval_batch_size=64, warmup_steps=int(stage.get("warmup_steps", 0)),
+        eval_strategy="epoch",
         logging_strategy="epoch", save_strategy="no", report_to="none", disable_tqdm=True, seed=seed)
 
 
@@ -155,6 +158,11 @@ def build_model(config: dict, tokenizer):
         decoder_start_token_id=tokenizer.eos_token_id, forced_eos_token_id=tokenizer.eos_token_id))
 
 
+def target_text(document: dict) -> str:
+    """What M2 learns to write for an article; parse_target reads it back."""
+    return f"difficulty: {document['difficulty']} | summary: {document['summary']}"
+
+
 def parse_target(text: str) -> tuple[int, str]:
     """Split generated "difficulty: N | summary: ..." text; unreadable difficulty becomes 3."""
     match = TARGET_PATTERN.search(text)
@@ -170,7 +178,8 @@ def generate(model, tokenizer, texts: list[str], max_source: int, max_target: in
     enc = tokenizer(texts, return_tensors="pt", padding=True, truncation=True,
                     max_length=max_source).to(model.device)
     with torch.no_grad():
-        out = model.generate(**enc, max_new_tokens=max_target, num_beams=1, do_sample=False)
+        out = model.generate(**enc, max_new_tokens=max_target, num_beams=1, do_sample=False,
+                             no_repeat_ngram_size=3)
     return tokenizer.batch_decode(out, skip_special_tokens=True)
 
 
@@ -214,7 +223,7 @@ def run(config: dict) -> dict[str, float]:
         add_domain_terms(tokenizer, terms)
     else:
         tokenizer = build_tokenizer([d["text"] for d in train_docs + domain_docs] +
-                                    [d["summary"] for d in train_docs],
+                                    [target_text(d) for d in train_docs + domain_docs],
                                     int(tok_cfg["vocab_size"]), terms)
     print(f"tokenizer: {len(tokenizer)} tokens, domain terms kept whole: "
           f"{whole_terms(tokenizer, terms)}/{len(terms)}")
@@ -226,13 +235,16 @@ def run(config: dict) -> dict[str, float]:
     m1 = config["training"]["m1"]
     rng = random.Random(seed)
     special = set(tokenizer.all_special_ids)
-    m1_train = encode([d["text"] for d in train_docs + domain_docs], max_src)
+    # Besides articles, M1 reads the digests published for the unlabelled domain articles: LoRA in
+    # M2 cannot move the frozen embeddings, so digest words M1 never saw could not be produced.
+    m1_train = encode([d["text"] for d in train_docs + domain_docs] +
+                      [target_text(d) for d in domain_docs], max_src)
     m1_val = encode([d["text"] for d in val_docs], max_src)
     masked = lambda rows: [mask_ids(r, float(m1["mask_probability"]), tokenizer.mask_token_id,
                                     special, rng) for r in rows]
     model = build_model(config, tokenizer)
     pad = tokenizer.pad_token_id
-    print(f"M1 domain adaptation: {len(m1_train)} articles, mask probability "
+    print(f"M1 domain adaptation: {len(m1_train)} texts, mask probability "
           f"{m1['mask_probability']}")
     m1_trainer = Trainer(model=model, args=training_arguments(m1, out_dir / "m1_checkpoints", seed),
                          train_dataset=Seq2SeqDataset(masked(m1_train), m1_train),
@@ -253,12 +265,12 @@ def run(config: dict) -> dict[str, float]:
     trainable, total = model.get_nb_trainable_parameters()
     print(f"M2 LoRA summarisation: {len(train_docs)} articles, {trainable} of {total} "
           f"parameters trainable")
-    target = lambda d: f"difficulty: {d['difficulty']} | summary: {d['summary']}"
+    def m2_dataset(docs: list[dict]) -> Seq2SeqDataset:
+        return Seq2SeqDataset(encode([d["text"] for d in docs], max_src),
+                              encode([target_text(d) for d in docs], max_tgt))
+
     m2_trainer = Trainer(model=model, args=training_arguments(m2, out_dir / "m2_checkpoints", seed),
-                         train_dataset=Seq2SeqDataset(encode([d["text"] for d in train_docs], max_src),
-                                                      encode([target(d) for d in train_docs], max_tgt)),
-                         eval_dataset=Seq2SeqDataset(encode([d["text"] for d in val_docs], max_src),
-                                                     encode([target(d) for d in val_docs], max_tgt)),
+                         train_dataset=m2_dataset(train_docs), eval_dataset=m2_dataset(val_docs),
                          data_collator=lambda b: collate(b, pad))
     m2_trainer.train()
     m2_metrics = m2_trainer.evaluate()
