@@ -42,6 +42,11 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     e.add_argument("--prefix", help="launcher prefix, e.g. 'torchrun --nproc_per_node 2' or 'accelerate launch'")
     e.add_argument("--outputs", help="outputs folder (default outputs/ in the project)")
     e.add_argument("--project", help="project root (default: the git repository or the script's folder)")
+    t = p.add_argument_group("tracking")
+    t.add_argument("--mlflow", metavar="URI", help="also record each trial as an MLflow run in this tracking store, "
+                                                   "e.g. sqlite:///mlruns.db")
+    t.add_argument("--mlflow-experiment", dest="mlflow_experiment", metavar="NAME",
+                   help="MLflow experiment for the trials (default: <project>/<script>)")
     l = p.add_argument_group("assistant")
     l.add_argument("--model", help="LLM for the assistant (any litellm model string); default: offline brain")
     l.add_argument("--api-base", dest="api_base", help="base URL of an OpenAI-compatible server (Ollama, vLLM, ...)")
@@ -51,7 +56,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 
 _SETTING_KEYS = ("smoke", "smoke_timeout", "trials", "metric", "direction", "timeout", "budget", "target_value", "patience", "strategy", "pruner", "seed",
                  "parallel", "gpus_per_trial", "model_path", "python", "venv", "conda", "prefix", "outputs", "model",
-                 "api_base", "yes")
+                 "api_base", "yes", "mlflow", "mlflow_experiment")
 
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
@@ -169,10 +174,13 @@ def cmd_session(args: argparse.Namespace) -> int:
     engine = _open_engine(args)
     view = HeadlessView(show_logs=args.logs)
     engine.subscribe(view)
-    return asyncio.run(_run_session(engine, view, args.command))
+    from aft_tui.tracking.mlflow_mirror import attach
+
+    mirror = attach(engine)
+    return asyncio.run(_run_session(engine, view, args.command, mirror))
 
 
-async def _run_session(engine: Any, view: Any, command: str) -> int:
+async def _run_session(engine: Any, view: Any, command: str, mirror: Any = None) -> int:
     import asyncio
     import signal
 
@@ -212,6 +220,8 @@ async def _run_session(engine: Any, view: Any, command: str) -> int:
             summary = await engine.pipeline()
             ok = summary is not None
     finally:
+        if mirror is not None:
+            await mirror.aclose()
         view.close()
         engine.close("interrupted" if interrupted else "finished")
     if summary is not None:

@@ -49,7 +49,8 @@ class Settings:
     small_model: str | None = None
     llm_timeout: float = 60.0  # seconds per LLM request
     theme: str = "dark"
-    mlflow: str | None = None
+    mlflow: str | None = None  # tracking URI AFT mirrors its trials to, e.g. sqlite:///mlruns.db
+    mlflow_experiment: str | None = None  # default: named after the project and target
     search: dict[str, dict[str, Any]] = field(default_factory=dict)
     params: list[str] | None = None  # restrict tuning to these parameters
 

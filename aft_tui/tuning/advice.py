@@ -30,7 +30,13 @@ ADVICE_STEP = 0.15
 """A move asked for by the analysis changes a parameter by 15% of its (unit-scaled) range."""
 
 ADVICE_EVERY = 4
-"""At most one trial in four (after the defaults) comes from the analysis rather than the sampler."""
+"""Without local moves, at most one trial in four (after the defaults) comes from the analysis."""
+
+LOCAL_EVERY = 2
+"""With local moves (the default), every other trial refines the best one; the sampler has the rest."""
+
+LOCAL_PER_PARAM = 2
+"""Local refinement tries each parameter at most twice per pass before moving to the next."""
 
 _LR_NAMES = {"lr", "learning_rate", "learningrate", "eta", "step_size", "base_lr", "max_lr", "init_lr", "lr0"}
 _EPOCH_NAMES = {"max_steps", "num_steps", "steps", "train_steps", "iterations", "iters", "n_iter", "max_iter",
@@ -156,14 +162,30 @@ def _fmt(value: Any) -> str:
 
 
 class AdvisedSamplerStrategy:
-    """An Optuna sampler that also runs the moves the curve analysis asks for (see the module doc)."""
+    """A model-based sampler interleaved with informed local moves (see the module doc).
 
-    def __init__(self, name: str, every: int = ADVICE_EVERY, size: float = ADVICE_STEP) -> None:
+    With `local_every` = k, one trial in k (after the defaults, starting with trial 2) is a local
+    move from the best trial so far: the move the curve analysis asks for when there is one
+    that has not run, else the next step of a coordinate search around the best trial (one
+    parameter at a time, the way that improved, skipping failed regions). The other trials are
+    the sampler's. Without `local_every`, only analysis moves are made, at most one in `every`.
+    """
+
+    def __init__(self, name: str, every: int = ADVICE_EVERY, size: float = ADVICE_STEP,
+                 local_every: int | None = LOCAL_EVERY) -> None:
         self.name = name
         self.every = max(1, int(every))
         self.size = size
+        self.local_every = local_every
+        self._local = None
+        if local_every:
+            from aft_tui.tuning.coordinate import CoordinateStrategy
+
+            self._local = CoordinateStrategy(per_param_trials=LOCAL_PER_PARAM, source="local",
+                                             label="local refinement of the best trial")
         self._pending: list[dict[str, Any]] = []
         self._pending_ids: set[str] = set()
+        self.fallback_note: str | None = None
 
     def propose(self, history: list[dict[str, Any]], space: SearchSpace) -> Choice | None:
         finished = {(r.get("strategy_info") or {}).get("advice_id") for r in history}
@@ -172,10 +194,17 @@ class AdvisedSamplerStrategy:
                 self._pending_ids.discard(ident)
         self._pending = [p for p in self._pending if p["_id"] in self._pending_ids]
         counted = [r for r in history if r.get("status") in ("ok", "failed", "pruned", "timeout")]
-        used = sum(1 for r in history if r.get("strategy") == "analysis") + len(self._pending)
-        if used >= 1 + len(counted) // self.every:
+        used = sum(1 for r in history if r.get("strategy") in ("analysis", "local")) + len(self._pending)
+        if self.local_every:
+            after_defaults = len(counted) + len(self._pending)  # trials 2.. proposed so far, plus this one
+            if used >= math.ceil(after_defaults / self.local_every):
+                return None
+        elif used >= 1 + len(counted) // self.every:
             return None
-        choice = advised_point(history, space, self.size, [p["params"] for p in self._pending])
+        pending = [p["params"] for p in self._pending]
+        choice = advised_point(history, space, self.size, pending)
+        if choice is None and self._local is not None:
+            choice = self._local.propose(history, space)
         if choice is None:
             return None
         ident = secrets.token_hex(4)

@@ -54,7 +54,8 @@ class CoordinateStrategy:
 
     def __init__(self, per_param_trials: int = PER_PARAM_TRIALS, per_param_seconds: float | None = None,
                  first_step: float = FIRST_STEP, passes: int = PASSES,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, source: str = "coordinate",
+                 label: str = "coordinate descent") -> None:
         if per_param_trials < 1:
             from aft_tui.errors import UserError
 
@@ -64,6 +65,7 @@ class CoordinateStrategy:
         self.first_step = first_step
         self.passes = passes
         self.clock = clock
+        self.source, self.label = source, label  # how its trials are named (it also serves as a local search)
         self.fallback_note: str | None = None
         self._pending: dict[str, dict[str, Any]] = {}
         self._order: list[str] | None = None
@@ -91,7 +93,7 @@ class CoordinateStrategy:
                     info = choice.extra[KEY]
                     self._pending[info["id"]] = {**info, "params": dict(choice.params)}
                     return choice
-        self.fallback_note = (f"coordinate descent has given every parameter its {self.per_param_trials} trials "
+        self.fallback_note = (f"{self.label} has given every parameter its {self.per_param_trials} trials "
                               f"in each of {self.passes} passes")
         return None
 
@@ -128,7 +130,7 @@ class CoordinateStrategy:
         base = {d.name: base[d.name] for d in space}
         pending = [p["params"] for p in self._pending.values()]
         where = f"trial {best['number']}, the best so far" if best is not None else "the defaults"
-        head = f"coordinate descent, pass {pass_no + 1}, {name}"
+        head = f"{self.label}, pass {pass_no + 1}, {name}"
         if dim.kind == "categorical":
             for value in self._other_choices(dim, base[name]):
                 params = {**base, name: value}
@@ -185,4 +187,4 @@ class CoordinateStrategy:
                 size: float) -> Choice:
         info = {"id": secrets.token_hex(4), "param": name, "pass": pass_no, "direction": direction, "size": size,
                 "started": self.clock()}
-        return Choice(params, rationale, "coordinate", {KEY: info})
+        return Choice(params, rationale, self.source, {KEY: info})

@@ -59,19 +59,26 @@ def _repeat_noise(records: list[dict[str, Any]]) -> float | None:
     return math.sqrt(squares / dof) if dof else None
 
 
+def scatter(ys: list[float]) -> float | None:
+    """Epoch-to-epoch noise of one curve as a standard deviation; None below 5 points.
+
+    Residuals around the straight line through each point's two neighbours (so a curve's
+    steady rise is not noise), turned into a standard deviation through the median absolute
+    residual, which one bad epoch cannot inflate.
+    """
+    if len(ys) < 5:
+        return None
+    residuals = [abs(ys[i] - (ys[i - 1] + ys[i + 1]) / 2) for i in range(1, len(ys) - 1)]
+    return 1.4826 * statistics.median(residuals) / math.sqrt(1.5)
+
+
 def _curve_noise(record: dict[str, Any]) -> float | None:
     for finding in record.get("findings") or []:
         noise = (finding.get("evidence") or {}).get("noise")
         if _finite(noise):
             return float(noise)
     metric = record.get("metric")
-    ys = [float(row[metric]) for row in record.get("history") or [] if metric and _finite(row.get(metric))]
-    if len(ys) < 5:
-        return None
-    # Scatter around a local straight line through each point's neighbours, as a standard
-    # deviation via the median absolute residual (robust to one bad epoch).
-    residuals = [abs(ys[i] - (ys[i - 1] + ys[i + 1]) / 2) for i in range(1, len(ys) - 1)]
-    return 1.4826 * statistics.median(residuals) / math.sqrt(1.5)
+    return scatter([float(row[metric]) for row in record.get("history") or [] if metric and _finite(row.get(metric))])
 
 
 def noise_estimate(records: list[dict[str, Any]]) -> tuple[float | None, str]:

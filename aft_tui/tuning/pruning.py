@@ -35,6 +35,10 @@ def median_rule(startup: int = MEDIAN_STARTUP, warmup: float = MEDIAN_WARMUP) ->
     * **Warm-up relative to the run.** Curves cross: a lower learning rate starts slower and
       often ends better. No trial is pruned before a third of the length of the first finished
       trial (normally the defaults), whatever unit the script counts steps in.
+    * **Worse by more than the noise.** A trial is pruned only when its best value so far is
+      below the median by more than the objective's epoch-to-epoch noise (the median of the
+      finished trials' scatter, as in `end_conditions.scatter`): a trial level with the median
+      within noise is not evidence of a bad configuration.
     """
     import optuna
     from optuna.study import StudyDirection
@@ -59,6 +63,17 @@ def median_rule(startup: int = MEDIAN_STARTUP, warmup: float = MEDIAN_WARMUP) ->
                 return math.inf  # nothing to measure a run's length by yet
             return self.warmup * first.last_step
 
+        def noise(self, study: Any) -> float:
+            from aft_tui.tuning.end_conditions import scatter
+
+            levels = []
+            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+                ys = [v for _, v in sorted(t.intermediate_values.items()) if math.isfinite(v)]
+                level = scatter(ys)
+                if level is not None:
+                    levels.append(level)
+            return statistics.median(levels) if levels else 0.0
+
         def prune(self, study: Any, trial: Any) -> bool:
             step = trial.last_step
             if step is None or step < self.warmup_steps(study):
@@ -72,7 +87,8 @@ def median_rule(startup: int = MEDIAN_STARTUP, warmup: float = MEDIAN_WARMUP) ->
             maximize = study.direction == StudyDirection.MAXIMIZE
             best = max(mine) if maximize else min(mine)
             median = statistics.median(others)
-            return best < median if maximize else best > median
+            margin = self.noise(study)
+            return best < median - margin if maximize else best > median + margin
 
     return MedianRule()
 
@@ -122,8 +138,10 @@ def _explain_median(study: Any, trial: Any, metric: str, value: float, step: int
     shown, median_text = _pair(best, median)
     best_text = (f"{metric}={shown} at step {step}" if best == value
                  else f"{metric}={_fmt(value)} at step {step} (its best so far {shown})")
+    margin = study.pruner.noise(study)
+    noise_text = f" by more than the noise (±{margin:.2g})" if margin > 0 else ""
     return (f"median rule: {best_text} is {relation} the median {median_text} of the {len(others)} other "
-            f"trials at step {step}")
+            f"trials at step {step}{noise_text}")
 
 
 def _explain_hyperband(study: Any, trial: Any, metric: str, value: float, step: int) -> str:

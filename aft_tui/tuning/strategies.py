@@ -74,14 +74,34 @@ def make_sampler(name: str, seed: int, space: SearchSpace) -> Any:
 
 
 def _grid_sampler(grid: dict[str, list[Any]], seed: int) -> Any:
-    """Optuna's GridSampler, minus its `study.stop()` once the grid is exhausted.
+    """Optuna's GridSampler (seeded shuffled order), adapted to how AFT drives a study.
 
-    That call only works inside `study.optimize`; AFT drives the study with ask/tell, where it
-    raises. The tuner ends the session itself when `is_exhausted(study)` says every point ran.
+    * An enqueued trial (the defaults, a re-run) is credited with the grid point it sits on,
+      so that point is not run a second time later.
+    * Each new trial takes the first point (in the seeded order) that has neither run nor is
+      running. Optuna's own choice ties early points to trial numbers, which an enqueued
+      defaults trial shifts; first-unvisited is deterministic whether trials run one at a time
+      or in parallel.
+    * No `study.stop()` once the grid is exhausted: that only works inside `study.optimize`.
+      The tuner ends the session itself when `is_exhausted(study)` says every point ran.
     """
     import optuna
 
     class AskTellGridSampler(optuna.samplers.GridSampler):
+        def before_trial(self, study: Any, trial: Any) -> None:
+            if "grid_id" in trial.system_attrs:
+                return
+            fixed = trial.system_attrs.get("fixed_params")
+            if fixed is not None:
+                point = tuple(fixed.get(name) for name in self._param_names)
+                grid_id = next((i for i, g in enumerate(self._all_grids) if g == point), None)
+            else:
+                unvisited = self._get_unvisited_grid_ids(study)
+                grid_id = min(unvisited) if unvisited else min(range(len(self._all_grids)))
+            if grid_id is not None:
+                study._storage.set_trial_system_attr(trial._trial_id, "search_space", self._search_space)
+                study._storage.set_trial_system_attr(trial._trial_id, "grid_id", grid_id)
+
         def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
             return None
 

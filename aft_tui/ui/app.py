@@ -29,6 +29,7 @@ from aft_tui.engine.commands import CommandResult, CommandRouter
 from aft_tui.errors import UserError
 from aft_tui.ui.model import SessionModel
 from aft_tui.ui.replay import ReplayController
+from aft_tui.ui.replay_controls import REPLAY_ACTIONS, REPLAY_BINDINGS, ReplayControls
 from aft_tui.ui.screens.help import HelpScreen, binding_rows
 from aft_tui.ui.themes import DEFAULT_THEME, ThemeSpec, load_themes
 from aft_tui.ui.widgets.command_input import CommandInput
@@ -46,9 +47,6 @@ PANES: tuple[tuple[str, str, str], ...] = (
     ("gpu", "GPU", "f5"),
     ("runs", "Runs", "f6"),
 )
-_REPLAY_ACTIONS = {"replay_toggle", "replay_step", "replay_seek", "replay_speed", "replay_jump"}
-# Events applied per replay tick at most, so a burst of recorded log lines never stalls the UI.
-_REPLAY_BATCH = 400
 
 
 class EngineEvent(Message):
@@ -59,7 +57,7 @@ class EngineEvent(Message):
         self.event = event
 
 
-class AftApp(App[int]):
+class AftApp(ReplayControls, App[int]):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     TITLE = "AFT"
     ENABLE_COMMAND_PALETTE = False
@@ -80,15 +78,7 @@ class AftApp(App[int]):
         Binding("alt+5", "show('runs')", "Runs", show=False),
         Binding("ctrl+t", "cycle_theme", "Theme"),
         Binding("ctrl+k", "stop", "Stop trials"),
-        Binding("space", "replay_toggle", "Play/Pause"),
-        Binding("full_stop", "replay_step(1)", "Step", key_display="."),
-        Binding("comma", "replay_step(-1)", "Back", key_display=","),
-        Binding("greater_than_sign", "replay_seek(0.1)", "Seek +10%", key_display=">"),
-        Binding("less_than_sign", "replay_seek(-0.1)", "Seek -10%", key_display="<"),
-        Binding("plus", "replay_speed(1)", "Faster", key_display="+"),
-        Binding("minus", "replay_speed(-1)", "Slower", key_display="-"),
-        Binding("0", "replay_jump(0)", "Start", show=False),
-        Binding("dollar_sign", "replay_jump(1)", "End", key_display="$", show=False),
+        *REPLAY_BINDINGS,
     ]
 
     def __init__(
@@ -104,6 +94,7 @@ class AftApp(App[int]):
         save_setting: Callable[[str, Any], None] | None = None,
         gpu_note: str = "",
         log_max_lines: int = 5000,
+        earlier: list[ev.Event] | None = None,
     ) -> None:
         super().__init__()
         self.engine = engine
@@ -121,6 +112,9 @@ class AftApp(App[int]):
         self._gpu_note = gpu_note or ("GPU readings are live only; a replay shows none." if replay is not None
                                       else "Telemetry is off.")
         self._log_max_lines = log_max_lines
+        # A resumed session shows what happened before (its recorded events) before the new ones.
+        for event in earlier or ():
+            self.model.apply(event)
         self.active_pane = "conversation"
         self._thread_id = threading.get_ident()
         self._unsubscribe: Callable[[], None] | None = None
@@ -151,6 +145,8 @@ class AftApp(App[int]):
         self._apply_layout()
         self.action_show("conversation")
         if self.engine is not None:
+            if self.model.events_applied:
+                self.rebuild()
             self._unsubscribe = self.engine.subscribe(self._on_engine_emit)
             self.run_worker(self._start_engine(), name="start", group="engine", exit_on_error=False)
         if self.replay is not None:
@@ -260,7 +256,7 @@ class AftApp(App[int]):
             self.logs.feed(event.run_id, event.lines)
             return
         if kind == "trial_metric":
-            self.runs.sync(model)
+            self.runs.mark_stale(model)
             return
         self.conversation.sync(model)
         if kind in ("proposal", "decision"):
@@ -483,73 +479,8 @@ class AftApp(App[int]):
         self.exit(self.exit_code)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in _REPLAY_ACTIONS:
+        if action in REPLAY_ACTIONS:
             return self.replay is not None
         if action == "stop":
             return self.engine is not None
         return True
-
-    # -- replay ------------------------------------------------------------------------------------------------
-    def _schedule_tick(self, delay: float) -> None:
-        if self._tick_timer is not None:
-            self._tick_timer.stop()
-        self._tick_timer = self.set_timer(max(delay, 0.001), self._replay_tick)
-
-    def _replay_tick(self) -> None:
-        self._tick_timer = None
-        replay = self.replay
-        if replay is None or not replay.playing:
-            return
-        for _ in range(_REPLAY_BATCH):
-            event = replay.step()
-            if event is None:
-                break
-            self.render_event(event)
-            if replay.next_delay() > 0.002:
-                break
-        if replay.at_end:
-            replay.playing = False
-        else:
-            self._schedule_tick(replay.next_delay())
-        self.sync_status()
-
-    def action_replay_toggle(self) -> None:
-        if self.replay is None:
-            return
-        if self.replay.toggle():
-            self._schedule_tick(0.0)
-        self.sync_status()
-
-    def action_replay_step(self, delta: int) -> None:
-        replay = self.replay
-        if replay is None:
-            return
-        replay.playing = False
-        if delta > 0:
-            event = replay.step()
-            if event is not None:
-                self.render_event(event)
-        else:
-            self._seek_to(replay.position - 1)
-        self.sync_status()
-
-    def action_replay_seek(self, fraction: float) -> None:
-        if self.replay is not None:
-            self._seek_to(self.replay.position + int(round(fraction * self.replay.total)))
-
-    def action_replay_jump(self, where: int) -> None:
-        if self.replay is not None:
-            self._seek_to(0 if where == 0 else self.replay.total)
-
-    def action_replay_speed(self, direction: int) -> None:
-        if self.replay is not None:
-            speed = self.replay.faster() if direction > 0 else self.replay.slower()
-            self.notify(f"Replay speed ×{speed:g}", timeout=1.5)
-            self.sync_status()
-
-    def _seek_to(self, position: int) -> None:
-        replay = self.replay
-        assert replay is not None
-        self.model = replay.seek(position)
-        self.router.model = self.model
-        self.rebuild()

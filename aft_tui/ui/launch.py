@@ -43,6 +43,17 @@ def history_file(engine: Any) -> Path:
     return Path(engine.state_dir) / "history"
 
 
+def _earlier_events(engine: Any) -> list[Any]:
+    """The events a resumed session already recorded (none for a new session)."""
+    if engine.state.status == "new":
+        return []
+    from aft_tui.engine.session import log_path
+    from aft_tui.engine.session_log import read_events
+
+    path = log_path(engine.state_dir, engine.session_id)
+    return list(read_events(path)) if path.is_file() else []
+
+
 def _start_sampler() -> Any:
     try:
         from aft_tui.telemetry.sampler import Sampler
@@ -68,7 +79,7 @@ def run_chat(args: argparse.Namespace, flags: dict[str, Any]) -> int:
     past = load_entries(path)[-500:]
     sampler = _start_sampler()
     app = AftApp(engine, sampler=sampler, theme_name=engine.settings.theme, history=past,
-                 remember=partial(append_entry, path))
+                 remember=partial(append_entry, path), earlier=_earlier_events(engine))
     try:
         code = app.run()
     finally:

@@ -301,7 +301,7 @@ def markdown(summaries: dict[tuple[str, str], Summary], best_known: dict[str, fl
     lines += ["## Configurations", ""]
     for c in names:
         cfg = configs[c]
-        extra = "" if cfg.advice or cfg.strategy not in ("tpe", "gp", "cmaes") else ", without the analysis moves"
+        extra = "" if cfg.advice or cfg.strategy not in ("tpe", "gp", "cmaes") else ", without local moves"
         lines.append(f"- `{c}`: `--strategy {cfg.strategy} --pruner {cfg.pruner}`{extra}" + (f" — {cfg.note}" if cfg.note else ""))
     lines += ["", "## Method", "",
               "- Every session is a real `aft tune` run through the engine: the script's parameters are discovered, "

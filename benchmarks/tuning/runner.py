@@ -67,7 +67,7 @@ def _settings(job: Job) -> Any:
                      "strategy": config.strategy, "pruner": config.pruner, "seed": job.seed, "yes": True,
                      "search": {k: dict(v) for k, v in problem.search.items()}}, "the benchmark")
     if not config.advice:
-        settings.advice = False  # read by make_strategy; not a user-facing setting
+        settings.advice = False  # read by make_strategy: the sampler alone, no local moves
     if config.strategy in ("llm", "hybrid") and job.llm_url:
         settings.update({"model": "openai/bench-model", "api_base": job.llm_url}, "the benchmark")
     return settings

@@ -62,10 +62,11 @@ PROBLEMS = {
 }
 
 CONFIGS = {
-    "tpe": Config("tpe", "tpe", "median", note="AFT's default: TPE, median pruning, analysis moves"),
+    "tpe": Config("tpe", "tpe", "median", note="AFT's default: TPE interleaved with local moves "
+                                                  "(analysis-directed, then coordinate steps), median pruning"),
     "tpe-no-pruning": Config("tpe-no-pruning", "tpe", "none"),
     "tpe-hyperband": Config("tpe-hyperband", "tpe", "hyperband"),
-    "tpe-no-analysis": Config("tpe-no-analysis", "tpe", "median", advice=False),
+    "tpe-plain": Config("tpe-plain", "tpe", "median", advice=False, note="Optuna's TPE alone (no local moves)"),
     "random": Config("random", "random", "none", note="seeded random search, no pruning (the usual alternative)"),
     "gp": Config("gp", "gp", "median"),
     "cmaes": Config("cmaes", "cmaes", "median"),
@@ -76,7 +77,7 @@ CONFIGS = {
 }
 
 DEFAULT_PROBLEMS = ["curves-crossing", "curves-diverging", "mlp-spirals", "rff-checkerboard"]
-DEFAULT_CONFIGS = ["tpe", "tpe-no-pruning", "tpe-hyperband", "tpe-no-analysis", "random", "gp", "cmaes", "grid",
+DEFAULT_CONFIGS = ["tpe", "tpe-no-pruning", "tpe-hyperband", "tpe-plain", "random", "gp", "cmaes", "grid",
                    "coordinate"]
 LLM_CONFIGS = ["llm", "hybrid"]
 QUICK_PROBLEMS = ["curves-crossing"]

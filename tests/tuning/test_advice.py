@@ -51,9 +51,9 @@ def test_advised_point_applies_the_best_trials_finding():
     assert advised_point(history, sp) is None
 
 
-def test_advised_sampler_runs_at_most_one_analysis_trial_in_four():
+def test_analysis_only_sampler_runs_at_most_one_analysis_trial_in_four():
     sp = space()
-    strategy = AdvisedSamplerStrategy("tpe")
+    strategy = AdvisedSamplerStrategy("tpe", local_every=None)
     history = [record(1, sp.defaults(), 0.80, findings=[STILL_IMPROVING])]
     first = strategy.propose(history, sp)
     assert first is not None and first.source == "analysis"
@@ -63,6 +63,24 @@ def test_advised_sampler_runs_at_most_one_analysis_trial_in_four():
         history.append(record(n, {**sp.defaults(), "lr": 0.001 * n}, 0.5))
     second = strategy.propose(history, sp)
     assert second is not None and second.params["epochs"] > first.params["epochs"]  # from the new best (trial 2)
+
+
+def test_default_sampler_strategy_alternates_local_moves_with_the_sampler():
+    sp = space()
+    strategy = AdvisedSamplerStrategy("tpe")
+    history = [record(1, sp.defaults(), 0.80, findings=[STILL_IMPROVING])]
+    sources = []
+    for n in range(2, 9):
+        choice = strategy.propose(history, sp)
+        sources.append(choice.source if choice else "sampler")
+        params = choice.params if choice else {**sp.defaults(), "lr": 0.0001 * n}  # what the sampler might pick
+        history.append(record(n, params, 0.7 + 0.001 * n if choice else 0.3, choice=choice))
+    assert sources == ["analysis", "sampler", "local", "sampler", "local", "sampler", "local"]
+    for r in history[1:]:
+        if r["strategy"] == "local":  # one parameter moved from the best trial so far
+            best = max((h for h in history if h["number"] < r["number"]), key=lambda h: h["value"])
+            assert sum(best["params"][k] != r["params"][k] for k in r["params"]) == 1
+            assert r["rationale"].startswith("local refinement of the best trial, pass 1")
 
 
 def test_make_strategy_gives_every_strategy_one_interface():

@@ -111,3 +111,22 @@ async def test_layout_is_tabs_when_small_and_a_grid_when_large(session_file):
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen")
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_a_resumed_session_shows_its_earlier_trials(engine, quick_project):
+    from aft_tui.engine.engine import Engine
+    from aft_tui.settings import Settings
+    from aft_tui.ui.launch import _earlier_events
+
+    await engine.start()
+    await engine.tune(1)
+    engine.close("interrupted")
+    resumed = Engine.open(None, Settings(), session_id=engine.session_id, resume=True, project=quick_project)
+    earlier = _earlier_events(resumed)
+    assert any(e.kind == "trial_finished" for e in earlier)
+    app = AftApp(resumed, earlier=earlier, save_setting=lambda k, v: None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: resumed._log is not None, what="the resumed engine")
+        assert app.runs.table.row_count == 1
+        assert app.model.rows()[0].status == "ok"
+    resumed.close("test over")

@@ -55,6 +55,7 @@ class RunsPane(Vertical):
         self._best = ""
         self._metric = ""
         self._model: SessionModel | None = None
+        self._stale = False
 
     def compose(self) -> ComposeResult:
         table: DataTable = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
@@ -76,8 +77,21 @@ class RunsPane(Vertical):
         self.marked.clear()
         self._best = ""
 
+    def on_mount(self) -> None:
+        self.set_interval(0.25, self._sync_if_stale)
+
+    def mark_stale(self, model: SessionModel) -> None:
+        """Metrics can arrive every step: redraw at most a few times a second instead of per event."""
+        self._model = model
+        self._stale = True
+
+    def _sync_if_stale(self) -> None:
+        if self._stale and self._model is not None:
+            self.sync(self._model)
+
     def sync(self, model: SessionModel) -> None:
         self._model = model
+        self._stale = False
         table = self.table
         if model.metric and model.metric != self._metric:
             self._metric = model.metric

@@ -1,0 +1,434 @@
+"""AFT from Python: the `aft` commands as plain functions, for notebooks and scripts.
+
+    import aft_tui.api as aft
+
+    aft.inspect("train.py")                                  # what is tunable (read-only)
+    summary = aft.pipeline("train.py", trials=3)             # refactor, repair, tune, analyse
+    aft.runs()                                               # the trials, as dicts
+    print(aft.compare(1, 2).render_text())                   # params, metrics and code diff
+    aft.rollback(summary["best"]["number"])                  # new commit with that trial's state
+    aft.replay(summary["session"])                           # the recorded events, never re-run
+
+Each call that runs something opens an engine on a new session (or resumes one with
+`resume=SESSION_ID`), drives it to the end and closes it, exactly as the command of the same
+name does; the functions add no behaviour of their own. Engine events are printed as the
+headless CLI prints them, or handed to `on_event`, always on the caller's thread.
+
+The engine is asyncio code. Called where no event loop runs (a script), a function runs its
+own loop; called inside a running loop (Jupyter, IPython), it runs the engine's loop in a
+worker thread and waits, so `tune(...)` blocks the cell like any long computation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import signal
+import threading
+from pathlib import Path
+from typing import Any, Awaitable, Callable, TypeVar
+
+from aft_tui.errors import UserError
+
+T = TypeVar("T")
+EventCallback = Callable[[Any], None]
+# Called with a Proposal when yes=False; returns True to approve, False to reject, or a
+# sentence that rejects it with that feedback.
+Approver = Callable[[Any], "bool | str"]
+
+__all__ = ["inspect", "refactor", "repair", "tune", "pipeline", "runs", "sessions", "compare", "rollback", "replay"]
+
+
+# -- commands that run the workflow ----------------------------------------------------------
+def inspect(target: str | Path, *, project: str | Path | None = None) -> Any:
+    """The script's tunable parameters, metrics and framework, like `aft inspect` (read-only)."""
+    from aft_tui.engine.target_info import resolve_target
+    from aft_tui.target.discover import discover
+
+    return discover(resolve_target(target, project=project).script)
+
+
+def refactor(target: str | Path | None = None, *, resume: str | None = None, project: str | Path | None = None,
+             yes: bool = True, approve: Approver | None = None, on_event: EventCallback | None = None,
+             quiet: bool = False, logs: bool = False, **settings: Any) -> dict[str, Any]:
+    """Expose the script's hyperparameters as flags (`aft refactor`).
+
+    Returns {"ok", "session", "branch", "script"}; `script` is the refactored file in the
+    session's worktree (your working copy is never changed). Tune it with
+    `tune(resume=result["session"])`.
+    """
+    return _workflow_step("refactor", target, resume, project, settings, yes, approve, on_event, quiet, logs)
+
+
+def repair(target: str | Path | None = None, *, resume: str | None = None, project: str | Path | None = None,
+           yes: bool = True, approve: Approver | None = None, on_event: EventCallback | None = None,
+           quiet: bool = False, logs: bool = False, **settings: Any) -> dict[str, Any]:
+    """Smoke-run the script and repair AFT's refactor if it breaks (`aft repair`); same result as refactor."""
+    return _workflow_step("repair", target, resume, project, settings, yes, approve, on_event, quiet, logs)
+
+
+def tune(target: str | Path | None = None, *, trials: int | None = None, metric: str | None = None,
+         direction: str | None = None, resume: str | None = None, project: str | Path | None = None,
+         yes: bool = True, approve: Approver | None = None, on_event: EventCallback | None = None,
+         quiet: bool = False, logs: bool = False, **settings: Any) -> dict[str, Any]:
+    """Run trials on a script that takes its hyperparameters as flags (`aft tune`).
+
+    Keyword settings are those of aft.toml and the command line (strategy="random",
+    params=["lr"], timeout=60, mlflow="sqlite:///mlruns.db", ...). Returns the engine's
+    summary: session, branch, metric, direction, trials, statuses, best (the best trial's
+    record), defaults_value, end_reason.
+    """
+    flags = dict(settings, trials=trials, metric=metric, direction=direction)
+    return _run_session("tune", target, resume, project, flags, yes, approve, on_event, quiet, logs,
+                        lambda engine: engine.tune())
+
+
+def pipeline(target: str | Path | None = None, *, trials: int | None = None, metric: str | None = None,
+             direction: str | None = None, resume: str | None = None, project: str | Path | None = None,
+             yes: bool = True, approve: Approver | None = None, on_event: EventCallback | None = None,
+             quiet: bool = False, logs: bool = False, **settings: Any) -> dict[str, Any]:
+    """inspect → refactor → repair → tune → analyse in one session (`aft pipeline`).
+
+    Returns the tuning summary, or, when the script could not be made tunable,
+    {"session", "branch", "best": None, "trials": 0, "end_reason": "not tunable"}.
+    """
+    flags = dict(settings, trials=trials, metric=metric, direction=direction)
+
+    async def run(engine: Any) -> dict[str, Any]:
+        summary = await engine.pipeline()
+        if summary is not None:
+            return summary
+        return {"session": engine.session_id, "branch": engine.workspace.branch, "best": None, "trials": 0,
+                "end_reason": "not tunable"}
+
+    return _run_session("pipeline", target, resume, project, flags, yes, approve, on_event, quiet, logs, run)
+
+
+def _workflow_step(command: str, target: Any, resume: str | None, project: Any, settings: dict[str, Any], yes: bool,
+                   approve: Approver | None, on_event: EventCallback | None, quiet: bool, logs: bool) -> dict[str, Any]:
+    async def run(engine: Any) -> dict[str, Any]:
+        ok = await (engine.refactor() if command == "refactor" else engine.repair())
+        return {"ok": ok, "session": engine.session_id, "branch": engine.workspace.branch,
+                "script": str(engine.work_script)}
+
+    return _run_session(command, target, resume, project, settings, yes, approve, on_event, quiet, logs, run)
+
+
+# -- read-only views of a project's sessions ---------------------------------------------------
+def runs(project: str | Path | None = None, session: str | None = None, *,
+         all_sessions: bool = False) -> list[dict[str, Any]]:
+    """The trials of a session (default: the latest), as the records in outputs/results.json."""
+    root = _project_root(project)
+    return _session_records(root, session, all_sessions)[0]
+
+
+def sessions(project: str | Path | None = None) -> list[dict[str, Any]]:
+    """The project's sessions, oldest first: id, target, status, objective, trial count, best value."""
+    from aft_tui.engine.session import list_sessions
+
+    root = _project_root(project)
+    records = _session_records(root, None, all_sessions=True)[0]
+    out = []
+    for s in list_sessions(root / ".aft"):
+        mine = [r for r in records if r.get("session") == s.session_id]
+        values = [r["value"] for r in mine if r.get("status") == "ok" and isinstance(r.get("value"), (int, float))]
+        best = (max if s.direction == "max" else min)(values) if values and s.metric else None
+        out.append({"session": s.session_id, "target": s.target, "status": s.status, "metric": s.metric,
+                    "direction": s.direction, "trials": len(mine), "best": best, "created": s.created,
+                    "updated": s.updated})
+    return out
+
+
+def compare(a: str | int, b: str | int, project: str | Path | None = None, session: str | None = None) -> Any:
+    """Parameter, metric and code differences between two trials (`aft compare`).
+
+    Returns a Comparison; `.render_text()` is what the command prints.
+    """
+    from aft_tui.vcs.compare import compare as compare_commits
+    from aft_tui.vcs.workspace import Workspace
+
+    root = _project_root(project)
+    records, sid = _session_records(root, session)
+    ra, rb = _pick(records, a, sid), _pick(records, b, sid)
+    ws = Workspace.open(root, sid, root / ".aft")
+    metrics_a = {ra["metric"]: ra.get("value")} if ra.get("metric") else {}
+    metrics_b = {rb["metric"]: rb.get("value")} if rb.get("metric") else {}
+    return compare_commits(ws, ra["commit"], rb["commit"], ra.get("params", {}), rb.get("params", {}),
+                           metrics_a, metrics_b)
+
+
+def rollback(trial: str | int, project: str | Path | None = None, session: str | None = None) -> str:
+    """Make a trial's state the session branch's head with a new commit (`aft rollback`); returns its sha."""
+    from aft_tui.engine import events as ev
+    from aft_tui.engine.session import log_path
+    from aft_tui.engine.session_log import SessionLog
+    from aft_tui.vcs.workspace import Workspace
+
+    root = _project_root(project)
+    records, sid = _session_records(root, session)
+    record = _pick(records, trial, sid)
+    ws = Workspace.open(root, sid, root / ".aft")
+    message = f"rollback to trial {record['number']} ({record['run_id']})"
+    sha = ws.rollback(record["commit"], message)
+    with SessionLog(log_path(root / ".aft", sid)) as log:
+        log.append(ev.Rollback(to_run=record["run_id"], sha=sha))
+        log.append(ev.CommitMade(sha=sha, message=message, branch=ws.branch))
+    return sha
+
+
+def replay(session: str | Path, *, project: str | Path | None = None, echo: bool = False) -> list[Any]:
+    """A recorded session's events (`aft replay`): a session id, a .jsonl file or a bundled demo.
+
+    Read-only: nothing is executed. `echo=True` also prints the transcript.
+    """
+    from aft_tui.ui.replay import load_events, resolve_session
+
+    events = load_events(resolve_session(str(session), cwd=Path(project).resolve() if project else None))
+    if echo:
+        from aft_tui.ui.plain import print_transcript
+
+        print_transcript(events)
+    return events
+
+
+def _project_root(project: str | Path | None) -> Path:
+    if project is not None:
+        return Path(project).resolve()
+    from aft_tui.engine.target_info import git_toplevel
+
+    return git_toplevel(Path.cwd()) or Path.cwd().resolve()
+
+
+def _session_records(root: Path, session: str | None, all_sessions: bool = False) -> tuple[list[dict[str, Any]], str]:
+    from aft_tui.engine.session import list_session_ids
+    from aft_tui.runs.outputs import Outputs
+    from aft_tui.settings import load_settings
+
+    outputs = Path(load_settings(root).outputs)
+    records = Outputs(outputs if outputs.is_absolute() else root / outputs).results()
+    if all_sessions:
+        return records, ""
+    if session is None:
+        ids = list_session_ids(root / ".aft")
+        if not ids:
+            raise UserError(f"No AFT session in {root}; start one with aft.tune('train.py') or pass project=.")
+        session = ids[-1]
+    return [r for r in records if r.get("session") == session], session
+
+
+def _pick(records: list[dict[str, Any]], ref: str | int, session: str) -> dict[str, Any]:
+    """A trial by number (3, "3", "t003") or run id, as `aft compare` and `aft rollback` read it."""
+    text = str(ref).strip().lstrip("#")
+    for r in records:
+        if r.get("run_id") == text:
+            return r
+    number = text.lstrip("t").lstrip("0") or "0"
+    for r in records:
+        if str(r.get("number")) == number:
+            return r
+    known = ", ".join(str(r.get("number")) for r in records) or "none yet"
+    raise UserError(f"No trial '{ref}' in session {session}; its trials are: {known}.")
+
+
+# -- running an engine to completion -----------------------------------------------------------------
+def _open_engine(target: Any, resume: str | None, project: Any, flags: dict[str, Any]) -> Any:
+    """The engine `aft <command>` would open for the same target and flags."""
+    from aft_tui.engine.engine import Engine
+    from aft_tui.settings import Settings, load_settings
+
+    flags = {k: v for k, v in flags.items() if v is not None}
+    if resume:
+        settings = Settings()
+        settings.update(flags, "the arguments")
+        return Engine.open(None, settings, session_id=resume, resume=True, project=project)
+    if target is None:
+        raise UserError("No target given; pass the training script, e.g. aft.tune('train.py'), or resume=SESSION_ID.")
+    from aft_tui.engine.target_info import resolve_target
+
+    info = resolve_target(target, project=project)
+    return Engine.open(target, load_settings(info.project, flags), project=project)
+
+
+def _run_session(command: str, target: Any, resume: str | None, project: Any, flags: dict[str, Any], yes: bool,
+                 approve: Approver | None, on_event: EventCallback | None, quiet: bool, logs: bool,
+                 body: Callable[[Any], Awaitable[T]]) -> T:
+    from aft_tui.tracking.mlflow_mirror import attach
+
+    engine = _open_engine(target, resume, project, dict(flags, yes=yes))
+    sink = on_event if on_event is not None else (None if quiet else _default_printer(logs))
+    runner = _Runner(engine, sink)
+    mirror = attach(engine)
+
+    async def main() -> T:
+        runner.bind_loop()
+        engine.subscribe(_approver(engine, approve))
+        try:
+            await engine.start()
+            return await body(engine)
+        finally:
+            if mirror is not None:
+                await mirror.aclose()
+            engine.close("interrupted" if runner.interrupted else "finished")
+
+    return runner.run(main)
+
+
+def _default_printer(logs: bool) -> EventCallback:
+    from aft_tui.ui.headless import HeadlessView
+
+    return HeadlessView(show_logs=logs, progress=False)
+
+
+def _approver(engine: Any, approve: Approver | None) -> EventCallback:
+    """Decides proposals that --yes did not: `approve(proposal)`, or ask on a terminal as the CLI does."""
+    if approve is None:
+        from aft_tui.ui.headless import HeadlessApprover, HeadlessView
+
+        return HeadlessApprover(engine, HeadlessView(progress=False))
+    from aft_tui.engine import events as ev
+
+    async def decide(proposal: Any) -> None:
+        await asyncio.sleep(0)  # the engine registers the pending proposal after emitting it
+        if proposal.proposal_id not in engine.pending_proposals:
+            return
+        answer = approve(proposal)
+        if isinstance(answer, str):
+            engine.decide(proposal.proposal_id, False, answer)
+        else:
+            engine.decide(proposal.proposal_id, bool(answer))
+
+    def on_event(event: Any) -> None:
+        if isinstance(event, ev.Proposal):
+            asyncio.get_running_loop().create_task(decide(event))
+
+    return on_event
+
+
+class _Runner:
+    """Runs the engine's coroutine to the end, here or in a worker thread, relaying its events.
+
+    Events reach `sink` on the caller's thread in the order they were emitted, including those
+    the engine emits from its helper threads (git work runs off the loop). The first Ctrl-C
+    (or Jupyter's interrupt) stops the engine the way `aft` does (running trials are cancelled
+    and recorded, the session stays resumable); KeyboardInterrupt is raised once it has stopped.
+    An exception raised by `sink` also stops the engine and is re-raised afterwards.
+    """
+
+    def __init__(self, engine: Any, sink: EventCallback | None) -> None:
+        self.engine = engine
+        self.sink = sink
+        self.interrupted = False
+        self._sink_error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._threaded = _loop_running()
+        self._events: queue.Queue[Any] = queue.Queue()
+        if sink is not None:
+            engine.subscribe(self._events.put if self._threaded else self._on_event)
+
+    def bind_loop(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        if not self._threaded and threading.current_thread() is threading.main_thread():
+            try:
+                self._loop.add_signal_handler(signal.SIGINT, self._interrupt)
+            except (NotImplementedError, RuntimeError):  # pragma: no cover - non-Unix
+                pass
+
+    def run(self, main: Callable[[], Awaitable[T]]) -> T:
+        if self._threaded:
+            result = self._run_threaded(main)
+        else:
+            result = asyncio.run(main())  # type: ignore[arg-type]
+            self._drain()
+        if self._sink_error is not None:
+            raise self._sink_error
+        if self.interrupted:
+            raise KeyboardInterrupt
+        return result
+
+    def _on_event(self, event: Any) -> None:
+        """Same-thread delivery when the engine's loop runs on the caller's thread."""
+        if self._loop_thread is None or threading.get_ident() == self._loop_thread:
+            self._drain()
+            self._deliver(event)
+            return
+        self._events.put(event)
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(self._drain)
+            except RuntimeError:  # the loop closed meanwhile; run() drains what is left
+                pass
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                event = self._events.get_nowait()
+            except queue.Empty:
+                return
+            self._deliver(event)
+
+    def _deliver(self, event: Any) -> None:
+        if self._sink_error is not None or self.sink is None:
+            return
+        try:
+            self.sink(event)
+        except Exception as exc:
+            self._sink_error = exc
+            self._stop()
+
+    def _interrupt(self) -> None:
+        if not self.interrupted:
+            self.interrupted = True
+            self._stop()
+
+    def _stop(self) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        if self._threaded:
+            loop.call_soon_threadsafe(self.engine.request_stop)
+        else:
+            self.engine.request_stop()
+
+    def _run_threaded(self, main: Callable[[], Awaitable[T]]) -> T:
+        box: dict[str, Any] = {}
+        done = object()
+
+        def work() -> None:
+            try:
+                box["value"] = asyncio.run(main())  # type: ignore[arg-type]
+            except BaseException as exc:  # handed to the caller's thread
+                box["error"] = exc
+            finally:
+                self._events.put(done)
+
+        thread = threading.Thread(target=work, name="aft-engine", daemon=True)
+        thread.start()
+        while True:
+            try:
+                item = self._events.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            except KeyboardInterrupt:
+                self._interrupt()
+                continue
+            if item is done:
+                break
+            try:
+                self._deliver(item)
+            except KeyboardInterrupt:
+                self._interrupt()
+        thread.join()
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
