@@ -53,9 +53,9 @@ def refactor(target: str | Path | None = None, *, resume: str | None = None, pro
              quiet: bool = False, logs: bool = False, **settings: Any) -> dict[str, Any]:
     """Expose the script's hyperparameters as flags (`aft refactor`).
 
-    Returns {"ok", "session", "branch", "script"}; `script` is the refactored file in the
-    session's worktree (your working copy is never changed). Tune it with
-    `tune(resume=result["session"])`.
+    Returns {"ok", "session", "project", "branch", "script"}; `script` is the refactored file
+    in the session's worktree (your working copy is never changed). Tune it with
+    `tune(resume=result["session"], project=result["project"])`.
     """
     return _workflow_step("refactor", target, resume, project, settings, yes, approve, on_event, quiet, logs)
 
@@ -108,8 +108,8 @@ def _workflow_step(command: str, target: Any, resume: str | None, project: Any, 
                    approve: Approver | None, on_event: EventCallback | None, quiet: bool, logs: bool) -> dict[str, Any]:
     async def run(engine: Any) -> dict[str, Any]:
         ok = await (engine.refactor() if command == "refactor" else engine.repair())
-        return {"ok": ok, "session": engine.session_id, "branch": engine.workspace.branch,
-                "script": str(engine.work_script)}
+        return {"ok": ok, "session": engine.session_id, "project": str(engine.info.project),
+                "branch": engine.workspace.branch, "script": str(engine.work_script)}
 
     return _run_session(command, target, resume, project, settings, yes, approve, on_event, quiet, logs, run)
 

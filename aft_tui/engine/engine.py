@@ -168,7 +168,7 @@ class Engine:
         future = self._pending.get(proposal_id)
         if future is None or future.done():
             raise UserError(f"There is no pending proposal '{proposal_id}'.")
-        decision = ev.Decision(proposal_id=proposal_id, approved=approved, feedback=feedback)
+        decision = ev.Decision(proposal_id=proposal_id, approved=approved, feedback=feedback, edited_diff=edited_diff)
         if edited_diff is not None:
             decision.feedback = feedback or "edited by the user"
         self.emit(decision)

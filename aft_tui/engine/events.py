@@ -115,6 +115,7 @@ class Decision(Event):
     approved: bool = False
     feedback: str = ""
     by: str = "user"  # user | auto
+    edited_diff: str | None = None  # the person's edited version of the proposal's diff
 
 
 @dataclass

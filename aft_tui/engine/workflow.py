@@ -131,12 +131,23 @@ class Workflow:
             engine.state.notes.setdefault("feedback", []).append(decision.feedback)
             engine.state.save(engine.state_dir)
             return False
-        with _temporarily(engine.work_script, plan.new_source):
+        new_source = plan.new_source
+        if decision.edited_diff is not None:
+            try:
+                new_source = apply_unified_diff(plan.original, decision.edited_diff, str(engine.info.rel_script))
+            except ValueError as exc:
+                engine.emit(ev.ErrorEvent(message=f"Your edited diff does not apply ({exc}); nothing was changed."))
+                return False
+            engine.info_message("Applying your edited version; the static proof covers AFT's own changes only, "
+                                "so the smoke run is its check.")
+        with _temporarily(engine.work_script, new_source):
             smoke = await self.smoke()
         if smoke.ok:
             message = _commit_message(kind, plan, smoke.summary, failure)
+            if decision.edited_diff is not None:
+                message = message.replace("\n\n", " (edited by the user)\n\n", 1)
             sha = await asyncio.to_thread(engine.workspace.commit, message,
-                                          {str(engine.info.rel_script): plan.new_source})
+                                          {str(engine.info.rel_script): new_source})
             engine.emit(ev.CommitMade(sha=sha, message=message.splitlines()[0], branch=engine.workspace.branch))
             engine.state.notes["refactor"] = {"commit": sha, "lifted": chosen, "reporting": plan.reporting}
             engine.state.space = None  # the space is rediscovered from the refactored script
@@ -265,3 +276,25 @@ def _analysis_text(best: dict[str, Any]) -> str:
     lines = [f"Analysis of the best trial ({best['run_id']}):"]
     lines += [f"- {f.get('sentence')}" for f in best.get("findings", [])]
     return "\n".join(lines)
+
+
+def apply_unified_diff(original: str, diff: str, name: str) -> str:
+    """Apply a unified diff of one file to `original` with `git apply` (in a scratch folder)."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="aft-edit-") as tmp:
+        path = Path(tmp) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(original, encoding="utf-8")
+        patch = Path(tmp) / ".edited.diff"
+        patch.write_text(diff if diff.endswith("\n") else diff + "\n", encoding="utf-8")
+        errors = []
+        for strip in ("-p1", "-p0"):
+            done = subprocess.run(["git", "apply", strip, "--recount", "--whitespace=nowarn", str(patch)], cwd=tmp,
+                                  capture_output=True, text=True)
+            if done.returncode == 0:
+                return path.read_text(encoding="utf-8")
+            errors.append(done.stderr.strip().splitlines()[0] if done.stderr.strip() else "git apply failed")
+        raise ValueError(errors[0])
+

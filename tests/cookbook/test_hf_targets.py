@@ -28,7 +28,7 @@ def run(folder: Path, *args: str, env: dict[str, str] | None = None,
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("AFT_")}
     full_env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", HF_HUB_OFFLINE="1",
                     TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
-                    PYTHONUNBUFFERED="1", **(env or {}))
+                    PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1", **(env or {}))
     return subprocess.run([sys.executable, *args], cwd=folder, env=full_env, text=True,
                           capture_output=True, timeout=timeout)
 
@@ -87,13 +87,18 @@ def convo_runs(convo) -> dict[str, str]:
     }
 
 
-def load_inference_module():
-    """inference.py's routing logic, imported without torch (it loads models lazily)."""
-    spec = importlib.util.spec_from_file_location(
-        "convo_inference_under_test", TARGETS / "convo_classifier" / "inference.py")
+def load_module(path: Path, name: str):
+    """Import one target file by path (the targets are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is created
     spec.loader.exec_module(module)
     return module
+
+
+def load_inference_module():
+    """inference.py's routing logic, imported without torch (it loads models lazily)."""
+    return load_module(TARGETS / "convo_classifier" / "inference.py", "convo_inference_under_test")
 
 
 def test_generated_data_passes_validation(convo):
@@ -326,9 +331,7 @@ def test_two_stage_rejects_a_bad_config_in_one_sentence(tmp_path):
 
 
 def test_rouge_fallback_matches_known_values():
-    spec = importlib.util.spec_from_file_location("two_stage_rouge", TARGETS / "two_stage" / "rouge.py")
-    rouge = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(rouge)
+    rouge = load_module(TARGETS / "two_stage" / "rouge.py", "two_stage_rouge_under_test")
     scores = rouge.rouge_pair("the cat sat on the mat", "the cat lay on the mat")
     assert scores["rouge_1"] == pytest.approx(5 / 6)
     assert scores["rouge_l"] == pytest.approx(5 / 6)
