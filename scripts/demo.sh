@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Install AFT and tune the bundled example end to end, offline, on the CPU.
+# Install AFT, then open `aft chat` on the bundled example (type /pipeline or /tune, approve with
+# `a`, quit with Ctrl+Q). Without a terminal, print the transcript of the recorded demo session
+# instead. Extra arguments go to `aft chat`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install.sh
@@ -9,4 +11,7 @@ if [ -z "${VIRTUAL_ENV:-}" ]; then
   . "$VENV/bin/activate"
 fi
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
-exec aft tune cookbook/targets/mlp_classifier.py --trials 8 --metric val_acc --direction max --yes "$@"
+if [ -t 0 ] && [ -t 1 ] && [ "${TERM:-dumb}" != "dumb" ]; then
+  exec aft chat cookbook/targets/mlp_classifier.py --metric val_acc --direction max --trials 8 "$@"
+fi
+exec aft replay sessions/demo-mlp.jsonl --plain

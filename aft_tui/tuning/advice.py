@@ -35,8 +35,8 @@ ADVICE_EVERY = 4
 LOCAL_EVERY = 2
 """With local moves (the default), every other trial refines the best one; the sampler has the rest."""
 
-LOCAL_PER_PARAM = 2
-"""Local refinement tries each parameter at most twice per pass before moving to the next."""
+LOCAL_PER_PARAM = 3
+"""Local refinement tries each parameter at most three times per pass before moving to the next."""
 
 _LR_NAMES = {"lr", "learning_rate", "learningrate", "eta", "step_size", "base_lr", "max_lr", "init_lr", "lr0"}
 _EPOCH_NAMES = {"max_steps", "num_steps", "steps", "train_steps", "iterations", "iters", "n_iter", "max_iter",
@@ -167,8 +167,9 @@ class AdvisedSamplerStrategy:
     With `local_every` = k, one trial in k (after the defaults, starting with trial 2) is a local
     move from the best trial so far: the move the curve analysis asks for when there is one
     that has not run, else the next step of a coordinate search around the best trial (one
-    parameter at a time, the way that improved, skipping failed regions). The other trials are
-    the sampler's. Without `local_every`, only analysis moves are made, at most one in `every`.
+    parameter at a time, the way that improved, skipping failed regions). While local moves
+    keep improving the best trial they keep the turn; the sampler has the other trials.
+    Without `local_every`, only analysis moves are made, at most one in `every`.
     """
 
     def __init__(self, name: str, every: int = ADVICE_EVERY, size: float = ADVICE_STEP,
@@ -187,6 +188,15 @@ class AdvisedSamplerStrategy:
         self._pending_ids: set[str] = set()
         self.fallback_note: str | None = None
 
+    def _on_a_roll(self, history: list[dict[str, Any]]) -> bool:
+        """The latest local move made the best trial so far: keep refining while it pays."""
+        if self._pending:
+            return False
+        local = [r for r in history if r.get("strategy") in ("analysis", "local")]
+        best = best_record(history, objective_direction(history))
+        latest = max(local, key=lambda r: r.get("number") or 0, default=None)
+        return latest is not None and best is not None and best.get("number") == latest.get("number")
+
     def propose(self, history: list[dict[str, Any]], space: SearchSpace) -> Choice | None:
         finished = {(r.get("strategy_info") or {}).get("advice_id") for r in history}
         for ident in list(self._pending_ids):
@@ -197,7 +207,7 @@ class AdvisedSamplerStrategy:
         used = sum(1 for r in history if r.get("strategy") in ("analysis", "local")) + len(self._pending)
         if self.local_every:
             after_defaults = len(counted) + len(self._pending)  # trials 2.. proposed so far, plus this one
-            if used >= math.ceil(after_defaults / self.local_every):
+            if used >= math.ceil(after_defaults / self.local_every) and not self._on_a_roll(history):
                 return None
         elif used >= 1 + len(counted) // self.every:
             return None
