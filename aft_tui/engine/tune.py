@@ -177,6 +177,7 @@ class Tuner:
         engine = self.engine
         if n_trials < 1:
             raise UserError("--trials must be at least 1.")
+        self._n_trials = n_trials
         self.space = self.build_space()
         engine.info_message(f"Search space: {self.space.describe()}.")
         self._resolve_direction()
@@ -467,8 +468,18 @@ class Tuner:
                                      result={k: record.get(k) for k in ("params", "metric", "direction", "best", "commit",
                                                                          "model_path", "pruned_at")}))
         best = self.best_result()
-        engine.emit(ev.TuneProgress(done=self.finished_count(), total=self.settings.trials,
-                                    best=best["value"] if best else None, metric=self.metric or ""))
+        results = [r for r in self.session_results() if r.get("status") in COUNTED]
+        done = len(results)
+        total = getattr(self, "_n_trials", self.settings.trials)
+        eta = None
+        if results and done < total:
+            mean = sum(r.get("duration") or 0.0 for r in results) / done
+            eta = mean * (total - done) / max(1, self.settings.parallel)
+        budget_left = None
+        if self.settings.budget is not None:
+            budget_left = max(0.0, self.settings.budget - (time.time() - self._started))
+        engine.emit(ev.TuneProgress(done=done, total=total, best=best["value"] if best else None,
+                                    metric=self.metric or "", eta_s=eta, budget_left_s=budget_left))
 
     def cancel_running(self) -> None:
         self._cancelled = True

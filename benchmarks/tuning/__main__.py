@@ -100,7 +100,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         os.environ.setdefault("CURVES_EPOCH_SECONDS", "0.005")
     workdir = Path(tempfile.mkdtemp(prefix="aft-tuning-bench-", dir=scratch_root()))
-    jobs = [Job(p, c, s, trials, str(workdir)) for s in range(seeds) for p in problems for c in configs]
+    model = None
+    if any(CONFIGS[c].strategy in ("llm", "hybrid") for c in configs):
+        from benchmarks.tuning.stand_in_model import StandInModel
+
+        model = StandInModel().start()
+    url = model.url if model else None
+    jobs = [Job(p, c, s, trials, str(workdir), url) for s in range(seeds) for p in problems for c in configs]
     # Costly configurations first, so the pool is not left waiting on one long session at the end.
     jobs.sort(key=lambda j: (CONFIGS[j.config].strategy not in ("gp", "cmaes"), j.seed))
     started = time.time()
@@ -116,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         import shutil
 
         shutil.rmtree(workdir, ignore_errors=True)
+        if model is not None:
+            model.stop()
     errors = [r for r in results if r.get("error")]
     command = "python -m benchmarks.tuning" + (" --quick" if args.quick else "") + \
         "".join(f" {flag} {value}" for flag, value in (("--problems", args.problems), ("--configs", args.configs),
