@@ -79,7 +79,7 @@ def tune(target: str | Path | None = None, *, trials: int | None = None, metric:
     record), defaults_value, end_reason.
     """
     flags = dict(settings, trials=trials, metric=metric, direction=direction)
-    return _run_session("tune", target, resume, project, flags, yes, approve, on_event, quiet, logs,
+    return _run_session(target, resume, project, flags, yes, approve, on_event, quiet, logs,
                         lambda engine: engine.tune())
 
 
@@ -101,7 +101,7 @@ def pipeline(target: str | Path | None = None, *, trials: int | None = None, met
         return {"session": engine.session_id, "branch": engine.workspace.branch, "best": None, "trials": 0,
                 "end_reason": "not tunable"}
 
-    return _run_session("pipeline", target, resume, project, flags, yes, approve, on_event, quiet, logs, run)
+    return _run_session(target, resume, project, flags, yes, approve, on_event, quiet, logs, run)
 
 
 def _workflow_step(command: str, target: Any, resume: str | None, project: Any, settings: dict[str, Any], yes: bool,
@@ -111,7 +111,7 @@ def _workflow_step(command: str, target: Any, resume: str | None, project: Any, 
         return {"ok": ok, "session": engine.session_id, "project": str(engine.info.project),
                 "branch": engine.workspace.branch, "script": str(engine.work_script)}
 
-    return _run_session(command, target, resume, project, settings, yes, approve, on_event, quiet, logs, run)
+    return _run_session(target, resume, project, settings, yes, approve, on_event, quiet, logs, run)
 
 
 # -- read-only views of a project's sessions ---------------------------------------------------
@@ -144,36 +144,16 @@ def compare(a: str | int, b: str | int, project: str | Path | None = None, sessi
 
     Returns a Comparison; `.render_text()` is what the command prints.
     """
-    from aft_tui.vcs.compare import compare as compare_commits
-    from aft_tui.vcs.workspace import Workspace
+    from aft_tui.engine.records import compare_trials
 
-    root = _project_root(project)
-    records, sid = _session_records(root, session)
-    ra, rb = _pick(records, a, sid), _pick(records, b, sid)
-    ws = Workspace.open(root, sid, root / ".aft")
-    metrics_a = {ra["metric"]: ra.get("value")} if ra.get("metric") else {}
-    metrics_b = {rb["metric"]: rb.get("value")} if rb.get("metric") else {}
-    return compare_commits(ws, ra["commit"], rb["commit"], ra.get("params", {}), rb.get("params", {}),
-                           metrics_a, metrics_b)
+    return compare_trials(_project_root(project), session, a, b)
 
 
 def rollback(trial: str | int, project: str | Path | None = None, session: str | None = None) -> str:
     """Make a trial's state the session branch's head with a new commit (`aft rollback`); returns its sha."""
-    from aft_tui.engine import events as ev
-    from aft_tui.engine.session import log_path
-    from aft_tui.engine.session_log import SessionLog
-    from aft_tui.vcs.workspace import Workspace
+    from aft_tui.engine.records import rollback_trial
 
-    root = _project_root(project)
-    records, sid = _session_records(root, session)
-    record = _pick(records, trial, sid)
-    ws = Workspace.open(root, sid, root / ".aft")
-    message = f"rollback to trial {record['number']} ({record['run_id']})"
-    sha = ws.rollback(record["commit"], message)
-    with SessionLog(log_path(root / ".aft", sid)) as log:
-        log.append(ev.Rollback(to_run=record["run_id"], sha=sha))
-        log.append(ev.CommitMade(sha=sha, message=message, branch=ws.branch))
-    return sha
+    return rollback_trial(_project_root(project), session, trial)[0]
 
 
 def replay(session: str | Path, *, project: str | Path | None = None, echo: bool = False) -> list[Any]:
@@ -192,42 +172,15 @@ def replay(session: str | Path, *, project: str | Path | None = None, echo: bool
 
 
 def _project_root(project: str | Path | None) -> Path:
-    if project is not None:
-        return Path(project).resolve()
-    from aft_tui.engine.target_info import git_toplevel
+    from aft_tui.engine.records import project_root
 
-    return git_toplevel(Path.cwd()) or Path.cwd().resolve()
+    return project_root(project)
 
 
 def _session_records(root: Path, session: str | None, all_sessions: bool = False) -> tuple[list[dict[str, Any]], str]:
-    from aft_tui.engine.session import list_session_ids
-    from aft_tui.runs.outputs import Outputs
-    from aft_tui.settings import load_settings
+    from aft_tui.engine.records import session_records
 
-    outputs = Path(load_settings(root).outputs)
-    records = Outputs(outputs if outputs.is_absolute() else root / outputs).results()
-    if all_sessions:
-        return records, ""
-    if session is None:
-        ids = list_session_ids(root / ".aft")
-        if not ids:
-            raise UserError(f"No AFT session in {root}; start one with aft.tune('train.py') or pass project=.")
-        session = ids[-1]
-    return [r for r in records if r.get("session") == session], session
-
-
-def _pick(records: list[dict[str, Any]], ref: str | int, session: str) -> dict[str, Any]:
-    """A trial by number (3, "3", "t003") or run id, as `aft compare` and `aft rollback` read it."""
-    text = str(ref).strip().lstrip("#")
-    for r in records:
-        if r.get("run_id") == text:
-            return r
-    number = text.lstrip("t").lstrip("0") or "0"
-    for r in records:
-        if str(r.get("number")) == number:
-            return r
-    known = ", ".join(str(r.get("number")) for r in records) or "none yet"
-    raise UserError(f"No trial '{ref}' in session {session}; its trials are: {known}.")
+    return session_records(root, session, all_sessions)
 
 
 # -- running an engine to completion -----------------------------------------------------------------
@@ -249,7 +202,7 @@ def _open_engine(target: Any, resume: str | None, project: Any, flags: dict[str,
     return Engine.open(target, load_settings(info.project, flags), project=project)
 
 
-def _run_session(command: str, target: Any, resume: str | None, project: Any, flags: dict[str, Any], yes: bool,
+def _run_session(target: Any, resume: str | None, project: Any, flags: dict[str, Any], yes: bool,
                  approve: Approver | None, on_event: EventCallback | None, quiet: bool, logs: bool,
                  body: Callable[[Any], Awaitable[T]]) -> T:
     from aft_tui.tracking.mlflow_mirror import attach
@@ -261,7 +214,7 @@ def _run_session(command: str, target: Any, resume: str | None, project: Any, fl
 
     async def main() -> T:
         runner.bind_loop()
-        engine.subscribe(_approver(engine, approve))
+        engine.subscribe(_approver(engine, approve, runner.fail))
         try:
             await engine.start()
             return await body(engine)
@@ -279,7 +232,7 @@ def _default_printer(logs: bool) -> EventCallback:
     return HeadlessView(show_logs=logs, progress=False)
 
 
-def _approver(engine: Any, approve: Approver | None) -> EventCallback:
+def _approver(engine: Any, approve: Approver | None, fail: Callable[[BaseException], None]) -> EventCallback:
     """Decides proposals that --yes did not: `approve(proposal)`, or ask on a terminal as the CLI does."""
     if approve is None:
         from aft_tui.ui.headless import HeadlessApprover, HeadlessView
@@ -291,7 +244,12 @@ def _approver(engine: Any, approve: Approver | None) -> EventCallback:
         await asyncio.sleep(0)  # the engine registers the pending proposal after emitting it
         if proposal.proposal_id not in engine.pending_proposals:
             return
-        answer = approve(proposal)
+        try:
+            answer = approve(proposal)
+        except Exception as exc:  # a broken callback must not leave the engine waiting forever
+            engine.decide(proposal.proposal_id, False, f"approve() raised {type(exc).__name__}")
+            fail(exc)
+            return
         if isinstance(answer, str):
             engine.decide(proposal.proposal_id, False, answer)
         else:
@@ -375,6 +333,11 @@ class _Runner:
         try:
             self.sink(event)
         except Exception as exc:
+            self.fail(exc)
+
+    def fail(self, exc: BaseException) -> None:
+        """A callback of the caller's broke: stop the engine, raise `exc` once it has stopped."""
+        if self._sink_error is None:
             self._sink_error = exc
             self._stop()
 
@@ -405,22 +368,30 @@ class _Runner:
                 self._events.put(done)
 
         thread = threading.Thread(target=work, name="aft-engine", daemon=True)
-        thread.start()
-        while True:
-            try:
-                item = self._events.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            except KeyboardInterrupt:
-                self._interrupt()
-                continue
-            if item is done:
-                break
-            try:
-                self._deliver(item)
-            except KeyboardInterrupt:
-                self._interrupt()
-        thread.join()
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            # The caller's loop may hold Ctrl-C for its own task, which is blocked here: take it.
+            previous = signal.signal(signal.SIGINT, lambda signum, frame: self._interrupt())
+        try:
+            thread.start()
+            while True:
+                try:
+                    item = self._events.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                except KeyboardInterrupt:
+                    self._interrupt()
+                    continue
+                if item is done:
+                    break
+                try:
+                    self._deliver(item)
+                except KeyboardInterrupt:
+                    self._interrupt()
+            thread.join()
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
         if "error" in box:
             raise box["error"]
         return box["value"]

@@ -139,11 +139,9 @@ def _version() -> str:
 
 
 def _project_root(explicit: str | None) -> Path:
-    if explicit:
-        return Path(explicit).resolve()
-    from aft_tui.engine.target_info import git_toplevel
+    from aft_tui.engine.records import project_root
 
-    return git_toplevel(Path.cwd()) or Path.cwd().resolve()
+    return project_root(explicit)
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -226,6 +224,10 @@ async def _run_session(engine: Any, view: Any, command: str, mirror: Any = None)
         engine.close("interrupted" if interrupted else "finished")
     if summary is not None:
         print_summary(view.console, summary)
+    from aft_tui.ui.usage import usage_line, used
+
+    if used(engine.llm_usage):
+        view.console.print(usage_line(engine.llm_usage), highlight=False, markup=False)
     if interrupted:
         view.console.print(f"Resume with: aft {command} --resume {engine.session_id}", highlight=False)
         return EXIT_INTERRUPTED
@@ -254,21 +256,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def _load_results(project: Path, session: str | None, all_sessions: bool = False) -> tuple[list[dict], str | None]:
-    from aft_tui.engine.session import list_session_ids
-    from aft_tui.runs.outputs import Outputs
-    from aft_tui.settings import load_settings
+    from aft_tui.engine.records import session_records
 
-    settings = load_settings(project)
-    outputs = Path(settings.outputs)
-    results = Outputs(outputs if outputs.is_absolute() else project / outputs).results()
-    if all_sessions:
-        return results, None
-    if session is None:
-        ids = list_session_ids(project / ".aft")
-        session = ids[-1] if ids else None
-        if session is None:
-            raise UserError(f"No AFT session in {project}; start one with `aft tune train.py`.")
-    return [r for r in results if r.get("session") == session], session
+    records, sid = session_records(project, session, all_sessions)
+    return records, sid or None
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -285,55 +276,44 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
     console = Console()
     if not results:
-        console.print(f"Session {session} has no trials yet.")
-        return EXIT_OK
-    console.print(runs_table(results, title=f"Trials of session {session}" if session else "All trials"))
+        console.print(f"Session {session} has no trials yet." if session else "No trials yet.")
+    else:
+        console.print(runs_table(results, title=f"Trials of session {session}" if session else "All trials"))
+    _print_llm_usage(console, project, session)
     return EXIT_OK
 
 
-def _pick(results: list[dict], ref: str) -> dict:
-    for r in results:
-        if r.get("run_id") == ref or str(r.get("number")) == ref.lstrip("t#").lstrip("0") or str(r.get("number")) == ref:
-            return r
-    known = ", ".join(str(r.get("number")) for r in results) or "none"
-    raise UserError(f"No trial '{ref}' in this session; trials are: {known}.")
+def _print_llm_usage(console: Any, project: Path, session: str | None) -> None:
+    """The line under the runs table saying what the assistant's model cost (only when one was used);
+    `session` None means every session of the project."""
+    from aft_tui.ui.usage import add, session_usage, usage_line, used
 
+    state_dir = project / ".aft"
+    if session is not None:
+        usage = session_usage(state_dir, session)
+    else:
+        from aft_tui.engine.session import list_session_ids
 
-def _open_workspace(project: Path, session: str) -> Any:
-    from aft_tui.vcs.workspace import Workspace
-
-    return Workspace.open(project, session, project / ".aft")
+        usage = add(u for u in (session_usage(state_dir, sid) for sid in list_session_ids(state_dir)) if u)
+    if used(usage):
+        console.print(usage_line(usage), highlight=False, markup=False)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from aft_tui.vcs.compare import compare
+    from aft_tui.engine.records import compare_trials
 
-    project = _project_root(args.project)
-    results, session = _load_results(project, args.session)
-    a, b = _pick(results, args.a), _pick(results, args.b)
-    ws = _open_workspace(project, session)
-    metrics_a = {a.get("metric"): a.get("value")} if a.get("metric") else {}
-    metrics_b = {b.get("metric"): b.get("value")} if b.get("metric") else {}
-    comparison = compare(ws, a["commit"], b["commit"], a.get("params", {}), b.get("params", {}), metrics_a, metrics_b)
+    comparison = compare_trials(_project_root(args.project), args.session, args.a, args.b)
     Console().print(comparison.render_text(), highlight=False, markup=False)
     return EXIT_OK
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from aft_tui.engine import events as ev
-    from aft_tui.engine.session import log_path
-    from aft_tui.engine.session_log import SessionLog
+    from aft_tui.engine.records import rollback_trial
 
-    project = _project_root(args.project)
-    results, session = _load_results(project, args.session)
-    trial = _pick(results, args.trial)
-    ws = _open_workspace(project, session)
-    sha = ws.rollback(trial["commit"], f"rollback to trial {trial['number']} ({trial['run_id']})")
-    with SessionLog(log_path(project / ".aft", session)) as log:
-        log.append(ev.Rollback(to_run=trial["run_id"], sha=sha))
-    print(f"Branch {ws.branch} now holds trial {trial['number']}'s state in new commit {sha[:10]} (history kept).")
+    sha, trial, branch = rollback_trial(_project_root(args.project), args.session, args.trial)
+    print(f"Branch {branch} now holds trial {trial['number']}'s state in new commit {sha[:10]} (history kept).")
     return EXIT_OK
 
 

@@ -6,9 +6,10 @@ file, rebuild each event, fold it into the views' model). The direct baselines w
 JSON lines with one write and flush each, and parse them with `json.loads`.
 
 Part 2 runs the git bookkeeping of T trials (default 1,000: commit of the parameters file,
-tag, note, through `Workspace`) and compares the cost of the first and the last 50, with the
-same three git commands run directly as the baseline. Part 3 does the same for the outputs
-files (`Outputs.write_result`), which hold every trial's record.
+tag, note, through `Workspace`), then alternates 50 more trials between that session, a new
+one, and the same three git commands run directly, so the three are compared under the same
+machine load. Part 3 does the same for the outputs files (`Outputs.write_result`), which hold
+every trial's record.
 
     python -m benchmarks.session_log [--events 100000] [--trials 1000] [--json out.json]
 """
@@ -108,57 +109,81 @@ def _git(project: Path, *args: str, stdin: bytes | None = None) -> None:
     subprocess.run(["git", *args], cwd=project, env=child_env(), input=stdin, capture_output=True, check=True)
 
 
-def measure_git(trials: int, workdir: Path) -> dict[str, Any]:
-    from aft_tui.vcs.workspace import PARAMS_FILE, Workspace
+def _aft_trial_git(ws: Any, i: int) -> float:
+    """One trial's git bookkeeping through Workspace, as the tuning loop does it."""
+    from aft_tui.vcs.workspace import PARAMS_FILE
+
+    payload = json.dumps({"trial": i, "params": {"lr": 1e-3 * i}}, indent=2) + "\n"
+    began = time.perf_counter()
+    sha = ws.commit(f"trial {i}: lr={1e-3 * i:.4g}", files={PARAMS_FILE: payload})
+    ws.tag(f"aft/{ws.session_id}/trial-{i:04d}", sha)
+    ws.add_note(sha, {"run_id": f"{ws.session_id}-t{i:04d}", "status": "ok", "value": 1.0 / i})
+    return time.perf_counter() - began
+
+
+def _direct_trial_git(project: Path, i: int) -> float:
+    """The same three git commands, run directly."""
+    (project / "aft_params.json").write_text(json.dumps({"trial": i}) + "\n", encoding="utf-8")
+    began = time.perf_counter()
+    _git(project, "commit", "-q", "-m", f"trial {i}", "--", "aft_params.json")
+    _git(project, "tag", "-f", f"trial-{i:04d}", "HEAD")
+    _git(project, "notes", "--ref=aft", "add", "-f", "-F", "-", "HEAD", stdin=b'{"status": "ok"}\n')
+    return time.perf_counter() - began
+
+
+def measure_git(trials: int, workdir: Path, window: int = WINDOW) -> dict[str, Any]:
+    """Grow one session to `trials` trials, then alternate trials between it, a fresh session and
+    plain git, so all three are measured under the same load."""
+    from aft_tui.vcs.workspace import Workspace
 
     use_benchmark_identity()
-    project = make_project(workdir, {"train.py": "print('val_loss: 1')\n"}, name="git-history")
-    ws = Workspace.create(project, "bench")
-    costs: list[float] = []
-    for i in range(1, trials + 1):
-        payload = json.dumps({"trial": i, "params": {"lr": 1e-3 * i}}, indent=2) + "\n"
-        began = time.perf_counter()
-        sha = ws.commit(f"trial {i}: lr={1e-3 * i:.4g}", files={PARAMS_FILE: payload})
-        ws.tag(f"aft/bench/trial-{i:03d}", sha)
-        ws.add_note(sha, {"run_id": f"bench-t{i:03d}", "status": "ok", "value": 1.0 / i})
-        costs.append(time.perf_counter() - began)
-
-    direct_project = make_project(workdir, {"train.py": "print('val_loss: 1')\n", PARAMS_FILE: "{}\n"}, name="git-direct")
-    direct: list[float] = []
-    for i in range(1, WINDOW + 1):
-        (direct_project / PARAMS_FILE).write_text(json.dumps({"trial": i}) + "\n", encoding="utf-8")
-        began = time.perf_counter()
-        _git(direct_project, "commit", "-q", "-m", f"trial {i}", "--", PARAMS_FILE)
-        _git(direct_project, "tag", "-f", f"trial-{i:03d}", "HEAD")
-        _git(direct_project, "notes", "--ref=aft", "add", "-f", "-F", "-", "HEAD", stdin=b'{"status": "ok"}\n')
-        direct.append(time.perf_counter() - began)
-    early, late = median(costs[:WINDOW]), median(costs[-WINDOW:])
+    files = {"train.py": "print('val_loss: 1')\n"}
+    long = Workspace.create(make_project(workdir, files, name="git-long"), "long")
+    building = [_aft_trial_git(long, i) for i in range(1, trials + 1)]
+    fresh = Workspace.create(make_project(workdir, files, name="git-fresh"), "fresh")
+    direct_project = make_project(workdir, {**files, "aft_params.json": "{}\n"}, name="git-direct")
+    at_start, at_end, direct = [], [], []
+    for i in range(1, window + 1):
+        at_start.append(_aft_trial_git(fresh, i))
+        at_end.append(_aft_trial_git(long, trials + i))
+        direct.append(_direct_trial_git(direct_project, i))
+    early, late = median(at_start), median(at_end)
     return {"trials": trials, "early_s": early, "late_s": late, "growth": late / early, "direct_s": median(direct),
-            "costs": costs}
+            "building_first_s": median(building[:window]), "building_last_s": median(building[-window:])}
 
 
-def measure_outputs(trials: int, workdir: Path) -> dict[str, Any]:
+def _record(i: int, rng: random.Random) -> dict[str, Any]:
+    history = [{"epoch": e, "val_loss": rng.random(), "val_acc": rng.random()} for e in range(20)]
+    return {"run_id": f"bench-t{i:04d}", "session": "bench", "number": i, "status": "ok",
+            "params": {"lr": rng.random()}, "metric": "val_loss", "direction": "min",
+            "value": history[-1]["val_loss"], "history": history,
+            "findings": [{"code": "plateau", "sentence": "val_loss stopped improving."}],
+            "command": ["python", "-u", "train.py"], "commit": f"{i:040x}"}
+
+
+def _outputs_trial(outputs: Any, record: dict[str, Any]) -> float:
+    outputs.run_dir(record["run_id"]).mkdir(parents=True, exist_ok=True)
+    began = time.perf_counter()
+    outputs.write_result(record)
+    for _ in range(6):  # the tuning loop reads the records about this often per trial
+        outputs.results()
+    return time.perf_counter() - began
+
+
+def measure_outputs(trials: int, workdir: Path, window: int = WINDOW) -> dict[str, Any]:
+    """The outputs files of a trial with `trials` earlier records, against a fresh folder, alternating."""
     from aft_tui.runs.outputs import Outputs
 
-    outputs = Outputs(workdir / "outputs")
     rng = random.Random(1)
-    costs: list[float] = []
+    long, fresh = Outputs(workdir / "outputs-long"), Outputs(workdir / "outputs-fresh")
     for i in range(1, trials + 1):
-        run_id = f"bench-t{i:03d}"
-        history = [{"epoch": e, "val_loss": rng.random(), "val_acc": rng.random()} for e in range(20)]
-        record = {"run_id": run_id, "session": "bench", "number": i, "status": "ok", "params": {"lr": rng.random()},
-                  "metric": "val_loss", "direction": "min", "value": history[-1]["val_loss"], "history": history,
-                  "findings": [{"code": "plateau", "sentence": "val_loss stopped improving."}],
-                  "command": ["python", "-u", "train.py"], "commit": f"{i:040x}"}
-        outputs.run_dir(run_id).mkdir(parents=True)
-        began = time.perf_counter()
-        outputs.write_result(record)
-        for _ in range(6):  # the tuning loop reads the records about this often per trial
-            outputs.results()
-        costs.append(time.perf_counter() - began)
-    size = (workdir / "outputs" / "results.json").stat().st_size
-    return {"trials": trials, "early_s": median(costs[:WINDOW]), "late_s": median(costs[-WINDOW:]),
-            "results_bytes": size}
+        _outputs_trial(long, _record(i, rng))
+    at_start, at_end = [], []
+    for i in range(1, window + 1):
+        at_start.append(_outputs_trial(fresh, _record(i, rng)))
+        at_end.append(_outputs_trial(long, _record(trials + i, rng)))
+    size = (workdir / "outputs-long" / "results.json").stat().st_size
+    return {"trials": trials, "early_s": median(at_start), "late_s": median(at_end), "results_bytes": size}
 
 
 def measure(events: int = 100_000, trials: int = 1000, parts: tuple[str, ...] = ("log", "git", "outputs"),
@@ -191,18 +216,18 @@ def report(result: dict[str, Any], command: str) -> Report:
     if "git" in result:
         git = result["git"]
         t = git["trials"]
-        r.add(f"git per trial (commit, tag, note), trials 1-{WINDOW}", git["early_s"] * 1000, "ms")
-        r.add(f"git per trial, trials {t - WINDOW + 1}-{t}", git["late_s"] * 1000, "ms")
-        r.add(f"growth over {t:,} trials", git["growth"], "x", "does not grow (< 1.5x)", git["growth"] < 1.5)
+        r.add(f"git per trial (commit, tag, note), new session", git["early_s"] * 1000, "ms")
+        r.add(f"git per trial, session with {t:,} trials", git["late_s"] * 1000, "ms")
+        r.add(f"growth after {t:,} trials", git["growth"], "x", "does not grow (< 1.5x)", git["growth"] < 1.5)
         r.add("same three git commands run directly", git["direct_s"] * 1000, "ms")
         r.add("ratio AFT git bookkeeping / direct git", git["early_s"] / git["direct_s"], "x")
     if "outputs" in result:
         outputs = result["outputs"]
         t = outputs["trials"]
-        r.add(f"outputs/ per trial (write + reads), trials 1-{WINDOW}", outputs["early_s"] * 1000, "ms")
-        r.add(f"outputs/ per trial, trials {t - WINDOW + 1}-{t}", outputs["late_s"] * 1000, "ms")
+        r.add("outputs/ per trial (write + reads), new folder", outputs["early_s"] * 1000, "ms")
+        r.add(f"outputs/ per trial, folder with {t:,} trials", outputs["late_s"] * 1000, "ms")
         r.add(f"results.json with {t:,} trials", outputs["results_bytes"] / 2**20, "MiB")
-    r.data = {k: {kk: vv for kk, vv in v.items() if kk != "costs"} for k, v in result.items()}
+    r.data = result
     return r
 
 

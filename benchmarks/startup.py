@@ -122,10 +122,14 @@ def import_times(argv: list[str], cwd: Path, env: dict[str, str]) -> dict[str, A
         if match:
             rows.append((int(match[1]), int(match[2]), len(match[3]) // 2, match[4]))
     top = sorted(((cum, name) for _, cum, depth, name in rows if depth == 0), reverse=True)[:8]
+    # Whole packages (their cumulative time includes what they import themselves).
+    packages = sorted(((cum, name) for _, cum, _, name in rows if "." not in name and not name.startswith("_")),
+                      reverse=True)[:10]
     loaded = {name.split(".")[0] for _, _, _, name in rows}
     return {
         "total_ms": sum(own for own, _, _, _ in rows) / 1000,
         "top": [(name, cum / 1000) for cum, name in top],
+        "packages": [(name, cum / 1000) for cum, name in packages],
         "modules": len(rows),
         "heavy": sorted(loaded & set(HELP_HEAVY)),
     }
@@ -156,6 +160,10 @@ async def main():
 
 asyncio.run(main())
 """
+
+
+CHAT_IMPORTS = "import aft_tui.cli, aft_tui.ui.launch, aft_tui.ui.app, aft_tui.engine.engine, aft_tui.telemetry.sampler"
+"""The modules `aft chat` imports before its first screen."""
 
 
 def chat_modules(cwd: Path, env: dict[str, str]) -> list[str]:
@@ -193,8 +201,10 @@ def measure(runs: int = 10, chat: bool = True, workdir: Path | None = None) -> d
         help_imports = import_times(["-m", "aft_tui", "--help"], project, env)
         help_imports["beyond_bare_ms"] = help_imports["total_ms"] - import_times(["-c", "pass"], project, env)["total_ms"]
         loaded = chat_modules(project, env) if chat else []
+        chat_imports = import_times(["-c", CHAT_IMPORTS], project, env) if chat else None
     result: dict[str, Any] = {"runs": runs, "samples": samples, "help_imports": help_imports,
-                              "chat_loaded": loaded, "chat_heavy": sorted(set(loaded) & set(CHAT_HEAVY))}
+                              "chat_loaded": loaded, "chat_heavy": sorted(set(loaded) & set(CHAT_HEAVY)),
+                              "chat_imports": chat_imports}
     for key, values in samples.items():
         result[key] = median(values) if values else float("nan")
     return result
@@ -216,6 +226,11 @@ def report(result: dict[str, Any], command: str) -> Report:
         r.add("aft chat: heavy modules loaded by the first screen", len(result["chat_heavy"]), "", "0",
               not result["chat_heavy"])
     r.note("costliest imports of aft --help: " + ", ".join(f"{n} {ms:.0f} ms" for n, ms in imports["top"][:5]))
+    chat_imports = result.get("chat_imports")
+    if chat_imports:
+        r.add("aft chat: time in imports before the first screen (-X importtime)", chat_imports["total_ms"], "ms")
+        r.note("aft chat, costliest packages (cumulative): "
+               + ", ".join(f"{n} {ms:.0f} ms" for n, ms in chat_imports["packages"][:8]))
     if imports["heavy"]:
         r.note("aft --help imported: " + ", ".join(imports["heavy"]))
     if result["chat_heavy"]:

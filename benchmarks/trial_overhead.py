@@ -2,13 +2,13 @@
 
 A script that exits at once is run N times directly (`subprocess.run`) and N times as trials
 of a tuning session through AFT's engine: Optuna's ask/tell, a git commit, tag and note per
-trial, the outputs files, the session log and metric parsing all included. Half the direct
-runs happen before the session and half after, so a change in the machine's load shows up
-on both sides.
+trial, the outputs files, the session log and metric parsing all included. A direct run
+happens just before each trial, so every trial is compared with the direct runs either side
+of it and a change in the machine's load reaches both sides.
 
-Figures: the steady-state cost per trial (median gap between consecutive trial starts minus
-the median direct run), the cost amortised over the whole session including its one-off
-set-up, and where the per-trial time goes.
+Figures: the steady-state cost per trial (median over trials of the gap between consecutive
+trial starts, less the direct runs around it), the cost amortised over the whole session
+including its one-off set-up, and where the per-trial time goes.
 
     python -m benchmarks.trial_overhead [--trials 50] [--json out.json]
 """
@@ -82,8 +82,8 @@ def _phase_timer() -> _PhaseTimer:
     timer.wrap(Tuner, "_ask", "optuna ask (sampler + journal)")
     timer.wrap(Tuner, "_tell", "optuna tell")
     timer.wrap(Workspace, "commit", "git commit of the parameters")
-    timer.wrap(Workspace, "tag", "git tag")
-    timer.wrap(Workspace, "add_note", "git note with the result")
+    timer.wrap(Workspace, "tag", "git tag (in a thread, while the trial runs)")
+    timer.wrap(Workspace, "add_note", "git note (in a thread, beside the outputs files)")
     timer.wrap(Outputs, "write_result", "outputs/ result files")
     timer.wrap(TrialRun, "run", "the trial process (launch to exit)")
     return timer
@@ -111,48 +111,60 @@ async def _tune(project: Path, trials: int, on_event: Callable[[Any], None]) -> 
 
 
 def measure(trials: int = 50, workdir: Path | None = None) -> dict[str, Any]:
-    """Run the comparison; every time is in seconds."""
+    """Run the comparison; every time is in seconds.
+
+    A direct run of the script happens just before each trial, inside the session, so each
+    trial is compared with the direct runs either side of it, under the same machine load;
+    the time of those direct runs is taken out of the session's figures.
+    """
+    from aft_tui.engine.tune import Tuner
+
     use_benchmark_identity()
     with tempfile.TemporaryDirectory(prefix="aft-bench-trials-", dir=workdir) as tmp:
         project = make_project(Path(tmp), {"train.py": TRIVIAL_SCRIPT})
         command = [python(), "train.py", "--lr", "0.01"]
         run_direct(command, project)  # warm the interpreter's files into the page cache
-        before = [run_direct(command, project) for _ in range(trials - trials // 2)]
-
+        direct: list[float] = []
         starts: list[float] = []
-        finishes: list[float] = []
 
         def on_event(event: Any) -> None:
             if event.kind == "trial_started":
                 starts.append(time.perf_counter())
-            elif event.kind == "trial_finished":
-                finishes.append(time.perf_counter())
+
+        original = Tuner._run_trial
+
+        async def direct_then_trial(self: Any, *args: Any, **kwargs: Any) -> Any:
+            direct.append(run_direct(command, project))
+            return await original(self, *args, **kwargs)
 
         timer = _phase_timer()
+        Tuner._run_trial = direct_then_trial  # type: ignore[method-assign]
         try:
             spans = asyncio.run(_tune(project, trials, on_event))
         finally:
+            Tuner._run_trial = original  # type: ignore[method-assign]
             timer.restore()
-        after = [run_direct(command, project) for _ in range(trials // 2)]
+        direct.append(run_direct(command, project))
 
-    direct = before + after
-    cycles = [b - a for a, b in zip(starts, starts[1:])]
-    direct_median = median(direct)
-    cycle_median = median(cycles)
-    direct_total = sum(direct)
+    # starts[k] follows direct[k]; the gap to starts[k + 1] holds trial k+1's process, its
+    # bookkeeping, the next choice, direct[k + 1] and the next commit.
+    cycles = [starts[k + 1] - starts[k] - direct[k + 1] for k in range(len(starts) - 1)]
+    added = [cycle - (direct[k] + direct[k + 1]) / 2 for k, cycle in enumerate(cycles)]
+    direct_total = sum(direct[:trials])
+    aft_total = spans["total"] - direct_total
     return {
         "trials": trials,
-        "direct_median": direct_median,
+        "direct_median": median(direct),
         "direct_total": direct_total,
-        "cycle_median": cycle_median,
-        "added_steady": cycle_median - direct_median,
-        "added_amortised": (spans["total"] - direct_total) / trials,
+        "cycle_median": median(cycles),
+        "added_steady": median(added),
+        "added_amortised": (aft_total - direct_total) / trials,
         # From the tune call to the first trial's start: search-space discovery, opening the study.
-        "to_first_trial": starts[0] - spans.pop("tune_began"),
+        "to_first_trial": starts[0] - spans.pop("tune_began") - direct[0],
         "spans": spans,
         "phases": {k: timer.seconds[k] / trials for k in timer.seconds},
         "phase_calls": dict(timer.calls),
-        "aft_total": spans["total"],
+        "aft_total": aft_total,
     }
 
 

@@ -82,6 +82,9 @@ class LLMClient:
         self.completion_tokens = 0
         self.cost_usd: float | None = None
         self.requests = 0
+        # Told each reply's share (model, prompt tokens, completion tokens, cost or None) so the
+        # session can record its spending as it happens.
+        self.on_usage: Callable[[str, int, int, float | None], None] | None = None
         self._tools_ok: bool | None = None
         self._json_ok: bool | None = None
         self.access = model_access(model, api_base)
@@ -92,7 +95,7 @@ class LLMClient:
         return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
                 "cost_usd": self.cost_usd, "requests": self.requests}
 
-    def _account(self, response: Any, messages: list[dict[str, Any]]) -> tuple[int, int]:
+    def _account(self, response: Any, messages: list[dict[str, Any]], model: str | None = None) -> tuple[int, int]:
         usage = getattr(response, "usage", None)
         prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
         completion = int(getattr(usage, "completion_tokens", 0) or 0)
@@ -104,6 +107,11 @@ class LLMClient:
             cost = None
         if cost:
             self.cost_usd = (self.cost_usd or 0.0) + float(cost)
+        if self.on_usage is not None:
+            try:
+                self.on_usage(model or self.model, prompt, completion, float(cost) if cost else None)
+            except Exception:  # bookkeeping must never turn a good reply into a failed request
+                pass
         return prompt, completion
 
     # -- the request -------------------------------------------------------------------
@@ -191,7 +199,7 @@ class LLMClient:
                     forward: Callable[[str], None]) -> Reply:
         if not stream:
             response = await litellm.acompletion(messages=messages, **kwargs)
-            prompt, completion = self._account(response, messages)
+            prompt, completion = self._account(response, messages, kwargs.get("model"))
             message = response.choices[0].message
             return Reply(redact(message.content or ""), _tool_calls(message), prompt, completion)
         response = await litellm.acompletion(messages=messages, stream=True,
@@ -206,7 +214,7 @@ class LLMClient:
         built = litellm.stream_chunk_builder(chunks, messages=messages)
         if built is None:
             return Reply("")
-        prompt, completion = self._account(built, messages)
+        prompt, completion = self._account(built, messages, kwargs.get("model"))
         message = built.choices[0].message
         return Reply(redact(message.content or ""), _tool_calls(message), prompt, completion)
 

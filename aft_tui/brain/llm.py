@@ -55,6 +55,10 @@ class LLMBrain:
     def usage(self) -> dict[str, Any]:
         return self.client.usage
 
+    def watch_usage(self, callback: Callable[[str, int, int, float | None], None]) -> None:
+        """Have `callback(model, prompt_tokens, completion_tokens, cost_usd)` told after every reply."""
+        self.client.on_usage = callback
+
     def attach(self, engine: Any) -> None:
         """Send notices (retries, rejections) to the engine's event stream as Info sentences."""
         if engine is not None and hasattr(engine, "info_message"):

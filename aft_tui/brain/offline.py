@@ -16,7 +16,18 @@ from aft_tui.brain.goals import apply_goal, parse_goal
 
 CONFIGURE_MODEL = ("Set --model (e.g. openai/gpt-4o-mini or ollama/llama3.1) and the provider's key in the environment "
                    "(e.g. OPENAI_API_KEY); for a local OpenAI-compatible server add --api-base http://localhost:11434. "
-                   "`aft doctor` says which models are usable.")
+                   "`aft doctor` says which models are usable; in the chat, /model NAME switches without restarting.")
+
+
+def assistant_note(settings: Any) -> str:
+    """One line for the start of a conversation: who answers free text, and how to get a model."""
+    if getattr(settings, "model", None):
+        where = f" at {settings.api_base}" if getattr(settings, "api_base", None) else ""
+        return f"Assistant: {settings.model}{where}; ask it anything about the script and the runs."
+    return ("Assistant: offline (no model configured). It understands goals such as \"maximise val_acc in 20 "
+            "trials\"; for free-form questions set a model with /model NAME (e.g. /model openai/gpt-4o-mini) or "
+            "--model, with the provider's key in the environment.")
+
 
 COMMANDS = (
     ("/pipeline", "inspect, refactor, repair and tune the script in one go"),

@@ -151,7 +151,10 @@ async def _tune(engine: Any, args: dict[str, Any]) -> Any:
     rationale = str(args.get("reason") or "requested in the conversation")
     if lines:
         rationale += "\nSettings: " + "; ".join(lines)
-    decision = await engine.propose(ev.Proposal(proposal_kind="tune", title=title, rationale=rationale))
+    from aft_tui.brain.action_summary import tune_summary
+
+    decision = await engine.propose(ev.Proposal(proposal_kind="tune", title=title, rationale=rationale,
+                                                summary=tune_summary(engine, changes, trials)))
     if not decision.approved:
         return _rejected(decision)
     if changes:
@@ -168,11 +171,26 @@ async def _rollback(engine: Any, args: dict[str, Any]) -> Any:
     title = f"Roll back to trial {record['number']} ({record['run_id']})"
     rationale = str(args.get("reason") or "requested in the conversation") + \
         "\nA new commit restores that trial's files; no history is lost."
-    decision = await engine.propose(ev.Proposal(proposal_kind="rollback", title=title, rationale=rationale))
+    from aft_tui.brain.action_summary import rollback_summary
+
+    diff = await asyncio.to_thread(_diff_to, engine, record.get("commit") or "")
+    decision = await engine.propose(ev.Proposal(proposal_kind="rollback", title=title, rationale=rationale, diff=diff,
+                                                summary=rollback_summary(engine, record, diff)))
     if not decision.approved:
         return _rejected(decision)
     sha = await engine.rollback(record["run_id"])
     return f"Rolled back: the branch head is now {sha[:10]}, with trial {record['number']}'s files."
+
+
+def _diff_to(engine: Any, commit: str) -> str:
+    """What a rollback to `commit` changes, as a diff from the branch head (empty when unknown)."""
+    workspace = getattr(engine, "_workspace", None)
+    if workspace is None or not commit:
+        return ""
+    try:
+        return workspace.diff(workspace.head(), commit)
+    except Exception:  # the summary still says what will happen; the diff is a help, not a need
+        return ""
 
 
 async def _engine_step(engine: Any, name: str, args: dict[str, Any]) -> Any:

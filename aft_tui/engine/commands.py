@@ -46,7 +46,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("rollback", "/rollback TRIAL", "make a trial's state the branch head (a new commit)"),
     CommandSpec("diff", "/diff", "show the latest proposal's diff", read_only=True),
     CommandSpec("theme", "/theme NAME", "switch the colour theme (remembered)", read_only=True),
-    CommandSpec("model", "/model [NAME]", "show or set the assistant's LLM (any litellm model string)"),
+    CommandSpec("model", "/model [NAME] [--api-base URL]", "show or set the assistant's LLM (any litellm model string; "
+                "'offline' for none), remembered", options=("--api-base",)),
     CommandSpec("help", "/help", "list commands and keys", read_only=True),
     CommandSpec("quit", "/quit", "leave AFT (a running tune is stopped and can be resumed)", aliases=("exit",),
                 read_only=True),
@@ -300,6 +301,12 @@ class CommandRouter:
             state = self.model.proposals.get(pid) if self.model is not None else None
             if state is None:
                 raise UserError(f"The diff of {pid} is not known to this view; approve or reject it instead.")
+            from aft_tui.ui.proposal_text import editable
+
+            if not editable(state.proposal):
+                what = state.proposal.proposal_kind or "this proposal"
+                raise UserError(f"{pid} is a {what} with no file edit to change; approve it, or reject it with a "
+                                "reason (/reject REASON) and say what you want instead.")
             editor = self.editor
             if editor is None:
                 from aft_tui.ui.editor import edit_text as editor
@@ -375,8 +382,11 @@ class CommandRouter:
         state = self.model.latest_proposal() if self.model is not None else None
         if state is None:
             return CommandResult("text", "No proposal yet in this session.")
+        from aft_tui.ui.proposal_text import what_will_run
+
         p = state.proposal
-        text = f"Proposal {p.proposal_id} ({p.proposal_kind}, {state.verdict}): {p.title}\n{p.rationale}\n\n{p.diff}"
+        body = "\n\n".join(part for part in (what_will_run(p), p.diff) if part)
+        text = f"Proposal {p.proposal_id} ({p.proposal_kind}, {state.verdict}): {p.title}\n{p.rationale}\n\n{body}"
         return CommandResult("diff", text, state)
 
     async def _cmd_theme(self, parsed: ParsedCommand) -> CommandResult:
@@ -389,16 +399,44 @@ class CommandRouter:
         return CommandResult("theme", f"Theme set to {name} (remembered).", name)
 
     async def _cmd_model(self, parsed: ParsedCommand) -> CommandResult:
+        from aft_tui.ui.usage import usage_line, used
+
         settings = self.engine.settings
-        if not parsed.args:
-            current = settings.model or "none: the offline brain answers (set one with /model NAME)"
-            return CommandResult("text", f"Assistant model: {current}.")
-        name = parsed.args[0]
-        settings.model = None if name in ("offline", "none") else name
-        self.engine._brain = None  # the next message builds the brain for the new model
-        self._save_setting("model", name if settings.model else "")
-        shown = settings.model or "the offline brain"
-        return CommandResult("text", f"The assistant now uses {shown} (remembered).", settings.model)
+        api_base = parsed.options.get("api-base")
+        if not parsed.args and api_base is None:
+            if settings.model:
+                where = f" at {settings.api_base}" if settings.api_base else ""
+                current = f"{settings.model}{where}"
+            else:
+                current = ("none: the offline assistant answers (set one with /model NAME, e.g. /model "
+                           "openai/gpt-4o-mini, with the provider's key in the environment)")
+            spent = getattr(self.engine, "llm_usage", None)
+            tail = f" {usage_line(spent)} so far in this session." if used(spent) else ""
+            return CommandResult("text", f"Assistant model: {current}.{tail}", settings.model)
+        if len(parsed.args) > 1:
+            raise UserError("/model takes one model name, e.g. /model openai/gpt-4o-mini or /model offline.")
+        name = parsed.args[0] if parsed.args else settings.model
+        if not name:
+            raise UserError("Name the model to use at that address, e.g. /model openai/my-model --api-base "
+                            "http://localhost:8000/v1.")
+        model = None if name in ("offline", "none") else name
+        set_model = getattr(self.engine, "set_model", None)
+        if callable(set_model):
+            set_model(model, api_base)
+        else:
+            settings.model = model
+            if api_base is not None:
+                settings.api_base = api_base or None
+            self.engine._brain = None  # the next message builds the brain for the new model
+        self._save_setting("model", model or "")
+        if api_base is not None:
+            self._save_setting("api_base", api_base)
+        if model is None:
+            return CommandResult("text", "The assistant is now the offline one (remembered); every command still "
+                                         "works.", None)
+        where = f" at {settings.api_base}" if settings.api_base else ""
+        return CommandResult("text", f"The assistant now uses {model}{where} (remembered); the next message goes "
+                                     f"to it. Keys are read from the environment only.", model)
 
     async def _cmd_help(self, parsed: ParsedCommand) -> CommandResult:
         return CommandResult("help", help_text(), list(COMMANDS))

@@ -45,6 +45,7 @@ class Engine:
         self._workspace: Any = None
         self._pending: dict[str, asyncio.Future] = {}
         self._proposal_ids = itertools.count(1)
+        self._message_ids = itertools.count(1)  # apart from proposals, so those read p1, p2, p3
         self.stop_requested = False
         self.tuner: Any = None
 
@@ -228,17 +229,9 @@ class Engine:
 
     def find_run(self, ref: str | int) -> dict[str, Any]:
         """A trial of this session by number (3, "3", "t003") or run id."""
-        results = self.runs()
-        text = str(ref).strip().lstrip("#")
-        for r in results:
-            if r.get("run_id") == text:
-                return r
-        digits = text.lstrip("t").lstrip("0") or "0"
-        for r in results:
-            if str(r.get("number")) == digits:
-                return r
-        known = ", ".join(str(r.get("number")) for r in results) or "none yet"
-        raise UserError(f"No trial '{ref}' in session {self.session_id}; its trials are: {known}.")
+        from aft_tui.engine.records import pick
+
+        return pick(self.runs(), ref, self.session_id)
 
     def compare(self, a: str | int, b: str | int) -> Any:
         from aft_tui.vcs.compare import compare
@@ -265,7 +258,41 @@ class Engine:
             from aft_tui.brain import get_brain
 
             self._brain = get_brain(self.settings)
+            watch = getattr(self._brain, "watch_usage", None)
+            if callable(watch):
+                watch(self._count_llm_usage)
         return self._brain
+
+    def set_model(self, model: str | None, api_base: str | None = None) -> None:
+        """Switch the assistant's model (None: the offline brain); the next request uses it.
+
+        The spending so far stays in the session's totals; the conversation with the old model
+        is not carried over.
+        """
+        self.settings.model = model or None
+        if api_base is not None:
+            self.settings.api_base = api_base or None
+        self._brain = None
+
+    @property
+    def llm_usage(self) -> dict[str, Any]:
+        """The session's model spending so far (kept in the session state, so it survives a resume)."""
+        usage = self.state.notes.get("llm_usage")
+        if not isinstance(usage, dict):
+            usage = {"model": "", "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": None, "calls": 0}
+        return usage
+
+    def _count_llm_usage(self, model: str, prompt_tokens: int, completion_tokens: int, cost_usd: float | None) -> None:
+        usage = dict(self.llm_usage)
+        usage["model"] = model
+        usage["prompt_tokens"] = int(usage.get("prompt_tokens") or 0) + int(prompt_tokens)
+        usage["completion_tokens"] = int(usage.get("completion_tokens") or 0) + int(completion_tokens)
+        if cost_usd:
+            usage["cost_usd"] = float(usage.get("cost_usd") or 0.0) + float(cost_usd)
+        usage["calls"] = int(usage.get("calls") or 0) + 1
+        self.state.notes["llm_usage"] = usage
+        self.state.save(self.state_dir)
+        self.emit(ev.LLMUsage(**usage))
 
     def chat_context(self) -> dict[str, Any]:
         """What the assistant is told about the session: compact, never secrets."""
@@ -286,7 +313,7 @@ class Engine:
     async def chat(self, text: str) -> str:
         """Free text from the person: the brain answers (streamed) and may use engine tools."""
         self.emit(ev.UserMessage(text=text))
-        message_id = f"m{next(self._proposal_ids)}"
+        message_id = f"m{next(self._message_ids)}"
 
         def on_chunk(chunk: str) -> None:
             self.emit(ev.AssistantMessage(text=chunk, message_id=message_id, final=False))

@@ -106,6 +106,9 @@ class Proposal(Event):
     diff: str = ""
     rationale: str = ""
     files: list[str] = field(default_factory=list)
+    # For proposals that run something rather than (only) edit files (tune, rollback): what will
+    # happen once approved, in plain lines, so a view has more to show than an empty diff.
+    summary: str = ""
 
 
 @dataclass
@@ -208,3 +211,19 @@ class TuneProgress(Event):
     metric: str = ""
     eta_s: float | None = None
     budget_left_s: float | None = None
+
+
+@dataclass
+class LLMUsage(Event):
+    """Tokens and cost the session has spent on its model so far (totals, not this call's share).
+
+    Emitted after each model reply, so the session log carries the accounting: `aft runs` and
+    replay show it without a live model. Keys and prompts are never part of it.
+    """
+
+    kind: ClassVar[str] = "llm_usage"
+    model: str = ""  # the model that answered last
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None  # None while no reply had a known price (local or custom models)
+    calls: int = 0  # model replies received

@@ -344,6 +344,9 @@ class Tuner:
         command = engine.interpreter.command(str(engine.work_script), args)
         async with self._commit_lock:
             sha, tag = await asyncio.to_thread(self._commit_choice, number, run_id, choice, command)
+        # Emitted here, on the loop's thread: subscribers and the session log are not thread-safe.
+        engine.emit(ev.CommitMade(sha=sha, message=f"trial {number}: {_fmt_params(choice.params)}",
+                                  branch=engine.workspace.branch, tag=tag))
         tagging = _in_background(engine.workspace.tag, tag, sha)
         timeout = self.settings.timeout
         if self.settings.budget is not None:
@@ -388,7 +391,6 @@ class Tuner:
         message = f"trial {number}: {_fmt_params(choice.params)}\n\nChosen by: {choice.source}. {choice.rationale}"
         sha = ws.commit(message, files={PARAMS_FILE: json.dumps(payload, indent=2, default=str) + "\n"})
         tag = f"aft/{self.engine.session_id}/trial-{number:03d}"  # made while the trial runs
-        self.engine.emit(ev.CommitMade(sha=sha, message=message.splitlines()[0], branch=ws.branch, tag=tag))
         return sha, tag
 
     def _prune_check(self, trial: Any):

@@ -18,7 +18,6 @@ import math
 import queue
 import sys
 import threading
-import time
 from collections import deque
 from pathlib import Path
 from typing import Any, Callable

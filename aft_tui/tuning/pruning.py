@@ -139,7 +139,7 @@ def _explain_median(study: Any, trial: Any, metric: str, value: float, step: int
     best_text = (f"{metric}={shown} at step {step}" if best == value
                  else f"{metric}={_fmt(value)} at step {step} (its best so far {shown})")
     margin = study.pruner.noise(study)
-    noise_text = f" by more than the noise (±{margin:.2g})" if margin > 0 else ""
+    noise_text = f" by more than the noise (±{margin:.2g})" if margin > 1e-9 * max(1.0, abs(median)) else ""
     return (f"median rule: {best_text} is {relation} the median {median_text} of the {len(others)} other "
             f"trials at step {step}{noise_text}")
 

@@ -25,6 +25,7 @@ from textual.message import Message
 from textual.widgets import Footer, Tab, Tabs
 
 from aft_tui.engine import events as ev
+from aft_tui.brain.offline import assistant_note
 from aft_tui.engine.commands import CommandResult, CommandRouter
 from aft_tui.errors import UserError
 from aft_tui.ui.model import SessionModel
@@ -168,7 +169,8 @@ class AftApp(ReplayControls, App[int]):
             self.conversation.show_result("error", exc.message)
             return
         self.conversation.show_result("text", "Type /pipeline to refactor and tune, /tune to tune a script that "
-                                              "already takes flags, or /help. F1 lists every key.")
+                                              "already takes flags, or /help. F1 lists every key.\n"
+                                              + assistant_note(self.engine.settings))
 
     # -- pane access --------------------------------------------------------------------------------
     @property

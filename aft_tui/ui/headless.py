@@ -60,9 +60,14 @@ class HeadlessView:
         self.print(f"Error: {e.message}", "red")
 
     def on_proposal(self, e: ev.Proposal) -> None:
+        from aft_tui.ui.proposal_text import what_will_run
+
         self.print(f"Proposal {e.proposal_id} ({e.proposal_kind}): {e.title}", "bold")
         if e.rationale:
             self.print(e.rationale)
+        summary = what_will_run(e)
+        if summary:
+            self.print(summary)
         if e.diff:
             from rich.syntax import Syntax
 

@@ -64,11 +64,18 @@ def _start_sampler() -> Any:
 
 
 def run_chat(args: argparse.Namespace, flags: dict[str, Any]) -> int:
+    from aft_tui.tracking.mlflow_mirror import attach
+
     engine = open_engine(args, flags)
+    mirror = attach(engine)
     if want_plain(getattr(args, "plain", False)):
         from aft_tui.ui.plain import run_repl
 
-        return run_repl(engine)
+        try:
+            return run_repl(engine)
+        finally:
+            if mirror is not None:
+                mirror.close()
     from functools import partial
 
     from aft_tui.ui.app import AftApp
@@ -85,6 +92,8 @@ def run_chat(args: argparse.Namespace, flags: dict[str, Any]) -> int:
     finally:
         if sampler is not None:
             sampler.stop()
+        if mirror is not None:
+            mirror.close()
         engine.close("quit")
     print(f"Session {engine.session_id} saved; resume with `aft chat --resume {engine.session_id}`, "
           f"replay with `aft replay {engine.session_id}`.")

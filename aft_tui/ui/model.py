@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aft_tui.engine import events as ev
+from aft_tui.ui.usage import short_usage, used
 
 # Lines of each trial's output kept in memory for the log pane and replay (the full log is on disk).
 LOG_LINES_KEPT = 2000
@@ -107,6 +108,7 @@ class SessionModel:
         self.best_value: float | None = None
         self.best_run = ""
         self.ended = ""
+        self.llm_usage: dict[str, Any] | None = None  # the session's model spending (totals)
         self.messages: deque[ChatEntry] = deque(maxlen=MESSAGES_KEPT)
         self.message_serial = 0  # count of entries ever added (views track what they drew)
         self.proposals: dict[str, ProposalState] = {}
@@ -271,6 +273,10 @@ class SessionModel:
         if e.best is not None:
             self.best_value = _num(e.best)
 
+    def _on_llm_usage(self, e: ev.LLMUsage) -> None:
+        self.llm_usage = {"model": e.model, "prompt_tokens": e.prompt_tokens, "completion_tokens": e.completion_tokens,
+                          "cost_usd": _num(e.cost_usd), "calls": e.calls}
+
     # -- queries -------------------------------------------------------------------------
     def pending(self) -> list[ev.Proposal]:
         return [s.proposal for s in self.proposals.values() if s.pending]
@@ -340,6 +346,8 @@ class SessionModel:
         fields_ = {"session": self.session_id or "—", "branch": self.branch or "—", "best": best, "trial": trial}
         if self.budget_left is not None:
             fields_["budget"] = f"{fmt_duration(self.budget_left)} left"
+        if used(self.llm_usage):
+            fields_["llm"] = short_usage(self.llm_usage)
         pending = len(self.pending())
         if pending:
             fields_["pending"] = f"{pending} proposal{'s' if pending > 1 else ''} to review"

@@ -5,8 +5,8 @@ SSH link, in a pipe, in `script` logs and with screen readers. Commands go throu
 `CommandRouter` as the Textual app.
 
 When stdin is not a terminal the REPL reads commands line by line and reads the next line
-only when AFT needs input: once the step started by the previous line has finished or is
-waiting for a decision on a proposal. That makes `printf '/tune\\n/approve\\n' | aft chat` work.
+only when AFT needs input: once the work started by earlier lines has finished or is waiting
+for a decision on a proposal. That makes `printf '/tune\\n/approve\\n' | aft chat` work.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ class PlainView(HeadlessView):
     def __init__(self, console: Any = None, show_logs: bool = False, echo_user: bool = False) -> None:
         super().__init__(console=console, show_logs=show_logs, progress=False)
         self.echo_user = echo_user
+        self.usage: dict[str, Any] | None = None
         self._streamed: set[str] = set()
 
     def on_user_message(self, e: ev.UserMessage) -> None:
@@ -47,7 +48,24 @@ class PlainView(HeadlessView):
     def on_rollback(self, e: ev.Rollback) -> None:
         self.print(f"Rolled back to {e.to_run}: new commit {e.sha[:10]} (history kept).", "bold")
 
+    def on_llm_usage(self, e: ev.LLMUsage) -> None:
+        self.usage = {"model": e.model, "prompt_tokens": e.prompt_tokens, "completion_tokens": e.completion_tokens,
+                      "cost_usd": e.cost_usd, "calls": e.calls}
+
+    def on_proposal(self, e: ev.Proposal) -> None:
+        super().on_proposal(e)
+        if self.echo_user:
+            return  # a transcript: the decision follows in the record
+        from aft_tui.ui.proposal_text import editable
+
+        keys = "/approve, /reject [REASON]" + (", /edit" if editable(e) else "")
+        self.print(f"Waiting for your decision on {e.proposal_id}: {keys}.", "dim")
+
     def on_session_ended(self, e: ev.SessionEnded) -> None:
+        from aft_tui.ui.usage import usage_line, used
+
+        if used(self.usage):
+            self.print(usage_line(self.usage), "dim")
         self.print(f"Session ended ({e.reason or 'ended'}).", "dim")
 
 
@@ -62,12 +80,18 @@ def print_result(console: Any, result: CommandResult) -> None:
     if result.kind == "diff" and result.data is not None:
         from rich.syntax import Syntax
 
+        from aft_tui.ui.proposal_text import what_will_run
+
         p = result.data.proposal
         console.print(f"Proposal {p.proposal_id} ({p.proposal_kind}, {result.data.verdict}): {p.title}",
                       style="bold", highlight=False, markup=False)
         if p.rationale:
             console.print(p.rationale, highlight=False, markup=False)
-        console.print(Syntax(p.diff, "diff", theme="ansi_dark", background_color="default"))
+        summary = what_will_run(p)
+        if summary:
+            console.print(summary, highlight=False, markup=False)
+        if p.diff.strip():
+            console.print(Syntax(p.diff, "diff", theme="ansi_dark", background_color="default"))
         return
     console.print(result.text, style="red" if result.kind == "error" else None, highlight=False, markup=False)
 
@@ -128,7 +152,10 @@ async def repl(engine: Any, console: Any = None, interactive: bool = True, lines
     except Exception:
         engine.close("failed to start")
         raise
+    from aft_tui.brain.offline import assistant_note
+
     console.print("Type /help for commands, /pipeline or /tune to start, /quit to leave.", style="dim")
+    console.print(assistant_note(engine.settings), style="dim", highlight=False, markup=False)
 
     async def run_line(line: str) -> CommandResult:
         try:
@@ -152,12 +179,12 @@ async def repl(engine: Any, console: Any = None, interactive: bool = True, lines
                 task = asyncio.create_task(run_line(line))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
-                if not interactive:
-                    await _until_input_needed(task, engine)
-                continue
-            result = await run_line(line)
-            if result.kind == "quit":
-                break
+            else:
+                result = await run_line(line)
+                if result.kind == "quit":
+                    break
+            if not interactive:
+                await _until_input_needed(tasks, engine)
     except (EOFError, KeyboardInterrupt):
         code = 130
     finally:
@@ -171,8 +198,11 @@ async def repl(engine: Any, console: Any = None, interactive: bool = True, lines
     return code
 
 
-async def _until_input_needed(task: asyncio.Task, engine: Any) -> None:
-    while not task.done() and not engine.pending_proposals:
+async def _until_input_needed(tasks: set[asyncio.Task], engine: Any) -> None:
+    """Without a terminal, the next line is read once AFT needs it: the work started by earlier lines
+    (including work an approval just let go on) has finished or waits for a decision."""
+    await asyncio.sleep(0.01)  # let a decision just made reach the step that waits for it
+    while any(not t.done() for t in tasks) and not engine.pending_proposals:
         await asyncio.sleep(0.05)
 
 

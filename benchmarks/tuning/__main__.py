@@ -116,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{done}/{total}] {result['problem']} {result['config']} seed {result['seed']} "
               f"({time.time() - started:.0f}s){note}", file=sys.stderr, flush=True)
 
+    import resource
+
+    cpu_before = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+                     for f in ("ru_utime", "ru_stime"))
     try:
         results = run_jobs(jobs, workers, progress)
     finally:
@@ -128,8 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m benchmarks.tuning" + (" --quick" if args.quick else "") + \
         "".join(f" {flag} {value}" for flag, value in (("--problems", args.problems), ("--configs", args.configs),
                                                       ("--seeds", args.seeds), ("--trials", args.trials)) if value)
+    cpu = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for f in ("ru_utime", "ru_stime")) - cpu_before
     meta = {"command": command, "problems": problems, "configs": configs, "seeds": seeds, "trials": trials,
             "workers": workers, "cpus": cpus, "sessions": len(jobs), "minutes": (time.time() - started) / 60,
+            "cpu_minutes": cpu / 60, "load": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
             "errors": len(errors)}
     raw = {"meta": meta, "results": sorted(results, key=lambda r: (r["problem"], r["config"], r["seed"]))}
     out.mkdir(parents=True, exist_ok=True)

@@ -258,6 +258,17 @@ def _ranges(ns: list[int]) -> str:
 # --------------------------------------------------------------------------- outputs
 
 
+def _cpu_text(meta: dict[str, Any]) -> str:
+    cpu = meta.get("cpu_minutes")
+    if not cpu:
+        return ""
+    text = f", {cpu:.1f} CPU-minutes in all processes (so at least {cpu / meta['cpus']:.1f} minutes on {meta['cpus']} cores)"
+    load = meta.get("load")
+    if load is not None and load > meta["cpus"] * 1.5:
+        text += f"; the machine was shared (load average {load:.1f} at the end), which inflates the wall time"
+    return text
+
+
 def _cell(x: float, digits: int = 2) -> str:
     if math.isinf(x):
         return "—"
@@ -270,8 +281,8 @@ def markdown(summaries: dict[tuple[str, str], Summary], best_known: dict[str, fl
              "How well each strategy tunes real training scripts through AFT's real trial protocol "
              "(subprocess trials, live metrics, pruning, git commits), at equal trial budgets, over several seeds.", "",
              f"Run: `{meta['command']}` — {meta['sessions']} sessions, {meta['trials']} trials each, "
-             f"seeds 0–{meta['seeds'] - 1}, {meta['workers']} sessions at a time on {meta['cpus']} CPU cores, "
-             f"{meta['minutes']:.1f} minutes in all.", ""]
+             f"seeds 0–{meta['seeds'] - 1}, {meta['workers']} sessions at a time on {meta['cpus']} CPU cores: "
+             f"{meta['minutes']:.1f} minutes of wall time" + _cpu_text(meta) + ".", ""]
     lines += ["## Targets", "", "| Target | Verdict | Evidence (medians over seeds) |", "|---|---|---|"]
     for v in verdict_list:
         verdict = "met" if v.met else ("not met" if v.met is not None else "not measured")
@@ -315,6 +326,10 @@ def markdown(summaries: dict[tuple[str, str], Summary], best_known: dict[str, fl
               "(a trial's value carries noise, so it can be above it: the gap is then 0); for the real tasks, "
               "which are deterministic for given parameters, the best value any trial of the benchmark reached.",
               "- Medians are over seeds (the strategy's seed; the scripts' own seeds stay at their defaults).",
+              "- `llm` and `hybrid` run against a scripted stand-in model served over HTTP on the machine "
+              "(`benchmarks/tuning/stand_in_model.py`): the whole path a real model takes (prompt, litellm, "
+              "parsing, validation, fallback) runs, but the answers come from a fixed heuristic, so those rows "
+              "measure the hooks, not a language model.",
               "- Reproduce with `python -m benchmarks.tuning` (add `--quick` for a one-minute smoke run).", ""]
     return "\n".join(lines)
 
@@ -363,7 +378,7 @@ def plot(summaries: dict[tuple[str, str], Summary], problems: list[str], configs
             bottom.set_ylabel("median gap to best known (%)")
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), frameon=False)
-    fig.suptitle("Best so far, median over seeds (dotted: 1% target; dash-dot: the defaults)")
+    fig.suptitle("Best so far, median over seeds (dotted: the 1% target; dash-dot: the defaults)", fontsize=10)
     fig.tight_layout(rect=(0, 0.06, 1, 0.96))
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -62,8 +62,8 @@ PROBLEMS = {
 }
 
 CONFIGS = {
-    "tpe": Config("tpe", "tpe", "median", note="AFT's default: TPE interleaved with local moves "
-                                                  "(analysis-directed, then coordinate steps), median pruning"),
+    "tpe": Config("tpe", "tpe", "median", note="AFT's default: TPE sharing the trials with local moves from the "
+                                                  "best trial (analysis-directed, then coordinate steps), median pruning"),
     "tpe-no-pruning": Config("tpe-no-pruning", "tpe", "none"),
     "tpe-hyperband": Config("tpe-hyperband", "tpe", "hyperband"),
     "tpe-plain": Config("tpe-plain", "tpe", "median", advice=False, note="Optuna's TPE alone (no local moves)"),
@@ -78,7 +78,7 @@ CONFIGS = {
 
 DEFAULT_PROBLEMS = ["curves-crossing", "curves-diverging", "mlp-spirals", "rff-checkerboard"]
 DEFAULT_CONFIGS = ["tpe", "tpe-no-pruning", "tpe-hyperband", "tpe-plain", "random", "gp", "cmaes", "grid",
-                   "coordinate"]
+                   "coordinate", "llm", "hybrid"]
 LLM_CONFIGS = ["llm", "hybrid"]
 QUICK_PROBLEMS = ["curves-crossing"]
 QUICK_CONFIGS = ["tpe", "random", "coordinate"]

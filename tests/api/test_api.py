@@ -62,8 +62,8 @@ def test_tune_then_runs_sessions_compare_rollback_replay(git_project):
     assert aft.replay(project / ".aft" / "sessions" / f"{sid}.jsonl")[0].kind == "session_started"
 
 
-async def test_inside_a_running_event_loop_the_engine_runs_in_a_worker_thread(git_project):
-    """What a Jupyter cell does: call the API while an event loop is running."""
+async def test_pipeline_inside_a_running_event_loop_runs_the_engine_in_a_worker_thread(git_project):
+    """What a Jupyter cell does: call the API while an event loop is running; proposals go to `approve`."""
     project = git_project("target.py")
     original = (project / "target.py").read_text()
     caller = threading.get_ident()
@@ -74,13 +74,22 @@ async def test_inside_a_running_event_loop_the_engine_runs_in_a_worker_thread(gi
         threads.add(threading.get_ident())
         kinds.append(event.kind)
 
+    asks: list[str] = []
+
+    def approve(proposal: ev.Proposal) -> bool:
+        asks.append(proposal.proposal_kind)
+        return "--learning-rate" in proposal.diff
+
     asyncio.get_running_loop()  # the condition under test
-    result = aft.refactor(project / "target.py", on_event=on_event)
-    assert result["ok"], kinds
+    summary = aft.pipeline(project / "target.py", trials=1, params=["learning_rate"], yes=False, approve=approve,
+                           on_event=on_event)
+    assert summary["trials"] == 1 and summary["best"] is not None, kinds
     assert threads == {caller}
-    assert {"proposal", "decision", "commit"} <= set(kinds)
-    refactored = open(result["script"], encoding="utf-8").read()
-    assert "--learning-rate" in refactored
+    assert asks == ["refactor"]
+    assert {"proposal", "decision", "commit", "trial_finished"} <= set(kinds)
+    decision = next(e for e in aft.replay(summary["session"], project=project) if isinstance(e, ev.Decision))
+    assert decision.approved and decision.by == "user"
+    assert "--learning-rate" in git(project, "show", f"{summary['branch']}:target.py")
     assert (project / "target.py").read_text() == original  # the working copy is never changed
 
 

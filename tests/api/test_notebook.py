@@ -19,7 +19,8 @@ def _text(cell) -> str:
     return "".join(parts)
 
 
-def test_cookbook_notebook_executes(tmp_path):
+def test_cookbook_notebook_executes(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the notebook's scratch project, removed with tmp_path
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")

@@ -31,16 +31,22 @@ def test_variables_become_aft_flags(tmp_path):
     proc = run_script("pipeline.sh", tmp_path, DRY_RUN="1", TARGET="target.py", TRIALS="3", METRIC="val_accuracy",
                       PARAMS="learning_rate,epochs", SMOKE="--epochs 1", CONDA_ENV="train-env", MLFLOW="sqlite:///m.db")
     assert proc.returncode == 0, proc.stderr
-    words = proc.stdout.split()
-    assert words[1:4] == ["-m", "aft_tui", "pipeline"]
-    line = proc.stdout
+    # `aft` when installed, else `python -m aft_tui` from this checkout.
+    assert proc.stdout.split()[0] in ("aft", sys.executable)
+    line = proc.stdout[proc.stdout.index(" pipeline "):]
     for expected in ("target.py", "--trials 3", "--metric val_accuracy", "--params learning_rate\\,epochs",
                      "--smoke --epochs\\ 1", "--conda train-env", "--mlflow sqlite:///m.db", "--yes"):
         assert expected in line, (expected, line)
     proc = run_script("refactor.sh", tmp_path, DRY_RUN="1", TARGET="train.py")
-    assert proc.stdout.split()[3:] == ["refactor", "train.py"]  # asks before applying unless YES=1
+    assert _subcommand(proc.stdout) == ["refactor", "train.py"]  # asks before applying unless YES=1
     proc = run_script("finetune.sh", tmp_path, DRY_RUN="1", RESUME="20260101-000000-abc", YES="0")
-    assert proc.stdout.split()[3:] == ["tune", "--resume", "20260101-000000-abc", "--trials", "8"]
+    assert _subcommand(proc.stdout) == ["tune", "--resume", "20260101-000000-abc", "--trials", "8"]
+
+
+def _subcommand(line: str) -> list[str]:
+    words = line.split()
+    start = next(i for i, w in enumerate(words) if w in ("tune", "refactor", "pipeline"))
+    return words[start:]
 
 
 @pytest.mark.slow

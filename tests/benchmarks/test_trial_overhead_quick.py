@@ -11,5 +11,5 @@ def test_per_trial_overhead_stays_within_ten_times_the_target(tmp_path):
     print(f"AFT adds {added_ms:.1f} ms per trial (direct run {result['direct_median'] * 1000:.1f} ms)")
     assert added_ms < 10 * TARGET_MS, result["phases"]
     # Every step of the bookkeeping ran once per trial.
-    for step in ("git commit of the parameters", "git tag", "git note with the result", "outputs/ result files"):
-        assert result["phase_calls"][step] == 6, step
+    assert len(result["phase_calls"]) == 7
+    assert all(calls == 6 for calls in result["phase_calls"].values()), result["phase_calls"]

@@ -53,7 +53,7 @@ def test_advised_point_applies_the_best_trials_finding():
 
 def test_analysis_only_sampler_runs_at_most_one_analysis_trial_in_four():
     sp = space()
-    strategy = AdvisedSamplerStrategy("tpe", local_every=None)
+    strategy = AdvisedSamplerStrategy("tpe", local=False)
     history = [record(1, sp.defaults(), 0.80, findings=[STILL_IMPROVING])]
     first = strategy.propose(history, sp)
     assert first is not None and first.source == "analysis"
@@ -65,7 +65,7 @@ def test_analysis_only_sampler_runs_at_most_one_analysis_trial_in_four():
     assert second is not None and second.params["epochs"] > first.params["epochs"]  # from the new best (trial 2)
 
 
-def test_default_sampler_strategy_alternates_local_moves_with_the_sampler():
+def test_local_moves_and_the_sampler_alternate_while_neither_improves():
     sp = space()
     strategy = AdvisedSamplerStrategy("tpe")
     history = [record(1, sp.defaults(), 0.80, findings=[STILL_IMPROVING])]
@@ -88,5 +88,23 @@ def test_make_strategy_gives_every_strategy_one_interface():
     for name in ("tpe", "random", "gp", "cmaes", "grid", "coordinate"):
         strategy = make_strategy(name, seed=0)
         assert strategy.name == name
-        assert strategy.propose([], sp) is None or strategy.propose([], sp).params
+        choice = strategy.propose([], sp)
+        assert choice is None or not sp.validate(choice.params)
     assert make_strategy("tpe", advice=False).__class__.__name__ == "SamplerStrategy"
+
+
+def test_local_moves_keep_the_turn_while_they_improve_the_best():
+    sp = space()
+    strategy = AdvisedSamplerStrategy("tpe")
+    history = [record(1, sp.defaults(), 0.50)]
+    sources = []
+    for n in range(2, 11):
+        choice = strategy.propose(history, sp)
+        sources.append(choice.source if choice else "sampler")
+        improving = choice is not None and n < 5
+        params = choice.params if choice else {**sp.defaults(), "lr": 0.0001 * n}
+        history.append(record(n, params, 0.5 + 0.01 * n if improving else 0.1, choice=choice))
+    # Trials 2-4 improve, so local keeps the turn; once its success rate (3 + 1) / (n + 2) falls
+    # to the sampler's untried 1/2, the sampler gets trials (here from trial 8).
+    assert sources[:6] == ["local"] * 6 and sources[6] == "sampler"
+    assert strategy.scores(history)["local"][0] == 3

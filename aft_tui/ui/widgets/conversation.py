@@ -33,6 +33,7 @@ class ConversationPane(Vertical):
         self._read_only = read_only
         self._drawn_serial = 0
         self._streaming: dict[int, tuple[ChatEntry, Markdown, str]] = {}
+        self._catch_up_due = False
 
     def compose(self) -> ComposeResult:
         yield VerticalScroll(id="chat-log")
@@ -62,7 +63,23 @@ class ConversationPane(Vertical):
             entries = list(model.messages)[-min(new, len(model.messages), MAX_ENTRIES):]
             self._mount([self._entry_widget(e) for e in entries])
             self._drawn_serial = model.message_serial
+        self._grow_streams()
+
+    def _grow_streams(self) -> None:
+        """Bring streaming answers up to date with their entries.
+
+        A Markdown widget sets its text from its constructor when it mounts, replacing anything
+        appended before; so pieces that arrive before the mount wait, and are drawn right after it.
+        """
+        self._catch_up_due = False
+        waiting = False
         for key, (entry, widget, drawn) in list(self._streaming.items()):
+            if widget.parent is None:  # scrolled out of the kept entries before it was drawn
+                del self._streaming[key]
+                continue
+            if not widget.is_mounted:
+                waiting = True
+                continue
             if entry.final:
                 if entry.text != drawn:
                     widget.update(entry.text)
@@ -73,6 +90,9 @@ class ConversationPane(Vertical):
                 else:
                     widget.update(entry.text)
                 self._streaming[key] = (entry, widget, entry.text)
+        if waiting and not self._catch_up_due:
+            self._catch_up_due = True
+            self.call_after_refresh(self._grow_streams)
 
     def _entry_widget(self, entry: ChatEntry) -> Widget:
         if entry.role == "assistant":

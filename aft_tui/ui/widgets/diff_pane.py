@@ -1,5 +1,8 @@
 """The diff pane: one proposal at a time as a highlighted unified diff with its rationale.
 
+Proposals that run something (a tuning run, a rollback) show what will run above any diff,
+and cannot be edited, only approved or rejected.
+
 Keys decide it; the pane only posts messages (`Decided`, `EditRequested`) and the app hands
 them to the command router, which tells the engine.
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.console import Group
 from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,6 +21,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from aft_tui.ui.model import ProposalState, SessionModel
+from aft_tui.ui.proposal_text import editable, runs_something, what_will_run
 from aft_tui.ui.screens.prompt import PromptScreen
 
 _DECIDING = ("approve", "reject", "feedback", "edit")
@@ -103,10 +108,17 @@ class DiffPane(Vertical, can_focus=True):
         if state.decision is not None and state.decision.feedback:
             why += f"\nFeedback: {state.decision.feedback}"
         rationale.update(Text(why))
+        parts: list[Any] = []
+        summary = what_will_run(p)
+        if summary:
+            heading = "What approving does" if runs_something(p) else "No file changes"
+            parts.append(Text(heading, style="bold underline"))
+            parts.append(Text(summary))
         if p.diff.strip():
-            code.update(Syntax(p.diff, "diff", theme=self.syntax_theme, background_color="default", word_wrap=False))
-        else:
-            code.update(Text("(no file changes)", style="dim"))
+            if parts:
+                parts.append(Text("\nFiles it changes:", style="bold underline"))
+            parts.append(Syntax(p.diff, "diff", theme=self.syntax_theme, background_color="default", word_wrap=False))
+        code.update(Group(*parts) if len(parts) > 1 else parts[0] if parts else Text("(no file changes)", style="dim"))
         self.query_one("#diff-body", VerticalScroll).scroll_home(animate=False)
 
     def set_syntax_theme(self, name: str) -> None:
@@ -122,6 +134,8 @@ class DiffPane(Vertical, can_focus=True):
         if action in _DECIDING:
             if self.read_only:
                 return False
+            if action == "edit" and self._state is not None and not editable(self._state.proposal):
+                return None  # a tuning run or rollback has no diff worth editing: approve or reject it
             return True if self._state is not None and self._state.pending else None
         return True
 
@@ -146,7 +160,7 @@ class DiffPane(Vertical, can_focus=True):
                                           "e.g. keep the learning-rate schedule as it is"), done)
 
     def action_edit(self) -> None:
-        if self._state is not None and self._state.pending:
+        if self._state is not None and self._state.pending and editable(self._state.proposal):
             self.post_message(self.EditRequested(self._state.proposal.proposal_id, self._state.proposal.diff))
 
     def action_move(self, delta: int) -> None:

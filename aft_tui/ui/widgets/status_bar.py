@@ -1,4 +1,4 @@
-"""The one-line status bar: session, branch, best so far, trial k/N, budget left (and replay state)."""
+"""The one-line status bar: session, branch, best so far, trial k/N, budget left, model spending (and replay state)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from textual.widgets import Static
 
 from aft_tui.ui.model import SessionModel
 
-_ORDER = ("pending", "trial", "best", "budget", "branch", "session")
+_ORDER = ("pending", "trial", "best", "budget", "llm", "branch", "session")
 
 
 class StatusBar(Static):

@@ -26,14 +26,14 @@ DEFAULT_THRESHOLD = 0.7
 CATEGORIES = ("qna", "technical", "general")
 SPECIALISTS = {"qna": "qna_specialist", "technical": "technical_specialist"}
 UNIFIED = "unified_model"
-EXPERT_REQUEST = re.compile(r"\b(expert mode|more accurate answer)\b|전문가 모드|더 정확한 답변",
+EXPERT_REQUEST = re.compile(r"\b(expert mode|more accurate answer)\b|전문가 모드(로)?|더 정확한 답변",
                             re.IGNORECASE)
 DEMO_MESSAGES = [
     "Hello, how are you today?",
     "How do I draw a line in SketchUp?",
     "What is the capital of Japan?",
     "SketchUp expert mode: how do I extrude a face?",
-    "Please give me a more accurate answer: who invented the radio?",
+    "More accurate answer: who invented the radio?",
     "zxqv plorb?",
 ]
 
@@ -58,8 +58,9 @@ def wants_expert(message: str) -> bool:
 
 
 def strip_expert_request(message: str) -> str:
-    cleaned = EXPERT_REQUEST.sub(" ", message)
-    return re.sub(r"\s+", " ", cleaned).strip(" :,-") or message
+    """The message without the expert-mode request (and the punctuation that followed it)."""
+    cleaned = re.sub(rf"(?:{EXPERT_REQUEST.pattern})\s*[:,;\-]*", " ", message, flags=re.IGNORECASE)
+    return re.sub(r"\s+", " ", cleaned).strip(" :,;-") or message
 
 
 def choose_route(probs: list[float], message: str, threshold: float = DEFAULT_THRESHOLD) -> Route:

@@ -179,7 +179,7 @@ def generate(model, tokenizer, texts: list[str], max_source: int, max_target: in
                     max_length=max_source).to(model.device)
     with torch.no_grad():
         out = model.generate(**enc, max_new_tokens=max_target, num_beams=1, do_sample=False,
-                             no_repeat_ngram_size=3)
+                             no_repeat_ngram_size=2)
     return tokenizer.batch_decode(out, skip_special_tokens=True)
 
 
