@@ -60,7 +60,8 @@ def synthetic_events(count: int, seed: int = 0) -> list[Any]:
         out.append(ev.TrialFinished(run_id=run_id, number=trial, status="ok", value=value, duration=rng.uniform(5, 50),
                                     result={"params": params, "metric": "val_loss", "direction": "min",
                                             "best": value, "commit": f"{trial:040x}"}))
-        out.append(ev.Analysis(run_id=run_id, findings=[{"code": "plateau", "sentence": "val_loss stopped improving."}]))
+        finding = {"code": "plateau", "sentence": "val_loss stopped improving."}
+        out.append(ev.Analysis(run_id=run_id, findings=[finding]))
         out.append(ev.TuneProgress(done=trial, total=2000, best=value, metric="val_loss"))
         if trial % 5 == 0:
             out.append(ev.BestUpdated(run_id=run_id, value=value, params=params, metric="val_loss"))

@@ -199,7 +199,8 @@ def measure(runs: int = 10, chat: bool = True, workdir: Path | None = None) -> d
                 samples["minimal_app"].append(time_to_screen(minimal_argv, project, env))
                 samples["chat"].append(time_to_screen(chat_argv, project, env))
         help_imports = import_times(["-m", "aft_tui", "--help"], project, env)
-        help_imports["beyond_bare_ms"] = help_imports["total_ms"] - import_times(["-c", "pass"], project, env)["total_ms"]
+        bare_imports = import_times(["-c", "pass"], project, env)
+        help_imports["beyond_bare_ms"] = help_imports["total_ms"] - bare_imports["total_ms"]
         loaded = chat_modules(project, env) if chat else []
         chat_imports = import_times(["-c", CHAT_IMPORTS], project, env) if chat else None
     result: dict[str, Any] = {"runs": runs, "samples": samples, "help_imports": help_imports,

@@ -267,12 +267,17 @@ class Engine:
         """Switch the assistant's model (None: the offline brain); the next request uses it.
 
         The spending so far stays in the session's totals; the conversation with the old model
-        is not carried over.
+        is not carried over. The choice is saved with the session, so a resume keeps it.
         """
         self.settings.model = model or None
         if api_base is not None:
             self.settings.api_base = api_base or None
         self._brain = None
+        # A resumed session talks to the model chosen last, not the one it started with.
+        self.state.settings["model"] = self.settings.model
+        self.state.settings["api_base"] = self.settings.api_base
+        if self._log is not None:
+            self.state.save(self.state_dir)
 
     @property
     def llm_usage(self) -> dict[str, Any]:

@@ -314,7 +314,21 @@ def markdown(summaries: dict[tuple[str, str], Summary], best_known: dict[str, fl
         cfg = configs[c]
         extra = "" if cfg.advice or cfg.strategy not in ("tpe", "gp", "cmaes") else ", without local moves"
         lines.append(f"- `{c}`: `--strategy {cfg.strategy} --pruner {cfg.pruner}`{extra}" + (f" — {cfg.note}" if cfg.note else ""))
-    lines += ["", "## Method", "",
+    lines += ["", "## What the default does", "",
+              "- `--strategy tpe` is Optuna's TPE sharing the trials with local moves from the best trial so far: "
+              "first the move the curve analysis asks for (more epochs when a run was still improving at its last "
+              "epoch, a lower learning rate after a divergence, fewer epochs when it overfitted), then coordinate "
+              "steps around the best trial. Whichever side has produced new bests more often "
+              "((improvements + 1) / (trials + 2)) proposes the next trial (`aft_tui/tuning/advice.py`). "
+              "`tpe-plain` is TPE alone.",
+              "- `--pruner median` prunes a trial whose best value so far is below the median of the other trials "
+              "at the same step by more than the objective's epoch-to-epoch noise, never in the first third of a "
+              "run, and counts every trial that reached the step, not only the survivors "
+              "(`aft_tui/tuning/pruning.py`). A trial that the stop reaches as it finishes on its own keeps its result.",
+              "- Failed trials (crash, out of memory, NaN) are told to the sampler as the worst value seen so far, "
+              "so TPE, GP and CMA-ES avoid their region; rule-based proposals skip points within 5% of a failure "
+              "(`aft_tui/tuning/failures.py`).", ""]
+    lines += ["## Method", "",
               "- Every session is a real `aft tune` run through the engine: the script's parameters are discovered, "
               "trial 1 runs the defaults, each later trial is chosen by the strategy, committed on the session branch and "
               "run as a subprocess that reports its metric per epoch; pruning decisions are made on those live values.",

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from aft_tui.runs.outputs import Outputs
 from aft_tui.ui.usage import last_usage_in_log
 from tests.brain.llm_server import text
 from tests.llm_ui.conftest import MODEL
@@ -25,9 +26,7 @@ def test_model_flags_reach_the_llm_strategy(project, server, command):
     assert "lr=0.01 is closer to the peak" in proc.stdout
     assert f"LLM: 18 tokens, price unknown ({MODEL}, 1 call)" in proc.stdout
 
-    results = json.loads((project / "outputs" / "results.json").read_text())
-    trials = results if isinstance(results, list) else results.get("trials", results.get("results", []))
-    second = [r for r in trials if r.get("number") == 2][0]
+    second = [r for r in Outputs(project / "outputs").results() if r.get("number") == 2][0]
     assert second["strategy"] == "llm" and second["params"]["lr"] == 0.01
     (log,) = (project / ".aft" / "sessions").glob("*.jsonl")
     assert last_usage_in_log(log) == {"model": MODEL, "prompt_tokens": 11, "completion_tokens": 7, "cost_usd": None,

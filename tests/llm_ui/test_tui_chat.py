@@ -65,7 +65,7 @@ async def test_streamed_answer_then_a_tune_that_waits_for_the_a_key(make_engine,
         # Waiting: nothing ran, and the model has not been told anything yet.
         await pilot.pause(0.3)
         assert engine.runs() == [] and len(server.requests) == 2
-        assert app.diff.check_action("edit", ()) is None  # a run has no diff to edit: only a / r / f
+        assert app.diff.check_action("edit", ()) is False  # a run has no diff to edit: only a / r / f
 
         await pilot.press("a")
         await wait_for(pilot, lambda: "Trial 1 finished" in "".join(_assistant_texts(app)), what="the final answer")

@@ -135,7 +135,7 @@ class DiffPane(Vertical, can_focus=True):
             if self.read_only:
                 return False
             if action == "edit" and self._state is not None and not editable(self._state.proposal):
-                return None  # a tuning run or rollback has no diff worth editing: approve or reject it
+                return False  # a tuning run or rollback has no diff worth editing: approve or reject it
             return True if self._state is not None and self._state.pending else None
         return True
 

@@ -27,6 +27,8 @@ from mrc_data import PROMPT_TEMPLATES
 HERE = Path(__file__).resolve().parent
 # The base stands for a fixed pretrained checkpoint: --seed varies the fine-tuning, not the base.
 BASE_SEED = 1234
+# Fixed as well, so runs with different --seed values are scored on the same examples.
+DATA_SEED = 42
 warnings.filterwarnings("ignore", message=".*pin_memory.*")
 # Runs must work on machines without network access.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -103,6 +105,7 @@ def quantization_problem(quant: QuantizationConfig) -> str | None:
 def build_model(cfg: ExperimentConfig):
     from peft import get_peft_model, prepare_model_for_kbit_training
     from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
+    from transformers.pytorch_utils import Conv1D
 
     import base_model
     from mrc_data import make_corpus
@@ -129,8 +132,10 @@ def build_model(cfg: ExperimentConfig):
     # Seed here, not earlier: building the base may or may not consume random numbers (cache hit
     # or miss), and the adapter's initial weights must not depend on which.
     set_seed(cfg.training.seed)
-    # GPT-2 stores its projections transposed (Conv1D); LoRA must know.
-    fan_in_fan_out = model.config.model_type == "gpt2"
+    # GPT-2 stores its projections transposed (Conv1D); LoRA must know. After 4/8-bit loading
+    # those layers are ordinary linear layers, so look at the modules rather than the model type.
+    fan_in_fan_out = any(isinstance(module, Conv1D) for name, module in model.named_modules()
+                         if name.rsplit(".", 1)[-1] in cfg.lora.target_modules)
     return tokenizer, get_peft_model(model, cfg.lora.to_peft(fan_in_fan_out))
 
 
@@ -166,7 +171,7 @@ def train(cfg: ExperimentConfig, mlflow) -> dict[str, float]:
     from mrc_data import make_splits, to_prompt_answer
 
     set_seed(cfg.training.seed)
-    train_rows, eval_rows = make_splits(cfg.training.seed)
+    train_rows, eval_rows = make_splits(DATA_SEED)
     template = cfg.tokenizer.prompt_template
     train_pairs = [to_prompt_answer(r, template) for r in train_rows]
     eval_pairs = [to_prompt_answer(r, template) for r in eval_rows]
