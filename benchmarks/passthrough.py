@@ -9,7 +9,7 @@ whether memory stays flat as output grows.
 AFT runs a trial's Python unbuffered (`-u`, PYTHONUNBUFFERED=1) so its output and printed
 metrics reach the views as they happen; "direct, unbuffered" is that same script run
 directly the same way, which separates the cost of unbuffered writes from AFT's own. The
-`engine-flush` run measures a proposed alternative: block-buffered output flushed every
+`-flush` runs measure a proposed alternative: block-buffered output flushed every
 0.1 s by a thread in the trial (benchmarks/live_flush/sitecustomize.py).
 
 The passthrough time under AFT runs from the trial's start to the last line being in its log
@@ -180,9 +180,9 @@ def _use_flush_prototype() -> None:
 
 
 def _child_main(mode: str, project: Path, lines: int) -> None:
-    if mode == "engine-flush":
+    if mode.endswith("-flush"):
         _use_flush_prototype()
-    runner = _tui_run if mode == "tui" else _engine_run
+    runner = _tui_run if mode.startswith("tui") else _engine_run
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     result = asyncio.run(runner(project, lines))
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -193,7 +193,8 @@ def _child_main(mode: str, project: Path, lines: int) -> None:
 
 def measure(lines: int = 1_000_000, repeats: int = 3, tui: bool = True, prototype: bool = True,
             workdir: Path | None = None) -> dict[str, Any]:
-    modes = ["engine", *(["tui"] if tui else []), *(["engine-flush"] if prototype else [])]
+    modes = ["engine", *(["tui"] if tui else []), *(["engine-flush"] if prototype else []),
+             *(["tui-flush"] if tui and prototype else [])]
     samples: dict[str, list[dict[str, Any]]] = {m: [] for m in ["direct", "direct_unbuffered", *modes]}
     with tempfile.TemporaryDirectory(prefix="aft-bench-passthrough-", dir=workdir) as tmp:
         _direct(make_project(Path(tmp), {"train.py": SCRIPT}, name="warm"), 1000)
@@ -229,7 +230,8 @@ def report(result: dict[str, Any], command: str) -> Report:
     r.add("direct, output to a file", result["direct_wall"], "s")
     r.add("direct, unbuffered, output to a file", result["direct_unbuffered_wall"], "s")
     for mode, label in (("engine", "headless engine"), ("tui", "Textual app attached (run_test)"),
-                        ("engine-flush", "headless engine, proposed buffered output")):
+                        ("engine-flush", "headless engine, proposed buffered output"),
+                        ("tui-flush", "Textual app attached, proposed buffered output")):
         if f"{mode}_wall" not in result:
             continue
         ratio = result[f"{mode}_ratio"]
@@ -252,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--no-tui", action="store_true", help="leave out the run with the Textual app attached")
     p.add_argument("--no-prototype", action="store_true", help="leave out the proposed buffered-output run")
-    p.add_argument("--child", choices=("engine", "tui", "engine-flush"), help=argparse_hidden())
+    p.add_argument("--child", choices=("engine", "tui", "engine-flush", "tui-flush"), help=argparse_hidden())
     p.add_argument("--project", help=argparse_hidden())
     args = p.parse_args(argv)
     if args.child:
