@@ -29,6 +29,7 @@ from aft_tui.brain.offline import assistant_note
 from aft_tui.engine.commands import CommandResult, CommandRouter
 from aft_tui.errors import UserError
 from aft_tui.ui.model import SessionModel
+from aft_tui.ui.proposal_text import editable
 from aft_tui.ui.replay import ReplayController
 from aft_tui.ui.replay_controls import REPLAY_ACTIONS, REPLAY_BINDINGS, ReplayControls
 from aft_tui.ui.screens.help import HelpScreen, binding_rows
@@ -280,8 +281,8 @@ class AftApp(ReplayControls, App[int]):
         state = self.model.proposals.get(proposal_id)
         if state is not None and state.pending:
             self.action_show("diff")
-            self.notify(f"Proposal {proposal_id} is waiting: a approve · r reject · f reject with reason · e edit",
-                        timeout=6)
+            keys = "a approve · r reject · f reject with reason" + (" · e edit" if editable(state.proposal) else "")
+            self.notify(f"Proposal {proposal_id} is waiting: {keys}", timeout=6)
 
     def _sync_gpu_assignments(self) -> None:
         assignments: dict[int, list[str]] = {}
