@@ -63,7 +63,8 @@ def make_sampler(name: str, seed: int, space: SearchSpace) -> Any:
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "gp":
-        _require("torch", "gp", "pip install torch")
+        _require("torch", "gp", "pip install torch scipy")
+        _require("scipy", "gp", "pip install scipy")
         return optuna.samplers.GPSampler(seed=seed, n_startup_trials=4)
     if name == "cmaes":
         _require("cmaes", "cmaes", "pip install cmaes")

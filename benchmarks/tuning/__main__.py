@@ -34,6 +34,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, help="sessions at a time (default: 3 per CPU core)")
     parser.add_argument("--out", help="folder for tuning-benchmark.md/.png/.json (default docs/; quick: a temp folder)")
     parser.add_argument("--from-raw", help="re-render the report from a saved tuning-benchmark.json")
+    parser.add_argument("--merge", action="store_true",
+                        help="add these sessions to the tuning-benchmark.json already in --out (same trial budget "
+                             "and seeds; sessions of the same problem, configuration and seed are replaced)")
     return parser.parse_args(argv)
 
 
@@ -64,7 +67,7 @@ def best_known(results: list[dict], problems: list[str]) -> dict[str, float]:
 def render(raw: dict, out: Path) -> Path:
     results, meta = raw["results"], raw["meta"]
     problems = [p for p in meta["problems"] if p in PROBLEMS]
-    configs = [c for c in meta["configs"] if c in CONFIGS]
+    configs = [c for c in CONFIGS if c in meta["configs"]]  # the suite's order, also after --merge
     known = best_known(results, problems)
     runs = report.runs_from(results)
     summaries = report.summarise([r for r in runs if r.problem in known], known,
@@ -74,13 +77,35 @@ def render(raw: dict, out: Path) -> Path:
     png = out / "tuning-benchmark.png"
     baseline = {p: next((s.defaults_gap for (pp, c), s in summaries.items() if pp == p), math.nan) for p in problems}
     report.plot(summaries, problems, configs, png, baseline)
+    notes = report.seedless_notes(runs, known, {p: PROBLEMS[p].direction for p in problems})
     text = report.markdown(summaries, known, {p: PROBLEMS[p] for p in problems}, {c: CONFIGS[c] for c in configs},
-                           verdict_list, meta, png.name)
+                           verdict_list, meta, png.name, notes)
     md = out / "tuning-benchmark.md"
     tmp = md.with_suffix(".md.tmp")
     tmp.write_text(text + "\n", encoding="utf-8")
     os.replace(tmp, md)
     return md
+
+
+def _merge(old: dict, results: list[dict], meta: dict) -> tuple[list[dict], dict]:
+    """Earlier sessions plus these (same budget and seeds required); the run's cost adds up."""
+    before = old["meta"]
+    if before["trials"] != meta["trials"] or before["seeds"] != meta["seeds"]:
+        sys.exit(f"--merge needs the same --trials and --seeds as the saved run ({before['trials']} trials, "
+                 f"{before['seeds']} seeds).")
+    fresh = {(r["problem"], r["config"], r["seed"]) for r in results}
+    kept = [r for r in old["results"] if (r["problem"], r["config"], r["seed"]) not in fresh]
+    merged = dict(before)
+    merged["problems"] = list(dict.fromkeys(before["problems"] + meta["problems"]))
+    merged["configs"] = list(dict.fromkeys(before["configs"] + meta["configs"]))
+    merged["sessions"] = len(kept) + len(results)
+    for key in ("minutes", "cpu_minutes"):
+        merged[key] = (before.get(key) or 0) + (meta.get(key) or 0)
+    merged["errors"] = (before.get("errors") or 0) + meta["errors"]
+    merged["parts"] = (before.get("parts") or 1) + 1
+    merged["load"] = max(before.get("load") or 0, meta.get("load") or 0)
+    merged["command"] = before["command"]
+    return kept + results, merged
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,9 +131,10 @@ def main(argv: list[str] | None = None) -> int:
 
         model = StandInModel().start()
     url = model.url if model else None
-    jobs = [Job(p, c, s, trials, str(workdir), url) for s in range(seeds) for p in problems for c in configs]
-    # Costly configurations first, so the pool is not left waiting on one long session at the end.
-    jobs.sort(key=lambda j: (CONFIGS[j.config].strategy not in ("gp", "cmaes"), j.seed))
+    jobs = [Job(p, c, s, trials * CONFIGS[c].trials_factor, str(workdir), url)
+            for s in range(seeds) for p in problems for c in configs]
+    # Long sessions first, so the pool is not left waiting on one of them at the end.
+    jobs.sort(key=lambda j: (-j.trials, CONFIGS[j.config].strategy not in ("gp", "cmaes"), j.seed))
     started = time.time()
 
     def progress(done: int, total: int, result: dict) -> None:
@@ -138,9 +164,11 @@ def main(argv: list[str] | None = None) -> int:
             "workers": workers, "cpus": cpus, "sessions": len(jobs), "minutes": (time.time() - started) / 60,
             "cpu_minutes": cpu / 60, "load": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
             "errors": len(errors)}
-    raw = {"meta": meta, "results": sorted(results, key=lambda r: (r["problem"], r["config"], r["seed"]))}
     out.mkdir(parents=True, exist_ok=True)
     raw_path = out / "tuning-benchmark.json"
+    if args.merge and raw_path.is_file():
+        results, meta = _merge(json.loads(raw_path.read_text(encoding="utf-8")), results, meta)
+    raw = {"meta": meta, "results": sorted(results, key=lambda r: (r["problem"], r["config"], r["seed"]))}
     raw_path.write_text(json.dumps(raw, separators=(",", ":"), default=str) + "\n", encoding="utf-8")
     md = render(raw, out)
     print(f"wrote {md}, {md.with_suffix('.png')} and {raw_path} in {meta['minutes']:.1f} minutes"

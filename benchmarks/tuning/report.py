@@ -177,12 +177,13 @@ def _fmt_num(x: float, unit: str = "") -> str:
 
 def verdicts(summaries: dict[tuple[str, str], Summary], problems: list[str], trials: int,
              default: str = "tpe", random_cfg: str = "random", unpruned: str = "tpe-no-pruning",
-             coordinate: str = "coordinate") -> list[Verdict]:
+             coordinate: str = "coordinate", random_long: str = "random-long") -> list[Verdict]:
     out = []
-    # 1. within 1% of the best known with at most half the compute of seeded random search.
+    # 1. within 1% of the best known with at most half the compute of seeded random search
+    #    (what random search needs is read from the long random sessions when they ran).
     parts, met_all, judged = [], True, False
     for p in problems:
-        a, b = summaries.get((p, default)), summaries.get((p, random_cfg))
+        a, b = summaries.get((p, default)), summaries.get((p, random_long)) or summaries.get((p, random_cfg))
         if a is None or b is None:
             continue
         judged = True
@@ -195,7 +196,8 @@ def verdicts(summaries: dict[tuple[str, str], Summary], problems: list[str], tri
             r = a.compute_to_reach / b.compute_to_reach
             ok, ratio = r <= 0.5, f"{r:.2f}"
         met_all &= ok
-        parts.append(f"{p}: {_fmt_num(a.compute_to_reach)} vs {_fmt_num(b.compute_to_reach)} epochs, ratio {ratio}")
+        parts.append(f"{p}: {_fmt_num(a.compute_to_reach)} vs {_fmt_num(b.compute_to_reach)} epochs "
+                     f"({b.reached}/{b.seeds} random sessions reached it), ratio {ratio}")
     never_worse = all(s.never_worse_than_defaults for (p, c), s in summaries.items() if c == default)
     out.append(Verdict("Default reaches within 1% of the best known with at most half the compute of seeded random search",
                        met_all if judged else None, "; ".join(parts) or "not measured"))
@@ -263,9 +265,11 @@ def _cpu_text(meta: dict[str, Any]) -> str:
     if not cpu:
         return ""
     text = f", {cpu:.1f} CPU-minutes in all processes (so at least {cpu / meta['cpus']:.1f} minutes on {meta['cpus']} cores)"
+    if (meta.get("parts") or 1) > 1:
+        text += f", in {meta['parts']} parts (`--merge`), times added"
     load = meta.get("load")
     if load is not None and load > meta["cpus"] * 1.5:
-        text += f"; the machine was shared (load average {load:.1f} at the end), which inflates the wall time"
+        text += f"; the machine was shared with other work (load average up to {load:.1f}), which inflates the wall time"
     return text
 
 
@@ -275,8 +279,23 @@ def _cell(x: float, digits: int = 2) -> str:
     return f"{x:.{digits}f}"
 
 
+def seedless_notes(runs: list[Run], best_known: dict[str, float], direction: dict[str, str],
+                   config: str = "coordinate") -> list[str]:
+    """Problems on which every session of `config` followed the same trajectory (it uses no seed)."""
+    notes = []
+    for problem in sorted({r.problem for r in runs}):
+        group = [r for r in runs if r.problem == problem and r.config == config]
+        if len(group) < 2 or any(r.values != group[0].values for r in group[1:]):
+            continue
+        final = group[0].best_so_far(direction[problem])[-1]
+        found = final is not None and gap(final, best_known[problem], direction[problem]) == 0.0
+        notes.append(f"{problem}" + (" (where that one run found the best known value itself)" if found else ""))
+    return notes
+
+
 def markdown(summaries: dict[tuple[str, str], Summary], best_known: dict[str, float], problems: dict[str, Any],
-             configs: dict[str, Any], verdict_list: list[Verdict], meta: dict[str, Any], png_name: str) -> str:
+             configs: dict[str, Any], verdict_list: list[Verdict], meta: dict[str, Any], png_name: str,
+             notes: list[str] | None = None) -> str:
     lines = ["# Tuning benchmark", "",
              "How well each strategy tunes real training scripts through AFT's real trial protocol "
              "(subprocess trials, live metrics, pruning, git commits), at equal trial budgets, over several seeds.", "",
@@ -305,7 +324,7 @@ def markdown(summaries: dict[tuple[str, str], Summary], best_known: dict[str, fl
             n = len(s.gap_by_trial)
             at = " / ".join(_cell(s.gap_by_trial[min(k, n) - 1]) for k in (5, 10, n))
             cfg = configs[c]
-            label = f"**{c}**" if c == "tpe" else c
+            label = f"**{c}**" if c == "tpe" else (f"{c} ({n} trials)" if n != len(first.gap_by_trial) else c)
             lines.append(f"| {label} | {cfg.pruner} | {at} | {_fmt_num(s.trials_to_reach)} | {_fmt_num(s.compute_to_reach)} | "
                          f"{s.reached}/{s.seeds} | {s.compute_total:.0f} | {s.pruned_share:.0%} | {s.failed_share:.0%} |")
         lines.append("")
@@ -332,14 +351,19 @@ def markdown(summaries: dict[tuple[str, str], Summary], best_known: dict[str, fl
               "- Every session is a real `aft tune` run through the engine: the script's parameters are discovered, "
               "trial 1 runs the defaults, each later trial is chosen by the strategy, committed on the session branch and "
               "run as a subprocess that reports its metric per epoch; pruning decisions are made on those live values.",
-              "- Budgets are equal in trials. A pruned trial counts as a trial and as the epochs it actually ran.",
+              "- Budgets are equal in trials (except `random-long`, which only measures what random search needs "
+              "for the first target). A pruned trial counts as a trial and as the epochs it actually ran.",
               "- *Gap*: percent below the best known value. *Best so far* counts successful trials only. "
               "*To 1%*: the first trial (and the epochs run by then) at which the best so far is within 1% of the best "
               "known; a session that never gets there counts as infinite, so a median can be *not reached* (—).",
               "- Best known: for the synthetic curves, the noise-free optimum of the family over the search space "
               "(a trial's value carries noise, so it can be above it: the gap is then 0); for the real tasks, "
               "which are deterministic for given parameters, the best value any trial of the benchmark reached.",
-              "- Medians are over seeds (the strategy's seed; the scripts' own seeds stay at their defaults).",
+              "- Medians are over seeds (the strategy's seed; the scripts' own seeds stay at their defaults)."
+              + (f" `coordinate` uses no seed: on {' and '.join(notes)} all its sessions followed the same "
+                 f"trajectory, so its median there is a single run (elsewhere its sessions differ: whether a trial "
+                 f"stopped at its last evaluation had already finished, and so counts, depends on timing)."
+                 if notes else ""),
               "- `llm` and `hybrid` run against a scripted stand-in model served over HTTP on the machine "
               "(`benchmarks/tuning/stand_in_model.py`): the whole path a real model takes (prompt, litellm, "
               "parsing, validation, fallback) runs, but the answers come from a fixed heuristic, so those rows "
@@ -355,9 +379,12 @@ def plot(summaries: dict[tuple[str, str], Summary], problems: list[str], configs
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    configs = [c for c in configs if c != "random-long"]  # a longer budget: it would squash the other curves
     shown = [p for p in problems if any((p, c) in summaries for c in configs)]
     fig, axes = plt.subplots(2, len(shown), figsize=(4.2 * len(shown), 7.2), squeeze=False)
-    styles = {"tpe": dict(color="black", lw=2.4), "random": dict(color="tab:gray", ls="--", lw=1.8),
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    styles = {"tpe": dict(color="black", lw=2.4, zorder=5), "random": dict(color="tab:gray", ls="--", lw=1.8),
               "coordinate": dict(color="tab:red", lw=1.8)}
     palette = ["tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan"]
     colours = {}
@@ -380,6 +407,8 @@ def plot(summaries: dict[tuple[str, str], Summary], problems: list[str], configs
                 bottom.step(xs, gs, where="post", label=c, **style)
         for ax in (top, bottom):
             ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.yaxis.set_minor_formatter(NullFormatter())
             ax.axhline(REACH, color="tab:green", ls=":", lw=1)
             if p in baseline and math.isfinite(baseline[p]):
                 ax.axhline(max(floor, baseline[p]), color="tab:gray", ls="-.", lw=1)
@@ -392,7 +421,8 @@ def plot(summaries: dict[tuple[str, str], Summary], problems: list[str], configs
             bottom.set_ylabel("median gap to best known (%)")
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), frameon=False)
-    fig.suptitle("Best so far, median over seeds (dotted: the 1% target; dash-dot: the defaults)", fontsize=10)
+    fig.suptitle("Best so far, median over seeds (dotted: the 1% target; dash-dot: the defaults; "
+                 "a gap of 0 is drawn at 0.01%)", fontsize=10)
     fig.tight_layout(rect=(0, 0.06, 1, 0.96))
     fig.savefig(path, dpi=110)
     plt.close(fig)

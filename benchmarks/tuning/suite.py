@@ -37,8 +37,9 @@ class Config:
     label: str
     strategy: str
     pruner: str
-    advice: bool = True  # model-based samplers also run the curve analysis' moves
+    advice: bool = True  # model-based samplers also share trials with local moves (advice.py)
     note: str = ""
+    trials_factor: int = 1  # a multiple of the common trial budget (only to measure what a strategy needs)
 
 
 PROBLEMS = {
@@ -68,6 +69,9 @@ CONFIGS = {
     "tpe-hyperband": Config("tpe-hyperband", "tpe", "hyperband"),
     "tpe-plain": Config("tpe-plain", "tpe", "median", advice=False, note="Optuna's TPE alone (no local moves)"),
     "random": Config("random", "random", "none", note="seeded random search, no pruning (the usual alternative)"),
+    "random-long": Config("random-long", "random", "none", trials_factor=3,
+                          note="the same random search with three times the trials, to measure the compute it "
+                               "needs to reach 1% (the first target); not an equal-budget row"),
     "gp": Config("gp", "gp", "median"),
     "cmaes": Config("cmaes", "cmaes", "median"),
     "grid": Config("grid", "grid", "median"),
@@ -77,8 +81,8 @@ CONFIGS = {
 }
 
 DEFAULT_PROBLEMS = ["curves-crossing", "curves-diverging", "mlp-spirals", "rff-checkerboard"]
-DEFAULT_CONFIGS = ["tpe", "tpe-no-pruning", "tpe-hyperband", "tpe-plain", "random", "gp", "cmaes", "grid",
-                   "coordinate", "llm", "hybrid"]
+DEFAULT_CONFIGS = ["tpe", "tpe-no-pruning", "tpe-hyperband", "tpe-plain", "random", "random-long", "gp", "cmaes",
+                   "grid", "coordinate", "llm", "hybrid"]
 LLM_CONFIGS = ["llm", "hybrid"]
 QUICK_PROBLEMS = ["curves-crossing"]
 QUICK_CONFIGS = ["tpe", "random", "coordinate"]

@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import io
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,7 @@ import pytest
 from tests.brain.llm_server import ScriptedLLMServer
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
 QUICK_TARGET = HERE.parent / "ui" / "quick_target.py"
 PLANTED_KEY = "sk-test-PLANTED-KEY-llm-ui-67890"
 MODEL = "openai/test-model"
@@ -97,3 +101,10 @@ async def type_line(pilot, app, text: str) -> None:
     box.focus()
     box.value = text
     await pilot.press("enter")
+
+
+def aft(project: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    """`python -m aft_tui ARGS` in `project`, input piped (so no terminal: the plain views)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "COLUMNS": "160"}
+    return subprocess.run([sys.executable, "-m", "aft_tui", *args], cwd=project, input=stdin, text=True,
+                          capture_output=True, env=env, timeout=120)

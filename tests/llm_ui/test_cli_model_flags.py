@@ -10,8 +10,7 @@ import pytest
 from aft_tui.runs.outputs import Outputs
 from aft_tui.ui.usage import last_usage_in_log
 from tests.brain.llm_server import text
-from tests.llm_ui.conftest import MODEL
-from tests.llm_ui.test_plain_chat import aft
+from tests.llm_ui.conftest import MODEL, aft
 
 
 @pytest.mark.parametrize("command", ["tune", "pipeline"])

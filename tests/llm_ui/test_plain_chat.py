@@ -6,19 +6,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from tests.brain.llm_server import text, tool
-from tests.llm_ui.conftest import MODEL, PLANTED_KEY
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def aft(project: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "COLUMNS": "160"}
-    return subprocess.run([sys.executable, "-m", "aft_tui", *args], cwd=project, input=stdin, text=True,
-                          capture_output=True, env=env, timeout=120)
+from tests.llm_ui.conftest import MODEL, PLANTED_KEY, aft
 
 
 def files_under(*folders: Path) -> list[Path]:
@@ -57,7 +48,7 @@ def test_plain_chat_streams_waits_for_approval_and_never_writes_the_key(project,
     runs = aft(project, "runs")
     assert runs.returncode == 0, runs.stderr
     assert f"LLM: 54 tokens, price unknown ({MODEL}, 3 calls)" in runs.stdout
-    assert f"LLM: 54 tokens" in aft(project, "runs", "--all").stdout
+    assert "LLM: 54 tokens" in aft(project, "runs", "--all").stdout
 
     # The planted key is nowhere AFT wrote: session files, outputs, worktrees, git history, user config.
     config = Path(os.environ["XDG_CONFIG_HOME"])
