@@ -28,6 +28,14 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--target-value", dest="target_value", type=float,
                    help="stop as soon as the objective reaches this value")
     g.add_argument("--patience", type=int, help="stop after this many trials without improvement")
+    g.add_argument("--stagnation", type=int,
+                   help="stop when the best improved by less than the run-to-run noise over this many trials")
+    g.add_argument("--no-advice", dest="advice", action="store_false", default=None,
+                   help="model-based strategies: no local moves from the best trial (plain sampler)")
+    g.add_argument("--coordinate-trials", dest="coordinate_trials", type=int,
+                   help="coordinate strategy: trials per parameter (default 3)")
+    g.add_argument("--coordinate-time", dest="coordinate_time", type=float,
+                   help="coordinate strategy: time limit per parameter in seconds")
     g.add_argument("--strategy", help="tpe (default), random, gp, cmaes, grid, coordinate, llm, hybrid")
     g.add_argument("--pruner", choices=("median", "hyperband", "none"), help="early stopping of hopeless trials")
     g.add_argument("--seed", type=int, help="seed for the strategy's sampler")
@@ -54,7 +62,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--logs", action="store_true", help="stream trial output to the terminal")
 
 
-_SETTING_KEYS = ("smoke", "smoke_timeout", "trials", "metric", "direction", "timeout", "budget", "target_value", "patience", "strategy", "pruner", "seed",
+_SETTING_KEYS = ("smoke", "smoke_timeout", "trials", "metric", "direction", "timeout", "budget", "target_value", "patience", "stagnation", "advice",
+                 "coordinate_trials", "coordinate_time", "strategy", "pruner", "seed",
                  "parallel", "gpus_per_trial", "model_path", "python", "venv", "conda", "prefix", "outputs", "model",
                  "api_base", "yes", "mlflow", "mlflow_experiment")
 

@@ -30,7 +30,11 @@ class Settings:
     budget: float | None = None  # wall time for the whole tuning run, seconds
     target_value: float | None = None  # stop once the objective reaches this value
     patience: int | None = None  # stop after this many trials without improvement
+    stagnation: int | None = None  # stop when the best moved less than the noise over this many trials
     strategy: str = "tpe"
+    advice: bool = True  # model-based samplers share trials with local moves from the best trial
+    coordinate_trials: int | None = None  # coordinate strategy: trials per parameter (default 3)
+    coordinate_time: float | None = None  # coordinate strategy: seconds per parameter
     pruner: str = "median"  # median | hyperband | none
     seed: int = 0
     parallel: int = 1

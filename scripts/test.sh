@@ -9,4 +9,5 @@ if [ -z "${VIRTUAL_ENV:-}" ]; then
   . "$VENV/bin/activate"
 fi
 export OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 LITELLM_LOCAL_MODEL_COST_MAP=True
-exec python -m pytest -q "$@"
+# Most tests wait on real subprocesses: two workers keep both cores busy.
+exec python -m pytest -q -n "${AFT_TEST_WORKERS:-2}" "$@"

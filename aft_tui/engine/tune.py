@@ -219,7 +219,7 @@ class Tuner:
         from aft_tui.tuning.end_conditions import end_reason
 
         reason = end_reason(self.session_results(), self.direction or "max", target_value=s.target_value,
-                            patience=s.patience, stagnation=getattr(s, "stagnation", None))
+                            patience=s.patience, stagnation=s.stagnation)
         if reason:
             self._end_reason = reason
             return True

@@ -118,6 +118,10 @@ class AftApp(ReplayControls, App[int]):
         for event in earlier or ():
             self.model.apply(event)
         self.active_pane = "conversation"
+        # The theme is chosen before anything is mounted: set later, it would restyle every widget once more.
+        for spec in self.theme_specs.values():
+            self.register_theme(spec.theme)
+        self._select_theme(self._wanted_theme)
         self._thread_id = threading.get_ident()
         self._unsubscribe: Callable[[], None] | None = None
         self._tick_timer: Any = None
@@ -137,9 +141,6 @@ class AftApp(ReplayControls, App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
-        for spec in self.theme_specs.values():
-            self.register_theme(spec.theme)
-        self.apply_theme(self._wanted_theme, quiet=True)
         for problem in self._theme_problems:
             self.notify(problem, severity="warning")
         for name, label, key in PANES:
@@ -431,15 +432,22 @@ class AftApp(ReplayControls, App[int]):
         return spec.syntax if spec else "ansi_dark"
 
     def apply_theme(self, name: str, quiet: bool = False) -> None:
-        spec: ThemeSpec | None = self.theme_specs.get(name)
+        spec = self._select_theme(name)
         if spec is None:
             if not quiet:
                 self.notify(f"No theme '{name}'; available: {', '.join(self.theme_specs)}.", severity="error")
+            return
+        self.diff.set_syntax_theme(spec.syntax)
+
+    def _select_theme(self, name: str) -> ThemeSpec | None:
+        """Make `name` the app's theme (the default one when unknown); its spec, or None when unknown."""
+        spec: ThemeSpec | None = self.theme_specs.get(name)
+        if spec is None:
             fallback = self.theme_specs.get(DEFAULT_THEME)
             self.theme = fallback.name if fallback else "textual-dark"
-            return
+            return None
         self.theme = spec.name
-        self.diff.set_syntax_theme(spec.syntax)
+        return spec
 
     def action_cycle_theme(self) -> None:
         names = list(self.theme_specs)

@@ -2,7 +2,7 @@
 
     python -m benchmarks.tuning                 # the default suite (docs/tuning-benchmark.md + .png)
     python -m benchmarks.tuning --quick --out /tmp/bench   # a smoke run in well under a minute
-    python -m benchmarks.tuning --from-raw docs/tuning-benchmark.json   # re-render without re-running
+    python -m benchmarks.tuning --from-raw docs/tuning-benchmark.json.gz   # re-render without re-running
 """
 
 from __future__ import annotations
@@ -32,12 +32,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--problems", help=f"comma-separated, from: {', '.join(PROBLEMS)}")
     parser.add_argument("--configs", help=f"comma-separated, from: {', '.join(CONFIGS)}")
     parser.add_argument("--workers", type=int, help="sessions at a time (default: 3 per CPU core)")
-    parser.add_argument("--out", help="folder for tuning-benchmark.md/.png/.json (default docs/; quick: a temp folder)")
-    parser.add_argument("--from-raw", help="re-render the report from a saved tuning-benchmark.json")
+    parser.add_argument("--out", help="folder for tuning-benchmark.md/.png/.json.gz (default docs/; quick: a temp folder)")
+    parser.add_argument("--from-raw", help="re-render the report from a saved tuning-benchmark.json.gz")
     parser.add_argument("--merge", action="store_true",
-                        help="add these sessions to the tuning-benchmark.json already in --out (same trial budget "
+                        help="add these sessions to the tuning-benchmark.json.gz already in --out (same trial budget "
                              "and seeds; sessions of the same problem, configuration and seed are replaced)")
     return parser.parse_args(argv)
+
+
+RAW_NAME = "tuning-benchmark.json.gz"
+
+
+def read_raw(path: Path) -> dict:
+    import gzip
+
+    data = path.read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    return json.loads(data.decode("utf-8"))
+
+
+def write_raw(path: Path, raw: dict) -> None:
+    """Every session's trials, gzipped (mtime 0, so the same results give the same bytes)."""
+    import gzip
+
+    text = json.dumps(raw, separators=(",", ":"), default=str) + "\n"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
+    os.replace(tmp, path)
 
 
 def _pick(text: str | None, default: list[str], known: dict, what: str) -> list[str]:
@@ -111,7 +133,7 @@ def _merge(old: dict, results: list[dict], meta: dict) -> tuple[list[dict], dict
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.from_raw:
-        raw = json.loads(Path(args.from_raw).read_text(encoding="utf-8"))
+        raw = read_raw(Path(args.from_raw))
         md = render(raw, Path(args.out) if args.out else Path(args.from_raw).parent)
         print(f"wrote {md}")
         return 0
@@ -165,11 +187,11 @@ def main(argv: list[str] | None = None) -> int:
             "cpu_minutes": cpu / 60, "load": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
             "errors": len(errors)}
     out.mkdir(parents=True, exist_ok=True)
-    raw_path = out / "tuning-benchmark.json"
+    raw_path = out / RAW_NAME
     if args.merge and raw_path.is_file():
-        results, meta = _merge(json.loads(raw_path.read_text(encoding="utf-8")), results, meta)
+        results, meta = _merge(read_raw(raw_path), results, meta)
     raw = {"meta": meta, "results": sorted(results, key=lambda r: (r["problem"], r["config"], r["seed"]))}
-    raw_path.write_text(json.dumps(raw, separators=(",", ":"), default=str) + "\n", encoding="utf-8")
+    write_raw(raw_path, raw)
     md = render(raw, out)
     print(f"wrote {md}, {md.with_suffix('.png')} and {raw_path} in {meta['minutes']:.1f} minutes"
           + (f"; {len(errors)} sessions failed: {errors[0]['error']}" if errors else ""))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
@@ -24,7 +25,7 @@ def test_quick_benchmark_writes_table_plot_and_raw_results(tmp_path):
     for config in ("**tpe**", "random", "coordinate"):
         assert f"| {config} |" in table
     assert (tmp_path / "tuning-benchmark.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    raw = json.loads((tmp_path / "tuning-benchmark.json").read_text())
+    raw = json.loads(gzip.decompress((tmp_path / "tuning-benchmark.json.gz").read_bytes()))
     assert raw["meta"]["errors"] == 0 and len(raw["results"]) == 6
     for result in raw["results"]:
         trials = result["trials"]

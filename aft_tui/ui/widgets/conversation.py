@@ -7,16 +7,19 @@ while it streams.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Markdown, Static
+from textual.widgets import Static
 
 from aft_tui.ui.model import ChatEntry, SessionModel
 from aft_tui.ui.widgets.command_input import CommandInput
+
+if TYPE_CHECKING:
+    from textual.widgets import Markdown
 
 # Widgets kept in the scrollback; older ones are removed (the session log has everything).
 MAX_ENTRIES = 250
@@ -96,6 +99,10 @@ class ConversationPane(Vertical):
 
     def _entry_widget(self, entry: ChatEntry) -> Widget:
         if entry.role == "assistant":
+            # Imported on the first answer: Markdown brings markdown-it and Pygments, which the
+            # first screen of a new session does not need.
+            from textual.widgets import Markdown
+
             widget = Markdown(entry.text, classes="entry assistant")
             if not entry.final:
                 self._streaming[id(entry)] = (entry, widget, entry.text)

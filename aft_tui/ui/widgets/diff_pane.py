@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Group
-from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -117,6 +116,8 @@ class DiffPane(Vertical, can_focus=True):
         if p.diff.strip():
             if parts:
                 parts.append(Text("\nFiles it changes:", style="bold underline"))
+            from rich.syntax import Syntax  # Pygments is imported on the first diff, not at start-up
+
             parts.append(Syntax(p.diff, "diff", theme=self.syntax_theme, background_color="default", word_wrap=False))
         code.update(Group(*parts) if len(parts) > 1 else parts[0] if parts else Text("(no file changes)", style="dim"))
         self.query_one("#diff-body", VerticalScroll).scroll_home(animate=False)
