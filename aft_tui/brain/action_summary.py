@@ -7,12 +7,7 @@ as its summary; the Diff pane, the plain REPL and replay show them where a diff 
 from __future__ import annotations
 
 from typing import Any
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+from aft_tui.formatting import fmt_params, fmt_value
 
 
 def _rows(rows: list[tuple[str, str]]) -> list[str]:
@@ -28,7 +23,7 @@ def tune_summary(engine: Any, changes: dict[str, Any], trials: int) -> str:
     def setting(key: str) -> str:
         old = getattr(settings, key, None)
         new = changes.get(key, old)
-        return f"{_fmt(old)} → {_fmt(new)}" if key in changes and new != old else _fmt(new)
+        return f"{fmt_value(old)} → {fmt_value(new)}" if key in changes and new != old else fmt_value(new)
 
     branch = getattr(getattr(engine, "_workspace", None), "branch", None) or f"aft/{engine.session_id}"
     metric = state.metric or changes.get("metric") or settings.metric
@@ -39,8 +34,8 @@ def tune_summary(engine: Any, changes: dict[str, Any], trials: int) -> str:
     rows = [("trials", f"{trials}" + (f" more ({done} already run)" if done else "")),
             ("strategy", setting("strategy")),
             ("objective", objective),
-            ("per trial", f"at most {_fmt(settings.timeout)} s" if settings.timeout else "no time limit"),
-            ("budget", f"{_fmt(settings.budget)} s in all" if settings.budget else "none (the trial count decides)"),
+            ("per trial", f"at most {fmt_value(settings.timeout)} s" if settings.timeout else "no time limit"),
+            ("budget", f"{fmt_value(settings.budget)} s in all" if settings.budget else "none (the trial count decides)"),
             ("at once", f"{settings.parallel} trial{'s' if settings.parallel != 1 else ''}")]
     if settings.pruner and settings.pruner != "none":
         rows.append(("pruning", f"{settings.pruner} (hopeless trials stop early)"))
@@ -53,10 +48,10 @@ def tune_summary(engine: Any, changes: dict[str, Any], trials: int) -> str:
 def rollback_summary(engine: Any, record: dict[str, Any], diff: str) -> str:
     """The rollback as it will happen: which trial comes back, with what, and what changes."""
     branch = getattr(getattr(engine, "_workspace", None), "branch", None) or f"aft/{engine.session_id}"
-    params = ", ".join(f"{k}={_fmt(v)}" for k, v in (record.get("params") or {}).items()) or "the defaults"
+    params = fmt_params((record.get("params") or {})) or "the defaults"
     metric = record.get("metric") or "value"
     value = record.get("value")
-    result = f"{metric}={_fmt(value)}" if value is not None else "no value"
+    result = f"{metric}={fmt_value(value)}" if value is not None else "no value"
     files = [line[len("+++ b/"):] for line in diff.splitlines() if line.startswith("+++ b/")]
     files += [line[len("--- a/"):] for line in diff.splitlines()
               if line.startswith("--- a/") and line[len("--- a/"):] not in files]

@@ -13,6 +13,7 @@ from typing import Any
 
 from aft_tui.brain.base import ChunkCallback, EditProposal, ParamProposal
 from aft_tui.brain.goals import apply_goal, parse_goal
+from aft_tui.formatting import fmt_params, fmt_value
 
 CONFIGURE_MODEL = ("Set --model (e.g. openai/gpt-4o-mini or ollama/llama3.1) and the provider's key in the environment "
                    "(e.g. OPENAI_API_KEY); for a local OpenAI-compatible server add --api-base http://localhost:11434. "
@@ -121,12 +122,6 @@ def _known_metrics(context: dict[str, Any]) -> list[str]:
     return [n for n in dict.fromkeys(names) if isinstance(n, str)]
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
 def status_text(context: dict[str, Any]) -> str:
     """One short paragraph: target, objective, progress, best so far and latest advice."""
     target = context.get("target") or "the script"
@@ -148,8 +143,8 @@ def status_text(context: dict[str, Any]) -> str:
         lines.append(f"{len(counted)} of {budget} trials done ({done})." if budget else f"{len(counted)} trials done ({done}).")
         best = _best(runs, direction)
         if best is not None:
-            params = ", ".join(f"{k}={_fmt(v)}" for k, v in (best.get("params") or {}).items())
-            lines.append(f"Best so far: trial {best.get('number')} with {metric}={_fmt(best.get('value'))} ({params}).")
+            params = fmt_params((best.get("params") or {}))
+            lines.append(f"Best so far: trial {best.get('number')} with {metric}={fmt_value(best.get('value'))} ({params}).")
         failed = [r for r in runs if r.get("status") in ("failed", "timeout")]
         if failed and failed[-1].get("reason"):
             lines.append(f"Latest failure: trial {failed[-1].get('number')}: {failed[-1].get('reason')}.")

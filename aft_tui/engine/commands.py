@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from aft_tui.errors import UserError
+from aft_tui.formatting import fmt_params, fmt_value
 
 
 @dataclass(frozen=True)
@@ -345,9 +346,9 @@ class CommandRouter:
             return CommandResult("runs", "No trials yet; type /tune to start.", [])
         lines = []
         for r in sorted(records, key=lambda r: r.get("number", 0)):
-            params = ", ".join(f"{k}={_fmt(v)}" for k, v in (r.get("params") or {}).items())
-            lines.append(f"  {r.get('number')}: {r.get('status')}  {r.get('metric') or 'value'}={_fmt(r.get('value'))}"
-                         f"  {params}  {_fmt(r.get('duration'))}s  {(r.get('commit') or '')[:10]}")
+            params = fmt_params((r.get("params") or {}))
+            lines.append(f"  {r.get('number')}: {r.get('status')}  {r.get('metric') or 'value'}={fmt_value(r.get('value'))}"
+                         f"  {params}  {fmt_value(r.get('duration'))}s  {(r.get('commit') or '')[:10]}")
         return CommandResult("runs", "Trials:\n" + "\n".join(lines), records)
 
     async def _cmd_status(self, parsed: ParsedCommand) -> CommandResult:
@@ -460,22 +461,14 @@ def _trials(parsed: ParsedCommand) -> int | None:
     return trials
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
 def _summarise(step: str, result: Any) -> str:
     if not isinstance(result, dict):
         return f"/{step} finished."
     best = result.get("best")
     if isinstance(best, dict) and best.get("value") is not None:
-        params = ", ".join(f"{k}={_fmt(v)}" for k, v in (best.get("params") or {}).items())
+        params = fmt_params((best.get("params") or {}))
         return (f"/{step} finished: {result.get('trials', '?')} trial(s), best {result.get('metric')}="
-                f"{_fmt(best['value'])} (trial {best.get('number')}): {params}. Reason: {result.get('end_reason', '')}.")
+                f"{fmt_value(best['value'])} (trial {best.get('number')}): {params}. Reason: {result.get('end_reason', '')}.")
     if "trials" in result:
         return f"/{step} finished: {result.get('trials')} trial(s), none succeeded ({result.get('end_reason', '')})."
     return f"/{step} finished."

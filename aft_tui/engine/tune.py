@@ -26,6 +26,7 @@ from aft_tui.runs.metrics import choose_objective, direction_for
 from aft_tui.tuning.space import SearchSpace, build_space
 from aft_tui.vcs.workspace import PARAMS_FILE
 from aft_tui.tuning.strategies import SAMPLER_STRATEGIES, Choice, make_pruner, make_sampler, make_strategy
+from aft_tui.formatting import fmt_params
 
 COUNTED = ("ok", "failed", "pruned", "timeout")
 _RATIONALES = {
@@ -56,13 +57,6 @@ def _in_background(fn: Callable[..., Any], *args: Any) -> Future:
 
     threading.Thread(target=work, name="aft-git", daemon=True).start()
     return future
-
-
-def _fmt_params(params: dict[str, Any]) -> str:
-    parts = []
-    for k, v in params.items():
-        parts.append(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}")
-    return ", ".join(parts)
 
 
 class Tuner:
@@ -345,7 +339,7 @@ class Tuner:
         async with self._commit_lock:
             sha, tag = await asyncio.to_thread(self._commit_choice, number, run_id, choice, command)
         # Emitted here, on the loop's thread: subscribers and the session log are not thread-safe.
-        engine.emit(ev.CommitMade(sha=sha, message=f"trial {number}: {_fmt_params(choice.params)}",
+        engine.emit(ev.CommitMade(sha=sha, message=f"trial {number}: {fmt_params(choice.params)}",
                                   branch=engine.workspace.branch, tag=tag))
         tagging = _in_background(engine.workspace.tag, tag, sha)
         timeout = self.settings.timeout
@@ -388,7 +382,7 @@ class Tuner:
         payload = {"session": self.engine.session_id, "trial": number, "run_id": run_id, "params": choice.params,
                    "fixed": self.space.fixed if self.space else {}, "strategy": choice.source,
                    "rationale": choice.rationale, "command": command[1:] if len(command) > 1 else command}
-        message = f"trial {number}: {_fmt_params(choice.params)}\n\nChosen by: {choice.source}. {choice.rationale}"
+        message = f"trial {number}: {fmt_params(choice.params)}\n\nChosen by: {choice.source}. {choice.rationale}"
         sha = ws.commit(message, files={PARAMS_FILE: json.dumps(payload, indent=2, default=str) + "\n"})
         tag = f"aft/{self.engine.session_id}/trial-{number:03d}"  # made while the trial runs
         return sha, tag

@@ -27,6 +27,7 @@ from typing import Any
 from aft_tui.tuning import moves
 from aft_tui.tuning.space import SearchSpace
 from aft_tui.tuning.strategies import Choice
+from aft_tui.formatting import fmt_value
 
 ADVICE_STEP = 0.15
 """A move asked for by the analysis changes a parameter by 15% of its (unit-scaled) range."""
@@ -149,7 +150,7 @@ def advised_point(history: list[dict[str, Any]], space: SearchSpace, size: float
             new = moves.step(dim, params[move.param], move.direction, size) if dim is not None else None
             if new is None:
                 continue
-            applied.append(f"{move.param} {_fmt(params[move.param])} → {_fmt(new)}")
+            applied.append(f"{move.param} {fmt_value(params[move.param])} → {fmt_value(new)}")
             params[move.param] = new
         if not applied or tried(space, params, history, pending) or near_failure(space, params, history):
             continue
@@ -157,10 +158,6 @@ def advised_point(history: list[dict[str, Any]], space: SearchSpace, size: float
         rationale = f"the analysis of trial {best.get('number')} (the best so far) says: {sentence}; so {', '.join(applied)}"
         return Choice(params, rationale, "analysis", {"finding": finding.get("code"), "from_trial": best.get("number")})
     return None
-
-
-def _fmt(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 class AdvisedSamplerStrategy:

@@ -32,16 +32,13 @@ from aft_tui.tuning.advice import best_record, move_for, objective_direction, pa
 from aft_tui.tuning.failures import near_failure
 from aft_tui.tuning.space import Dimension, SearchSpace
 from aft_tui.tuning.strategies import Choice
+from aft_tui.formatting import fmt_value
 
 PER_PARAM_TRIALS = 3
 FIRST_STEP = 0.2
 """The first pass moves a parameter by 20% of its (unit-scaled) range; each later pass halves it."""
 PASSES = 3
 KEY = "coordinate"
-
-
-def _fmt(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _info(record: dict[str, Any]) -> dict[str, Any] | None:
@@ -135,7 +132,7 @@ class CoordinateStrategy:
             for value in self._other_choices(dim, base[name]):
                 params = {**base, name: value}
                 if not tried(space, params, records, pending) and not near_failure(space, params, records):
-                    why = f"{head}: trying {name}={_fmt(value)} from {where}, other parameters unchanged"
+                    why = f"{head}: trying {name}={fmt_value(value)} from {where}, other parameters unchanged"
                     return self._choice(params, why, name, pass_no, 0, 0.0)
             return None
         moves_to_try = self._candidates(name, size, space, best)
@@ -146,7 +143,7 @@ class CoordinateStrategy:
             params = {**base, name: new}
             if tried(space, params, records, pending) or near_failure(space, params, records):
                 continue
-            text = f"{head}: {_fmt(base[name])} → {_fmt(new)} from {where}, other parameters unchanged ({why})"
+            text = f"{head}: {fmt_value(base[name])} → {fmt_value(new)} from {where}, other parameters unchanged ({why})"
             return self._choice(params, text, name, pass_no, step_dir, step_size)
         return None
 

@@ -17,12 +17,9 @@ from typing import Any
 
 from aft_tui.tuning.space import SearchSpace
 from aft_tui.tuning.strategies import Choice
+from aft_tui.formatting import fmt_params
 
 DEFAULT_OVERRIDE_FRACTION = 1 / 3
-
-
-def _fmt(params: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
 
 
 def latest_findings(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -130,9 +127,9 @@ class HybridStrategy(_ModelStrategy):
             return Choice(optimizer, f"proposed by the {self.base} optimizer; {self.model_name} agreed: "
                                      f"{proposal.rationale}", source)
         self.overrides += 1
-        self._info(f"{self.model_name} overrode the {self.base} optimizer ({_fmt(optimizer)} -> {_fmt(params)}): "
+        self._info(f"{self.model_name} overrode the {self.base} optimizer ({fmt_params(optimizer)} -> {fmt_params(params)}): "
                    f"{proposal.rationale}")
-        return Choice(params, f"{self.model_name} overrode the {self.base} optimizer's proposal ({_fmt(optimizer)}): "
+        return Choice(params, f"{self.model_name} overrode the {self.base} optimizer's proposal ({fmt_params(optimizer)}): "
                               f"{proposal.rationale}", "hybrid:llm", {"optimizer_params": optimizer})
 
 

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from aft_tui.errors import UserError
 from aft_tui.target.params import Param
+from aft_tui.formatting import fmt_value
 
 Kind = Literal["float", "int", "categorical"]
 
@@ -79,13 +80,7 @@ class Dimension:
         if self.kind == "categorical":
             return f"{self.name} ∈ {{{', '.join(map(str, self.choices or []))}}}"
         scale = " (log)" if self.log else ""
-        return f"{self.name} ∈ [{_fmt(self.low)}, {_fmt(self.high)}]{scale}"
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+        return f"{self.name} ∈ [{fmt_value(self.low)}, {fmt_value(self.high)}]{scale}"
 
 
 @dataclass

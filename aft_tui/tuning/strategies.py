@@ -165,9 +165,9 @@ def make_strategy(name: str, **kwargs: Any) -> Strategy:
     if name == "coordinate":
         from aft_tui.tuning.coordinate import PER_PARAM_TRIALS, CoordinateStrategy
 
-        return CoordinateStrategy(per_param_trials=int(settings.coordinate_trials or PER_PARAM_TRIALS),
-                                  per_param_seconds=settings.coordinate_time)
-    if name in ADVISED_SAMPLERS and kwargs.get("advice", settings.advice):
+        return CoordinateStrategy(per_param_trials=int(getattr(settings, "coordinate_trials", None) or PER_PARAM_TRIALS),
+                                  per_param_seconds=getattr(settings, "coordinate_time", None))
+    if name in ADVISED_SAMPLERS and kwargs.get("advice", getattr(settings, "advice", True)):
         from aft_tui.tuning.advice import AdvisedSamplerStrategy
 
         return AdvisedSamplerStrategy(name)

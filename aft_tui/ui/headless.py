@@ -10,12 +10,7 @@ import sys
 from typing import Any
 
 from aft_tui.engine import events as ev
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+from aft_tui.formatting import fmt_params, fmt_value
 
 
 class HeadlessView:
@@ -83,7 +78,7 @@ class HeadlessView:
         pass
 
     def on_trial_started(self, e: ev.TrialStarted) -> None:
-        params = ", ".join(f"{k}={_fmt(v)}" for k, v in e.params.items())
+        params = fmt_params(e.params)
         self.print(f"Trial {e.number} [{e.run_id}] {params}  ({e.rationale})")
         self._ensure_progress()
 
@@ -94,7 +89,7 @@ class HeadlessView:
 
     def on_trial_finished(self, e: ev.TrialFinished) -> None:
         metric = e.result.get("metric") or self.metric
-        value = f"{metric}={_fmt(e.value)}" if e.value is not None else "no value"
+        value = f"{metric}={fmt_value(e.value)}" if e.value is not None else "no value"
         style = {"ok": "green", "pruned": "yellow"}.get(e.status, "red")
         reason = f" — {e.reason}" if e.reason else ""
         self.print(f"Trial {e.number} {e.status}: {value} in {e.duration:.1f}s{reason}", style)
@@ -103,7 +98,7 @@ class HeadlessView:
     def on_best_updated(self, e: ev.BestUpdated) -> None:
         self.best = e.value
         self.metric = e.metric
-        self.print(f"New best {e.metric}={_fmt(e.value)} ({e.run_id})", "bold green")
+        self.print(f"New best {e.metric}={fmt_value(e.value)} ({e.run_id})", "bold green")
 
     def on_analysis(self, e: ev.Analysis) -> None:
         for finding in e.findings:
@@ -112,7 +107,7 @@ class HeadlessView:
     def on_tune_progress(self, e: ev.TuneProgress) -> None:
         self.total, self.done = e.total, e.done
         if self._progress is not None and self._task is not None:
-            best = f"best {e.metric}={_fmt(e.best)}" if e.best is not None else "no best yet"
+            best = f"best {e.metric}={fmt_value(e.best)}" if e.best is not None else "no best yet"
             self._progress.update(self._task, total=e.total, completed=e.done, description=best)
 
     # -- progress bar -------------------------------------------------------------------
@@ -140,12 +135,12 @@ def print_summary(console: Any, summary: dict[str, Any]) -> None:
     if best is None:
         console.print("No trial finished successfully; see the reasons above and the logs in outputs/.", style="red")
         return
-    params = ", ".join(f"{k}={_fmt(v)}" for k, v in best["params"].items())
-    console.print(f"Best {metric} = {_fmt(best['value'])} (trial {best['number']}, {best['run_id']}): {params}",
+    params = fmt_params(best["params"])
+    console.print(f"Best {metric} = {fmt_value(best['value'])} (trial {best['number']}, {best['run_id']}): {params}",
                   style="bold green", highlight=False)
     defaults = summary.get("defaults_value")
     if isinstance(defaults, (int, float)):
-        console.print(f"Defaults gave {metric} = {_fmt(defaults)}.", highlight=False)
+        console.print(f"Defaults gave {metric} = {fmt_value(defaults)}.", highlight=False)
     sys.stdout.flush()
 
 

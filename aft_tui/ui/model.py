@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aft_tui.engine import events as ev
+from aft_tui.formatting import fmt_params, fmt_value
 from aft_tui.ui.usage import short_usage, used
 
 # Lines of each trial's output kept in memory for the log pane and replay (the full log is on disk).
@@ -22,21 +23,9 @@ LOG_LINES_KEPT = 2000
 MESSAGES_KEPT = 500
 
 
-def fmt_value(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
 def short_run(run_id: str) -> str:
     """'20250615-120000-abc-t003' -> 't003' (run ids end with the trial number)."""
     return run_id.rsplit("-", 1)[-1] if run_id else run_id
-
-
-def fmt_params(params: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={fmt_value(v)}" for k, v in params.items())
 
 
 def fmt_duration(seconds: float | None) -> str:

@@ -3,14 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+from aft_tui.formatting import fmt_params, fmt_value
 
 
 def runs_table(results: list[dict[str, Any]], title: str = "Trials") -> Any:
@@ -26,7 +19,7 @@ def runs_table(results: list[dict[str, Any]], title: str = "Trials") -> Any:
                          overflow="fold" if col == "params" else "ellipsis")
     best = _best(results)
     for r in sorted(results, key=lambda r: (r.get("session", ""), r.get("number", 0))):
-        params = ", ".join(f"{k}={_fmt(v)}" for k, v in (r.get("params") or {}).items())
+        params = fmt_params((r.get("params") or {}))
         status = r.get("status", "")
         style = "bold green" if best is not None and r is best else {"failed": "red", "timeout": "red",
                                                                       "pruned": "yellow", "cancelled": "dim"}.get(status)
@@ -34,7 +27,7 @@ def runs_table(results: list[dict[str, Any]], title: str = "Trials") -> Any:
         if session_title and run.startswith(r.get("session", "") + "-"):
             run = run[len(r.get("session", "")) + 1:]
         table.add_row(str(r.get("number", "")), run, status + (" ★" if r is best else ""),
-                      _fmt(r.get("value")), params, f"{r.get('duration', 0):.1f}s", (r.get("commit") or "")[:10],
+                      fmt_value(r.get("value")), params, f"{r.get('duration', 0):.1f}s", (r.get("commit") or "")[:10],
                       style=style)
     return table
 
@@ -63,7 +56,7 @@ def discovery_report(console: Any, discovery: Any) -> None:
         if p.choices:
             rng = "{" + ", ".join(map(str, p.choices)) + "}"
         elif p.low is not None and p.high is not None:
-            rng = f"{_fmt(p.low)} … {_fmt(p.high)}" + (" (log)" if p.log else "")
+            rng = f"{fmt_value(p.low)} … {fmt_value(p.high)}" + (" (log)" if p.log else "")
         else:
             rng = ""
         tuned = p.extra.get("tunable", True)

@@ -12,6 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aft_tui.vcs.workspace import PARAMS_FILE, Workspace
+from aft_tui.formatting import fmt_value
+
+UNSET = "(unset)"
+
+
+def _shown(value: Any) -> str:
+    return fmt_value(value, missing=UNSET, digits=6)
 
 
 @dataclass
@@ -31,7 +38,7 @@ class Comparison:
         if self.param_changes:
             width = max(len(name) for name, _, _ in self.param_changes)
             for name, a, b in self.param_changes:
-                lines.append(f"  {name:<{width}}  {_fmt(a)} -> {_fmt(b)}")
+                lines.append(f"  {name:<{width}}  {_shown(a)} -> {_shown(b)}")
         else:
             lines.append("  (no parameter changes)")
         if self.unchanged_params:
@@ -41,7 +48,7 @@ class Comparison:
             width = max(len(name) for name, *_ in self.metric_changes)
             for name, a, b, delta in self.metric_changes:
                 tail = f"  ({_fmt_delta(delta)})" if delta is not None else ""
-                lines.append(f"  {name:<{width}}  {_fmt(a)} -> {_fmt(b)}{tail}")
+                lines.append(f"  {name:<{width}}  {_shown(a)} -> {_shown(b)}{tail}")
         else:
             lines.append("  (no metrics)")
         lines += ["", "Code"]
@@ -106,14 +113,6 @@ def _delta(a: Any, b: Any) -> float | None:
     if _is_number(a) and _is_number(b):
         return b - a
     return None
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "(unset)"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
 
 
 def _fmt_delta(delta: float) -> str:
