@@ -56,3 +56,28 @@ def git_project(tmp_path: Path):
         return project
 
     return make
+
+
+@pytest.fixture
+def planted_key() -> str:
+    """A fake API key that must never appear in anything AFT writes (folders override it)."""
+    return "sk-test-PLANTED-KEY-00000"
+
+
+@pytest.fixture(scope="session")
+def llm_server():
+    """The scripted OpenAI-compatible server on 127.0.0.1, shared by the tests that talk to a model."""
+    from tests.brain.llm_server import ScriptedLLMServer
+
+    server = ScriptedLLMServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def server(llm_server, planted_key: str, monkeypatch: pytest.MonkeyPatch):
+    """The scripted server, emptied, with the planted key in the environment."""
+    llm_server.reset()
+    monkeypatch.setenv("OPENAI_API_KEY", planted_key)
+    yield llm_server
+    llm_server.reset()

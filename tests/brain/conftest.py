@@ -37,20 +37,9 @@ TINY_TRAIN = textwrap.dedent('''\
     ''')
 
 
-@pytest.fixture(scope="session")
-def llm_server():
-    server = ScriptedLLMServer().start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def server(llm_server: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch) -> ScriptedLLMServer:
-    """The scripted server, emptied, with the planted key in the environment."""
-    llm_server.reset()
-    monkeypatch.setenv("OPENAI_API_KEY", PLANTED_KEY)
-    yield llm_server
-    llm_server.reset()
+def planted_key() -> str:
+    return PLANTED_KEY
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.brain.llm_server import ScriptedLLMServer
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -21,20 +20,9 @@ PLANTED_KEY = "sk-test-PLANTED-KEY-llm-ui-67890"
 MODEL = "openai/test-model"
 
 
-@pytest.fixture(scope="module")
-def llm_server():
-    server = ScriptedLLMServer().start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def server(llm_server: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch) -> ScriptedLLMServer:
-    """The scripted server, emptied, with the planted key in the environment."""
-    llm_server.reset()
-    monkeypatch.setenv("OPENAI_API_KEY", PLANTED_KEY)
-    yield llm_server
-    llm_server.reset()
+def planted_key() -> str:
+    return PLANTED_KEY
 
 
 @pytest.fixture
