@@ -41,36 +41,7 @@ AFT_PYTHON="${AFT_PYTHON:-python3}" # runs AFT from this checkout when the `aft`
 DRY_RUN="${DRY_RUN:-0}"
 
 # --------------------------------------------------------------------------------------------
-if command -v aft >/dev/null 2>&1; then
-  cmd=(aft)
-else
-  checkout="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-  export PYTHONPATH="$checkout${PYTHONPATH:+:$PYTHONPATH}"
-  cmd=("$AFT_PYTHON" -m aft_tui)
-fi
-cmd+=(tune)
-if [ -n "$RESUME" ]; then cmd+=(--resume "$RESUME"); else cmd+=("$TARGET"); fi
-cmd+=(--trials "$TRIALS")
-[ -n "$METRIC" ] && cmd+=(--metric "$METRIC")
-[ -n "$DIRECTION" ] && cmd+=(--direction "$DIRECTION")
-[ -n "$PARAMS" ] && cmd+=(--params "$PARAMS")
-[ -n "$STRATEGY" ] && cmd+=(--strategy "$STRATEGY")
-[ -n "$TIMEOUT" ] && cmd+=(--timeout "$TIMEOUT")
-[ -n "$BUDGET" ] && cmd+=(--budget "$BUDGET")
-[ -n "$PYTHON" ] && cmd+=(--python "$PYTHON")
-[ -n "$CONDA_ENV" ] && cmd+=(--conda "$CONDA_ENV")
-[ -n "$VENV" ] && cmd+=(--venv "$VENV")
-[ -n "$PREFIX" ] && cmd+=(--prefix "$PREFIX")
-[ -n "$OUTPUTS" ] && cmd+=(--outputs "$OUTPUTS")
-[ -n "$MLFLOW" ] && cmd+=(--mlflow "$MLFLOW")
-[ -n "$MODEL" ] && cmd+=(--model "$MODEL")
-[ "$YES" = "1" ] && cmd+=(--yes)
-[ "$LOGS" = "1" ] && cmd+=(--logs)
-cmd+=("$@")
-
-if [ "$DRY_RUN" = "1" ]; then
-  printf '%q ' "${cmd[@]}"
-  echo
-  exit 0
-fi
+# shellcheck source=scripts/_aft_command.sh
+. "$(dirname "${BASH_SOURCE[0]}")/_aft_command.sh"
+aft_command tune "$@"
 exec "${cmd[@]}"

@@ -38,30 +38,9 @@ AFT_PYTHON="${AFT_PYTHON:-python3}" # runs AFT from this checkout when the `aft`
 DRY_RUN="${DRY_RUN:-0}"
 
 # --------------------------------------------------------------------------------------------
-if command -v aft >/dev/null 2>&1; then
-  cmd=(aft)
-else
-  checkout="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-  export PYTHONPATH="$checkout${PYTHONPATH:+:$PYTHONPATH}"
-  cmd=("$AFT_PYTHON" -m aft_tui)
-fi
-cmd+=(refactor "$TARGET")
-[ -n "$PARAMS" ] && cmd+=(--params "$PARAMS")
-[ -n "$SMOKE" ] && cmd+=(--smoke "$SMOKE")
-[ -n "$SMOKE_TIMEOUT" ] && cmd+=(--smoke-timeout "$SMOKE_TIMEOUT")
-[ -n "$PYTHON" ] && cmd+=(--python "$PYTHON")
-[ -n "$CONDA_ENV" ] && cmd+=(--conda "$CONDA_ENV")
-[ -n "$VENV" ] && cmd+=(--venv "$VENV")
-[ -n "$OUTPUTS" ] && cmd+=(--outputs "$OUTPUTS")
-[ -n "$MODEL" ] && cmd+=(--model "$MODEL")
-[ "$YES" = "1" ] && cmd+=(--yes)
-cmd+=("$@")
-
-if [ "$DRY_RUN" = "1" ]; then
-  printf '%q ' "${cmd[@]}"
-  echo
-  exit 0
-fi
+# shellcheck source=scripts/_aft_command.sh
+. "$(dirname "${BASH_SOURCE[0]}")/_aft_command.sh"
+aft_command refactor "$@"
 status=0
 "${cmd[@]}" || status=$?
 if [ "$status" -eq 0 ]; then
