@@ -32,7 +32,8 @@ async def test_replay_controls(session_file):
         await pilot.press("minus")
         assert replay.speed == 16
         await pilot.press("space")
-        assert replay.playing
+        # Playing (at x16 the whole recording takes 0.6 s, so on a busy machine it may be over already).
+        assert replay.playing or replay.position > 0
         await wait_for(pilot, lambda: replay.at_end, timeout=20, what="playback to reach the end")
         assert not replay.playing
         assert len(app.model.trials) == 3
