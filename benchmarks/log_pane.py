@@ -6,7 +6,9 @@ The full Textual app runs headless at 160x48. A producer task emits `TrialLog` e
 the same path the engine's events take (the app's subscriber, its message queue, the session
 model, the log pane's buffer), at `--rate` lines per second in batches of `--batch` (a trial's
 output reader batches lines the same way). While it floods, a key is pressed every 100 ms and
-the time until its action runs is recorded. At the end the process RSS is read.
+the time until its action runs is recorded. At the end the process RSS is read. It also counts
+the screen's layout passes during the flood and how often the pane's header was redrawn: a
+flood should cost a repaint of the log region per flush, not a layout of the whole screen.
 
 This is a benchmark, not a test: it prints numbers and asserts nothing.
 """
@@ -48,6 +50,20 @@ def make_pool(size: int = 10_000) -> list[str]:
             f"throughput {5000 + i % 500:.1f} samples/s" for i in range(size)]
 
 
+def _count_layouts(app: AftApp) -> list[int]:
+    """A counter of the screen's layout passes (wraps Textual's own method; measuring only)."""
+    screen = app.screen
+    count = [0]
+    real = screen._refresh_layout
+
+    def counted(*args, **kwargs):
+        count[0] += 1
+        return real(*args, **kwargs)
+
+    screen._refresh_layout = counted
+    return count
+
+
 async def run(total: int, rate: float, batch: int, flush_cap: int | None = None) -> dict[str, float]:
     app = BenchApp()
     pool = make_pool()
@@ -58,6 +74,8 @@ async def run(total: int, rate: float, batch: int, flush_cap: int | None = None)
             app.logs.flush_cap = flush_cap
         app.logs.view.focus()
         await pilot.pause(0.2)
+        layouts = _count_layouts(app)
+        header_draws = app.logs.header.draws
         rss_before = process.memory_info().rss
         cpu_before = time.process_time()
         sent = 0
@@ -115,6 +133,8 @@ async def run(total: int, rate: float, batch: int, flush_cap: int | None = None)
             "lines_skipped": float(app.logs.skipped),
             "flush_cap": float(app.logs.flush_cap),
             "flushes": float(app.logs.flushes),
+            "header_draws": float(app.logs.header.draws - header_draws),
+            "screen_layouts": float(layouts[0]),
             "cpu_s": cpu,
             "rss_before_mib": rss_before / 2**20,
             "rss_after_mib": rss_after / 2**20,

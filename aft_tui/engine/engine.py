@@ -88,7 +88,10 @@ class Engine:
 
         resumed = self.state.status != "new"
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self._log = SessionLog(log_path(self.state_dir, self.session_id))
+        path = log_path(self.state_dir, self.session_id)
+        if resumed:  # ids go on from the recorded ones: a second "p1" would stand for two proposals
+            self._proposal_ids = itertools.count(await asyncio.to_thread(highest_proposal_number, path) + 1)
+        self._log = SessionLog(path)
         if resumed:
             self._workspace = await asyncio.to_thread(Workspace.open, self.info.project, self.session_id, self.state_dir)
         else:
@@ -332,6 +335,28 @@ class Engine:
             self.emit(ev.SessionEnded(session_id=self.session_id, reason=reason))
             self._log.close()
             self._log = None
+
+
+def highest_proposal_number(path: Path) -> int:
+    """The largest n among the proposal ids "p<n>" a session log holds (0 when none or no log).
+
+    Only lines that mention a proposal id are parsed, so this stays cheap on long sessions.
+    """
+    highest = 0
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if '"proposal_id"' not in line:
+                    continue
+                try:
+                    pid = json.loads(line).get("proposal_id")
+                except (ValueError, AttributeError):  # a torn last line, or not an object
+                    continue
+                if isinstance(pid, str) and pid[:1] == "p" and pid[1:].isdigit():
+                    highest = max(highest, int(pid[1:]))
+    except FileNotFoundError:
+        return 0
+    return highest
 
 
 def _public_settings(settings: Settings) -> dict[str, Any]:

@@ -7,12 +7,15 @@ the very same path from a recorded session, with no engine at all.
 
 Layout: a grid of all panes on large terminals, one pane at a time behind tabs on small
 ones (below `COMPACT_WIDTH` x `COMPACT_HEIGHT`), decided on every resize.
+
+Leaving: from the moment the app starts to exit (`leaving`), engine events and the ends of
+background work are dropped instead of drawn, since the panes are being taken down; the
+session log has every event regardless.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,7 +28,6 @@ from textual.message import Message
 from textual.widgets import Footer, Tab, Tabs
 
 from aft_tui.engine import events as ev
-from aft_tui.brain.offline import assistant_note
 from aft_tui.engine.commands import CommandResult, CommandRouter
 from aft_tui.errors import UserError
 from aft_tui.ui.model import SessionModel
@@ -89,6 +91,7 @@ class AftApp(ReplayControls, App[int]):
         *,
         replay: ReplayController | None = None,
         sampler: Any = None,
+        start_sampler: Callable[[], Any] | None = None,
         theme_name: str | None = None,
         autoplay: bool = True,
         history: list[str] | None = None,
@@ -102,6 +105,9 @@ class AftApp(ReplayControls, App[int]):
         self.engine = engine
         self.replay = replay
         self.sampler = sampler
+        # Telemetry started by the app itself once the first screen is drawn (the app stops it).
+        self._start_sampler_later = start_sampler if sampler is None else None
+        self._own_sampler = False
         self.read_only = engine is None
         self.model: SessionModel = replay.model if replay is not None else SessionModel()
         self.theme_specs, self._theme_problems = load_themes()
@@ -112,6 +118,7 @@ class AftApp(ReplayControls, App[int]):
         self._history = history
         self._remember = remember
         self._gpu_note = gpu_note or ("GPU readings are live only; a replay shows none." if replay is not None
+                                      else "Starting telemetry…" if self._start_sampler_later is not None
                                       else "Telemetry is off.")
         self._log_max_lines = log_max_lines
         # A resumed session shows what happened before (its recorded events) before the new ones.
@@ -122,14 +129,15 @@ class AftApp(ReplayControls, App[int]):
         for spec in self.theme_specs.values():
             self.register_theme(spec.theme)
         self._select_theme(self._wanted_theme)
-        self._thread_id = threading.get_ident()
         self._unsubscribe: Callable[[], None] | None = None
         self._tick_timer: Any = None
+        self._leaving = False
         self.exit_code = 0
 
     # -- composition ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield Tabs(*[Tab(f"{label} {key.upper()}", id=f"tab-{name}") for name, label, key in PANES], id="pane-tabs")
+        if self._is_compact(self.size):  # the tabs exist only once the terminal is small
+            yield self._pane_tabs()
         with Container(id="panes"):
             yield ConversationPane(self.router.complete, self._history, self._remember, read_only=self.read_only,
                                    id="conversation", classes="pane")
@@ -157,19 +165,50 @@ class AftApp(ReplayControls, App[int]):
             if self._autoplay:
                 self.replay.playing = True
                 self._schedule_tick(0.0)
+        if self._start_sampler_later is not None:
+            self.call_after_refresh(self._attach_sampler)
         self.sync_status()
 
+    def _attach_sampler(self) -> None:
+        """Start telemetry after the first screen: its import and first reading are not worth waiting for."""
+        starter, self._start_sampler_later = self._start_sampler_later, None
+        if starter is None or self.leaving:
+            return
+        sampler = starter()
+        if sampler is None:
+            self.gpu.attach(None, "Telemetry is off.")
+            return
+        self.sampler, self._own_sampler = sampler, True
+        self.gpu.attach(sampler)
+
     def on_unmount(self) -> None:
+        self._leaving = True
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._own_sampler and self.sampler is not None:
+            self.sampler.stop()
+
+    def exit(self, *args: Any, **kwargs: Any) -> None:
+        self._leaving = True
+        super().exit(*args, **kwargs)
+
+    @property
+    def leaving(self) -> bool:
+        """True once the app has started to close (or stopped running): nothing more is drawn."""
+        return self._leaving or not self.is_running
 
     async def _start_engine(self) -> None:
         try:
             await self.engine.start()
         except UserError as exc:
-            self.conversation.show_result("error", exc.message)
+            if not self.leaving:
+                self.conversation.show_result("error", exc.message)
             return
+        if self.leaving:
+            return
+        from aft_tui.brain.offline import assistant_note  # its imports (the tuning space) are not needed sooner
+
         self.conversation.show_result("text", "Type /pipeline to refactor and tune, /tune to tune a script that "
                                               "already takes flags, or /help. F1 lists every key.\n"
                                               + assistant_note(self.engine.settings))
@@ -204,8 +243,18 @@ class AftApp(ReplayControls, App[int]):
         self._apply_layout(event.size)
 
     def _apply_layout(self, size: Size | None = None) -> None:
-        width, height = size or self.size
-        self.set_class(width < self.COMPACT_WIDTH or height < self.COMPACT_HEIGHT, "-compact")
+        compact = self._is_compact(size or self.size)
+        self.set_class(compact, "-compact")
+        if compact and not self.query("#pane-tabs"):
+            self.mount(self._pane_tabs(), before="#panes")
+
+    def _is_compact(self, size: Size) -> bool:
+        width, height = size
+        return width < self.COMPACT_WIDTH or height < self.COMPACT_HEIGHT
+
+    def _pane_tabs(self) -> Tabs:
+        tabs = [Tab(f"{label} {key.upper()}", id=f"tab-{name}") for name, label, key in PANES]
+        return Tabs(*tabs, active=f"tab-{self.active_pane}", id="pane-tabs")
 
     @property
     def compact(self) -> bool:
@@ -215,9 +264,9 @@ class AftApp(ReplayControls, App[int]):
         self.active_pane = name
         for pane_name, _, _ in PANES:
             self.query_one(f"#{pane_name}").set_class(pane_name == name, "-active")
-        tabs = self.query_one("#pane-tabs", Tabs)
-        if tabs.active != f"tab-{name}":
-            tabs.active = f"tab-{name}"
+        for tabs in self.query("#pane-tabs").results(Tabs):
+            if tabs.active != f"tab-{name}":
+                tabs.active = f"tab-{name}"
         self._focus_pane(name)
 
     def _focus_pane(self, name: str) -> None:
@@ -242,18 +291,28 @@ class AftApp(ReplayControls, App[int]):
 
     # -- engine events --------------------------------------------------------------------------------
     def _on_engine_emit(self, event: ev.Event) -> None:
-        """The engine's subscriber: hand the event to the app's queue from whichever thread emitted it."""
-        if threading.get_ident() == self._thread_id:
+        """The engine's subscriber: hand the event to the app's queue from whichever thread emitted it.
+
+        Posting is thread-safe and never waits, so an engine thread is not held up by the app,
+        nor left waiting on an app that has closed.
+        """
+        if self.leaving:
+            return
+        try:
             self.post_message(EngineEvent(event))
-        else:
-            self.call_from_thread(self.post_message, EngineEvent(event))
+        except RuntimeError:  # the app's loop closed while the event was on its way
+            pass
 
     def on_engine_event(self, message: EngineEvent) -> None:
+        if self.leaving:
+            return
         self.model.apply(message.event)
         self.render_event(message.event)
 
     def render_event(self, event: ev.Event) -> None:
         """Redraw what `event` changed (the model already holds it)."""
+        if self.leaving:
+            return
         kind = event.kind
         model = self.model
         if kind == "trial_log":
@@ -280,7 +339,7 @@ class AftApp(ReplayControls, App[int]):
     def _review(self, proposal_id: str) -> None:
         """Bring a proposal that still waits for a decision in front of the person."""
         state = self.model.proposals.get(proposal_id)
-        if state is not None and state.pending:
+        if state is not None and state.pending and not self.leaving:
             self.action_show("diff")
             keys = "a approve · r reject · f reject with reason" + (" · e edit" if editable(state.proposal) else "")
             self.notify(f"Proposal {proposal_id} is waiting: {keys}", timeout=6)
@@ -296,12 +355,16 @@ class AftApp(ReplayControls, App[int]):
                 self.gpu.poll()
 
     def sync_status(self) -> None:
+        if self.leaving:
+            return
         prefix = self.replay.describe() if self.replay is not None else ""
         busy = f"/{self.router.active}" if self.router.active else ""
         self.status.sync(self.model, prefix, busy)
 
     def rebuild(self) -> None:
         """Redraw every pane from the model (after a replay seek)."""
+        if self.leaving:
+            return
         model = self.model
         self.conversation.reset()
         self.conversation.sync(model)
@@ -335,6 +398,8 @@ class AftApp(ReplayControls, App[int]):
             result = await self.router.run(line)
         except Exception as exc:  # an engine bug must not take the UI down; the session log keeps the event
             result = CommandResult("error", f"{line.split()[0]} failed: {exc}")
+        if self.leaving:
+            return result
         await self.show_result(result)
         self.sync_status()
         return result
@@ -370,7 +435,7 @@ class AftApp(ReplayControls, App[int]):
 
     def _after_decision(self) -> None:
         """Once nothing waits for a decision, hand the keyboard back to the conversation."""
-        if not self.model.pending() and self.active_pane == "diff" and not self.compact:
+        if not self.leaving and not self.model.pending() and self.active_pane == "diff" and not self.compact:
             self.action_show("conversation")
 
     def on_diff_pane_edit_requested(self, message: DiffPane.EditRequested) -> None:
@@ -423,6 +488,8 @@ class AftApp(ReplayControls, App[int]):
                 lines, truncated = await asyncio.to_thread(tail_lines, path, self.logs.max_lines)
                 note = f"{'end of ' if truncated else ''}{path.name}"
                 received = None if truncated else len(lines)
+        if self.leaving:
+            return
         self.logs.show_run(run_id, lines, status=row.status if row else "", note=note,
                            received=received if received is not None else len(lines))
 

@@ -84,14 +84,14 @@ def run_chat(args: argparse.Namespace, flags: dict[str, Any]) -> int:
     path = history_file(engine)
     path.parent.mkdir(parents=True, exist_ok=True)
     past = load_entries(path)[-500:]
-    sampler = _start_sampler()
-    app = AftApp(engine, sampler=sampler, theme_name=engine.settings.theme, history=past,
+    # The app starts telemetry once its first screen is drawn, and stops it when it closes.
+    app = AftApp(engine, start_sampler=_start_sampler, theme_name=engine.settings.theme, history=past,
                  remember=partial(append_entry, path), earlier=_earlier_events(engine))
     try:
         code = app.run()
     finally:
-        if sampler is not None:
-            sampler.stop()
+        if app.sampler is not None:
+            app.sampler.stop()
         if mirror is not None:
             mirror.close()
         engine.close("quit")

@@ -160,6 +160,11 @@ class SessionModel:
         self._say("error", e.message)
 
     def _on_proposal(self, e: ev.Proposal) -> None:
+        if e.proposal_id in self.proposals:
+            # Sessions resumed before ids went on across resumes reused "p1": keep the earlier one,
+            # under a key of its own, in its place; the id (and later decisions) go to the new one.
+            self.proposals = {(f"{key}~{n}" if key == e.proposal_id else key): state
+                              for n, (key, state) in enumerate(self.proposals.items(), 1)}
         self.proposals[e.proposal_id] = ProposalState(e)
         self._say("notice", f"Proposal {e.proposal_id} ({e.proposal_kind}): {e.title}")
 

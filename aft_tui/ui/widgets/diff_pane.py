@@ -71,7 +71,7 @@ class DiffPane(Vertical, can_focus=True):
     # -- drawing ---------------------------------------------------------------------------
     def sync(self, model: SessionModel, jump_to_pending: bool = True) -> None:
         states = list(model.proposals.values())
-        ids = [s.proposal.proposal_id for s in states]
+        ids = list(model.proposals)  # the model's keys: unique even where a recording reused an id
         current = self._ids[self._index] if 0 <= self._index < len(self._ids) else None
         self._ids, self._states = ids, states
         pending = [i for i, s in enumerate(states) if s.pending]

@@ -25,6 +25,7 @@ class GpuPane(VerticalScroll):
         self.poll_s = poll_s
         self.assignments: dict[int, list[str]] = {}  # GPU index -> run ids, from the engine's events
         self._cards: dict[int, GpuCard] = {}
+        self._poll_timer: Any = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="gpu-state")
@@ -40,7 +41,16 @@ class GpuPane(VerticalScroll):
     def on_mount(self) -> None:
         self.poll()
         if self.sampler is not None:
-            self.set_interval(self.poll_s, self.poll)
+            self._poll_timer = self.set_interval(self.poll_s, self.poll)
+
+    def attach(self, sampler: Any, note: str = "") -> None:
+        """Start showing `sampler` (telemetry that started after the pane), or `note` when there is none."""
+        self.sampler = sampler
+        if note:
+            self.note = note
+        if sampler is not None and self._poll_timer is None:
+            self._poll_timer = self.set_interval(self.poll_s, self.poll)
+        self.poll()
 
     def poll(self) -> None:
         if self.sampler is None:

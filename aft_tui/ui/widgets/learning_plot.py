@@ -60,7 +60,7 @@ class LearningPlot(Vertical):
     def plot(self, series: list[Series], empty: str = "nothing to plot yet") -> None:
         self.series = series
         drawable = any(xs and ys for _, xs, ys in series)
-        if self._chart is None and drawable and plotext_available():
+        if self._chart is None and drawable and self.is_attached and plotext_available():
             self._mount_chart()
         if self._chart is not None:
             self._draw_chart(series, empty)

@@ -4,7 +4,8 @@ A trial can print far faster than a terminal can draw, so lines are buffered and
 the `Log` widget on a timer (`flush_hz` times a second). Between two flushes only the newest
 `flush_cap` lines are kept (a bounded deque), and the widget itself keeps `max_lines`: memory
 stays bounded however much a trial prints, and the UI does a bounded amount of work per
-frame. Lines skipped that way are counted in the pane; the complete log is on disk.
+frame. Lines skipped that way are counted in the pane; the complete log is on disk. The
+header's line count follows a flood a few times a second, redrawn in place (`LineLabel`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Input, Log, Static
+from textual.widgets import Input, Log
+
+from aft_tui.ui.widgets.line_label import LineLabel
 
 
 class _SearchHighlighter(Highlighter):
@@ -67,7 +70,7 @@ class LogPane(Vertical):
         self._match = -1
 
     def compose(self) -> ComposeResult:
-        yield Static("No trial output yet.", id="log-header")
+        yield LineLabel("No trial output yet.", id="log-header")
         log = Log(max_lines=self.max_lines, highlight=True, auto_scroll=True, id="log-view")
         log.highlighter = self._highlighter
         yield log
@@ -125,7 +128,7 @@ class LogPane(Vertical):
             lines.insert(0, f"… {skipped:,} lines arrived too fast to show; the full log is on disk")
         self.view.write_lines(lines)
         self.flushes += 1
-        self._update_header()
+        self._update_header(throttle=True)
 
     def show_run(self, run_id: str, lines: list[str], status: str = "", note: str = "", received: int | None = None) -> None:
         """Replace the pane's content with `lines` of `run_id` (newest last)."""
@@ -150,10 +153,15 @@ class LogPane(Vertical):
         self.show_run("", [])
 
     # -- header ------------------------------------------------------------------------------------
-    def _update_header(self) -> None:
-        header = self.query_one("#log-header", Static)
+    @property
+    def header(self) -> LineLabel:
+        return self.query_one("#log-header", LineLabel)
+
+    def _update_header(self, throttle: bool = False) -> None:
+        """Redraw the header; `throttle` for the flush timer, so a flood redraws it a few times a second."""
+        header = self.header
         if not self.run_id:
-            header.update("No trial output yet.")
+            header.show("No trial output yet.")
             return
         text = Text()
         text.append(self.run_id, style="bold")
@@ -169,7 +177,7 @@ class LogPane(Vertical):
             text.append(f" · '{self._highlighter.query}' {found}")
         if self._note:
             text.append(f" · {self._note}", style="dim")
-        header.update(text)
+        header.show(text, throttle=throttle)
 
     # -- keys -----------------------------------------------------------------------------------------
     def action_toggle_follow(self) -> None:

@@ -1,18 +1,22 @@
-"""The one-line status bar: session, branch, best so far, trial k/N, budget left, model spending (and replay state)."""
+"""The one-line status bar: session, branch, best so far, trial k/N, budget left, model spending (and replay state).
+
+It is synced after most engine events; only a changed text is drawn, in place, without a
+layout of the screen (`LineLabel`).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rich.text import Text
-from textual.widgets import Static
 
 from aft_tui.ui.model import SessionModel
+from aft_tui.ui.widgets.line_label import LineLabel
 
 _ORDER = ("pending", "trial", "best", "budget", "llm", "branch", "session")
 
 
-class StatusBar(Static):
+class StatusBar(LineLabel):
     def sync(self, model: SessionModel, prefix: str = "", busy: str = "") -> None:
         fields: dict[str, Any] = model.status_fields()
         text = Text()
@@ -33,4 +37,4 @@ class StatusBar(Static):
             else:
                 text.append(f"{key} ", style="dim")
                 text.append(value, style="bold" if key in ("best", "trial") else "")
-        self.update(text)
+        self.show(text)
