@@ -50,7 +50,9 @@ async def test_streamed_answer_then_a_tune_that_waits_for_the_a_key(make_engine,
         await wait_for(pilot, lambda: answer in "".join(_assistant_texts(app)), what="the streamed answer")
         partial = [s for s in streaming if s and s != answer]
         assert partial and all(answer.startswith(s) for s in partial)  # it grew in place, piece by piece
-        assert "llm" in app.model.status_fields() and "18 tok" in shown(app.status)
+        # The usage event follows the last streamed piece: wait for it rather than race it.
+        await wait_for(pilot, lambda: "18 tok" in shown(app.status), what="the token count in the status bar")
+        assert "llm" in app.model.status_fields()
 
         await type_line(pilot, app, "try one trial with random search")
         await wait_for(pilot, lambda: app.model.pending(), what="the tune proposal")
