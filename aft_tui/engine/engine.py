@@ -48,6 +48,9 @@ class Engine:
         self._message_ids = itertools.count(1)  # apart from proposals, so those read p1, p2, p3
         self.stop_requested = False
         self.tuner: Any = None
+        # A passing smoke run of the refactored script with no extra flags ran exactly the
+        # defaults: the tuner takes it as trial 1 instead of training the same thing again.
+        self.baseline_run: Any = None
 
     # -- construction ----------------------------------------------------------
     @classmethod
@@ -145,6 +148,26 @@ class Engine:
     @property
     def work_script(self) -> Path:
         return self.work_root / self.info.rel_script
+
+    def trial_spec(self, run_id: str, number: int, params: dict[str, Any], command: list[str], *,
+                   timeout: float | None, gpus: list[int] | None, omp_threads: int) -> Any:
+        """How every run of the script is launched (smoke runs and trials alike), so a smoke run
+        of the defaults is the same run trial 1 would have been."""
+        from aft_tui.engine.trial import TrialSpec
+
+        cwd = self.trial_cwd
+        return TrialSpec(run_id=run_id, number=number, params=params, command=command, cwd=cwd,
+                         run_dir=self.outputs.run_dir(run_id), log_path=self.outputs.log_path(run_id),
+                         metrics_path=self.outputs.metrics_path(run_id), timeout=timeout, gpus=gpus,
+                         omp_threads=omp_threads, model_path=self.settings.model_path,
+                         artifact_dirs=[self.work_script.parent] if self.work_script.parent != cwd else [])
+
+    def first_slot(self) -> tuple[list[int] | None, int]:
+        """The GPUs and OpenMP threads of the first trial slot."""
+        from aft_tui.runs import slots
+
+        assigned = slots.assign_slots(self.settings.parallel, self.settings.gpus_per_trial, slots.gpu_ids())
+        return assigned[0], slots.threads_per_trial(len(assigned))
 
     # -- proposals ---------------------------------------------------------------
     def next_proposal_id(self) -> str:

@@ -15,10 +15,11 @@ import threading
 import time
 import warnings
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any, Callable
 
 from aft_tui.engine import events as ev
-from aft_tui.engine.trial import TrialOutcome, TrialRun, TrialSpec
+from aft_tui.engine.trial import TrialOutcome, TrialRun
 from aft_tui.errors import UserError
 from aft_tui.runs import slots as slotting
 from aft_tui.runs.invocation import build_args
@@ -176,16 +177,21 @@ class Tuner:
         engine.info_message(f"Search space: {self.space.describe()}.")
         self._resolve_direction()
         self._started = time.time()
+        baseline = self._take_baseline()
         if self.metric:
             self._open_study()
             if len(self.study.trials) == 0:
-                self.study.enqueue_trial(self.space.defaults(), user_attrs={"aft_source": "defaults"})
+                if baseline is None:
+                    self.study.enqueue_trial(self.space.defaults(), user_attrs={"aft_source": "defaults"})
             else:
+                baseline = None
                 self._reconcile()
         gpus = slotting.gpu_ids()
         slots = slotting.assign_slots(self.settings.parallel, self.settings.gpus_per_trial, gpus)
         self._omp = slotting.threads_per_trial(len(slots))
-        if self.study is None:
+        if baseline is not None:
+            await self._adopt_baseline(baseline)
+        elif self.study is None:
             # Objective not named: trial 1 (defaults) runs first and tells us what the script reports.
             await self._first_trial_without_metric(slots[0])
         if not self._should_stop(n_trials):
@@ -271,37 +277,109 @@ class Tuner:
                       self.direction or "max", outcome.reason)
 
     async def _first_trial_without_metric(self, gpus: list[int] | None) -> None:
+        assert self.space is not None
+        choice = Choice(self.space.defaults(), _RATIONALES["defaults"], "defaults")
+        outcome, record = await self._run_trial(1, choice, gpus, None)
+        self._settle_first_trial(choice, outcome, record)
+
+    def _settle_first_trial(self, choice: Choice, outcome: TrialOutcome, record: dict[str, Any]) -> None:
+        """Judge trial 1, which ran before the objective was known or applied: choose the objective
+        from what it reported when none was named, score it, and tell Optuna."""
         import optuna
         from optuna.trial import TrialState
 
         assert self.space is not None
-        choice = Choice(self.space.defaults(), "the script's own defaults, run first as the baseline", "defaults")
-        outcome, record = await self._run_trial(1, choice, gpus, None)
-        # Prefer what the script reports per evaluation over one-off prints.
-        per_eval = [n for rows in (outcome.sources or {}).values() for row in rows for n in row
-                    if n not in ("epoch", "step")]
-        picked = choose_objective(list(dict.fromkeys(per_eval))) or choose_objective(outcome.metric_names)
-        if picked is None:
-            raise UserError(
-                "The script reported no metric AFT can optimise (no AFT_METRICS lines and no 'name: value' prints); "
-                "print your validation metric, e.g. print(f'val_loss: {val_loss}'), or pass --metric."
+        if self.metric is None:
+            # Prefer what the script reports per evaluation over one-off prints.
+            per_eval = [n for rows in (outcome.sources or {}).values() for row in rows for n in row
+                        if n not in ("epoch", "step")]
+            picked = choose_objective(list(dict.fromkeys(per_eval))) or choose_objective(outcome.metric_names)
+            if picked is None:
+                raise UserError(
+                    "The script reported no metric AFT can optimise (no AFT_METRICS lines and no 'name: value' prints); "
+                    "print your validation metric, e.g. print(f'val_loss: {val_loss}'), or pass --metric."
+                )
+            self.metric, self.direction = picked
+            self.engine.info_message(
+                f"No --metric given: optimising {self.metric} ({'higher' if self.direction == 'max' else 'lower'} is better), "
+                f"chosen from what the script reports ({', '.join(outcome.metric_names)}). Pass --metric to choose another."
             )
-        self.metric, self.direction = picked
-        self.engine.info_message(
-            f"No --metric given: optimising {self.metric} ({'higher' if self.direction == 'max' else 'lower'} is better), "
-            f"chosen from what the script reports ({', '.join(outcome.metric_names)}). Pass --metric to choose another."
-        )
-        self._resolve_direction()
-        # Re-judge trial 1 now that the objective is known and rewrite its record.
+            self._resolve_direction()
         record = self._rejudge(record, outcome)
-        self._open_study()
+        record["findings"] = self._findings(record["history"])
+        if record["findings"]:
+            self.engine.emit(ev.Analysis(run_id=record["run_id"], findings=record["findings"]))
+        if self.study is None:
+            self._open_study()
         state = TrialState.COMPLETE if record["status"] == "ok" else TrialState.FAIL
         frozen = optuna.trial.create_trial(
             params=choice.params, distributions=self.space.distributions(),
             value=record["value"] if state == TrialState.COMPLETE else None, state=state)
         self.study.add_trial(frozen)
         record["optuna_trial"] = 0
+        self._keep_if_best(record, outcome, None)
         self.engine.outputs.write_result(record)
+
+    # -- the smoke run as trial 1 ---------------------------------------------------------
+    def _take_baseline(self) -> Any:
+        """The refactor's smoke run, when it is exactly the run trial 1 would be: the defaults
+        (no extra flags), run to the end, on the commit the branch is still at, with the same
+        interpreter, GPUs and threads, within the trial time limit, in a session with no trial yet."""
+        engine = self.engine
+        smoke, engine.baseline_run = engine.baseline_run, None
+        if smoke is None or not smoke.ran_defaults or self.session_results():
+            return None
+        if self.settings.timeout and smoke.outcome.duration > self.settings.timeout:
+            return None
+        try:
+            same = (engine.workspace.head() == smoke.commit
+                    and list(smoke.command) == engine.interpreter.command(str(engine.work_script), [])
+                    and smoke.slot == engine.first_slot())
+        except (UserError, OSError):
+            return None
+        if (not same or not engine.outputs.run_dir(smoke.run_id).is_dir()
+                or engine.outputs.run_dir(f"{engine.session_id}-t001").exists()):
+            return None
+        return smoke
+
+    async def _adopt_baseline(self, smoke: Any) -> None:
+        engine = self.engine
+        assert self.space is not None
+        run_id = f"{engine.session_id}-t001"
+        outcome = smoke.outcome
+        await asyncio.to_thread(engine.outputs.adopt_run, smoke.run_id, run_id)
+        if outcome.artifact is not None:
+            old_dir = engine.outputs.run_dir(smoke.run_id)
+            try:
+                outcome.artifact = engine.outputs.run_dir(run_id) / Path(outcome.artifact).relative_to(old_dir)
+            except ValueError:
+                pass  # saved outside the run folder: it stays where it is
+        choice = Choice(self.space.defaults(), _RATIONALES["defaults"] + "; the smoke run that proved the refactor "
+                        f"({smoke.run_id}) ran exactly this, so it is kept instead of training again", "defaults")
+        command = list(smoke.command)
+        async with self._commit_lock:
+            sha, tag = await asyncio.to_thread(self._commit_choice, 1, run_id, choice, command)
+        engine.emit(ev.CommitMade(sha=sha, message=f"trial 1: {fmt_params(choice.params)}",
+                                  branch=engine.workspace.branch, tag=tag))
+        tagging = _in_background(engine.workspace.tag, tag, sha)
+        engine.emit(ev.TrialStarted(run_id=run_id, number=1, params=choice.params, command=command, commit=sha,
+                                    gpus=list(smoke.slot[0] or []) if smoke.slot else [], rationale=choice.rationale))
+        engine.info_message(f"Trial 1 is the smoke run {smoke.run_id}: it ran the defaults to the end "
+                            f"({outcome.duration:.1f} s), so they are not trained a second time.")
+        rows = next((rows for rows in ((outcome.sources or {}).get("file"), (outcome.sources or {}).get("stdout"))
+                     if rows), outcome.history)
+        for row in rows:
+            step, epoch = row.get("step"), row.get("epoch")
+            values = {k: v for k, v in row.items() if k not in ("step", "epoch")}
+            engine.emit(ev.TrialMetric(run_id=run_id, step=step if isinstance(step, int) else None,
+                                       epoch=epoch if isinstance(epoch, (int, float)) else None, values=values))
+        try:
+            tagging.result()
+        except Exception as exc:  # a tag is a convenience; the commit and the params file carry the trial
+            engine.info_message(f"Could not tag {sha[:8]} as {tag}: {exc}")
+        started_at = time.time() - outcome.duration
+        record = self._record(run_id, 1, choice, outcome, sha, tag, command, started_at, None)
+        self._settle_first_trial(choice, outcome, record)
 
     def _rejudge(self, record: dict[str, Any], outcome: TrialOutcome) -> dict[str, Any]:
         """Judge trial 1 again once the objective is known (it ran before the metric was chosen)."""
@@ -346,11 +424,8 @@ class Tuner:
         if self.settings.budget is not None:
             left = max(1.0, self.settings.budget - (time.time() - self._started))
             timeout = min(timeout, left) if timeout else left
-        spec = TrialSpec(run_id=run_id, number=number, params=choice.params, command=command, cwd=engine.trial_cwd,
-                         run_dir=run_dir, log_path=engine.outputs.log_path(run_id),
-                         metrics_path=engine.outputs.metrics_path(run_id), timeout=timeout, gpus=gpus,
-                         omp_threads=getattr(self, "_omp", 1), model_path=self.settings.model_path,
-                         artifact_dirs=[engine.work_script.parent] if engine.work_script.parent != engine.trial_cwd else [])
+        spec = engine.trial_spec(run_id, number, choice.params, command, timeout=timeout, gpus=gpus,
+                                 omp_threads=getattr(self, "_omp", 1))
         engine.emit(ev.TrialStarted(run_id=run_id, number=number, params=choice.params, command=command, commit=sha,
                                     gpus=gpus or [], rationale=choice.rationale))
         runner = TrialRun(spec, engine.emit, self.metric, self.direction,
@@ -406,14 +481,7 @@ class Tuner:
     def _record(self, run_id: str, number: int, choice: Choice, outcome: TrialOutcome, sha: str, tag: str,
                 command: list[str], started_at: float, trial: Any) -> dict[str, Any]:
         engine = self.engine
-        findings: list[dict[str, Any]] = []
-        if self.metric and outcome.history:
-            try:
-                from aft_tui.tuning.analyzer import analyze
-
-                findings = [f.to_dict() for f in analyze(outcome.history, self.metric, self.direction or "max")]
-            except Exception as exc:  # analysis is advice; it must never lose a result
-                findings = [{"code": "analysis_failed", "sentence": f"Curve analysis failed: {exc}"}]
+        findings = self._findings(outcome.history)
         model_path = str(outcome.artifact) if outcome.artifact else None
         record: dict[str, Any] = {
             "run_id": run_id, "session": engine.session_id, "number": number,
@@ -444,18 +512,34 @@ class Tuner:
             engine.info_message(f"Could not attach the result note to {sha[:8]}: {exc}")
         if findings:
             engine.emit(ev.Analysis(run_id=run_id, findings=findings))
-        value = record["value"]
-        if (record["status"] == "ok" and isinstance(value, (int, float)) and math.isfinite(value)
-                and (previous_best is None or _better(value, previous_best["value"], self.direction or "max"))):
-            kept = None
-            if outcome.artifact is not None:
-                try:
-                    kept = str(engine.outputs.keep_best(outcome.artifact))
-                except OSError as exc:
-                    engine.info_message(f"Could not copy the best model ({exc}); it stays at {outcome.artifact}.")
-            engine.emit(ev.BestUpdated(run_id=run_id, value=value, params=choice.params, metric=self.metric or ""))
-            record["best_model"] = kept
+        self._keep_if_best(record, outcome, previous_best)
         return record
+
+    def _findings(self, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not (self.metric and history):
+            return []
+        try:
+            from aft_tui.tuning.analyzer import analyze
+
+            return [f.to_dict() for f in analyze(history, self.metric, self.direction or "max")]
+        except Exception as exc:  # analysis is advice; it must never lose a result
+            return [{"code": "analysis_failed", "sentence": f"Curve analysis failed: {exc}"}]
+
+    def _keep_if_best(self, record: dict[str, Any], outcome: TrialOutcome, previous_best: dict[str, Any] | None) -> None:
+        """A new best: copy its model to outputs/ and say so."""
+        engine = self.engine
+        value = record["value"]
+        if not (record["status"] == "ok" and isinstance(value, (int, float)) and math.isfinite(value)
+                and (previous_best is None or _better(value, previous_best["value"], self.direction or "max"))):
+            return
+        kept = None
+        if outcome.artifact is not None:
+            try:
+                kept = str(engine.outputs.keep_best(outcome.artifact))
+            except OSError as exc:
+                engine.info_message(f"Could not copy the best model ({exc}); it stays at {outcome.artifact}.")
+        engine.emit(ev.BestUpdated(run_id=record["run_id"], value=value, params=record["params"], metric=self.metric or ""))
+        record["best_model"] = kept
 
     def _announce_finish(self, record: dict[str, Any]) -> None:
         engine = self.engine

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from aft_tui.engine import events as ev
-from aft_tui.engine.trial import TrialOutcome, TrialRun, TrialSpec
+from aft_tui.engine.trial import TrialOutcome, TrialRun
 
 MAX_REPAIRS = 3
 
@@ -26,6 +26,16 @@ class SmokeResult:
     ok: bool
     outcome: TrialOutcome
     summary: str
+    run_id: str = ""
+    args: tuple[str, ...] = ()
+    command: tuple[str, ...] = ()
+    slot: tuple[Any, int] | None = None  # (GPUs, OpenMP threads) it ran with
+    commit: str = ""  # the commit it proved, once committed
+
+    @property
+    def ran_defaults(self) -> bool:
+        """It ran to the end with no extra flags: exactly the run trial 1 would be."""
+        return self.ok and not self.args and self.outcome.status == "ok"
 
 
 @contextmanager
@@ -63,20 +73,21 @@ class Workflow:
         run_id = f"{engine.session_id}-{label}{self._smokes}"
         args = list(extra_args if extra_args is not None else shlex.split(settings.smoke or ""))
         command = engine.interpreter.command(str(engine.work_script), args)
-        spec = TrialSpec(run_id=run_id, number=0, params={}, command=command, cwd=engine.trial_cwd,
-                         run_dir=engine.outputs.run_dir(run_id), log_path=engine.outputs.log_path(run_id),
-                         metrics_path=engine.outputs.metrics_path(run_id), timeout=settings.smoke_timeout)
+        gpus, omp_threads = engine.first_slot()
+        spec = engine.trial_spec(run_id, 0, {}, command, timeout=settings.smoke_timeout, gpus=gpus,
+                                 omp_threads=omp_threads)
         engine.info_message(f"Smoke run {run_id}: {' '.join(args) or 'no flags'} (time limit {settings.smoke_timeout:g} s).")
         outcome = await TrialRun(spec, engine.emit, None, None).run()
         reported = bool(outcome.metric_names)
+        ran = dict(run_id=run_id, args=tuple(args), command=tuple(command), slot=(gpus, omp_threads))
         if outcome.status == "ok" and reported:
             return SmokeResult(True, outcome, f"the smoke run passed in {outcome.duration:.1f}s and reported "
-                                              f"{', '.join(outcome.metric_names[:6])}")
+                                              f"{', '.join(outcome.metric_names[:6])}", **ran)
         if outcome.status == "timeout" and reported and outcome.returncode in (None, 0, -2, -15, -9):
             return SmokeResult(True, outcome, f"the smoke run trained without error until the {settings.smoke_timeout:g} s "
-                                              f"limit and reported {', '.join(outcome.metric_names[:6])}")
+                                              f"limit and reported {', '.join(outcome.metric_names[:6])}", **ran)
         reason = outcome.reason or ("it reported no metric" if not reported else outcome.status)
-        return SmokeResult(False, outcome, f"the smoke run failed: {reason}")
+        return SmokeResult(False, outcome, f"the smoke run failed: {reason}", **ran)
 
     # -- refactor ---------------------------------------------------------------------------
     def _plan(self, discovery: Any, chosen: list[str] | None) -> Any:
@@ -152,6 +163,8 @@ class Workflow:
             engine.state.notes["refactor"] = {"commit": sha, "lifted": chosen, "reporting": plan.reporting}
             engine.state.space = None  # the space is rediscovered from the refactored script
             engine.state.save(engine.state_dir)
+            smoke.commit = sha
+            engine.baseline_run = smoke if smoke.ran_defaults else None
             engine.info_message(f"Refactor committed ({sha[:10]}): {smoke.summary}.")
             return True
         engine.info_message(f"The refactor was not committed: {smoke.summary}.")

@@ -59,6 +59,16 @@ class Outputs:
     def metrics_path(self, run_id: str) -> Path:
         return self.run_dir(run_id) / "metrics.jsonl"
 
+    def adopt_run(self, old_id: str, new_id: str) -> None:
+        """Give a finished run (a smoke run) a trial's id: its folder, log and metrics move over."""
+        old_dir, new_dir = self.run_dir(old_id), self.run_dir(new_id)
+        if new_dir.exists():
+            raise FileExistsError(f"{new_dir} already exists")
+        os.replace(old_dir, new_dir)
+        old_log = new_dir / self.log_path(old_id).name
+        if old_log.exists():
+            os.replace(old_log, self.log_path(new_id))
+
     def results(self) -> list[dict[str, Any]]:
         """Every trial's record, newest last.
 
