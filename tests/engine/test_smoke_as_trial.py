@@ -108,3 +108,7 @@ def test_without_a_metric_the_adopted_run_chooses_the_objective(git_project, tmp
     assert [r["metric"] for r in runs] == ["val_loss", "val_loss"]
     assert runs[0]["status"] == "ok" and runs[0]["direction"] == "min"
     assert "optimising val_loss" in proc.stdout + proc.stderr
+    # Trial 1 was the first result, so it was the best when it was scored.
+    sid = runs[0]["session"]
+    events = [json.loads(line) for line in (project / ".aft" / "sessions" / f"{sid}.jsonl").read_text().splitlines()]
+    assert any(e["kind"] == "best_updated" and e["run_id"] == f"{sid}-t001" for e in events)
