@@ -48,6 +48,10 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     e.add_argument("--venv", help="virtual environment to run the script in")
     e.add_argument("--conda", help="conda environment name to run the script in")
     e.add_argument("--prefix", help="launcher prefix, e.g. 'torchrun --nproc_per_node 2' or 'accelerate launch'")
+    e.add_argument("--buffered-output", dest="buffered_output", action="store_true", default=None,
+                   help="let Python block-buffer the script's output: fastest for scripts printing thousands of "
+                        "lines a second, but logs and printed metrics then arrive in 8 KB blocks "
+                        "(AFT_METRICS stays live)")
     e.add_argument("--outputs", help="outputs folder (default outputs/ in the project)")
     e.add_argument("--project", help="project root (default: the git repository or the script's folder)")
     t = p.add_argument_group("tracking")
@@ -64,7 +68,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 
 _SETTING_KEYS = ("smoke", "smoke_timeout", "trials", "metric", "direction", "timeout", "budget", "target_value", "patience", "stagnation", "advice",
                  "coordinate_trials", "coordinate_time", "strategy", "pruner", "seed",
-                 "parallel", "gpus_per_trial", "model_path", "python", "venv", "conda", "prefix", "outputs", "model",
+                 "parallel", "gpus_per_trial", "model_path", "python", "venv", "conda", "prefix", "buffered_output", "outputs", "model",
                  "api_base", "yes", "mlflow", "mlflow_experiment")
 
 

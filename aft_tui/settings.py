@@ -45,6 +45,7 @@ class Settings:
     venv: str | None = None
     conda: str | None = None
     prefix: str | None = None
+    buffered_output: bool = False  # True: no `python -u`; faster for very chatty scripts, output arrives in blocks
     smoke: str | None = None  # extra flags for the smoke run, e.g. "--epochs 1"
     smoke_timeout: float = 300.0
     yes: bool = False

@@ -9,8 +9,9 @@ whether memory stays flat as output grows.
 AFT runs a trial's Python unbuffered (`-u`, PYTHONUNBUFFERED=1) so its output and printed
 metrics reach the views as they happen; "direct, unbuffered" is that same script run
 directly the same way, which separates the cost of unbuffered writes from AFT's own. The
-`-flush` runs measure a proposed alternative: block-buffered output flushed every
-0.1 s by a thread in the trial (benchmarks/live_flush/sitecustomize.py).
+`-buffered` runs use `--buffered-output` (no `-u`: Python block-buffers the trial's output, as
+in the direct run). The `-flush` runs measure a proposed alternative: block-buffered output
+flushed every 0.1 s by a thread in the trial (benchmarks/live_flush/sitecustomize.py).
 
 The passthrough time under AFT runs from the trial's start to the last line being in its log
 (the launcher's own measure of the trial, up to the end of its output) or, with the app, to
@@ -80,12 +81,12 @@ def _child(mode: str, project: Path, lines: int) -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _settings() -> Any:
+def _settings(buffered: bool = False) -> Any:
     from aft_tui.settings import Settings
 
     settings = Settings()
     settings.update({"metric": "val_loss", "direction": "min", "trials": 1, "yes": True, "python": python(),
-                     "pruner": "none"}, "the benchmark")
+                     "pruner": "none", "buffered_output": buffered}, "the benchmark")
     return settings
 
 
@@ -100,11 +101,11 @@ def _log_lines(engine: Any) -> int:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
 
 
-async def _engine_run(project: Path, lines: int) -> dict[str, Any]:
+async def _engine_run(project: Path, lines: int, buffered: bool = False) -> dict[str, Any]:
     from aft_tui.engine.engine import Engine
 
     _warm_imports()
-    engine = Engine.open(project / "train.py", _settings(), project=project, cwd=project)
+    engine = Engine.open(project / "train.py", _settings(buffered), project=project, cwd=project)
     events = 0
     trial_s = 0.0
 
@@ -124,12 +125,12 @@ async def _engine_run(project: Path, lines: int) -> dict[str, Any]:
             "logged": _log_lines(engine)}
 
 
-async def _tui_run(project: Path, lines: int) -> dict[str, Any]:
+async def _tui_run(project: Path, lines: int, buffered: bool = False) -> dict[str, Any]:
     from aft_tui.engine.engine import Engine
     from aft_tui.ui.app import AftApp
 
     _warm_imports()
-    engine = Engine.open(project / "train.py", _settings(), project=project, cwd=project)
+    engine = Engine.open(project / "train.py", _settings(buffered), project=project, cwd=project)
     started = asyncio.Event()
     trial_started = 0.0
 
@@ -184,17 +185,17 @@ def _child_main(mode: str, project: Path, lines: int) -> None:
         _use_flush_prototype()
     runner = _tui_run if mode.startswith("tui") else _engine_run
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
-    result = asyncio.run(runner(project, lines))
+    result = asyncio.run(runner(project, lines, buffered=mode.endswith("-buffered")))
     usage = resource.getrusage(resource.RUSAGE_SELF)
     result["cpu_s"] = (usage.ru_utime - cpu_before.ru_utime) + (usage.ru_stime - cpu_before.ru_stime)
     result["peak_rss_mib"] = usage.ru_maxrss / 1024  # kilobytes on Linux
     print(json.dumps(result))
 
 
-def measure(lines: int = 1_000_000, repeats: int = 3, tui: bool = True, prototype: bool = True,
+def measure(lines: int = 1_000_000, repeats: int = 3, tui: bool = True, prototype: bool = False,
             workdir: Path | None = None) -> dict[str, Any]:
-    modes = ["engine", *(["tui"] if tui else []), *(["engine-flush"] if prototype else []),
-             *(["tui-flush"] if tui and prototype else [])]
+    modes = ["engine", *(["tui"] if tui else []), "engine-buffered", *(["tui-buffered"] if tui else []),
+             *(["engine-flush"] if prototype else []), *(["tui-flush"] if tui and prototype else [])]
     samples: dict[str, list[dict[str, Any]]] = {m: [] for m in ["direct", "direct_unbuffered", *modes]}
     with tempfile.TemporaryDirectory(prefix="aft-bench-passthrough-", dir=workdir) as tmp:
         _direct(make_project(Path(tmp), {"train.py": SCRIPT}, name="warm"), 1000)
@@ -230,6 +231,8 @@ def report(result: dict[str, Any], command: str) -> Report:
     r.add("direct, output to a file", result["direct_wall"], "s")
     r.add("direct, unbuffered, output to a file", result["direct_unbuffered_wall"], "s")
     for mode, label in (("engine", "headless engine"), ("tui", "Textual app attached (run_test)"),
+                        ("engine-buffered", "headless engine, --buffered-output"),
+                        ("tui-buffered", "Textual app attached, --buffered-output"),
                         ("engine-flush", "headless engine, proposed buffered output"),
                         ("tui-flush", "Textual app attached, proposed buffered output")):
         if f"{mode}_wall" not in result:
@@ -253,16 +256,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lines", type=int, default=1_000_000)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--no-tui", action="store_true", help="leave out the run with the Textual app attached")
-    p.add_argument("--no-prototype", action="store_true", help="leave out the proposed buffered-output run")
-    p.add_argument("--child", choices=("engine", "tui", "engine-flush", "tui-flush"), help=argparse_hidden())
+    p.add_argument("--prototype", action="store_true",
+                   help="also run the proposed periodic-flush output (a thread in the trial)")
+    p.add_argument("--child", choices=("engine", "tui", "engine-buffered", "tui-buffered", "engine-flush", "tui-flush"),
+                   help=argparse_hidden())
     p.add_argument("--project", help=argparse_hidden())
     args = p.parse_args(argv)
     if args.child:
         _child_main(args.child, Path(args.project), args.lines)
         return 0
-    result = measure(args.lines, args.repeats, tui=not args.no_tui, prototype=not args.no_prototype)
+    result = measure(args.lines, args.repeats, tui=not args.no_tui, prototype=args.prototype)
     flags = (f"--lines {args.lines} --repeats {args.repeats}" + (" --no-tui" if args.no_tui else "")
-             + (" --no-prototype" if args.no_prototype else ""))
+             + (" --prototype" if args.prototype else ""))
     return finish(report(result, f"python -m benchmarks.passthrough {flags}"), args.json)
 
 

@@ -38,7 +38,8 @@ class Engine:
         outputs = Path(settings.outputs)
         self.outputs = Outputs(outputs if outputs.is_absolute() else info.project / outputs)
         self.interpreter = Interpreter.from_options(python=settings.python, venv=settings.venv,
-                                                    conda=settings.conda, prefix=settings.prefix)
+                                                    conda=settings.conda, prefix=settings.prefix,
+                                                    unbuffered=not settings.buffered_output)
         self._subscribers: list[Subscriber] = []
         self._log: SessionLog | None = None
         self._logged_lines: dict[str, int] = {}
@@ -160,6 +161,7 @@ class Engine:
                          run_dir=self.outputs.run_dir(run_id), log_path=self.outputs.log_path(run_id),
                          metrics_path=self.outputs.metrics_path(run_id), timeout=timeout, gpus=gpus,
                          omp_threads=omp_threads, model_path=self.settings.model_path,
+                         unbuffered=not self.settings.buffered_output,
                          artifact_dirs=[self.work_script.parent] if self.work_script.parent != cwd else [])
 
     def first_slot(self) -> tuple[list[int] | None, int]:

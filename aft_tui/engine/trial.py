@@ -38,6 +38,7 @@ class TrialSpec:
     omp_threads: int | None = 1
     model_path: str | None = None  # user's pattern
     artifact_dirs: list[Path] = field(default_factory=list)
+    unbuffered: bool = True
 
 
 @dataclass
@@ -103,6 +104,7 @@ class TrialRun:
             gpus=spec.gpus,
             timeout=spec.timeout,
             omp_threads=spec.omp_threads,
+            unbuffered=spec.unbuffered,
         )
         self._process = TrialProcess(request, self._on_lines, self._on_metrics, self._on_warning)
         launched = await self._process.run()

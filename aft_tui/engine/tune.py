@@ -175,6 +175,10 @@ class Tuner:
         self._n_trials = n_trials
         self.space = self.build_space()
         engine.info_message(f"Search space: {self.space.describe()}.")
+        if self.settings.buffered_output:
+            engine.info_message("Trial output is block-buffered (--buffered-output): logs and printed metrics arrive "
+                                "in blocks of about 8 KB, so live curves and pruning lag unless the script writes "
+                                "AFT_METRICS.")
         self._resolve_direction()
         self._started = time.time()
         baseline = self._take_baseline()

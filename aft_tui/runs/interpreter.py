@@ -60,6 +60,9 @@ class Interpreter:
     venv: str | None = None
     conda: str | None = None
     prefix: tuple[str, ...] = ()
+    # Unbuffered (`-u`) so each printed line and metric reaches AFT as it happens; a script that
+    # prints thousands of lines a second runs faster block-buffered (--buffered-output).
+    unbuffered: bool = True
 
     @classmethod
     def from_options(
@@ -68,6 +71,7 @@ class Interpreter:
         venv: str | None = None,
         conda: str | None = None,
         prefix: str | None = None,
+        unbuffered: bool = True,
     ) -> Interpreter:
         """Build from command-line options; --prefix is one shell-quoted string."""
         python, venv, conda = (value or None for value in (python, venv, conda))
@@ -86,7 +90,7 @@ class Interpreter:
                     f"The --prefix value {prefix!r} could not be split into words ({exc}); "
                     "quote it as one string, for example --prefix \"torchrun --nproc_per_node 2\"."
                 ) from None
-        return cls(python=python, venv=venv, conda=conda, prefix=parts)
+        return cls(python=python, venv=venv, conda=conda, prefix=parts, unbuffered=unbuffered)
 
     # ------------------------------------------------------------------ argv
 
@@ -97,9 +101,10 @@ class Interpreter:
         if self.prefix:
             # torchrun / accelerate take the script path themselves and start their own Pythons.
             return [*conda_head, self._prefix_executable(), *self.prefix[1:], *tail]
+        unbuffered = ["-u"] if self.unbuffered else []
         if self.conda:
-            return [*conda_head, "python", "-u", *tail]
-        return [self._python_path(), "-u", *tail]
+            return [*conda_head, "python", *unbuffered, *tail]
+        return [self._python_path(), *unbuffered, *tail]
 
     def _python_path(self) -> str:
         if self.python:

@@ -50,6 +50,7 @@ class LaunchRequest:
     gpus: list[int] | None = None
     timeout: float | None = None
     omp_threads: int | None = 1
+    unbuffered: bool = True  # PYTHONUNBUFFERED=1 (also reaches Pythons a launcher such as torchrun starts)
     grace_int: float = 5.0
     grace_term: float = 5.0
 
@@ -70,7 +71,10 @@ def build_environment(request: LaunchRequest, base: dict[str, str] | None = None
     env.update({str(k): str(v) for k, v in request.env.items()})
     env["AFT_RUN_DIR"] = str(Path(request.run_dir).absolute())
     env["AFT_METRICS"] = str(Path(request.metrics_path).absolute())
-    env["PYTHONUNBUFFERED"] = "1"
+    if request.unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    else:  # asked for explicitly, so it wins over a PYTHONUNBUFFERED left in the shell
+        env.pop("PYTHONUNBUFFERED", None)
     if request.gpus is not None:
         env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in request.gpus)
     if request.omp_threads is not None and not user_set_omp:

@@ -38,6 +38,11 @@ def test_default_is_current_python_unbuffered():
     Interpreter().check()
 
 
+def test_buffered_output_drops_the_unbuffered_flag():
+    assert Interpreter(unbuffered=False).command("train.py", []) == [sys.executable, "train.py"]
+    assert Interpreter.from_options(unbuffered=False).unbuffered is False
+
+
 def test_python_path(tmp_path):
     assert Interpreter(python=sys.executable).command(Path("t.py"), []) == [sys.executable, "-u", "t.py"]
     Interpreter(python=sys.executable).check()

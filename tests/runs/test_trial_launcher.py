@@ -203,6 +203,7 @@ def test_environment_rules():
     assert build_environment(req(env={"OMP_NUM_THREADS": "8"}), base)["OMP_NUM_THREADS"] == "8"
     assert build_environment(req(), {"OMP_NUM_THREADS": "2"})["OMP_NUM_THREADS"] == "2"
     assert build_environment(req(env={"PYTHONUNBUFFERED": "0"}), base)["PYTHONUNBUFFERED"] == "1"
+    assert "PYTHONUNBUFFERED" not in build_environment(req(unbuffered=False), dict(base, PYTHONUNBUFFERED="1"))
     assert Path(build_environment(req(), base)["AFT_RUN_DIR"]).is_absolute()
 
 
