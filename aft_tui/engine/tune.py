@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from aft_tui.engine import events as ev
+from aft_tui.engine.engine import LOG_LINES_KEPT_PER_TRIAL
 from aft_tui.engine.trial import TrialOutcome, TrialRun
 from aft_tui.errors import UserError
 from aft_tui.runs import slots as slotting
@@ -40,6 +41,16 @@ def _better(a: float, b: float | None, direction: str) -> bool:
     if b is None:
         return True
     return a > b if direction == "max" else a < b
+
+
+def _first_lines(path: Path, n: int) -> list[str]:
+    import itertools
+
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return [line.rstrip("\n") for line in itertools.islice(fh, n)]
+    except OSError:
+        return []
 
 
 def _in_background(fn: Callable[..., Any], *args: Any) -> Future:
@@ -368,6 +379,10 @@ class Tuner:
         tagging = _in_background(engine.workspace.tag, tag, sha)
         engine.emit(ev.TrialStarted(run_id=run_id, number=1, params=choice.params, command=command, commit=sha,
                                     gpus=list(smoke.slot[0] or []) if smoke.slot else [], rationale=choice.rationale))
+        # Its output was streamed under the smoke run's id; a replay shows trial 1's own first lines.
+        head = await asyncio.to_thread(_first_lines, engine.outputs.log_path(run_id), LOG_LINES_KEPT_PER_TRIAL)
+        if head:
+            engine.emit(ev.TrialLog(run_id=run_id, lines=head))
         engine.info_message(f"Trial 1 is the smoke run {smoke.run_id}: it ran the defaults to the end "
                             f"({outcome.duration:.1f} s), so they are not trained a second time.")
         rows = next((rows for rows in ((outcome.sources or {}).get("file"), (outcome.sources or {}).get("stdout"))
