@@ -61,10 +61,10 @@ async def test_a_flood_redraws_the_header_a_few_times_a_second_without_layouts()
         # A flood well under way: the log already holds as many lines as it keeps, so its own size
         # (which does need a layout while it grows) is settled.
         app.logs.show_run(RUN_ID, batch * (app.logs.max_lines // len(batch)), status="running")
-        await pilot.pause(0.2)
+        layouts = _count_layouts(app)
+        await _settled(pilot, layouts)
         header = app.logs.header
         draws_before = header.draws
-        layouts = _count_layouts(app)
         began = time.monotonic()
         sent = 0
         while time.monotonic() - began < 1.0:
