@@ -538,9 +538,9 @@ class Tuner:
         if not (self.metric and history):
             return []
         try:
-            from aft_tui.tuning.analyzer import analyze
+            from aft_tui.tuning.analyzer import analyze_trial
 
-            return [f.to_dict() for f in analyze(history, self.metric, self.direction or "max")]
+            return [f.to_dict() for f in analyze_trial(history, self.metric, self.direction or "max")]
         except Exception as exc:  # analysis is advice; it must never lose a result
             return [{"code": "analysis_failed", "sentence": f"Curve analysis failed: {exc}"}]
 

@@ -295,6 +295,12 @@ def direction_for(name: str) -> str | None:
     return classified[1] if classified else None
 
 
+def is_held_out(name: str) -> bool:
+    """Whether a metric name says it is measured on held-out data (val_*, eval_*, test_*)."""
+    classified = _classify(name)
+    return classified is not None and bool(set(classified[2]) & (_EVAL_TOKENS | _TEST_TOKENS))
+
+
 def choose_objective(names: Iterable[str]) -> tuple[str, str] | None:
     """The metric to optimise among those a script reported, with its direction.
 

@@ -76,8 +76,11 @@ def reported_values(call: cst.Call, module: cst.Module) -> list[tuple[str, cst.B
     pending: str | None = None
     for arg in args:
         value = arg.value
-        if isinstance(value, cst.FormattedString):
-            pairs, pending = _fstring_pairs(value, module)
+        parts = _string_parts(value)
+        if parts is not None and any(not isinstance(part, str) for part in parts):
+            # An f-string, or implicitly concatenated pieces of which one is an f-string
+            # (a print split over lines: f"loss: {a} " f"- val_loss: {b}").
+            pairs, pending = _fstring_pairs(parts, module)
             found.extend(pairs)
             continue
         text = string_value(value)
@@ -109,14 +112,25 @@ def reported_values(call: cst.Call, module: cst.Module) -> list[tuple[str, cst.B
     return found
 
 
-def _fstring_pairs(node: cst.FormattedString, module: cst.Module) -> tuple[list[tuple[str, cst.BaseExpression]], str | None]:
+def _string_parts(node: cst.BaseExpression) -> list[str | cst.FormattedStringExpression] | None:
+    """A string literal as its text pieces and f-string expressions, in order (None: not a string)."""
+    if isinstance(node, cst.ConcatenatedString):
+        left, right = _string_parts(node.left), _string_parts(node.right)
+        return None if left is None or right is None else left + right
+    if isinstance(node, cst.FormattedString):
+        return [part.value if isinstance(part, cst.FormattedStringText) else part for part in node.parts]
+    text = string_value(node)
+    return None if text is None else [text]
+
+
+def _fstring_pairs(parts: list[str | cst.FormattedStringExpression],
+                   module: cst.Module) -> tuple[list[tuple[str, cst.BaseExpression]], str | None]:
     pairs: list[tuple[str, cst.BaseExpression]] = []
     text = ""
-    for part in node.parts:
-        if isinstance(part, cst.FormattedStringText):
-            text += part.value
+    for part in parts:
+        if isinstance(part, str):
+            text += part
             continue
-        assert isinstance(part, cst.FormattedStringExpression)
         if part.equal is not None:  # f"{val_loss=}"
             label = normalise(module.code_for_node(part.expression).replace(".", "_"))
         else:

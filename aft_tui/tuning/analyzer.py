@@ -462,6 +462,50 @@ def analyze(
     return findings
 
 
+def analyze_trial(history: list[dict[str, Any]], metric: str, direction: str) -> list[Finding]:
+    """`analyze`, reading a per-evaluation companion when the objective is reported once per run.
+
+    Many scripts print their objective once at the end (`validation: 0.87`) and their
+    per-epoch metrics on another line (`val_loss: ... val_accuracy: ...`). The final value
+    has no curve, but the per-epoch held-out metric next to it does: its findings (still
+    improving, overfitting, ...) are what the strategies and the person need. Each sentence
+    says which curve it read.
+    """
+    findings = analyze(history, metric, direction)
+    if not (len(findings) == 1 and findings[0].code == "too_short"):
+        return findings
+    companion = curve_companion(history, metric)
+    if companion is None:
+        return findings
+    name, companion_direction = companion
+    read = analyze(history, name, companion_direction)
+    if len(read) == 1 and read[0].code == "too_short":
+        return findings
+    lead = f"{display_name(metric)} is reported once per run, so the per-epoch curve of {name} was read: "
+    for finding in read:
+        finding.sentence = lead + finding.sentence[:1].lower() + finding.sentence[1:]
+        finding.evidence = {**finding.evidence, "curve_of": name}
+    return read
+
+
+def curve_companion(history: Sequence[dict[str, Any]], metric: str) -> tuple[str, str] | None:
+    """The held-out metric with a per-evaluation curve to read in place of a once-per-run objective."""
+    from aft_tui.runs.metrics import choose_objective, is_held_out
+
+    counts: dict[str, int] = {}
+    for record in history:
+        for key, value in record.items():
+            if key not in ("epoch", "step") and key != metric and _num(value) is not None:
+                counts[key] = counts.get(key, 0) + 1
+    candidates = [name for name, n in counts.items() if n >= MIN_POINTS]
+    picked = choose_objective(candidates)
+    if picked is None:
+        return None
+    if not is_held_out(picked[0]):
+        return None  # only a held-out curve stands in for the objective; a training curve would mislead
+    return picked
+
+
 def _non_finite(history: Sequence[dict[str, Any]], obj: _Series, train: _Series | None) -> Finding | None:
     """NaN or infinity in the objective, the training metric or any loss: training diverged."""
     watched = [obj.name] + ([train.name] if train else [])
@@ -512,7 +556,7 @@ def _too_short(history: Sequence[dict[str, Any]], obj: _Series) -> Finding:
         return Finding("too_short", sentence, "warning", {"points": 0, "recorded": keys}, {}, None)
     best = _best_index(obj)
     sentence = (
-        f"Only {_plural(obj.n, 'evaluation')} of {name} were recorded: at least {MIN_POINTS} "
+        f"Only {_plural(obj.n, 'evaluation')} of {name} {'was' if obj.n == 1 else 'were'} recorded: at least {MIN_POINTS} "
         "are needed to tell a trend from noise."
     )
     evidence = {"points": obj.n, "values": list(obj.ys)}

@@ -337,3 +337,36 @@ def test_curves_have_finite_values_except_the_diverged_run() -> None:
     for name in SCENARIOS:
         values = [v for r in curve(name) for v in r.values()]
         assert all(math.isfinite(v) for v in values) == (name != "diverged")
+
+
+# ---------------------------------------------------------------- an objective reported once per run
+
+
+def _final_only(name: str) -> list[dict]:
+    """A recorded run whose objective is printed once at the end (`score: 0.87`), as many scripts do."""
+    history = curve(name)
+    return history + [{"score": history[-1]["val_acc"]}]
+
+
+def test_a_once_per_run_objective_is_read_through_its_held_out_curve() -> None:
+    from aft_tui.tuning.analyzer import analyze_trial
+
+    assert codes(analyze(_final_only("still_improving"), "score", "max")) == ["too_short"]
+    findings = analyze_trial(_final_only("still_improving"), "score", "max")
+    assert codes(findings) == ["still_improving"]
+    assert findings[0].suggestion == {"epochs": "increase"}
+    assert findings[0].evidence["curve_of"] in ("val_acc", "val_loss")
+    assert findings[0].sentence.startswith("score is reported once per run, so the per-epoch curve of val_")
+    overfit = analyze_trial(_final_only("overfitting"), "score", "max")
+    assert "overfitting" in codes(overfit)
+
+
+def test_only_a_held_out_curve_stands_in_for_the_objective() -> None:
+    from aft_tui.tuning.analyzer import analyze_trial
+
+    train_only = [{"epoch": r["epoch"], "train_loss": r["train_loss"]} for r in curve("still_improving")]
+    findings = analyze_trial(train_only + [{"score": 0.8}], "score", "max")
+    assert codes(findings) == ["too_short"]
+    assert findings[0].sentence.startswith("Only 1 evaluation of score was recorded")
+    # An objective with its own curve is read as it is.
+    assert codes(analyze_trial(curve("plateau"), "val_loss", "min")) == codes(analyze(curve("plateau"), "val_loss", "min"))

@@ -56,6 +56,9 @@ def test_pipeline(git_project, tmp_path: Path, files: list[str], script: str, pa
     best = (max if direction == "max" else min)(r["value"] for r in ok)
     defaults = runs[0]["value"]
     assert (best >= defaults) if direction == "max" else (best <= defaults)
+    # Every run has a curve to read: target.py prints its objective once, at the end, and its
+    # per-epoch held-out metrics on another line, which the analysis reads instead.
+    assert not [f for r in ok for f in r["findings"] if f["code"] == "too_short"], [r["findings"] for r in ok]
 
     # The refactor was shown as a diff in the session, then approved.
     session_log = (project / ".aft" / "sessions" / f"{sid}.jsonl").read_text()

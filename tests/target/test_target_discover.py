@@ -11,6 +11,7 @@ import pytest
 
 from aft_tui.errors import UserError
 from aft_tui.target.discover import Discovery, discover
+from tests.conftest import ROOT
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -248,3 +249,17 @@ def test_config_flag_with_computed_default_and_data_files(tmp_path):
     assert config.extra["config_flag"] and config.extra["config_file"] == "config.yaml"
     assert [p.name for p in d.params if p.source == "config_file"] == ["training.lr"]
     assert d.skipped == []
+
+
+def test_a_print_split_over_lines_reports_every_metric(tmp_path: Path):
+    # Implicitly concatenated f-strings, plain strings between them, and a plain-string tail.
+    script = tmp_path / "train.py"
+    script.write_text(
+        "LR = 0.01\n"
+        "for epoch in range(3):\n"
+        "    loss, val_loss, val_acc = 1.0 / (epoch + 1), 0.9, 0.5\n"
+        '    print(f"Epoch {epoch + 1} - loss: {loss:.4f} "\n'
+        '          "- val_loss: " f"{val_loss:.4f} - val_acc: {val_acc:.4f}" " done")\n'
+    )
+    assert discover(script).metrics == ["loss", "val_loss", "val_acc"]
+    assert discover(ROOT / "cookbook" / "targets" / "target.py").metrics == ["loss", "val_loss", "val_accuracy", "validation"]
