@@ -305,15 +305,32 @@ class SessionModel:
         return out
 
     def curve(self, run_id: str) -> list[tuple[float, float]]:
-        """(epoch or step, objective) points of one trial's learning curve."""
+        """(epoch or step, value) points of one trial's learning curve (see `curve_metric`)."""
         row = self.trials.get(run_id)
         if row is None or not self.metric:
             return []
+        return self._points_of(row, self.curve_metric(run_id))
+
+    def curve_metric(self, run_id: str) -> str:
+        """The objective, or, when the script reports it once per run, the per-epoch held-out
+        metric the analysis reads in its place (the curve worth looking at)."""
+        row = self.trials.get(run_id)
+        if row is None or not self.metric:
+            return self.metric
+        if len(self._points_of(row, self.metric)) >= 3:
+            return self.metric
+        from aft_tui.tuning.analyzer import curve_companion
+
+        companion = curve_companion(row.history, self.metric)
+        return companion[0] if companion else self.metric
+
+    @staticmethod
+    def _points_of(row: TrialRow, metric: str) -> list[tuple[float, float]]:
         points = []
         # Once the script reports epochs or steps, points without them (its plain prints) are duplicates.
         positioned = any("epoch" in p or "step" in p for p in row.history)
         for i, point in enumerate(row.history, start=1):
-            value = _num(point.get(self.metric))
+            value = _num(point.get(metric))
             if value is None or (positioned and "epoch" not in point and "step" not in point):
                 continue
             x = point.get("epoch", point.get("step", i))

@@ -114,3 +114,16 @@ def test_bundled_demo_session_replays(tmp_path):
     assert model.best_value is not None and model.metric == "val_acc"
     for line in demo.read_text().splitlines():
         assert json.loads(line)["kind"]
+
+
+def test_a_once_per_run_objective_plots_its_per_epoch_held_out_curve():
+    model = SessionModel()
+    model.apply(ev.SessionStarted(session_id="s", target="train.py", branch="aft/s",
+                                  settings={"metric": "validation", "direction": "max"}))
+    model.apply(ev.TrialStarted(run_id="s-t001", number=1, params={"lr": 0.1}))
+    for epoch, (loss, acc) in enumerate([(0.9, 0.6), (0.7, 0.7), (0.6, 0.75)], start=1):
+        model.apply(ev.TrialMetric(run_id="s-t001", epoch=epoch, values={"loss": loss, "val_accuracy": acc}))
+    model.apply(ev.TrialMetric(run_id="s-t001", values={"validation": 0.75}))
+    assert model.metric == "validation"
+    assert model.curve_metric("s-t001") == "val_accuracy"
+    assert model.curve("s-t001") == [(1.0, 0.6), (2.0, 0.7), (3.0, 0.75)]

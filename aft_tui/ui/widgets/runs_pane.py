@@ -127,6 +127,9 @@ class RunsPane(Vertical):
             points = model.curve(run_id)
             row = model.trials.get(run_id)
             label = f"t{row.number}" if row else run_id
+            shown = model.curve_metric(run_id)
+            if shown != model.metric:
+                label += f" {shown}"  # the objective is reported once per run; its per-epoch companion
             curves.append((label, [x for x, _ in points], [y for _, y in points]))
         self.query_one("#plot-curves", LearningPlot).plot(curves, "select a trial (m marks several)")
         best = model.best_so_far()
