@@ -129,7 +129,7 @@ def apply_goal(update: GoalUpdate, engine: Any) -> GoalUpdate:
         update.notes.append(f"A tuning run is in progress; the {wanted.pop('strategy')} strategy will apply to the next `/tune`.")
     applied.update(wanted)
     if applied:
-        engine.settings.update(applied, "the conversation")
+        engine.change_settings(applied, "the conversation")
         update.notes.insert(0, "Set " + ", ".join(_describe(k, v) for k, v in applied.items()) + ".")
     update.settings = applied
     return update

@@ -158,7 +158,7 @@ async def _tune(engine: Any, args: dict[str, Any]) -> Any:
     if not decision.approved:
         return _rejected(decision)
     if changes:
-        settings.update({k: v for k, v in changes.items() if k != "trials"}, "the conversation")
+        engine.change_settings({k: v for k, v in changes.items() if k != "trials"}, "the conversation")
     summary = await engine.tune(trials)
     best = summary.get("best") or {}
     return {"finished": True, "trials": summary.get("trials"), "end_reason": summary.get("end_reason"),

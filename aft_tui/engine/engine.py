@@ -125,6 +125,14 @@ class Engine:
             self._logged_lines[event.run_id] = kept + len(event.lines)
         return True
 
+    def change_settings(self, values: dict[str, Any], origin: str) -> None:
+        """Change settings mid-session: kept for a resume, and told to every view (and the replay)."""
+        self.settings.update(values, origin)
+        self.state.settings.update({k: v for k, v in self.settings.to_dict().items() if k in values})
+        self.state.save(self.state_dir)
+        public = _public_settings(self.settings)
+        self.emit(ev.SettingsChanged(values={k: public.get(k) for k in values}, origin=origin))
+
     def info_message(self, text: str) -> None:
         self.emit(ev.Info(text=text))
 

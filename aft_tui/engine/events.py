@@ -68,6 +68,15 @@ class SessionStarted(Event):
 
 
 @dataclass
+class SettingsChanged(Event):
+    """Settings changed during the session (a goal in the conversation, the assistant's tools)."""
+
+    kind: ClassVar[str] = "settings_changed"
+    values: dict[str, Any] = field(default_factory=dict)
+    origin: str = ""
+
+
+@dataclass
 class SessionEnded(Event):
     kind: ClassVar[str] = "session_ended"
     session_id: str = ""

@@ -133,6 +133,14 @@ class SessionModel:
         verb = "Resumed" if e.resumed else "Started"
         self._say("notice", f"{verb} session {e.session_id} on {e.target} (branch {e.branch}).")
 
+    def _on_settings_changed(self, e: ev.SettingsChanged) -> None:
+        values = e.values or {}
+        if isinstance(values.get("trials"), int) and not self.done:
+            self.total_trials = values["trials"]
+        if values.get("metric") and not self.metric:
+            self.metric = values["metric"]
+            self.direction = values.get("direction") or self.direction
+
     def _on_session_ended(self, e: ev.SessionEnded) -> None:
         self.ended = e.reason or "ended"
         self._say("notice", f"Session ended ({self.ended}).")

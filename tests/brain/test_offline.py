@@ -92,6 +92,21 @@ async def test_offline_chat_applies_safe_goals_and_explains_unsafe_ones(engine_f
     assert engine.settings.trials == 20
     assert engine.settings.metric == "val_acc" and engine.settings.direction == "max"
     assert "Set " in reply and "trials=20" in reply
+    # Views and replays learn of it, and a resume keeps it.
+    changed = [e for e in read_events(engine) if e["kind"] == "settings_changed"]
+    assert changed[-1]["values"] == {"metric": "val_acc", "direction": "max", "trials": 20}
+    assert changed[-1]["origin"] == "the conversation"
+    from aft_tui.engine.session import SessionState
+
+    saved = SessionState.load(engine.state_dir, engine.session_id).settings
+    assert (saved["trials"], saved["metric"]) == (20, "val_acc")
+    from aft_tui.engine import events as ev
+    from aft_tui.ui.model import SessionModel
+
+    model = SessionModel()
+    for event in changed:
+        model.apply(ev.event_from_dict(event))
+    assert model.total_trials == 20 and model.metric == "val_acc"
 
     engine.state.metric, engine.state.direction = "val_acc", "max"
     reply = await engine.chat("minimise val loss")
