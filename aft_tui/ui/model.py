@@ -345,6 +345,15 @@ class SessionModel:
             points.append((float(x if x is not None else i), value))
         return points
 
+    def params_text(self, row: TrialRow) -> str:
+        """A trial's parameters as the runs table shows them: trial 1 (the defaults) in full, later
+        trials by what they change from it, which is what tells them apart in a narrow column."""
+        first = next((r for r in self.trials.values() if r.number == 1), None)
+        if first is None or row.number == 1 or not first.params:
+            return fmt_params(row.params)
+        changed = {k: v for k, v in row.params.items() if first.params.get(k) != v}
+        return fmt_params(changed) if changed else "same as trial 1"
+
     def records(self) -> list[dict[str, Any]]:
         """Trials in the shape of outputs/results.json, for the shared runs table."""
         return [{"number": r.number, "run_id": r.run_id, "status": r.status, "value": r.value,

@@ -127,3 +127,14 @@ def test_a_once_per_run_objective_plots_its_per_epoch_held_out_curve():
     assert model.metric == "validation"
     assert model.curve_metric("s-t001") == "val_accuracy"
     assert model.curve("s-t001") == [(1.0, 0.6), (2.0, 0.7), (3.0, 0.75)]
+
+
+def test_the_runs_table_shows_later_trials_by_what_they_change():
+    model = SessionModel()
+    model.apply(ev.TrialStarted(run_id="s-t001", number=1, params={"lr": 0.001, "epochs": 5, "dropout": 0.2}))
+    model.apply(ev.TrialStarted(run_id="s-t002", number=2, params={"lr": 0.001, "epochs": 8, "dropout": 0.2}))
+    model.apply(ev.TrialStarted(run_id="s-t003", number=3, params={"lr": 0.001, "epochs": 5, "dropout": 0.2}))
+    first, second, third = model.rows()
+    assert model.params_text(first) == "lr=0.001, epochs=5, dropout=0.2"
+    assert model.params_text(second) == "epochs=8"
+    assert model.params_text(third) == "same as trial 1"

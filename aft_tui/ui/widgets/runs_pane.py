@@ -22,6 +22,7 @@ from aft_tui.ui.widgets.learning_plot import LearningPlot
 _STATUS_STYLE = {"ok": "green", "running": "bold cyan", "failed": "red", "timeout": "red", "pruned": "yellow",
                  "cancelled": "dim"}
 _COLUMNS = ("#", "status", "value", "time", "commit", "params")
+_HEADINGS = {"params": "params (changes from trial 1)"}
 
 
 class RunsPane(Vertical):
@@ -60,7 +61,7 @@ class RunsPane(Vertical):
     def compose(self) -> ComposeResult:
         table: DataTable = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         for name in _COLUMNS:
-            table.add_column(name, key=name)
+            table.add_column(_HEADINGS.get(name, name), key=name)
         yield table
         with Horizontal(id="runs-plots"):
             yield LearningPlot("learning curves", "epoch", id="plot-curves")
@@ -97,7 +98,7 @@ class RunsPane(Vertical):
             self._metric = model.metric
             table.clear(columns=True)
             for name in _COLUMNS:
-                table.add_column(model.metric if name == "value" else name, key=name)
+                table.add_column(model.metric if name == "value" else _HEADINGS.get(name, name), key=name)
             self._versions.clear()
         best_changed = model.best_run != self._best
         stale = {self._best, model.best_run} if best_changed else set()
@@ -115,7 +116,8 @@ class RunsPane(Vertical):
         mark = "●" if row.run_id in self.marked else " "
         status = Text(row.status + (" ★" if row.run_id == self._best else ""), style=_STATUS_STYLE.get(row.status, ""))
         return [f"{mark}{row.number}", status, fmt_value(row.value),
-                fmt_duration(row.duration) if row.duration is not None else "…", row.commit[:8], fmt_params(row.params)]
+                fmt_duration(row.duration) if row.duration is not None else "…", row.commit[:8],
+                self._model.params_text(row) if self._model is not None else fmt_params(row.params)]
 
     def replot(self) -> None:
         model = self._model
