@@ -40,6 +40,7 @@ class MetricPrint:
     metrics: list[tuple[str, cst.BaseExpression]]
     epoch_var: str | None
     location: str
+    epoch_shown: cst.BaseExpression | None = None  # how the print numbers the epoch (`epoch + 1`)
 
 
 def normalise(label: str) -> str | None:
@@ -121,6 +122,23 @@ def _string_parts(node: cst.BaseExpression) -> list[str | cst.FormattedStringExp
         return [part.value if isinstance(part, cst.FormattedStringText) else part for part in node.parts]
     text = string_value(node)
     return None if text is None else [text]
+
+
+_EPOCH_LABEL = re.compile(r"(?i)\bepoch\s*[:=#]?\s*$")
+
+
+def shown_epoch(call: cst.Call) -> cst.BaseExpression | None:
+    """The expression a print shows as the epoch (`f"Epoch {epoch + 1}/{EPOCHS}"`), if any."""
+    for arg in positional_args(call):
+        text = ""
+        for part in _string_parts(arg.value) or []:
+            if isinstance(part, str):
+                text += part
+                continue
+            if _EPOCH_LABEL.search(text):
+                return part.expression
+            text = ""
+    return None
 
 
 def _fstring_pairs(parts: list[str | cst.FormattedStringExpression],
@@ -227,6 +245,13 @@ def is_safe_to_repeat(node: cst.BaseExpression) -> bool:
     return False
 
 
+def _mentions(expr: cst.BaseExpression, name: str | None) -> bool:
+    """Whether `expr` reads the variable `name` (so it is the loop's epoch, not some other count)."""
+    import libcst.matchers as m
+
+    return bool(name) and bool(m.findall(expr, m.Name(value=name)))
+
+
 def metric_prints(script: Script) -> list[MetricPrint]:
     """Metric-reporting prints a hook can follow: in the epoch loop body, or outside any loop."""
     found: list[MetricPrint] = []
@@ -256,7 +281,10 @@ def metric_prints(script: Script) -> list[MetricPrint]:
         seen: dict[str, cst.BaseExpression] = {}
         for name, expr in pairs:
             seen.setdefault(name, expr)
-        found.append(MetricPrint(line, list(seen.items()), epoch_var, script.loc(line)))
+        shown = shown_epoch(call) if epoch_var else None
+        if shown is not None and not (is_safe_to_repeat(shown) and _mentions(shown, epoch_var)):
+            shown = None
+        found.append(MetricPrint(line, list(seen.items()), epoch_var, script.loc(line), shown))
     return found
 
 

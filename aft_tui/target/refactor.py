@@ -378,7 +378,9 @@ class _Planner:
         described = []
         for mp in prints:
             pairs = [(name, self.script.code(expr)) for name, expr in mp.metrics]
-            hook = hooks.statement(hooks.loop_hook_code(pairs, mp.epoch_var), self.module)
+            # The epoch as the print numbers it, so the curve's axis matches the log (Epoch 1, 2, ...).
+            epoch = self.script.code(mp.epoch_shown) if mp.epoch_shown is not None else mp.epoch_var
+            hook = hooks.statement(hooks.loop_hook_code(pairs, epoch), self.module)
             self.after.setdefault(mp.statement, []).append(hook)
             names = ", ".join(n for n, _ in mp.metrics)
             described.append(f"{names} ({mp.location}{', per epoch' if mp.epoch_var else ''})")

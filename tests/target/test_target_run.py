@@ -72,7 +72,8 @@ def test_metrics_are_appended_as_json_lines(tmp_path):
     result = run(refactored, metrics=metrics)
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in metrics.read_text().splitlines()]
-    assert [r["epoch"] for r in rows[:-1]] == [0, 1, 2, 3, 4]
+    # Numbered as the print numbers them ("epoch 1/5" ... "epoch 5/5"), not by the 0-based loop variable.
+    assert [r["epoch"] for r in rows[:-1]] == [1, 2, 3, 4, 5]
     assert all(set(r) == {"epoch", "loss", "val_acc"} for r in rows[:-1])
     assert set(rows[-1]) == {"validation"}
     printed = [line for line in result.stdout.splitlines() if line.startswith("epoch 5/5")][0]
