@@ -76,7 +76,7 @@ class OfflineBrain:
             goal = apply_goal(goal, engine) if engine is not None else goal
             lines = list(goal.notes) if goal.notes else ["Understood: " + ", ".join(f"{k}={v}" for k, v in goal.settings.items()) + "."]
             if goal.settings:
-                lines.append("Run /tune to start (or /pipeline if the script does not take flags yet).")
+                lines.append(next_step(engine))
             return "\n".join(lines)
         if _MODEL_RE.search(text):
             return ("I am the offline assistant: I understand simple goals (\"maximise accuracy\", \"minimise val loss\", "
@@ -113,6 +113,37 @@ class OfflineBrain:
                              optimizer_choice: dict[str, Any] | None) -> ParamProposal | None:
         self.last_problem = "no model is configured (" + CONFIGURE_MODEL.split(";")[0] + ")"
         return None
+
+
+def next_step(engine: Any) -> str:
+    """/tune or /pipeline, from what the script exposes now (its session copy, after any refactor)."""
+    generic = "Run /tune to start (or /pipeline if the script does not take flags yet)."
+    script = getattr(engine, "work_script", None) if engine is not None else None
+    if script is None:
+        return generic
+    try:
+        from aft_tui.target.discover import discover
+
+        found = discover(script)
+    except Exception:  # a hint only: never let it break the reply
+        return generic
+    tunable = [p for p in found.params if p.extra.get("tunable", True)]
+    flags = [p.name for p in tunable if p.flag and p.source != "config_file"]
+    hard = [p.name for p in tunable if not p.flag and p.source != "config_file"]
+    name = getattr(getattr(engine, "info", None), "rel_script", None) or script.name
+
+    def listed(names: list[str]) -> str:
+        return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+    if flags and not hard:
+        return f"Run /tune to start: {name} takes its parameters as flags ({listed(flags)})."
+    if hard and not flags:
+        return (f"{name} hard-codes its parameters ({listed(hard)}): run /pipeline to expose them as flags "
+                "(a diff for you to approve) and tune them.")
+    if flags and hard:
+        return (f"Run /tune to tune the flags {name} takes ({listed(flags)}), or /pipeline to also expose what "
+                f"it hard-codes ({listed(hard)}).")
+    return generic
 
 
 def _known_metrics(context: dict[str, Any]) -> list[str]:

@@ -138,3 +138,12 @@ async def test_llm_strategy_without_a_model_tunes_with_the_optimizer_and_says_so
     assert "no model is configured" in runs[1]["rationale"]
     infos = [e["text"] for e in read_events(engine) if e["kind"] == "info" and "needs a model" in e["text"]]
     assert len(infos) == 1 and "--model" in infos[0]
+
+
+async def test_a_goal_is_followed_by_the_step_the_script_needs(engine_factory):
+    flags = await engine_factory()
+    reply = await flags.chat("try 5 trials")
+    assert "Run /tune to start: train.py takes its parameters as flags (" in reply
+    constants = await engine_factory("const_train.py")
+    reply = await constants.chat("try 5 trials")
+    assert "const_train.py hard-codes its parameters (" in reply and "run /pipeline to expose them" in reply
