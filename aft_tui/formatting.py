@@ -17,3 +17,12 @@ def fmt_value(value: Any, missing: str = "—", digits: int = 4) -> str:
 def fmt_params(params: dict[str, Any]) -> str:
     """`lr=0.003, epochs=5` — how a trial's parameters read in logs, commits and tables."""
     return ", ".join(f"{k}={fmt_value(v)}" for k, v in params.items())
+
+
+def params_against_first(params: dict[str, Any], first: dict[str, Any] | None, is_first: bool) -> str:
+    """A trial's parameters for a table: trial 1 (the defaults) in full, later trials by what they
+    change from it, which is what tells trials apart in a narrow column."""
+    if is_first or not first:
+        return fmt_params(params)
+    changed = {k: v for k, v in params.items() if first.get(k) != v}
+    return fmt_params(changed) if changed else "same as trial 1"

@@ -348,11 +348,10 @@ class SessionModel:
     def params_text(self, row: TrialRow) -> str:
         """A trial's parameters as the runs table shows them: trial 1 (the defaults) in full, later
         trials by what they change from it, which is what tells them apart in a narrow column."""
+        from aft_tui.formatting import params_against_first
+
         first = next((r for r in self.trials.values() if r.number == 1), None)
-        if first is None or row.number == 1 or not first.params:
-            return fmt_params(row.params)
-        changed = {k: v for k, v in row.params.items() if first.params.get(k) != v}
-        return fmt_params(changed) if changed else "same as trial 1"
+        return params_against_first(row.params, first.params if first else None, row.number == 1)
 
     def records(self) -> list[dict[str, Any]]:
         """Trials in the shape of outputs/results.json, for the shared runs table."""

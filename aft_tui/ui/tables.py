@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from aft_tui.formatting import fmt_params, fmt_value
+from aft_tui.formatting import fmt_value, params_against_first
 
 
 def runs_table(results: list[dict[str, Any]], title: str = "Trials") -> Any:
@@ -13,13 +13,15 @@ def runs_table(results: list[dict[str, Any]], title: str = "Trials") -> Any:
     # Within one session the run id's session prefix is in the title: show t001, not the full id.
     session_title = len({r.get("session") for r in results}) == 1
     metric = next((r.get("metric") for r in results if r.get("metric")), None) or "metric"
+    params_col = "params (changes from trial 1)"
     for col, justify in (("#", "right"), ("run", "left"), ("status", "left"), (metric, "right"),
-                         ("params", "left"), ("duration", "right"), ("commit", "left")):
-        table.add_column(col, justify=justify, no_wrap=col != "params",  # type: ignore[arg-type]
-                         overflow="fold" if col == "params" else "ellipsis")
+                         (params_col, "left"), ("duration", "right"), ("commit", "left")):
+        table.add_column(col, justify=justify, no_wrap=col != params_col,  # type: ignore[arg-type]
+                         overflow="fold" if col == params_col else "ellipsis")
     best = _best(results)
+    firsts = {r.get("session"): r.get("params") or {} for r in results if r.get("number") == 1}
     for r in sorted(results, key=lambda r: (r.get("session", ""), r.get("number", 0))):
-        params = fmt_params((r.get("params") or {}))
+        params = params_against_first(r.get("params") or {}, firsts.get(r.get("session")), r.get("number") == 1)
         status = r.get("status", "")
         style = "bold green" if best is not None and r is best else {"failed": "red", "timeout": "red",
                                                                       "pruned": "yellow", "cancelled": "dim"}.get(status)

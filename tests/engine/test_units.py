@@ -126,3 +126,20 @@ def test_slots():
     assert assign_slots(2, 2, [0, 1, 2, 3]) == [[0, 1], [2, 3]]
     with pytest.raises(UserError, match="--parallel 1"):
         assign_slots(3, 2, [0, 1, 2])
+
+
+def test_the_runs_table_shows_later_trials_by_their_changes():
+    from rich.console import Console
+
+    from aft_tui.ui.tables import runs_table
+
+    base = {"session": "s", "metric": "val_acc", "direction": "max", "status": "ok", "duration": 1.0, "commit": "abc"}
+    results = [dict(base, number=1, run_id="s-t001", value=0.8, params={"lr": 0.1, "epochs": 5}),
+               dict(base, number=2, run_id="s-t002", value=0.9, params={"lr": 0.1, "epochs": 9}),
+               dict(base, number=3, run_id="s-t003", value=0.7, params={"lr": 0.1, "epochs": 5})]
+    console = Console(width=140, record=True)
+    console.print(runs_table(results))
+    lines = console.export_text().splitlines()
+    row = {line.split("│")[1].strip(): line for line in lines if line.startswith("│")}
+    assert "lr=0.1, epochs=5" in row["1"] and "epochs=9" in row["2"] and "lr=" not in row["2"]
+    assert "same as trial 1" in row["3"]
