@@ -7,6 +7,7 @@ log and the git branch must tell the same story.
 from __future__ import annotations
 
 import json
+import re
 import os
 import shlex
 import shutil
@@ -75,8 +76,9 @@ def test_chat_pipeline_in_tmux(git_project, tmp_path):
         tmux.key("a")  # approve with a key: the diff pane took focus when the proposal arrived
         # The status bar shows progress; the busy mark goes when the pipeline returns.
         screen = tmux.wait_for(lambda s: "trial 2/2" in s and "⟳" not in s, 240, "the trials to finish")
-        runs = [line for line in screen.splitlines() if "lr=" in line and (" ok " in line or " pruned " in line)]
-        assert len(runs) == 2, screen
+        # The runs table: trial 1 with its parameters, trial 2 with what it changed.
+        runs = [line for line in screen.splitlines() if re.search(r"│\s+[12]\s+(ok|pruned)\b", line)]
+        assert len(runs) == 2 and "lr=" in runs[0] and re.search(r"[0-9a-f]{8}\s+\w+=", runs[1]), screen
         assert "best val_acc=" in screen
         tmux.type("/quit")  # after the decision the keyboard went back to the conversation
         tmux.key("Enter")
