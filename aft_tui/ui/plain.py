@@ -58,7 +58,7 @@ class PlainView(HeadlessView):
             return  # a transcript: the decision follows in the record
         from aft_tui.ui.proposal_text import editable
 
-        keys = "/approve, /reject [REASON]" + (", /edit" if editable(e) else "")
+        keys = "/approve (or y), /reject [REASON] (or n)" + (", /edit" if editable(e) else "")
         self.print(f"Waiting for your decision on {e.proposal_id}: {keys}.", "dim")
 
     def on_session_ended(self, e: ev.SessionEnded) -> None:
@@ -172,7 +172,7 @@ async def repl(engine: Any, console: Any = None, interactive: bool = True, lines
             line = await read()
             if line is None:
                 break
-            line = line.strip()
+            line = decision_shorthand(line.strip(), bool(model.pending()))
             if not line:
                 continue
             if router.is_workflow(line):
@@ -206,6 +206,23 @@ async def _until_input_needed(tasks: set[asyncio.Task], engine: Any) -> None:
         await asyncio.sleep(0.05)
 
 
+_YES = {"y", "yes", "a", "approve", "ok"}
+_NO = {"n", "no", "r", "reject"}
+
+
+def decision_shorthand(line: str, pending: bool) -> str:
+    """While a proposal waits, "y"/"yes" approves and "n"/"no" rejects: what people type at a prompt
+    that asks for a decision (the TUI has keys for it; a line is the REPL's only way)."""
+    if not pending:
+        return line
+    word = line.lower().rstrip(".!")
+    if word in _YES:
+        return "/approve"
+    if word in _NO:
+        return "/reject"
+    return line
+
+
 def _line_reader(router: CommandRouter, model: SessionModel, interactive: bool, lines: Iterable[str] | None,
                  engine: Any):
     if lines is not None:
@@ -236,7 +253,7 @@ def _line_reader(router: CommandRouter, model: SessionModel, interactive: bool, 
 
     async def from_prompt() -> str | None:
         pending = model.pending()
-        prefix = f"[{pending[0].proposal_id}: /approve /reject /edit] " if pending else ""
+        prefix = f"[{pending[0].proposal_id}: y/n, /edit] " if pending else ""
         with patch_stdout(raw=True):
             try:
                 return await session.prompt_async(f"{prefix}aft> ")

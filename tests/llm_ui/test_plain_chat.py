@@ -32,7 +32,7 @@ def test_plain_chat_streams_waits_for_approval_and_never_writes_the_key(project,
     # The tool call became a proposal with a summary of what runs, and waited for /approve.
     assert "Proposal p1 (tune): Run 1 trial with the tpe strategy" in out
     assert "Runs train.py 1 time with these settings:" in out
-    assert "Waiting for your decision on p1: /approve, /reject [REASON]." in out
+    assert "Waiting for your decision on p1: /approve (or y), /reject [REASON] (or n)." in out
     assert out.index("Waiting for your decision") < out.index("Proposal p1 approved") < out.index("Trial 1 ok")
     assert out.index("Trial 1 ok") < out.index("Trial 1 finished with the defaults.")
     assert "Proposal p1 (tune, pending)" in out  # /diff while it waited

@@ -80,7 +80,7 @@ async def test_router_diff_and_plain_views_show_the_summary(make_engine):
     assert (await task).approved
     printed = out.getvalue()
     assert "Proposal p1 (tune): Run 3 trials with the random strategy" in printed and SUMMARY in printed
-    assert "Waiting for your decision on p1: /approve, /reject [REASON]." in printed  # no /edit offered
+    assert "Waiting for your decision on p1: /approve (or y), /reject [REASON] (or n)." in printed  # no /edit offered
 
     transcript = io.StringIO()
     print_transcript([_tune(), ev.Decision(proposal_id="", approved=True)],

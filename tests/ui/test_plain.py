@@ -105,3 +105,25 @@ def test_plain_is_chosen_for_dumb_terminals(monkeypatch):
     assert not want_plain(False)
     monkeypatch.setenv("TERM", "dumb")
     assert want_plain(False)
+
+
+async def test_y_and_n_decide_a_waiting_proposal(engine):
+    from aft_tui.ui.plain import decision_shorthand
+
+    assert decision_shorthand("y", pending=False) == "y"  # only while a proposal waits
+    assert decision_shorthand("Yes", pending=True) == "/approve" and decision_shorthand("no", pending=True) == "/reject"
+    decisions: list[ev.Decision] = []
+
+    def lines():
+        yield "/status"
+        for _ in range(2):
+            asyncio.get_running_loop().create_task(engine.propose(ev.Proposal(proposal_kind="params", title="t")))
+        yield "/diff"  # the proposals are waiting now
+        yield "n"
+        yield "y"
+
+    engine.subscribe(lambda e: decisions.append(e) if isinstance(e, ev.Decision) else None)
+    console, out = _console()
+    await repl(engine, console, interactive=False, lines=lines())
+    assert [d.approved for d in decisions] == [False, True]
+    assert "I did not recognise" not in out.getvalue()
