@@ -321,9 +321,11 @@ class Tuner:
             )
             self._resolve_direction()
         record = self._rejudge(record, outcome)
-        record["findings"] = self._findings(record["history"])
-        if record["findings"]:
-            self.engine.emit(ev.Analysis(run_id=record["run_id"], findings=record["findings"]))
+        findings = self._findings(record["history"])
+        if findings != record.get("findings"):  # said already when the objective was known before the run
+            record["findings"] = findings
+            if findings:
+                self.engine.emit(ev.Analysis(run_id=record["run_id"], findings=findings))
         if self.study is None:
             self._open_study()
         state = TrialState.COMPLETE if record["status"] == "ok" else TrialState.FAIL

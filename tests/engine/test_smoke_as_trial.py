@@ -81,6 +81,7 @@ def test_the_smoke_run_of_the_defaults_is_trial_1(git_project, tmp_path: Path):
     kinds = [(e["kind"], e.get("run_id")) for e in events]
     assert ("trial_started", f"{sid}-t001") in kinds and ("trial_finished", f"{sid}-t001") in kinds
     assert sum(1 for k in kinds if k == ("trial_metric", f"{sid}-t001")) == 3
+    assert sum(1 for k in kinds if k == ("analysis", f"{sid}-t001")) <= 1  # its analysis is said once
     logged = [line for e in events if e["kind"] == "trial_log" and e["run_id"] == f"{sid}-t001" for line in e["lines"]]
     assert logged == log.read_text().splitlines()  # a replay shows trial 1's output
     metadata = json.loads((outputs / "metadata.json").read_text())
