@@ -23,7 +23,8 @@ PARAMS="${PARAMS:-}"                # comma-separated parameters to expose and t
 STRATEGY="${STRATEGY:-}"            # tpe (default), random, gp, cmaes, grid, coordinate, llm, hybrid
 TIMEOUT="${TIMEOUT:-}"              # per-trial time limit in seconds
 BUDGET="${BUDGET:-}"                # wall-time budget for the tuning, in seconds
-SMOKE="${SMOKE:-}"                  # extra flags for the smoke run that proves the refactor, e.g. "--epochs 1"
+SMOKE="${SMOKE:-}"                  # extra flags for the smoke run that proves the refactor, e.g. "--epochs 1";
+                                    # empty: it trains the defaults and is kept as trial 1
 RESUME="${RESUME:-}"                # a session id (see `aft sessions`) to continue from the step it reached
 
 # --- where the script runs ------------------------------------------------------------------
