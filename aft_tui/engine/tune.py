@@ -43,6 +43,25 @@ def _better(a: float, b: float | None, direction: str) -> bool:
     return a > b if direction == "max" else a < b
 
 
+def reported_steps(history: list[dict[str, Any]], metric: str) -> dict[int, float]:
+    """{step: value} of the objective as a live trial reports it to the pruner (see TrialRun)."""
+    out: dict[int, float] = {}
+    last: int | None = None
+    for i, row in enumerate(history, start=1):
+        value = row.get(metric)
+        if not (isinstance(value, (int, float)) and math.isfinite(value)):
+            continue
+        step = row.get("step")
+        if not isinstance(step, int):
+            epoch = row.get("epoch")
+            step = int(epoch) if isinstance(epoch, (int, float)) else len(out) + 1
+        if last is not None and step <= last:
+            continue
+        out[step] = float(value)
+        last = step
+    return out
+
+
 def _first_lines(path: Path, n: int) -> list[str]:
     import itertools
 
@@ -329,9 +348,12 @@ class Tuner:
         if self.study is None:
             self._open_study()
         state = TrialState.COMPLETE if record["status"] == "ok" else TrialState.FAIL
+        # Its curve goes in as the intermediate values it would have reported live, so the pruner
+        # measures runs and compares later trials with it as with any trial.
         frozen = optuna.trial.create_trial(
             params=choice.params, distributions=self.space.distributions(),
-            value=record["value"] if state == TrialState.COMPLETE else None, state=state)
+            value=record["value"] if state == TrialState.COMPLETE else None, state=state,
+            intermediate_values=reported_steps(record["history"], self.metric or ""))
         self.study.add_trial(frozen)
         record["optuna_trial"] = 0
         self._keep_if_best(record, outcome, None)

@@ -57,9 +57,10 @@ def median_rule(startup: int = MEDIAN_STARTUP, warmup: float = MEDIAN_WARMUP) ->
             return values
 
         def warmup_steps(self, study: Any) -> float:
-            done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            # A trial recorded without its curve (told only its final value) says nothing of a run's length.
+            done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.last_step is not None]
             first = min(done, key=lambda t: t.number, default=None)
-            if first is None or first.last_step is None:
+            if first is None:
                 return math.inf  # nothing to measure a run's length by yet
             return self.warmup * first.last_step
 

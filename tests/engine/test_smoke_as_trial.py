@@ -86,6 +86,16 @@ def test_the_smoke_run_of_the_defaults_is_trial_1(git_project, tmp_path: Path):
     assert logged == log.read_text().splitlines()  # a replay shows trial 1's output
     metadata = json.loads((outputs / "metadata.json").read_text())
     assert metadata["defaults_value"] == first["value"]
+    # Optuna holds trial 1 with its curve, as if it had reported live: the pruner measures runs by it.
+    import optuna
+
+    from aft_tui.tuning.study import storage_for
+
+    study = optuna.load_study(study_name=sid, storage=storage_for(project / ".aft"))
+    trial_1 = study.trials[0]
+    assert trial_1.value == first["value"]
+    assert sorted(trial_1.intermediate_values) == [r["epoch"] for r in first["history"]] == [0, 1, 2]
+    assert trial_1.intermediate_values[2] == first["value"]
 
 
 def test_a_shortened_smoke_run_is_not_trial_1(git_project, tmp_path: Path):

@@ -61,3 +61,14 @@ def test_explanation_names_rule_value_median_and_count():
     assert trial.should_prune()
     text = explain(study, trial, "median", "val_acc", 0.3, 3)
     assert text == "median rule: val_acc=0.3 at step 3 is below the median 0.7 of the 5 other trials at step 3"
+
+
+def test_a_trial_told_without_its_curve_does_not_switch_the_rule_off():
+    # Trial 1 told only its final value (no intermediate values): the run length comes from the next.
+    study = optuna.create_study(direction="maximize", pruner=median_rule())
+    study.add_trial(create_trial(params={"x": 0.5}, distributions=DIST, state=TrialState.COMPLETE, value=0.86))
+    for _ in range(5):
+        study.add_trial(create_trial(params={"x": 0.5}, distributions=DIST, state=TrialState.COMPLETE, value=0.86,
+                                     intermediate_values=dict(enumerate(SMOOTH, start=1))))
+    assert not _prunes(study, [0.1, 0.1])
+    assert _prunes(study, [0.1, 0.1, 0.1])
