@@ -50,7 +50,7 @@ def make_pool(size: int = 10_000) -> list[str]:
             f"throughput {5000 + i % 500:.1f} samples/s" for i in range(size)]
 
 
-def _count_layouts(app: AftApp) -> list[int]:
+def count_layouts(app: AftApp) -> list[int]:
     """A counter of the screen's layout passes (wraps Textual's own method; measuring only)."""
     screen = app.screen
     count = [0]
@@ -74,7 +74,7 @@ async def run(total: int, rate: float, batch: int, flush_cap: int | None = None)
             app.logs.flush_cap = flush_cap
         app.logs.view.focus()
         await pilot.pause(0.2)
-        layouts = _count_layouts(app)
+        layouts = count_layouts(app)
         header_draws = app.logs.header.draws
         rss_before = process.memory_info().rss
         cpu_before = time.process_time()

@@ -59,6 +59,13 @@ class TrialOutcome:
     sources: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
+def pruning_step(step: Any, epoch: Any, count: int) -> int:
+    """The step an evaluation is reported to the pruner at: its step, else its epoch, else its count."""
+    if step is not None:
+        return int(step)
+    return int(epoch) if epoch is not None else count
+
+
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
 
@@ -148,8 +155,7 @@ class TrialRun:
         if not _finite(value):
             return
         self._reports += 1
-        step = record.step if record.step is not None else (
-            int(record.epoch) if record.epoch is not None else self._reports)
+        step = pruning_step(record.step, record.epoch, self._reports)
         # The same evaluation can arrive twice (printed and written to AFT_METRICS): report a step once.
         if self._last_step is not None and step <= self._last_step:
             return

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from aft_tui.engine import events as ev
 from aft_tui.engine.engine import LOG_LINES_KEPT_PER_TRIAL
-from aft_tui.engine.trial import TrialOutcome, TrialRun
+from aft_tui.engine.trial import TrialOutcome, TrialRun, pruning_step
 from aft_tui.errors import UserError
 from aft_tui.runs import slots as slotting
 from aft_tui.runs.invocation import build_args
@@ -51,10 +51,8 @@ def reported_steps(history: list[dict[str, Any]], metric: str) -> dict[int, floa
         value = row.get(metric)
         if not (isinstance(value, (int, float)) and math.isfinite(value)):
             continue
-        step = row.get("step")
-        if not isinstance(step, int):
-            epoch = row.get("epoch")
-            step = int(epoch) if isinstance(epoch, (int, float)) else len(out) + 1
+        epoch = row.get("epoch")
+        step = pruning_step(row.get("step"), epoch if isinstance(epoch, (int, float)) else None, len(out) + 1)
         if last is not None and step <= last:
             continue
         out[step] = float(value)

@@ -15,23 +15,10 @@ from rich.text import Text
 from aft_tui.engine import events as ev
 from aft_tui.ui.app import AftApp
 from aft_tui.ui.widgets.line_label import LineLabel
+from benchmarks.log_pane import count_layouts
 from tests.ui.conftest import wait_for
 
 RUN_ID = "flood-t001"
-
-
-def _count_layouts(app: AftApp) -> list[int]:
-    """Counts the screen's layout passes (a measuring wrapper around the real method)."""
-    screen = app.screen
-    count = [0]
-    real = screen._refresh_layout
-
-    def counted(*args, **kwargs):
-        count[0] += 1
-        return real(*args, **kwargs)
-
-    screen._refresh_layout = counted
-    return count
 
 
 async def _settled(pilot, layouts: list[int], quiet_s: float = 0.3, timeout: float = 10.0) -> None:
@@ -61,7 +48,7 @@ async def test_a_flood_redraws_the_header_a_few_times_a_second_without_layouts()
         # A flood well under way: the log already holds as many lines as it keeps, so its own size
         # (which does need a layout while it grows) is settled.
         app.logs.show_run(RUN_ID, batch * (app.logs.max_lines // len(batch)), status="running")
-        layouts = _count_layouts(app)
+        layouts = count_layouts(app)
         await _settled(pilot, layouts)
         header = app.logs.header
         draws_before = header.draws
@@ -89,7 +76,7 @@ async def test_the_status_bar_draws_only_changed_text():
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         status = app.status
-        layouts = _count_layouts(app)
+        layouts = count_layouts(app)
         await _settled(pilot, layouts)
         drawn = status.draws
         for _ in range(50):
