@@ -14,12 +14,45 @@ from aft_tui.errors import UserError
 from aft_tui.tuning.space import SearchSpace
 
 
-def format_value(value: Any) -> str:
+def format_value(value: Any, bool_format: str = "lower") -> str:
     if isinstance(value, bool):
+        if bool_format == "python":
+            return "True" if value else "False"
         return "true" if value else "false"
     if isinstance(value, float):
         return repr(value)
     return str(value)
+
+
+def render(flag: str, value: Any, extra: dict[str, Any] | None = None, presence: bool = False) -> list[str]:
+    """The tokens that set one parameter, in the syntax the script's own convention takes.
+
+    `extra["syntax"]`: "space" (default: `--lr 0.1`, argparse, click, typer, tyro, HfArgumentParser)
+    or "equals" (one token `--lr=0.1`: exec'd configurators, minGPT config nodes, absl, fire; a
+    flag without dashes gives a hydra/OmegaConf dotlist item `trainer.lr=0.1`).
+    Booleans: `presence` (store_true/store_false: the flag alone or nothing, `extra["action"]`),
+    `extra["bool_style"] == "pair"` (`--cuda` / `--no-cuda`, as tyro and click flag pairs), else
+    the value is written out (`extra["bool_format"]` "python" gives True/False instead of true/false).
+    """
+    extra = extra or {}
+    if isinstance(value, bool):
+        if presence:
+            action = extra.get("action", "store_true")
+            on = value if action == "store_true" else not value
+            return [flag] if on else []
+        if extra.get("bool_style") == "pair":
+            return [flag] if value else [_negated(flag)]
+    text = format_value(value, extra.get("bool_format", "lower"))
+    if extra.get("syntax") == "equals":
+        return [f"{flag}={text}"]
+    return [flag, text]
+
+
+def _negated(flag: str) -> str:
+    bare = flag.lstrip("-")
+    dashes = flag[: len(flag) - len(bare)] or "--"
+    sep = "_" if "_" in bare and "-" not in bare else "-"
+    return f"{dashes}no{sep}{bare}"
 
 
 def build_args(space: SearchSpace, values: dict[str, Any], run_dir: Path, base_dir: Path) -> list[str]:
@@ -38,12 +71,7 @@ def build_args(space: SearchSpace, values: dict[str, Any], run_dir: Path, base_d
             continue
         if flag is None:
             continue
-        if dim is not None and dim.presence_flag:
-            action = extra.get("action", "store_true")
-            if (action == "store_true" and value) or (action == "store_false" and not value):
-                args.append(flag)
-            continue
-        args.extend([flag, format_value(value)])
+        args.extend(render(flag, value, extra, presence=bool(dim is not None and dim.presence_flag)))
     for (config_path, config_flag), updates in config_updates.items():
         written = write_trial_config(base_dir / config_path, updates, run_dir)
         args.extend([config_flag, str(written)])

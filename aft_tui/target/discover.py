@@ -13,6 +13,7 @@ from typing import Any
 
 from aft_tui.target.config_files import config_params, config_sites, resolve_config
 from aft_tui.target.constants import constant_params
+from aft_tui.target.conventions import convention_params
 from aft_tui.target.flags import argparse_params, hf_dataclass_params
 from aft_tui.target.known_calls import call_params
 from aft_tui.target.metric_sites import metric_names
@@ -92,6 +93,8 @@ def discover_script(script: Script, config_paths: list[Path] | None = None) -> D
 
     flag_params, flag_configs = argparse_params(script)
     hf_params = hf_dataclass_params(script)
+    conv_params, conv_skipped = convention_params(script)
+    skipped += conv_skipped
     const_params, const_skipped = constant_params(script)
     kw_params, kw_skipped = call_params(script)
     skipped += const_skipped + kw_skipped
@@ -115,7 +118,7 @@ def discover_script(script: Script, config_paths: list[Path] | None = None) -> D
         skipped += cfg_skipped
 
     # Order is priority: existing flags keep their names, later sources get a prefix on collision.
-    ordered = flag_params + hf_params + const_params + _by_source(kw_params, "training_args") + _by_source(
+    ordered = flag_params + hf_params + conv_params + const_params + _by_source(kw_params, "training_args") + _by_source(
         kw_params, "lora_config"
     ) + _by_source(kw_params, "kwarg") + _by_source(kw_params, "loop") + cfg_params
     params = [suggest_range(p) for p in _unique_names(ordered)]

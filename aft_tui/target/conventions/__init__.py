@@ -1,0 +1,24 @@
+"""Command-line conventions a script already accepts overrides through, besides argparse.
+
+Each module here reads one convention (an exec'd configurator, python-fire, click, typer, tyro,
+jsonargparse/LightningCLI, hydra/OmegaConf dotlists, absl flags, minGPT-style config nodes) and
+reports the parameters it exposes, each with the flag that sets it and the syntax that flag takes
+(`Param.extra["syntax"]`, see `aft_tui.runs.invocation.render`). Such parameters need no refactor:
+the script is driven in its own syntax.
+"""
+
+from __future__ import annotations
+
+from aft_tui.target.params import Param
+from aft_tui.target.script import Script
+
+Skipped = tuple[str, str, str]
+
+__all__ = ["convention_params"]
+
+
+def convention_params(script: Script) -> tuple[list[Param], list[Skipped]]:
+    """Parameters every recognised non-argparse convention of `script` exposes."""
+    params: list[Param] = []
+    skipped: list[Skipped] = []
+    return params, skipped
