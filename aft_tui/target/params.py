@@ -20,6 +20,10 @@ ParamSource = Literal[
     "lora_config",  # LoraConfig(...) keyword
     "config_file",  # a key of a YAML/JSON config the script reads
     "loop",  # for epoch in range(10)
+    "tyro",  # a field of the dataclass (or a parameter of the function) given to tyro.cli
+    "click",  # a @click.option
+    "typer",  # a parameter of a typer command
+    "jsonargparse",  # a parameter read by jsonargparse (CLI, ArgumentParser, LightningCLI)
 ]
 
 
