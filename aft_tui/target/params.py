@@ -24,6 +24,11 @@ ParamSource = Literal[
     "click",  # a @click.option
     "typer",  # a parameter of a typer command
     "jsonargparse",  # a parameter read by jsonargparse (CLI, ArgumentParser, LightningCLI)
+    "configurator",  # a global overridden by an exec'd configurator: --key=value
+    "cfgnode",  # a key of a config-node tree merged from sys.argv: --trainer.lr=3e-4
+    "hydra",  # a key of a Hydra/OmegaConf config, set as a dotlist item: trainer.lr=3e-4
+    "absl",  # an absl flags.DEFINE_* flag
+    "fire",  # a keyword parameter of the callable given to fire.Fire
 ]
 
 
