@@ -1,0 +1,358 @@
+"""One sentence for a failed run: what broke and what to do about it.
+
+A person watching eight trials fail with the same `ModuleNotFoundError` learns nothing from the
+eighth; they need one line that names the package and the command that installs it into the
+interpreter AFT used. The same sentence serves the tuning loop (which stops early on it), the
+smoke run and the repair loop (which must not "repair" a refactor when the cause is the
+environment), so the rules live here, apart from the code that runs scripts.
+
+Each rule reads the tail of the run's output (stdout and stderr merged, as the launcher keeps
+it). The `kind` names the rule; `detail` is the part that identifies the failure regardless of
+the parameter values, so "three trials failed the same way" can be told apart from three
+different failures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aft_tui.brain.redact import redact
+
+ENVIRONMENTAL = frozenset({"missing_module", "missing_file", "oom", "arguments", "offline_model"})
+"""Failures caused by what surrounds the script, not by the code AFT changed or the values it chose."""
+
+# Import names whose PyPI distribution is called something else. Dotted names are matched first.
+PYPI_NAMES: dict[str, str] = {
+    "sklearn": "scikit-learn",
+    "cv2": "opencv-python",
+    "yaml": "PyYAML",
+    "PIL": "Pillow",
+    "skimage": "scikit-image",
+    "bs4": "beautifulsoup4",
+    "attr": "attrs",
+    "google.protobuf": "protobuf",
+    "dateutil": "python-dateutil",
+    "dotenv": "python-dotenv",
+    "Crypto": "pycryptodome",
+    "OpenSSL": "pyOpenSSL",
+    "serial": "pyserial",
+    "jwt": "PyJWT",
+    "git": "GitPython",
+    "magic": "python-magic",
+    "fitz": "PyMuPDF",
+    "docx": "python-docx",
+    "pptx": "python-pptx",
+    "Levenshtein": "python-Levenshtein",
+    "sentencepiece": "sentencepiece",
+    "tensorboardX": "tensorboardX",
+    "torch_geometric": "torch-geometric",
+    "lightning_fabric": "lightning-fabric",
+    "pytorch_lightning": "pytorch-lightning",
+    "umap": "umap-learn",
+    "faiss": "faiss-cpu",
+    "wx": "wxPython",
+    "Bio": "biopython",
+    "sentence_transformers": "sentence-transformers",
+    "mpl_toolkits": "matplotlib",
+}
+
+_MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '([^']+)'")
+_PIP_HINT = re.compile(r"pip install\s+(['\"]?)([A-Za-z0-9_.\-\[\]<>=!~,]+)\1")
+_IMPORT_ERROR = re.compile(r"^\s*ImportError:")
+_MISSING_FILE = (
+    re.compile(r"No such file or directory: '([^']+)'"),
+    re.compile(r'No such file or directory: "([^"]+)"'),
+    re.compile(r"FileNotFoundError: (?:File|file) (\S+) does not exist"),
+    re.compile(r"FileNotFoundError: \[Errno 2\] No such file or directory: (\S+)"),
+)
+_OOM = re.compile(r"CUDA out of memory|OutOfMemoryError|CUBLAS_STATUS_ALLOC_FAILED|MPS backend out of memory|"
+                  r"HIP out of memory|RESOURCE_EXHAUSTED: Out of memory")
+_ARGS_REQUIRED = re.compile(r"error: the following arguments are required: (.+)$")
+_ARGS_UNRECOGNIZED = re.compile(r"error: unrecognized arguments: (.+)$")
+_ARGS_INVALID = re.compile(r"error: argument (\S+): (.+)$")
+_HF_MODEL = (
+    re.compile(r"OSError: (?:We couldn't connect to '[^']*' to load this file, couldn't find it in the cached files and "
+               r"it looks like )?(\S+?),? is not (?:a local folder and is not )?a valid model identifier"),
+    re.compile(r"Incorrect path_or_model_id: '([^']+)'"),
+    re.compile(r"Repo id must be in the form 'repo_name' or 'namespace/repo_name': '([^']+)'"),
+    re.compile(r"Can't load (?:the )?(?:tokenizer|config|model|configuration)[^']* for '([^']+)'"),
+)
+_HF_OFFLINE = re.compile(r"Repo id must be in the form|is not a local folder and is not a valid model identifier|"
+                         r"OfflineModeIsEnabled|LocalEntryNotFoundError|outgoing traffic has been disabled|"
+                         r"couldn't connect to 'https://huggingface\.co'|Cannot find the requested files in the "
+                         r"(?:local|disk) cache|HF_HUB_OFFLINE", re.I)
+_ERROR_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception|Interrupt|Exit)\b.*|Killed\b.*|"
+                         r"CUDA out of memory.*|Segmentation fault.*)$")
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+_HEX = re.compile(r"0x[0-9a-fA-F]+")
+_BATCH = re.compile(r"batch", re.I)
+_SIGNALS = {9: "SIGKILL, often the system running out of memory", 15: "SIGTERM", 11: "SIGSEGV, a crash in native code",
+            6: "SIGABRT"}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What broke (`kind`, `detail`) and the one sentence that says it with the fix."""
+
+    kind: str
+    sentence: str
+    detail: str = ""
+
+    @property
+    def environmental(self) -> bool:
+        return self.kind in ENVIRONMENTAL
+
+    @property
+    def key(self) -> str:
+        """Same key, same failure: numbers and addresses are blanked, so parameter values,
+        allocation sizes and process ids do not make one failure look like several."""
+        return f"{self.kind}:{_HEX.sub('#', _NUMBER.sub('#', self.detail))}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "sentence": self.sentence, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Where and how the run happened, for sentences that name folders and commands.
+
+    `cwd` is the folder the run started in (inside the session worktree); `person_cwd` is the
+    folder of the person's own project it corresponds to. `interpreter` is the
+    `aft_tui.runs.interpreter.Interpreter` the run used.
+    """
+
+    cwd: Path | None = None
+    person_cwd: Path | None = None
+    interpreter: Any = None
+    script: str = "train.py"
+    log_path: Path | None = None
+    command: str = "tune"
+
+
+def diagnose(returncode: int | None, tail: list[str], context: RunContext | None = None, *,
+             params: dict[str, Any] | None = None, metric: str | None = None,
+             metrics_seen: list[str] | None = None, reason: str = "") -> Diagnosis:
+    """The diagnosis of a failed run.
+
+    `reason` is the short reason the trial was recorded with; it decides the cases the output
+    cannot show (a metric that never appeared, a value that became NaN).
+    """
+    context = context or RunContext()
+    params = params or {}
+    lines = [line.rstrip() for line in tail]
+    text = "\n".join(lines)
+    for rule in (_missing_module, _offline_model, _missing_file, _out_of_memory, _arguments):
+        found = rule(lines, text, context, params)
+        if found is not None:
+            return found
+    if returncode in (0, None) and metric is not None and "never reported" in reason:
+        return _metric_missing(metric, metrics_seen or [], context)
+    if returncode in (0, None) and "reported no metric" in reason:
+        return Diagnosis("no_metric", redact(
+            f"The script ran to the end but reported no metric AFT could read (no AFT_METRICS lines and no "
+            f"'name: value' prints); print the validation metric (e.g. print(f'val_loss: {{val_loss}}')) "
+            f"or run `aft pipeline {context.script}` to add reporting."), "no metric")
+    if "diverged" in reason:
+        where = f" with {_fmt(params)}" if params else ""
+        return Diagnosis("diverged", redact(f"{reason[0].upper()}{reason[1:]}{where}{_log(context)}."),
+                         reason)
+    return _crash(returncode, lines, context, reason)
+
+
+def diagnose_outcome(outcome: Any, context: RunContext | None = None, *, params: dict[str, Any] | None = None,
+                     metric: str | None = None) -> Diagnosis:
+    """`diagnose` for a trial outcome (anything with returncode, tail, reason and metric_names)."""
+    return diagnose(getattr(outcome, "returncode", None), list(getattr(outcome, "tail", []) or []), context,
+                    params=params, metric=metric, metrics_seen=list(getattr(outcome, "metric_names", []) or []),
+                    reason=str(getattr(outcome, "reason", "") or ""))
+
+
+# -- the rules ------------------------------------------------------------------------------------
+def _missing_module(lines: list[str], text: str, context: RunContext, params: dict[str, Any]) -> Diagnosis | None:
+    found = _MISSING_MODULE.findall(text)
+    if found:
+        module = found[-1]
+        package = pypi_name(_imported_as(module, lines))
+    else:
+        line = next((l for l in reversed(lines) if _IMPORT_ERROR.match(l) and _PIP_HINT.search(l)), None)
+        if line is None:
+            return None
+        hint = _PIP_HINT.search(line)
+        assert hint is not None
+        module, package = hint.group(2), hint.group(2)
+    named = f"'{module}'" + (f" (PyPI package {package})" if package != module else "")
+    return Diagnosis("missing_module", redact(
+        f"The script imports {named}, which is not installed in the Python AFT ran it with; install it with "
+        f"`{pip_command(context.interpreter, package)}`, or point AFT at the environment that has it with "
+        f"--venv/--conda/--python."), module)
+
+
+def _offline_model(lines: list[str], text: str, context: RunContext, params: dict[str, Any]) -> Diagnosis | None:
+    if not _HF_OFFLINE.search(text):
+        return None
+    model = ""
+    for pattern in _HF_MODEL:
+        hits = pattern.findall(text)
+        if hits:
+            model = hits[-1].strip("'\"")
+            break
+    what = f"the model '{model}'" if model else "a model or dataset from the Hugging Face hub"
+    return Diagnosis("offline_model", redact(
+        f"The script could not load {what}: it is not in a local folder or the local cache, and the hub cannot be "
+        f"reached (offline); download it while online (e.g. `huggingface-cli download {model or 'NAME'}`) or pass a "
+        f"local path to it after `--` (`aft {context.command} {context.script} -- --model_name_or_path "
+        f"/path/to/model`)."), model or "hub")
+
+
+def _missing_file(lines: list[str], text: str, context: RunContext, params: dict[str, Any]) -> Diagnosis | None:
+    raw = ""
+    for line in reversed(lines):
+        for pattern in _MISSING_FILE:
+            match = pattern.search(line)
+            if match:
+                raw = match.group(1).strip("'\"")
+                break
+        if raw:
+            break
+    if not raw:
+        return None
+    path = Path(raw)
+    where = ""
+    if not path.is_absolute() and context.cwd is not None:
+        resolved = Path(_normpath(context.cwd / path))
+        where = (f" relative to the folder the trial ran in, {context.cwd}"
+                 + (f" (the session's copy of {context.person_cwd})" if context.person_cwd else "")
+                 + f", that is {resolved}")
+        if context.person_cwd is not None and (context.person_cwd / path).exists():
+            where += (f"; it exists in your folder but is not reachable from the copy (ignored top-level folders "
+                      f"of the project are linked into it, files outside the project are not)")
+        else:
+            where += ("; data must be reachable from there (ignored top-level folders of the project are linked "
+                      "into the copy, files outside the project are not)")
+    return Diagnosis("missing_file", redact(
+        f"The script could not find '{raw}'{where}; put the data there or pass its path after `--` "
+        f"(`aft {context.command} {context.script} -- --data /path/to/{path.name}`)."), raw)
+
+
+def _out_of_memory(lines: list[str], text: str, context: RunContext, params: dict[str, Any]) -> Diagnosis | None:
+    if not _OOM.search(text):
+        return None
+    batch = next((name for name in params if _BATCH.search(name)), None)
+    if batch is not None:
+        fix = (f"use a smaller batch: {batch} was {params[batch]!r} in this trial; lower its upper bound in "
+               f"[search.{batch}] of aft.toml (or its default)")
+    else:
+        fix = "use a smaller batch or model (AFT tunes no batch-size parameter here), or free the GPU"
+    return Diagnosis("oom", redact(f"The trial ran out of GPU memory; {fix}{_log(context)}."), "out of memory")
+
+
+def _arguments(lines: list[str], text: str, context: RunContext, params: dict[str, Any]) -> Diagnosis | None:
+    for line in reversed(lines):
+        match = _ARGS_REQUIRED.search(line)
+        if match:
+            names = [n.strip() for n in match.group(1).split(",") if n.strip()]
+            given = " ".join(f"{n} VALUE" if n.startswith("-") else "VALUE" for n in names)
+            return Diagnosis("arguments", redact(
+                f"The script requires {', '.join(names)}, which AFT does not pass by itself; give "
+                f"{'them' if len(names) > 1 else 'it'} after `--`: `aft {context.command} {context.script} -- "
+                f"{given}`."), "required " + " ".join(names))
+        match = _ARGS_UNRECOGNIZED.search(line)
+        if match:
+            return Diagnosis("arguments", redact(
+                f"The script does not accept the arguments {match.group(1).strip()}; pass only flags it defines "
+                f"after `--`, and remove any parameter it does not take from [search] in aft.toml."),
+                "unrecognized " + match.group(1).strip())
+        match = _ARGS_INVALID.search(line)
+        if match and "usage:" in text:
+            return Diagnosis("arguments", redact(
+                f"The script rejected its argument {match.group(1)}: {match.group(2).strip()}; check the value "
+                f"passed after `--` or the range in [search] of aft.toml."), f"invalid {match.group(1)}")
+    return None
+
+
+def _metric_missing(metric: str, seen: list[str], context: RunContext) -> Diagnosis:
+    if seen:
+        shown = ", ".join(seen[:12]) + (f" and {len(seen) - 12} more" if len(seen) > 12 else "")
+        what = f"it reported {shown}; pass `--metric NAME` with one of those"
+    else:
+        what = ("it reported no metric at all; print it (e.g. print(f'" + metric + ": {value}')) or pass "
+                "`--metric NAME` with what it does report")
+    return Diagnosis("metric_missing", redact(
+        f"The script ran to the end but never reported {metric}: {what}."), metric)
+
+
+def _crash(returncode: int | None, lines: list[str], context: RunContext, reason: str) -> Diagnosis:
+    last = next((l.strip() for l in reversed(lines) if _ERROR_LINE.match(l)
+                 and not l.strip().startswith("Traceback")), "")
+    if last:
+        code = f" (exit code {returncode})" if returncode not in (None, 0, 1) else ""
+        return Diagnosis("crash", redact(f"The script failed with `{last[:300]}`{code}{_log(context)}."), last[:300])
+    if isinstance(returncode, int) and returncode < 0:
+        name = _SIGNALS.get(-returncode, "")
+        return Diagnosis("crash", redact(f"The script was killed by signal {-returncode}"
+                                         f"{f' ({name})' if name else ''}{_log(context)}."), f"signal {-returncode}")
+    if returncode not in (None, 0):
+        return Diagnosis("crash", redact(f"The script exited with code {returncode} without an error message"
+                                         f"{_log(context)}."), f"exit {returncode}")
+    said = reason or "the run failed"
+    return Diagnosis("crash", redact(f"{said[0].upper()}{said[1:]}{_log(context)}."), said)
+
+
+# -- helpers ------------------------------------------------------------------------------------------
+def pypi_name(module: str) -> str:
+    """The PyPI package that provides `module` (an import name, possibly dotted)."""
+    parts = module.split(".")
+    for n in range(len(parts), 0, -1):
+        known = PYPI_NAMES.get(".".join(parts[:n]))
+        if known:
+            return known
+    return parts[0]
+
+
+def _imported_as(module: str, lines: list[str]) -> str:
+    """The full dotted name the traceback's import line asked for: a missing namespace such as
+    'google' only says which package is missing once read with what follows it (google.protobuf)."""
+    pattern = re.compile(r"^\s*(?:import|from)\s+(" + re.escape(module) + r"(?:\.\w+)+)")
+    for line in reversed(lines):
+        match = pattern.match(line)
+        if match:
+            return match.group(1)
+    return module
+
+
+def pip_command(interpreter: Any, package: str) -> str:
+    """The command that installs `package` into the interpreter AFT runs scripts with."""
+    spec = shlex.quote(package)
+    if interpreter is not None and getattr(interpreter, "conda", None):
+        conda = interpreter.conda
+        where = f"-p {shlex.quote(conda)}" if "/" in conda else f"-n {shlex.quote(conda)}"
+        return f"conda run {where} python -m pip install {spec}"
+    if interpreter is not None:
+        try:
+            python = dataclasses.replace(interpreter, prefix=(), conda=None).command("x.py", [])[0]
+        except Exception:  # an odd interpreter object: fall back to the plain command
+            python = "python"
+    else:
+        import sys
+
+        python = sys.executable or "python"
+    return f"{shlex.quote(python)} -m pip install {spec}"
+
+
+def _normpath(path: Path) -> str:
+    import os
+
+    return os.path.normpath(str(path))
+
+
+def _log(context: RunContext) -> str:
+    return f"; the full log is {context.log_path}" if context.log_path else ""
+
+
+def _fmt(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in params.items())
