@@ -12,6 +12,12 @@ Choices worth knowing:
 - Keys written in prose are normalised (`Validation accuracy` -> `validation_accuracy`,
   `Val Acc` -> `val_acc`); keys of dicts and of the metrics file are kept as written.
 - `nan` and `inf` are kept as floats so the tuner can fail a diverged trial.
+- A whole number next to a name with no metric word in it (`Number of users: 300`, `Total
+  params: 1,234`) is a count, not a measurement, and is dropped; so are names of sizes and ids.
+- A pair written without a separator (`train loss 2.01`) counts only when its name ends in a metric
+  word, or when it fills a whole `| key value |` segment of a table-like log line.
+- `N/M = P%` (`test final score: 363/500 = 72.60% correct`) reports the percentage.
+- Of a line redrawn with carriage returns only what a terminal would finally show counts.
 """
 
 from __future__ import annotations
@@ -54,16 +60,55 @@ _PAIR_RE = re.compile(
     r"(?<![\w\-/\\.@$?&'\"])"
     r"(?P<q>['\"]?)(?P<key>" + _WORD + r"(?:[ \t]" + _WORD + r"){0,2})(?P=q)"
     r"[ \t]*(?P<sep>[:=])(?P<sp>[ \t]*)"
-    r"(?P<val>" + _SPECIAL + "|" + _NUMBER + r")(?P<pct>%?)"
+    # A one-element array (`episodic_return=[116.]`) is its element.
+    r"(?P<lb>\[)?(?P<val>" + _SPECIAL + "|" + _NUMBER + r")(?P<pct>%?)(?(lb)\])"
     # The value must end here: not `12:30`, `3rd`, `1.2.3`, `2024-01-01` or `8080/api`.
     r"(?![\w:/\-]|\.\w)"
 )
+# `train loss 2.01`: a name and a number with no separator; kept only when the name ends in a metric word.
+_SPACED_RE = re.compile(
+    r"(?<![\w\-/\\.@$?&'\"])"
+    r"(?P<key>" + _WORD + r"(?:[ \t]" + _WORD + r"){0,2})[ \t]+"
+    r"(?P<val>" + _SPECIAL + "|" + _NUMBER + r")(?P<pct>%?)"
+    r"(?![\w:/\-]|\.\w)"
+)
+# One `| key value |` segment of a table-like line (`| valid ppl 529.57`).
+_SEGMENT_RE = re.compile(
+    r"(?P<key>" + _WORD + r"(?:[ \t]+" + _WORD + r"){0,3})[ \t]*[:=]?[ \t]*"
+    r"(?P<val>" + _SPECIAL + "|" + _NUMBER + r")(?P<pct>%?)"
+)
+# `score: 363/500 = 72.60%`: a count fraction followed by the percentage it makes.
+_FRACTION_PCT_RE = re.compile(
+    r"(?<![\w\-/\\.@$?&'\"])"
+    r"(?P<key>" + _WORD + r"(?:[ \t]" + _WORD + r"){0,2})[ \t]*[:=][ \t]*"
+    r"\d+[ \t]*/[ \t]*\d+[ \t]*=[ \t]*(?P<val>" + _NUMBER + r")%"
+)
+_CLAUSE_BREAK_RE = re.compile(r"[,;|:=(){}\[\]]| - ")
+_PLAIN_WORD_RE = re.compile(_WORD)
+_BAR_CHARS = frozenset(" #█▏▎▍▌▋▊▉━─=>.")
+# Words that say a number is a size, count or identifier rather than a measurement.
+_COUNT_WORDS = frozenset({
+    "number", "num", "count", "counts", "size", "sizes", "shape", "dim", "dims", "dimension", "length", "len",
+    "version", "seed", "id", "ids", "idx", "index", "rank", "pid", "port", "year", "params", "parameters",
+})
+# Table segments and spaced pairs naming these are bookkeeping (`| end of epoch 3 |`, `| ms/batch 30.2 |`).
+_BOOKKEEPING_WORDS = frozenset({
+    "epoch", "epochs", "step", "steps", "iter", "iters", "iteration", "batch", "batches", "time", "eta", "elapsed",
+})
+# Filler around a name written in prose: `The RMSE of prediction is: 0.44` -> rmse_of_prediction.
+_LEADING_FILLER = frozenset({"the", "a", "an", "our", "my"})
+_TRAILING_FILLER = frozenset({"is", "are", "was", "were", "of", "for", "on", "at", "to", "by"})
+_QUALIFIER_WORDS = frozenset({
+    "val", "valid", "validation", "eval", "evaluation", "dev", "test", "train", "training", "holdout",
+    "final", "best", "mean", "avg", "average", "total", "overall",
+})
 _EPOCH_WORD_RE = re.compile(r"(?i)\bepoch\b[ \t]*[:=]?[ \t]*[\[#(]?[ \t]*(\d+(?:\.\d+)?)")
 _STEP_WORD_RE = re.compile(r"(?i)\b(?:step|iteration|iter)\b[ \t]*[:=]?[ \t]*[\[#(]?[ \t]*(\d+)")
 _ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 _KEY_SPACES_RE = re.compile(r"[ \t\-]+")
 _LOG_LEVELS = frozenset({"TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "WARNING", "ERROR", "CRITICAL", "FATAL"})
 _PLAIN_INT_RE = re.compile(r"[-+]?\d+")
+_NUMERIC_STRING_RE = re.compile(_SPECIAL + "|" + _NUMBER)
 
 
 def parse_line(line: str) -> MetricRecord | None:
@@ -71,11 +116,13 @@ def parse_line(line: str) -> MetricRecord | None:
 
     Most lines are plain log text, so the first test must reject them almost for free.
     """
-    if ":" not in line and "=" not in line:
+    if ":" not in line and "=" not in line and "|" not in line and not _may_hold_spaced_pair(line):
         return None
     if len(line) > _MAX_PARSE_LEN:
         return None
     text = _ANSI_RE.sub("", line) if "\x1b" in line else line
+    if "\r" in text:
+        text = last_redraw(text)
     if text.lstrip().startswith("Namespace("):
         return None  # an argparse dump: the parameters, not metrics
 
@@ -86,7 +133,7 @@ def parse_line(line: str) -> MetricRecord | None:
     if "{" in text:
         mapping = _dict_in_line(text)
         if mapping is not None:
-            values, step, epoch = _from_mapping(mapping)
+            values, step, epoch = _from_mapping(mapping, numeric_strings=True)
     if not values:
         values, step, epoch = _pairs(text)
     if not values:
@@ -102,25 +149,134 @@ def parse_line(line: str) -> MetricRecord | None:
     return MetricRecord(values=values, step=step, epoch=epoch, source="stdout", raw=line)
 
 
-def _pairs(text: str) -> tuple[dict[str, float], int | None, float | None]:
-    values: dict[str, float] = {}
-    step: int | None = None
-    epoch: float | None = None
-    for m in _PAIR_RE.finditer(text):
-        raw_value = m.group("val")
-        if m.group("sep") == ":" and not m.group("sp") and _PLAIN_INT_RE.fullmatch(raw_value):
-            continue  # `cuda:0`, `localhost:8080`: an address, not a metric
-        key = _normalise_key(m.group("key"))
+def _may_hold_spaced_pair(line: str) -> bool:
+    """Whether a line with no separator can still hold `loss 0.52`; a chain of substring tests,
+    because this runs on every line a script prints and a regex costs ten times more."""
+    low = line.lower()
+    return ("loss" in low or "acc" in low or "ppl" in low or "score" in low or "err" in low or "cost" in low
+            or "return" in low or "reward" in low or "mse" in low or "mae" in low or "perplex" in low)
+
+
+def last_redraw(text: str) -> str:
+    """What a terminal finally shows of a line redrawn with carriage returns.
+
+    Progress bars (Keras, tqdm) print every update over the last one; only the final complete
+    update is a result, the earlier ones are partial epochs.
+    """
+    for segment in reversed(text.split("\r")):
+        if segment.strip():
+            return segment
+    return ""
+
+
+class _Found:
+    """Pairs gathered from one line by several patterns; the first claim of a name wins."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, float] = {}
+        self.step: int | None = None
+        self.epoch: float | None = None
+
+    def add(self, words: list[str], raw_value: str, percent: bool, *, counts_ok: bool = False) -> None:
+        key = _normalise_key(" ".join(words))
         if key in IGNORED_KEYS:
-            continue
+            return
         value = float(raw_value)
         if key in EPOCH_KEYS:
-            epoch = value
-        elif key in STEP_KEYS:
-            step = _as_step(value)
-        else:
-            values[key] = value
-    return values, step, epoch
+            self.epoch = value
+            return
+        if key in STEP_KEYS:
+            self.step = _as_step(value)
+            return
+        name = label_name(words)
+        if not name or name in self.values:
+            return
+        tokens = set(_TOKEN_SPLIT_RE.split(name))
+        metric_like = looks_like_metric(name)
+        if not metric_like and tokens & _COUNT_WORDS:
+            return  # `Batch size: 32`, `Number of users: 300`
+        if not metric_like and not percent and not counts_ok and _PLAIN_INT_RE.fullmatch(raw_value):
+            return  # a whole number named without a metric word is a count of something
+        self.values[name] = value
+
+
+def _pairs(text: str) -> tuple[dict[str, float], int | None, float | None]:
+    found = _Found()
+    for m in _FRACTION_PCT_RE.finditer(text):
+        found.add(_key_words(text, m), m.group("val"), True)
+    for m in _PAIR_RE.finditer(text):
+        raw_value = m.group("val")
+        if m.group("sep") == ":" and not m.group("sp") and not m.group("lb") and _PLAIN_INT_RE.fullmatch(raw_value):
+            continue  # `cuda:0`, `localhost:8080`: an address, not a metric
+        if m.group("pct") and text[m.end() :].lstrip().startswith("|"):
+            continue  # `Map: 100%|████|`: how far a progress bar got, not a metric
+        found.add(_key_words(text, m), raw_value, bool(m.group("pct")))
+    if text.count("|") >= 2:
+        segments = text.split("|")
+        for i, segment in enumerate(segments):
+            m = _SEGMENT_RE.fullmatch(segment.strip())
+            if m is None or (m.group("pct") and i + 1 < len(segments) and _is_bar(segments[i + 1])):
+                continue
+            words = m.group("key").split()
+            if {t for w in words for t in _TOKEN_SPLIT_RE.split(w.lower())} & _BOOKKEEPING_WORDS:
+                continue  # `| end of epoch 3 |`, `| ms/batch 30.25 |`: the epoch is read below
+            found.add(words, m.group("val"), bool(m.group("pct")))
+    if any(c.isdigit() for c in text):
+        for m in _SPACED_RE.finditer(text):
+            words = m.group("key").split()
+            last = _TOKEN_SPLIT_RE.split(words[-1].lower())[-1]
+            if _kind(last) is not None:
+                found.add(words, m.group("val"), bool(m.group("pct")), counts_ok=True)
+    return found.values, found.step, found.epoch
+
+
+def _is_bar(segment: str) -> bool:
+    """A tqdm bar between pipes: block characters, hashes or blanks only."""
+    return all(c in _BAR_CHARS for c in segment)
+
+
+def _key_words(text: str, m: re.Match[str]) -> list[str]:
+    """The words naming a value: the matched key, reaching further back into the same clause when
+    the metric word comes earlier (`The RMSE of prediction is: 0.44`)."""
+    words = m.group("key").split()
+    if ("q" in m.groupdict() and m.group("q")) or any(_kind(t) is not None for w in words for t in _tokens(w)):
+        return words
+    clause = _CLAUSE_BREAK_RE.split(text[: m.start("key")])[-1].split()
+    back: list[str] = []
+    for word in reversed(clause[-5:]):
+        if not _PLAIN_WORD_RE.fullmatch(word):
+            break
+        back.insert(0, word)
+    if any(_kind(t) is not None for w in back for t in _tokens(w)):
+        return back + words
+    return words
+
+
+def label_name(words: list[str]) -> str:
+    """The name of a value from the words printed before it, shared by the stdout parser and
+    the static listing so that `aft inspect` shows the names a run reports.
+
+    Normally the last three words (`Validation accuracy`, `Average loss`). When they hold no metric
+    word but an earlier word does (`The RMSE of prediction is`), the name starts at that word, or
+    at a split/qualifier word just before it. Articles in front and verbs or prepositions at the end
+    are dropped. Separators and case are normalised: `valid ppl` -> `valid_ppl`.
+    """
+    words = [w for w in words if w]
+    if len(words) > 1 and words[0] in _LOG_LEVELS:
+        words = words[1:]  # `INFO loss: 0.3` from a logging prefix
+    metric_at = [i for i, w in enumerate(words) if any(_kind(t) is not None for t in _tokens(w))]
+    if metric_at and metric_at[-1] < len(words) - 3:
+        start = metric_at[-1]
+        if start > 0 and words[start - 1].lower() in _QUALIFIER_WORDS:
+            start -= 1
+        words = words[start:]
+    else:
+        words = words[-3:]
+    while len(words) > 1 and words[0].lower() in _LEADING_FILLER:
+        words = words[1:]
+    while len(words) > 1 and words[-1].lower() in _TRAILING_FILLER:
+        words = words[:-1]
+    return _KEY_SPACES_RE.sub("_", " ".join(words)).lower()
 
 
 def _normalise_key(key: str) -> str:
@@ -151,8 +307,10 @@ def _as_step(value: float) -> int | None:
 
 
 def _from_mapping(
-    mapping: Mapping[Any, Any], prefix: str = "", depth: int = 0
+    mapping: Mapping[Any, Any], prefix: str = "", depth: int = 0, numeric_strings: bool = False
 ) -> tuple[dict[str, float], int | None, float | None]:
+    """Values, step and epoch of a dict; `numeric_strings` reads `'7.128'` as a number, as TRL and
+    recent Trainers print their log dicts (the metrics file stays strict: a string there is a mistake)."""
     values: dict[str, float] = {}
     step: int | None = None
     epoch: float | None = None
@@ -161,11 +319,13 @@ def _from_mapping(
         if isinstance(value, Mapping):
             if depth < 2:
                 inner_prefix = prefix if key.lower() in _TRANSPARENT_KEYS else f"{prefix}{key}/"
-                inner, inner_step, inner_epoch = _from_mapping(value, inner_prefix, depth + 1)
+                inner, inner_step, inner_epoch = _from_mapping(value, inner_prefix, depth + 1, numeric_strings)
                 values.update(inner)
                 step = step if inner_step is None else inner_step
                 epoch = epoch if inner_epoch is None else inner_epoch
             continue
+        if numeric_strings and isinstance(value, str) and _NUMERIC_STRING_RE.fullmatch(value.strip()):
+            value = float(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
         try:
@@ -233,7 +393,7 @@ _MAX_RE = re.compile(
 )
 _LOSS_RE = re.compile(r"loss|nll")
 _MIN_RE = re.compile(
-    r"error|err|errors|perplexity|ppl|mse|mae|rmse|rmsle|msle|mape|smape|wer|cer|ter|fid|kid|bpd|bpc"
+    r"error|err|errors|perplexity|ppl|mse|mae|rmse|rmsle|msle|mape|smape|wer|cer|ter|fid|kid|bpd|bpc|bpb"
     r"|regret|distance|dist|divergence|kl|cost|ece"
 )
 _EVAL_TOKENS = frozenset({"eval", "val", "valid", "validation", "dev", "evaluation", "holdout"})
@@ -289,6 +449,46 @@ def _classify(name: str) -> tuple[int, str, list[str]] | None:
     return None
 
 
+def looks_like_metric(name: str) -> bool:
+    """Whether a name holds a metric word (loss, acc, f1, ppl, score, rmse, return, cost, ...).
+
+    The one vocabulary for "is this a measurement": the stdout parser uses it to tell metrics from
+    counts, and the static listing (`aft inspect`) to tell metrics from log-message fragments.
+    """
+    return _classify(name) is not None
+
+
+def metric_words(name: str) -> tuple[str, ...]:
+    """A metric name as lower-case words, however it is spelled: `valid ppl`, `valid_ppl`,
+    `Valid-PPL` and `validPPL` all give (valid, ppl)."""
+    return tuple(_tokens(name))
+
+
+def find_metric(requested: str, names: Iterable[str]) -> str | None:
+    """The reported name that the objective `requested` (as the person typed it) refers to.
+
+    The rule, used wherever the objective is looked up among parsed names: the name itself; else the
+    one name with the same words once case and separators are ignored (`valid ppl` = `valid_ppl`,
+    `Val` = `val`); else the one name whose words include all of the requested words (`RMSE` ->
+    `rmse_of_prediction`). Two or more candidates at that last step are ambiguous (`acc` among
+    `train_acc` and `val_acc`), and ambiguity finds nothing rather than guessing.
+    """
+    candidates = list(dict.fromkeys(names))
+    if requested in candidates:
+        return requested
+    wanted = metric_words(requested)
+    if not wanted:
+        return None
+    same = [n for n in candidates if metric_words(n) == wanted]
+    if len(same) == 1:
+        return same[0]
+    if same:
+        return None
+    wanted_set = set(wanted)
+    wider = [n for n in candidates if wanted_set <= set(metric_words(n))]
+    return wider[0] if len(wider) == 1 else None
+
+
 def direction_for(name: str) -> str | None:
     """'max', 'min', or None when the name says nothing about which way is better."""
     classified = _classify(name)
@@ -337,5 +537,10 @@ __all__ = [
     "parse_metrics_file_line",
     "choose_objective",
     "direction_for",
+    "find_metric",
+    "label_name",
+    "last_redraw",
+    "looks_like_metric",
+    "metric_words",
 ]
 
