@@ -12,6 +12,8 @@ from typing import Any
 
 import libcst as cst
 
+from aft_tui.target.conventions.dataclass_fields import dataclass_fields, script_classes
+from aft_tui.target.conventions.library_source import library_dataclass_fields
 from aft_tui.target.literals import (
     dotted_name,
     keyword_arg,
@@ -188,33 +190,44 @@ def _tunable_flag(dest: str, ptype: str, default: Any, choices: list[Any] | None
     return looks_like_hyperparameter(dest)
 
 
+# Parsers that turn dataclasses into `--field value` flags.
+HF_PARSERS = frozenset({"HfArgumentParser", "TrlParser"})
+# Fields of library dataclasses (TrainingArguments, trl's configs) that are hyperparameters.
+LIBRARY_KNOBS = frozenset(
+    """
+    learning_rate num_train_epochs per_device_train_batch_size gradient_accumulation_steps weight_decay
+    warmup_steps warmup_ratio lr_scheduler_type optim max_grad_norm adam_beta1 adam_beta2 adam_epsilon
+    label_smoothing_factor max_length max_seq_length max_prompt_length max_completion_length lora_r
+    lora_alpha lora_dropout neftune_noise_alpha beta
+    """.split()
+)
+# Library fields a person needs to see (and often pass) although they are not knobs; the dozens of
+# others stay out of the report.
+LIBRARY_REPORTED = frozenset(
+    """
+    model_name_or_path dataset_name dataset_config output_dir seed logging_steps logging_strategy log_level
+    report_to save_strategy save_steps eval_strategy eval_steps use_cpu push_to_hub per_device_eval_batch_size
+    max_steps use_peft bf16 fp16 gradient_checkpointing dataset_text_field run_name lora_target_modules
+    dataset_train_split dataset_test_split
+    """.split()
+)
+SCHEDULER_CHOICES = ["linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup"]
+_TRAINING_ARGUMENT_CLASSES = frozenset({"TrainingArguments", "Seq2SeqTrainingArguments", "SFTConfig"})
+
+
 def hf_dataclass_params(script: Script) -> list[Param]:
-    """Fields of the dataclasses handed to HfArgumentParser (each field is a `--name` flag)."""
-    classes = {
-        stmt.name.value: stmt
-        for stmt in script.find(cst.ClassDef)
-    }
+    """Fields of the dataclasses handed to HfArgumentParser or TrlParser (each field is a `--name`
+    flag). The script's own dataclasses are read from the script; library ones (SFTConfig,
+    TrainingArguments, ModelConfig) from the installed library's source."""
+    classes = script_classes(script)
     params: list[Param] = []
     seen: set[str] = set()
     for call in script.find(cst.Call):
-        if last_part(_func_name(call)) != "HfArgumentParser":
+        if last_part(_func_name(call)) not in HF_PARSERS:
             continue
-        args = positional_args(call)
-        if not args:
-            continue
-        first = args[0].value
-        refs = [first] if isinstance(first, cst.Name) else [
-            el.value for el in getattr(first, "elements", []) if isinstance(el.value, cst.Name)
-        ]
-        for ref in refs:
-            assert isinstance(ref, cst.Name)
-            cls = classes.get(ref.value)
-            if cls is not None:
-                found = _dataclass_fields(script, cls)
-            elif ref.value in ("TrainingArguments", "Seq2SeqTrainingArguments"):
-                found = _training_argument_fields(script, call)
-            else:
-                found = []
+        for ref in _dataclass_refs(script, call):
+            cls = classes.get(ref)
+            found = _script_dataclass_fields(script, cls) if cls is not None else _library_fields(script, call, ref)
             for param in found:
                 if param.name not in seen:
                     seen.add(param.name)
@@ -222,49 +235,58 @@ def hf_dataclass_params(script: Script) -> list[Param]:
     return params
 
 
-def _dataclass_fields(script: Script, cls: cst.ClassDef) -> list[Param]:
+def _dataclass_refs(script: Script, call: cst.Call) -> list[str]:
+    """Class names given to the parser, through a `dataclass_types = (...)` variable if need be."""
+    args = positional_args(call)
+    kw = keyword_arg(call, "dataclass_types")
+    node = kw.value if kw is not None else (args[0].value if args else None)
+    if isinstance(node, cst.Name) and node.value not in script_classes(script):
+        variable = node.value
+        for assign in script.find(cst.Assign):
+            if any(isinstance(t.target, cst.Name) and t.target.value == variable for t in assign.targets):
+                if isinstance(assign.value, (cst.Tuple, cst.List)):
+                    node = assign.value
+    if isinstance(node, cst.Name):
+        return [node.value]
+    return [el.value.value for el in getattr(node, "elements", []) if isinstance(el.value, cst.Name)]
+
+
+def _script_dataclass_fields(script: Script, cls: cst.ClassDef) -> list[Param]:
     params: list[Param] = []
-    body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else []
-    for stmt in body:
-        if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+    for f in dataclass_fields(script, cls):
+        if f.type is None or (f.default is None and not f.required and f.default_code is not None):
+            continue  # a computed or factory default: not a single value AFT can start from
+        extra: dict[str, Any] = {"tunable": _tunable_flag(f.name, f.type, f.default, f.choices) and not f.required,
+                                 "dataclass": cls.name.value}
+        if f.required:
+            extra["required"] = True
+        params.append(Param(name=f.name, type=f.type, default=f.default, source="hf_dataclass",  # type: ignore[arg-type]
+                            flag=f"--{f.name}", choices=f.choices, location=script.loc(f.statement),
+                            help=f.help, extra=extra))
+    return params
+
+
+def _library_fields(script: Script, call: cst.Call, ref: str) -> list[Param]:
+    qualified = script.qualified(ref) or ref
+    fields = library_dataclass_fields(qualified) if "." in qualified else None
+    if fields is None:
+        return _training_argument_fields(script, call) if ref in _TRAINING_ARGUMENT_CLASSES else []
+    params: list[Param] = []
+    for f in fields:
+        if f.type is None or not (f.name in LIBRARY_KNOBS or f.name in LIBRARY_REPORTED or f.required):
             continue
-        small = stmt.body[0]
-        if not isinstance(small, cst.AnnAssign) or not isinstance(small.target, cst.Name):
-            continue
-        name = small.target.value
-        ann = _annotation_type(small.annotation.annotation)
-        value = small.value
-        help_text = None
-        if isinstance(value, cst.Call) and last_part(_func_name(value)) == "field":
-            default_arg = keyword_arg(value, "default")
-            help_text = _metadata_help(value)
-            value = default_arg.value if default_arg is not None else None
-        if value is None:
-            continue
-        lit = literal_of(value, script.module)
-        if lit is None:
-            continue
-        ptype = ann or lit.type
-        default: Any = lit.value
-        if ptype == "float" and isinstance(default, int) and not isinstance(default, bool):
-            default = float(default)
-        tunable = _tunable_flag(name, ptype, default, None)
-        params.append(
-            Param(
-                name=name,
-                type=ptype,  # type: ignore[arg-type]
-                default=default,
-                source="hf_dataclass",
-                flag=f"--{name}",
-                location=script.loc(stmt),
-                help=help_text,
-                extra={"tunable": tunable, "dataclass": cls.name.value},
-            )
-        )
+        extra: dict[str, Any] = {"tunable": f.name in LIBRARY_KNOBS and not f.required, "dataclass": ref, "library": qualified}
+        if f.required:
+            extra["required"] = True
+        choices = SCHEDULER_CHOICES if f.name == "lr_scheduler_type" and f.default in SCHEDULER_CHOICES else None
+        params.append(Param(name=f.name, type=f.type, default=f.default, source="hf_dataclass",  # type: ignore[arg-type]
+                            flag=f"--{f.name}", choices=choices, location=script.loc(call),
+                            help=f.help or f"{f.owner} field", extra=extra))
     return params
 
 
 def _training_argument_fields(script: Script, call: cst.Call) -> list[Param]:
+    """Without the library installed, the TrainingArguments knobs with their documented defaults."""
     return [
         Param(
             name=name,
@@ -278,28 +300,6 @@ def _training_argument_fields(script: Script, call: cst.Call) -> list[Param]:
         )
         for name, (ptype, default) in TRAINING_ARGUMENT_DEFAULTS.items()
     ]
-
-
-def _annotation_type(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.Name):
-        return _TYPE_NAMES.get(node.value)
-    if isinstance(node, cst.Subscript) and last_part(dotted_name(node.value)) == "Optional":
-        inner = node.slice[0].slice
-        if isinstance(inner, cst.Index):
-            return _annotation_type(inner.value)
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
-        return _annotation_type(node.left) or _annotation_type(node.right)
-    return None
-
-
-def _metadata_help(call: cst.Call) -> str | None:
-    meta = keyword_arg(call, "metadata")
-    if meta is None or not isinstance(meta.value, cst.Dict):
-        return None
-    for el in meta.value.elements:
-        if isinstance(el, cst.DictElement) and string_value(el.key) == "help":
-            return string_value(el.value)
-    return None
 
 
 def _func_name(call: cst.Call) -> str | None:
