@@ -15,9 +15,9 @@ from typing import Any, Callable
 
 from aft_tui.engine.events import Event, TrialLog, TrialMetric
 from aft_tui.fsutil import read_json
-from aft_tui.runs import artifacts
+from aft_tui.runs import artifacts, result_files
 from aft_tui.runs.launcher import LaunchRequest, TrialProcess
-from aft_tui.runs.metrics import MetricRecord
+from aft_tui.runs.metrics import MetricRecord, find_metric
 
 _ERROR_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(Error|Exception|Interrupt)|Killed|Traceback|CUDA out of memory)")
 _OOM = re.compile(r"out of memory|OutOfMemoryError|CUBLAS_STATUS_ALLOC_FAILED", re.I)
@@ -88,6 +88,8 @@ class TrialRun:
         self.prune_check = prune_check
         self._file_records: list[MetricRecord] = []
         self._stdout_records: list[MetricRecord] = []
+        self._result_records: list[MetricRecord] = []  # from files the script wrote (trainer_state.json)
+        self._metric_alias: str | None = None  # the reported name the objective refers to (`valid_ppl`)
         self._names: dict[str, None] = {}
         self._process: TrialProcess | None = None
         self._prune_reason: str | None = None
@@ -115,6 +117,7 @@ class TrialRun:
         )
         self._process = TrialProcess(request, self._on_lines, self._on_metrics, self._on_warning)
         launched = await self._process.run()
+        self._read_result_files(started)
         outcome = self._judge(launched)
         outcome.duration = launched.duration or (time.time() - started)
         outcome.artifact = self._find_artifact(outcome, watch, before, started)
@@ -132,8 +135,33 @@ class TrialRun:
     def _on_warning(self, text: str) -> None:
         self._warnings.append(text)
 
+    def _as_requested(self, record: MetricRecord) -> None:
+        """Rename the value the objective refers to (`--metric "valid ppl"` -> `valid_ppl`, see
+        find_metric) so that every later lookup by the objective's name finds it."""
+        metric = self.metric
+        if metric is None:
+            return
+        if metric in record.values:
+            self._metric_alias = metric  # reported under its own name: rename nothing else to it
+            return
+        name = find_metric(metric, record.values)
+        if name is not None and (self._metric_alias is None or name == self._metric_alias):
+            self._metric_alias = name
+            record.values[metric] = record.values.pop(name)
+
+    def _read_result_files(self, started: float) -> None:
+        """Metrics from the result files the script wrote during the trial, a fallback source."""
+        spec = self.spec
+        dirs = result_files.search_dirs(spec.run_dir, spec.cwd, spec.command)
+        for record in result_files.read_result_files(dirs, started):
+            self._as_requested(record)
+            for name in record.values:
+                self._names.setdefault(name, None)
+            self._result_records.append(record)
+
     def _on_metrics(self, records: list[MetricRecord]) -> None:
         for record in records:
+            self._as_requested(record)
             for name in record.values:
                 self._names.setdefault(name, None)
             if record.source == "file":
@@ -173,15 +201,21 @@ class TrialRun:
         """Per-evaluation rows from the metrics file when it carries the objective, else from the
         printed lines (a script may write only its final score to AFT_METRICS but print every epoch)."""
         metric = metric or self.metric
-        records = self._file_records or self._stdout_records
+        records = self._file_records or self._stdout_records or self._result_records
         if metric and self._file_records and not any(metric in r.values for r in self._file_records):
             if any(metric in r.values for r in self._stdout_records):
                 records = self._stdout_records
+        if metric and not any(metric in r.values for r in records):
+            if any(metric in r.values for r in self._result_records):
+                records = self._result_records  # only the script's result files carry it
         return self._rows(records)
 
     def histories(self) -> dict[str, list[dict[str, Any]]]:
         """Both sources, so the objective can be chosen after the run and its history rebuilt."""
-        return {"file": self._rows(self._file_records), "stdout": self._rows(self._stdout_records)}
+        both = {"file": self._rows(self._file_records), "stdout": self._rows(self._stdout_records)}
+        if self._result_records:
+            both["results"] = self._rows(self._result_records)
+        return both
 
     @staticmethod
     def _rows(records: list[MetricRecord]) -> list[dict[str, Any]]:
@@ -204,8 +238,10 @@ class TrialRun:
         if isinstance(script_result, dict):
             outcome.script_result = script_result
         values = [row[self.metric] for row in history if self.metric and self.metric in row]
-        if self.metric and not values and outcome.script_result and self.metric in outcome.script_result:
-            values = [outcome.script_result[self.metric]]
+        if self.metric and not values and outcome.script_result:
+            key = find_metric(self.metric, outcome.script_result)
+            if key is not None:
+                values = [outcome.script_result[key]]
         if values:
             final = values[-1]
             outcome.value = float(final) if isinstance(final, (int, float)) else None

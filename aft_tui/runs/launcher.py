@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from aft_tui.runs.metrics import MetricRecord, parse_line, parse_metrics_file_line
+from aft_tui.runs.metrics import MetricRecord, may_hold_metrics, parse_line, parse_metrics_file_line
 
 LINE_LIMIT = 64 * 1024  # a line without a newline is flushed in pieces of this size
 TAIL_LINES = 60
@@ -520,7 +520,7 @@ class TrialProcess:
         self._tail.extend(lines[-TAIL_LINES:])
         if self.on_lines is not None:
             self.on_lines(lines)
-        if self.on_metrics is not None and (":" in text or "=" in text):
+        if self.on_metrics is not None and may_hold_metrics(text):
             records = [r for r in map(parse_line, lines) if r is not None]
             if records:
                 self.on_metrics(records)

@@ -116,8 +116,8 @@ def parse_line(line: str) -> MetricRecord | None:
 
     Most lines are plain log text, so the first test must reject them almost for free.
     """
-    if ":" not in line and "=" not in line and "|" not in line and not _may_hold_spaced_pair(line):
-        return None
+    if ":" not in line and "=" not in line and "|" not in line and "loss" not in line and "ppl" not in line:
+        return None  # may_hold_metrics, inlined: this runs on every line
     if len(line) > _MAX_PARSE_LEN:
         return None
     text = _ANSI_RE.sub("", line) if "\x1b" in line else line
@@ -149,12 +149,11 @@ def parse_line(line: str) -> MetricRecord | None:
     return MetricRecord(values=values, step=step, epoch=epoch, source="stdout", raw=line)
 
 
-def _may_hold_spaced_pair(line: str) -> bool:
-    """Whether a line with no separator can still hold `loss 0.52`; a chain of substring tests,
-    because this runs on every line a script prints and a regex costs ten times more."""
-    low = line.lower()
-    return ("loss" in low or "acc" in low or "ppl" in low or "score" in low or "err" in low or "cost" in low
-            or "return" in low or "reward" in low or "mse" in low or "mae" in low or "perplex" in low)
+def may_hold_metrics(text: str) -> bool:
+    """False when no line of `text` can hold a metric: the test run on every line a script prints,
+    so it is a few substring tests (a regex or a lower() costs several times more). Without a
+    separator only a loss or perplexity is read (`train loss 2.44`, `valid ppl 529.57`)."""
+    return ":" in text or "=" in text or "|" in text or "loss" in text or "ppl" in text
 
 
 def last_redraw(text: str) -> str:
@@ -342,6 +341,12 @@ def _from_mapping(
     return values, step, epoch
 
 
+def values_of_mapping(mapping: Mapping[Any, Any]) -> tuple[dict[str, float], int | None, float | None]:
+    """(values, step, epoch) of a dict a script wrote itself (Trainer result files), read as
+    leniently as its printed dicts: numbers written as strings count."""
+    return _from_mapping(mapping, numeric_strings=True)
+
+
 # ---------------------------------------------------------------- metrics file
 
 
@@ -489,6 +494,17 @@ def find_metric(requested: str, names: Iterable[str]) -> str | None:
     return wider[0] if len(wider) == 1 else None
 
 
+def rows_as_requested(rows: list[dict[str, Any]], requested: str | None) -> list[dict[str, Any]]:
+    """History rows with the value the objective refers to (find_metric) under the objective's own
+    name, for a trial judged after its run; rows already carrying the name come back unchanged."""
+    if not requested or any(requested in row for row in rows):
+        return rows
+    name = find_metric(requested, (k for row in rows for k in row if k not in ("epoch", "step")))
+    if name is None:
+        return rows
+    return [{(requested if k == name else k): v for k, v in row.items()} for row in rows]
+
+
 def direction_for(name: str) -> str | None:
     """'max', 'min', or None when the name says nothing about which way is better."""
     classified = _classify(name)
@@ -541,6 +557,9 @@ __all__ = [
     "label_name",
     "last_redraw",
     "looks_like_metric",
+    "may_hold_metrics",
     "metric_words",
+    "rows_as_requested",
+    "values_of_mapping",
 ]
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from aft_tui.runs.metrics import choose_objective, direction_for, find_metric, label_name, last_redraw, parse_line
+from aft_tui.runs.metrics import (
+    choose_objective,
+    direction_for,
+    find_metric,
+    label_name,
+    last_redraw,
+    parse_line,
+    rows_as_requested,
+)
 
 ESC = "\x1b"
 
@@ -134,3 +142,12 @@ def test_label_name_trims_prose() -> None:
     assert label_name("The RMSE of prediction is".split()) == "rmse_of_prediction"
     assert label_name(["INFO", "Validation", "accuracy"]) == "validation_accuracy"
     assert label_name(["valid", "ppl"]) == "valid_ppl"
+
+
+def test_rows_judged_after_the_run_carry_the_objective_under_its_requested_name() -> None:
+    rows = [{"epoch": 1.0, "valid_loss": 6.3, "valid_ppl": 540.0}, {"epoch": 2.0, "valid_ppl": 529.57}]
+    renamed = rows_as_requested(rows, "valid ppl")
+    assert [row.get("valid ppl") for row in renamed] == [540.0, 529.57]
+    assert renamed[0]["valid_loss"] == 6.3 and "valid_ppl" not in renamed[1]
+    assert rows_as_requested(rows, "valid_ppl") is rows
+    assert rows_as_requested(rows, "bleu") is rows
