@@ -105,3 +105,45 @@ def _set_attrs(study: Any, trial: Any, attrs: dict[str, Any]) -> None:
                 study._storage.set_trial_user_attr(trial._trial_id, key, val)
         except Exception:  # the attribute is a label for people reading the study; never fail a tell over it
             return
+
+
+STREAK = 3
+"""Failures in a row, the same way each time, after which a session stops."""
+
+
+class FailFast:
+    """When a failure should stop the session instead of spending the rest of the budget.
+
+    Trial 1 runs the person's own configuration: if that fails, every proposal around it will
+    almost surely fail the same way (a missing package, a missing file), so the session stops
+    at once. Later, `STREAK` failures in a row with the same diagnosis (whatever the parameter
+    values) stop it too. A diverged run is a property of the values tried, so it neither counts
+    nor stops; a pruned, timed-out or successful trial shows the script works and resets the
+    count; a cancelled trial says nothing either way.
+    """
+
+    def __init__(self, streak: int = STREAK) -> None:
+        self.streak = streak
+        self._key: str | None = None
+        self._count = 0
+
+    def observe(self, status: str, diagnosis: Any, baseline: bool) -> str | None:
+        """The sentence to stop with, or None to go on. `diagnosis` is a runs.diagnosis.Diagnosis."""
+        if status == "cancelled":
+            return None
+        if status != "failed" or diagnosis is None:
+            self._key, self._count = None, 0
+            return None
+        if baseline:
+            return (f"Trial 1, the script's own configuration, failed, so AFT stopped instead of running the other "
+                    f"trials: {diagnosis.sentence}")
+        if diagnosis.kind == "diverged":
+            self._key, self._count = None, 0
+            return None
+        if diagnosis.key == self._key:
+            self._count += 1
+        else:
+            self._key, self._count = diagnosis.key, 1
+        if self._count >= self.streak:
+            return f"{self._count} trials in a row failed the same way, so AFT stopped: {diagnosis.sentence}"
+        return None
