@@ -149,9 +149,25 @@ def _repeatable(node: ast.expr) -> bool:
 
 
 def _is_literal(node: ast.expr) -> bool:
+    """A constant, or arithmetic on number constants (`2**19`, `1e-3 / 4`): a lifted constant
+    expression keeps its spelling as the flag's default."""
     if isinstance(node, ast.Constant):
         return True
-    return isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)) and isinstance(node.operand, ast.Constant)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        return _is_number(node.operand)
+    if isinstance(node, ast.BinOp):
+        return _is_number(node.left) and _is_number(node.right)
+    return False
+
+
+def _is_number(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        return _is_number(node.operand)
+    if isinstance(node, ast.BinOp):
+        return _is_number(node.left) and _is_number(node.right)
+    return False
 
 
 def _is_call_of(node: ast.expr, dotted: str) -> bool:

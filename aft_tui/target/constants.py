@@ -7,7 +7,7 @@ from typing import Any
 
 import libcst as cst
 
-from aft_tui.target.literals import compact, literal_of
+from aft_tui.target.literals import compact, constant_expression_of
 from aft_tui.target.names import (
     identifier,
     is_seed,
@@ -58,7 +58,7 @@ def constant_params(script: Script) -> tuple[list[Param], list[Skipped]]:
         if value is None:
             skipped.append((name, loc, "assigned together with other names, not a single literal"))
             continue
-        lit = literal_of(value, script.module)
+        lit = constant_expression_of(value, script.module)
         if lit is None and isinstance(value, (cst.Name, cst.Attribute, cst.Subscript)) and not (
             isinstance(value, cst.Name) and value.value == "None"
         ):
@@ -73,8 +73,8 @@ def constant_params(script: Script) -> tuple[list[Param], list[Skipped]]:
             continue
         ptype = lit.type
         default: Any = lit.value
-        if ptype == "int" and prefers_float(name):
-            ptype = "float"
+        if ptype == "int" and prefers_float(name, default):
+            ptype, default = "float", float(default)
         line, col = script.pos(value)
         params.append(
             Param(

@@ -14,9 +14,13 @@ from typing import Any
 from aft_tui.target.config_files import config_params, config_sites, resolve_config
 from aft_tui.target.constants import constant_params
 from aft_tui.target.conventions import convention_params
+from aft_tui.target.dataclass_defaults import dataclass_params
+from aft_tui.target.dead_flags import dead_flags
+from aft_tui.target.dict_params import dict_params
 from aft_tui.target.flags import argparse_params, hf_dataclass_params
 from aft_tui.target.known_calls import call_params
 from aft_tui.target.metric_sites import metric_names
+from aft_tui.target.module_values import module_value_params
 from aft_tui.target.names import identifier
 from aft_tui.target.params import Param
 from aft_tui.target.ranges import suggest_range
@@ -27,6 +31,7 @@ from aft_tui.target.script_facts import (
     reports_aft_metrics,
     sets_seed,
 )
+from aft_tui.target.update_step import update_step_params
 
 __all__ = ["Discovery", "discover", "suggest_range"]
 
@@ -96,9 +101,13 @@ def discover_script(script: Script, config_paths: list[Path] | None = None) -> D
     conv_params, conv_skipped = convention_params(script)
     skipped += conv_skipped
     const_params, const_skipped = constant_params(script)
+    value_params, value_skipped = module_value_params(script)
+    dc_params, dc_skipped = dataclass_params(script)
     kw_params, kw_skipped = call_params(script)
-    skipped += const_skipped + kw_skipped
-    const_params = _fold_flag_defaults(flag_params, const_params, skipped)
+    dict_found, dict_skipped = dict_params(script)
+    kw_params = dict_found + kw_params + update_step_params(script)
+    skipped += const_skipped + value_skipped + dc_skipped + kw_skipped + dict_skipped
+    const_params = _fold_flag_defaults(flag_params, const_params + value_params, skipped)
 
     configs: list[str] = []
     for site in config_sites(script):
@@ -118,9 +127,19 @@ def discover_script(script: Script, config_paths: list[Path] | None = None) -> D
         skipped += cfg_skipped
 
     # Order is priority: existing flags keep their names, later sources get a prefix on collision.
-    ordered = flag_params + hf_params + conv_params + const_params + _by_source(kw_params, "training_args") + _by_source(
+    literal_params = const_params + dc_params + kw_params
+    dead = dead_flags(script, flag_params, literal_params)
+    for flag, _, reason in dead:
+        # The literal decides, so it takes the flag's name; the flag stays, reported, not tuned.
+        flag.extra["tunable"] = False
+        flag.extra["prefix"] = "flag"
+        flag.extra["dead"] = reason
+        skipped.append((flag.flag or flag.name, flag.location, reason))
+    dead_ids = {id(flag) for flag, _, _ in dead}
+    live_flags = [p for p in flag_params if id(p) not in dead_ids]
+    ordered = live_flags + hf_params + conv_params + const_params + dc_params + _by_source(kw_params, "training_args") + _by_source(
         kw_params, "lora_config"
-    ) + _by_source(kw_params, "kwarg") + _by_source(kw_params, "loop") + cfg_params
+    ) + _by_source(kw_params, "kwarg") + _by_source(kw_params, "loop") + cfg_params + [f for f, _, _ in dead]
     params = [suggest_range(p) for p in _unique_names(ordered)]
 
     discovery = Discovery(

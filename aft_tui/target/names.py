@@ -32,7 +32,19 @@ EXCLUDE_WORDS = frozenset(
 STRING_WORDS = frozenset({"optimizer", "optim", "scheduler", "sched", "activation", "act", "pooling", "loss", "criterion", "init", "norm"})
 SEED_WORDS = frozenset({"seed", "random_state"})
 # Names whose values are fractions or rates even when written as an integer literal.
-FLOAT_WORDS = frozenset({"lr", "learning", "dropout", "decay", "wd", "momentum", "ratio", "smoothing", "eps", "epsilon", "beta1", "beta2", "gamma", "temperature"})
+FLOAT_WORDS = frozenset({"lr", "learning", "dropout", "decay", "wd", "momentum", "smoothing", "eps", "epsilon", "beta1", "beta2", "gamma", "temperature"})
+# Words of a fraction: float only when the value itself lies in [0, 1] (`ASPECT_RATIO = 64` is a count).
+FRACTION_WORDS = frozenset({"ratio", "frac", "fraction"})
+# Plumbing that is reported but never proposed for tuning: it changes what is logged, where
+# things go or how fast data loads, not what the model learns.
+PLUMBING_WORDS = frozenset(
+    """
+    seed workers device cuda gpu gpus verbose verbosity debug log logging print save eval checkpoint ckpt
+    interval every wandb track tensorboard mlflow capture video path dir file url uri
+    host port project entity exp env id name threads jobs nthread
+    """.split()
+)
+PLUMBING_NAMES = frozenset({"n_jobs", "num_threads", "nthread", "num_workers", "random_state", "exp_name", "env_id", "track", "capture_video"})
 
 
 def words(name: str) -> list[str]:
@@ -75,8 +87,24 @@ def looks_like_path_or_id(value: str) -> bool:
     return len(value) > 40 or " " in value
 
 
-def prefers_float(name: str) -> bool:
-    return any(w in FLOAT_WORDS for w in words(name))
+def prefers_float(name: str, value: object = None) -> bool:
+    """Should an integer literal under this name be typed float? A rate (`lr`, `dropout`) is a
+    float whatever its spelling; a ratio or fraction only when its value is one (0..1), so
+    `warmup_ratio = 0` is a float and `ASPECT_RATIO = 64` stays an int."""
+    ws = words(name)
+    if any(w in FLOAT_WORDS for w in ws):
+        return True
+    if any(w in FRACTION_WORDS for w in ws):
+        return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1)
+    return False
+
+
+def is_plumbing(name: str) -> bool:
+    """Seeds, devices, logging cadence, paths, worker counts, experiment switches: reported, not tuned."""
+    key = _snake(name).strip("_")
+    if key in PLUMBING_NAMES or is_seed(name):
+        return True
+    return any(w in PLUMBING_WORDS for w in words(name))
 
 
 def identifier(name: str) -> str:

@@ -26,7 +26,7 @@ def suggest_range(param: Param) -> Param:
         return param
     if param.choices:
         return param
-    suggestion = _suggest(param)
+    suggestion = _around_default(_suggest(param), param)
     if not suggestion:
         return param
     updates: dict[str, Any] = {}
@@ -50,18 +50,23 @@ def _suggest(param: Param) -> dict[str, Any]:
         return {}
     d = float(default)
 
+    if ws & {"ratio", "frac", "fraction"} and 0 <= d <= 1 and param.type == "float" and "warmup" not in ws:
+        return {"low": 0.0, "high": 1.0, "log": False}
     if ws & {"lr", "learning"} or key in ("max_lr", "eta", "learning_rate_init"):
         if d <= 0:
-            return {"low": 1e-5, "high": 1e-1, "log": True}
+            # A learning rate of 0 learns nothing: it is a placeholder, not an "off" setting.
+            return {"low": 1e-5, "high": 1e-1, "log": True, "placeholder_zero": True}
         return {"low": max(d / 10, 1e-7), "high": min(d * 10, 1.0 if d < 1.0 else d * 10), "log": True}
     if key.endswith("lora_r") or key == "r":
         return {"choices": [4, 8, 16, 32, 64]}
     if "lora" in ws and "alpha" in ws:
         return {"choices": [8, 16, 32, 64, 128]}
     if "dropout" in ws or key == "p":
-        return {"low": 0.0, "high": 0.5, "log": False}
+        return {"low": 0.0, "high": max(0.5, min(0.9, d + 0.2)), "log": False}
     if "decay" in ws or key == "wd":
-        return {"low": 1e-6, "high": 1e-1, "log": True}
+        if d <= 0:
+            return {"low": 0.0, "high": 1e-1, "log": False}
+        return {"low": min(1e-6, d / 10), "high": max(1e-1, min(d * 3, 1.0) if d < 1 else d), "log": True}
     if ws & {"epoch", "epochs"} or key in ("t_max", "t_0", "max_steps"):
         n = int(d)
         if n < 1:
@@ -122,6 +127,40 @@ def _suggest(param: Param) -> dict[str, Any]:
         n = int(d)
         return {"low": max(1, n // 2), "high": n * 2, "log": False}
     return {}
+
+
+def _around_default(suggestion: dict[str, Any], param: Param) -> dict[str, Any]:
+    """The script's own value is where a search starts, so it must lie inside the range; a zero
+    default (`warmup_steps = 0`, `FINAL_LR_FRAC = 0.0`) means "off", which only a linear range
+    starting at 0 can reach."""
+    default = param.default
+    if isinstance(default, bool) or not isinstance(default, (int, float)) or param.type not in ("int", "float"):
+        return suggestion
+    if not suggestion:
+        if default != 0:
+            return suggestion
+        suggestion = {"low": 0, "high": 10, "log": False} if param.type == "int" else {"low": 0.0, "high": 1.0, "log": False}
+    out = dict(suggestion)
+    if out.pop("placeholder_zero", False):
+        return out
+    if "choices" in out:
+        if default not in out["choices"]:
+            out["choices"] = sorted({*out["choices"], default})
+        return out
+    low, high = out.get("low"), out.get("high")
+    if low is None or high is None:
+        return out
+    if default == 0:
+        out["low"], out["log"] = 0, False
+        if high <= 0:
+            out["high"] = 1 if param.type == "int" else 1.0
+    else:
+        out["low"], out["high"] = min(low, default), max(high, default)
+        if out.get("log") and out["low"] <= 0:
+            out["log"] = False
+    if param.type == "int":
+        out["low"], out["high"] = int(math.floor(out["low"])), int(math.ceil(out["high"]))
+    return out
 
 
 def _tidy(value: Any) -> Any:

@@ -170,15 +170,19 @@ class _Planner:
 
     # ---- locating nodes ----------------------------------------------------------------------
 
-    def _site(self, param: Param) -> cst.BaseExpression:
-        site = param.extra.get("site") or {}
+    def _sites(self, param: Param) -> list[cst.BaseExpression]:
+        """Every node the parameter's value is written at (one knob repeated is lifted together)."""
+        sites = param.extra.get("sites") or [param.extra.get("site") or {}]
+        return [self._node_at(param, site) for site in sites]
+
+    def _node_at(self, param: Param, site: dict[str, Any]) -> cst.BaseExpression:
         want = (site.get("line"), site.get("col"))
         for node in self.script.find(cst.BaseExpression):
             if self.script.pos(node) == want and self.script.code(node) == site.get("code"):
                 return node
         raise UserError(
             f"{self.script.name} changed since it was read (no `{site.get('code')}` at "
-            f"{param.location}); run discovery again."
+            f"{site.get('location') or param.location}); run discovery again."
         )
 
     def _constant_uses(self, name: str) -> list[cst.Name] | None:
@@ -204,7 +208,7 @@ class _Planner:
         other = other_cli(self.script)
         blocking_cli = other not in (None, "sys.argv")
 
-        sites = {p.name: self._site(p) for p in selected}
+        sites = {p.name: self._sites(p) for p in selected}
         config_found, config_flag = self._config(wants_config)
 
         mode: ParserMode = "none"
@@ -279,7 +283,7 @@ class _Planner:
     def _lifts(
         self,
         selected: list[Param],
-        sites: dict[str, cst.BaseExpression],
+        sites: dict[str, list[cst.BaseExpression]],
         config_sites_: list[ConfigSite],
         info: ArgparseInfo | None,
     ) -> list[_Lift] | None:
@@ -293,15 +297,15 @@ class _Planner:
         underscores = bool(existing and existing.underscores)
         lifts: list[_Lift] = []
         for param in selected:
-            node = sites[param.name]
-            dest = _free_name(identifier(param.name), taken)
+            nodes = sites[param.name]
+            dest = _free_name(_dest_for(param, taken), taken)
             taken.add(dest)
             flag = _free_flag(flag_for(dest, underscores), options)
             options.add(flag)
-            spec = hooks.FlagSpec(dest, flag, param.type, self.script.code(node), _help(param))
+            spec = hooks.FlagSpec(dest, flag, param.type, self.script.code(nodes[0]), _help(param))
             constant = param.extra.get("constant") if param.source == "constant" else None
-            if info is None or reachable(self.script, info, node):
-                lifts.append(_Lift(param, spec, "value", [node]))
+            if info is None or all(reachable(self.script, info, node) for node in nodes):
+                lifts.append(_Lift(param, spec, "value", list(nodes)))
                 continue
             if constant is None:
                 return None
@@ -544,12 +548,33 @@ def _help(param: Param) -> str:
     if param.extra.get("keyword") == "betas":
         index = 0 if param.name.endswith("1") else 1
         return f"betas[{index}] of {last_part(param.extra.get('call'))}() at {where}"
+    origin = param.extra.get("origin")
+    more = len(param.extra.get("sites") or ()) - 1
+    also = f" and {more} more place{'s' if more > 1 else ''}" if more > 0 else ""
+    if origin == "dataclass_default":
+        return f"default of {param.extra.get('dataclass')}.{param.extra.get('field')} at {where}"
+    if origin == "dict_key":
+        return f"{param.extra.get('key')!r} of the {param.extra.get('dict') or 'parameter'} dict at {where}"
+    if origin == "update_step":
+        return f"learning rate of the update step at {where}{also}"
+    if origin == "module_value" and not param.extra.get("constant"):
+        return f"{param.help} at {where}"
     if param.source == "constant":
         return f"{param.extra.get('constant')} (module constant at {where})"
     if param.source == "loop":
         return f"number of epochs (bound of the epoch loop at {where})"
     call = last_part(param.extra.get("call"))
-    return f"{param.extra.get('keyword')} of {call}() at {where}"
+    return f"{param.extra.get('keyword')} of {call}() at {where}{also}"
+
+
+def _dest_for(param: Param, taken: set[str]) -> str:
+    """The flag's name: the parameter's, or, when the script already has a flag of that name
+    (a dead `--lr` next to the literal that decides), the parameter's prefixed name."""
+    name = identifier(param.name)
+    prefix = param.extra.get("prefix")
+    if name in taken and prefix:
+        return identifier(f"{prefix}_{name}")
+    return name
 
 
 def _free_name(name: str, taken: set[str]) -> str:

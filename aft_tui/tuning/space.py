@@ -155,12 +155,20 @@ def dimension_from_param(param: Param) -> Dimension | None:
             return None
     kind = "int" if param.type == "int" else "float"
     default = param.default
+    # The type follows the parameter, not the spelling of its default: `lr = 1` is a float rate,
+    # and an int knob keeps int bounds so it is never proposed as 12.5.
+    if kind == "float" and isinstance(default, int):
+        default = float(default)
+    elif kind == "int" and isinstance(default, float) and default.is_integer():
+        default = int(default)
     low = min(low, default)
     high = max(high, default)
     if kind == "int":
         low, high = int(math.floor(low)), int(math.ceil(high))
     if log and (low <= 0):
         log = False
+    if default == 0:
+        low, log = min(low, 0), False  # zero means "off": only a linear range reaches it
     if low == high:
         return None
     return Dimension(param.name, kind, default, param.flag, low=low, high=high, log=log,
