@@ -24,7 +24,7 @@ from aft_tui.engine.trial import TrialOutcome, TrialRun, pruning_step
 from aft_tui.errors import UserError
 from aft_tui.runs import slots as slotting
 from aft_tui.runs.invocation import build_args
-from aft_tui.runs.metrics import choose_objective, direction_for
+from aft_tui.runs.metrics import choose_objective, direction_for, rows_as_requested
 from aft_tui.tuning.space import SearchSpace, build_space
 from aft_tui.vcs.workspace import PARAMS_FILE
 from aft_tui.tuning.strategies import SAMPLER_STRATEGIES, Choice, make_pruner, make_sampler, make_strategy
@@ -425,7 +425,8 @@ class Tuner:
     def _rejudge(self, record: dict[str, Any], outcome: TrialOutcome) -> dict[str, Any]:
         """Judge trial 1 again once the objective is known (it ran before the metric was chosen)."""
         sources = outcome.sources or {"file": outcome.history}
-        history = next((rows for rows in (sources.get("file", []), sources.get("stdout", []))
+        history = next((rows for rows in (rows_as_requested(sources.get(kind, []), self.metric)
+                                          for kind in ("file", "stdout", "results"))
                         if any(self.metric in row for row in rows)), [])
         values = [row[self.metric] for row in history if self.metric in row]
         record["metric"], record["direction"] = self.metric, self.direction
