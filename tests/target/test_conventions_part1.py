@@ -146,6 +146,7 @@ def test_hydra_config_is_composed_from_its_defaults_list():
     assert _shape(found["optimizer.lr"]) == ("float", 0.05, True)
     assert found["optimizer.lr"].help == "step size"
     assert found["optimizer.lr"].location == os.path.join("conf", "optimizer", "momentum.yaml") + ":1"
+    assert found["optimizer.lr"].extra["config"] == os.path.join("conf", "optimizer", "momentum.yaml")
     assert _shape(found["trainer.steps"]) == ("int", 25, True)
     assert found["trainer.steps"].help == "optimisation steps"
     assert _shape(found["trainer.shuffle"]) == ("bool", True, True)

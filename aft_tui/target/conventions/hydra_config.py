@@ -232,6 +232,8 @@ def _add(script: Script, key: str, leaf: _Leaf, params: list[Param], skipped: li
         return
     ptype = "str" if value is None else type(value).__name__
     extra: dict[str, Any] = {"syntax": "equals", "key": key, "tunable": exposed_tunable(key, ptype, value)}
+    if leaf.where != script.name:
+        extra["config"] = leaf.where  # the file it came from, as config-file discovery names it
     if value is None:
         extra["default_none"] = True
     params.append(
