@@ -165,3 +165,21 @@ def test_trl_parser_through_a_variable_reads_trl_configs_without_importing_them(
         assert params[name][:2] == [model[name], True], name
     for name in ("model_name_or_path", "dataset_name", "output_dir", "seed", "use_cpu", "report_to"):
         assert params[name][1] is False, name
+
+
+@pytest.mark.slow
+def test_aft_tune_drives_a_tyro_script_in_its_own_syntax(git_project):
+    from tests.engine.helpers import aft, results
+
+    project = git_project(FIXTURES / "tyro_train.py")
+    proc = aft(project, "tune", "tyro_train.py", "--trials", "2", "--yes", "--metric", "loss", "--direction", "min")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    runs = results(project)
+    assert [r["status"] for r in runs] == ["ok", "ok"], runs
+    tuned = runs[1]["params"]
+    assert {"learning_rate", "num_layers", "use_bias", "optimizer"} <= set(tuned)
+    assert not {"seed", "track", "batch_size", "num_envs"} & set(tuned)
+    log = (project / "outputs" / runs[1]["run_id"] / f"{runs[1]['run_id']}.log").read_text()
+    seen = json.loads(next(line for line in log.splitlines() if line.startswith("parsed "))[len("parsed "):])
+    for name in ("learning_rate", "num_layers", "use_bias", "optimizer"):
+        assert seen[name] == tuned[name], name
