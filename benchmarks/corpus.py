@@ -19,8 +19,9 @@ Per target, each step in its own fresh copy of the prepared project (so no run s
    same call without the run arguments (the table says which).
 3. Tuning: `aft tune` when every tunable parameter discovery reports already has a flag (or is a
    config-file key), else `aft pipeline` (refactor first), both with `--yes --trials N --metric
-   M --direction D --timeout T --outputs FRESH -- RUN...`. T is 4x the spec's wall time; the
-   whole command has a time limit too. Every trial's log is re-scored with the spec's
+   M --direction D --timeout T --outputs FRESH -- RUN...`. T is 4x the longer of the spec's wall
+   time and the baseline run's (on a busy shared machine a run takes longer than the spec says,
+   and a trial killed for that says nothing about AFT); the whole command has a time limit too. Every trial's log is re-scored with the spec's
    `metric_pattern` and `metric_aggregate`, so the table shows AFT's objective and the spec's.
 
 Scoring rules (written out because the numbers mean nothing without them):
@@ -423,6 +424,7 @@ class TargetResult:
     baseline_value: float | None = None  # spec metric of the direct run
     baseline_rc: int | None = None
     baseline_wall: float | None = None
+    trial_timeout: float | None = None  # the per-trial limit given to AFT
     inspect_passthrough: bool | None = None
     inspect_error: str = ""
     discovery: DiscoveryScore | None = None
@@ -444,7 +446,6 @@ class TargetResult:
 def measure_target(spec: Spec, prepared: Path, work: Path, trials: int, skip_tune: bool, via: str,
                    timeout_factor: float, time_limit: float | None) -> TargetResult:
     res = TargetResult(spec.name, spec.convention, spec.direction, spec.metric, spec.default_metric)
-    trial_timeout = max(30.0, timeout_factor * spec.wall_s)
     folder = work / spec.name
     if folder.exists():
         shutil.rmtree(folder)
@@ -454,10 +455,14 @@ def measure_target(spec: Spec, prepared: Path, work: Path, trials: int, skip_tun
     base = fresh_copy(prepared, folder / "baseline")
     cwd = base / spec.cwd
     script = os.path.relpath(base / spec.script, cwd)
-    proc = run([sys.executable, script, *spec.run], cwd, target_env(spec), trial_timeout, folder / "baseline")
+    proc = run([sys.executable, script, *spec.run], cwd, target_env(spec), max(120.0, 10 * spec.wall_s),
+               folder / "baseline")
     printed = printed_keys(proc.output)
     res.baseline_rc, res.baseline_wall = proc.rc, round(proc.wall, 1)
     res.baseline_value = score_text(proc.output, spec.metric_pattern, spec.metric_aggregate)
+    say(f"{spec.name}: baseline {fmt(res.baseline_value)} in {proc.wall:.0f} s (spec: {fmt(spec.default_metric)} "
+        f"in {spec.wall_s:.0f} s)" + (f", exit status {proc.rc}" if proc.rc else ""))
+    res.trial_timeout = trial_timeout = round(max(30.0, timeout_factor * max(spec.wall_s, proc.wall)))
 
     say(f"{spec.name}: aft inspect")
     proj = fresh_copy(prepared, folder / "project")
@@ -563,6 +568,10 @@ def fmt(value: float | None) -> str:
     return f"{value:.4g}"
 
 
+def fmt_s(seconds: float | None) -> str:
+    return "–" if seconds is None else f"{seconds:.0f} s"
+
+
 def pct(part: int, whole: int) -> str:
     return f"{part}/{whole} ({100 * part / whole:.0f}%)" if whole else f"{part}/0"
 
@@ -637,11 +646,12 @@ def render_markdown(results: list[TargetResult], meta: dict[str, Any]) -> str:
             "## Tuning",
             "",
             "AFT: the objective AFT recorded. Spec: the spec's pattern and aggregate over the same trial's log. "
-            "Direct: the spec metric of one direct run with the owner's arguments (unseeded scripts vary).",
+            "Direct: the spec metric of one direct run with the owner's arguments (unseeded scripts vary), and its "
+            "wall time. Limit: AFT's per-trial time limit.",
             "",
-            "| target | direction | via | run args passed | status | direct | trial 1 AFT / spec | best AFT / spec (trial) "
-            "| beats trial 1 | ok / failed | wall |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            "| target | direction | via | run args passed | status | direct | limit | trial 1 AFT / spec "
+            "| best AFT / spec (trial) | beats trial 1 | ok / failed | wall |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in tuned:
             t = r.tune
@@ -650,7 +660,8 @@ def render_markdown(results: list[TargetResult], meta: dict[str, Any]) -> str:
             status = "end to end" if t.end_to_end else "stopped"
             lines.append(
                 f"| {r.name} | {r.direction[:3]} `{escape(r.metric)}` | {t.via} | {PASSED[t.passthrough]} | "
-                f"{status} | {fmt(r.baseline_value)} | {fmt(first.value if first else None)} / "
+                f"{status} | {fmt(r.baseline_value)} in {fmt_s(r.baseline_wall)} | {fmt_s(r.trial_timeout)} | "
+                f"{fmt(first.value if first else None)} / "
                 f"{fmt(first.spec_value if first else None)} | "
                 f"{fmt(best.value if best else None)} / {fmt(best.spec_value if best else None)} "
                 f"({best.number if best else '–'}) | {({True: 'yes', False: 'no', None: '–'})[r.beats()]} | "
@@ -719,7 +730,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip-tune", action="store_true", help="baseline run and discovery only")
     p.add_argument("--via", choices=("auto", "tune", "pipeline"), default="auto",
                    help="auto: pipeline when a tunable parameter has no flag, else tune")
-    p.add_argument("--timeout-factor", type=float, default=4.0, help="per-trial limit as a multiple of wall_s")
+    p.add_argument("--timeout-factor", type=float, default=4.0,
+                   help="per-trial limit as a multiple of the longer of wall_s and the baseline run")
     p.add_argument("--time-limit", type=float, help="limit for each tune/pipeline command in seconds "
                                                      "(default 600 + (trials + 2) x the per-trial limit)")
     p.add_argument("--out", default=None, help="Markdown report (default docs/corpus.md in the repository)")

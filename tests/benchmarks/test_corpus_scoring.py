@@ -226,8 +226,8 @@ def test_beats_compares_the_spec_metric_of_the_best_trial_with_trial_1():
 # -- the Markdown report ---------------------------------------------------------------------
 def test_markdown_report():
     s = spec()
-    good = TargetResult("toy", "argparse", "minimize", "val_loss", 0.5, baseline_value=0.52,
-                        inspect_passthrough=True)
+    good = TargetResult("toy", "argparse", "minimize", "val_loss", 0.5, baseline_value=0.52, baseline_wall=10.2,
+                        trial_timeout=41, inspect_passthrough=True)
     good.discovery = score_discovery(s, {"params": [param("learning_rate", flag="--learning-rate"),
                                                     param("seed", flag="--seed")],
                                          "metrics": ["val_loss", "dataset_loaded"]}, printed={"val_loss"})
@@ -251,7 +251,8 @@ def test_markdown_report():
     assert "- Tuned end to end: 1/2 (50%) scripts." in text
     assert "metric: 1/2 (50%) scripts." in text
     assert "| toy | yes | 1/4 | 1/2 | `batch_size`, `dropout`, `trainer.betas` | `seed` | `dataset_loaded` | – |" in text
-    assert "| toy | min `val_loss` | tune | yes | end to end | 0.52 | 0.5 / 0.5 | 0.4 / 0.4 (2) | yes | 2 / 0 of 2 | 42 s |" \
+    assert "| toy | min `val_loss` | tune | yes | end to end | 0.52 in 10 s | 41 s | 0.5 / 0.5 | 0.4 / 0.4 (2) | yes | 2 / 0 of 2 " \
+           "| 42 s |" \
         in text
     assert "`Val \\| acc`" in text  # a pipe in a cell does not break the table
     assert "- broken (`aft pipeline`): Error: the script never reported Val" in text
