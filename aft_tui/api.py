@@ -40,34 +40,47 @@ __all__ = ["inspect", "refactor", "repair", "tune", "pipeline", "runs", "session
 
 
 # -- commands that run the workflow ----------------------------------------------------------
-def inspect(target: str | Path, *, project: str | Path | None = None) -> Any:
-    """The script's tunable parameters, metrics and framework, like `aft inspect` (read-only)."""
+def inspect(target: str | Path, *, project: str | Path | None = None, args: list[str] | None = None) -> Any:
+    """The script's tunable parameters, metrics and framework, like `aft inspect` (read-only).
+
+    `args` are the script's own arguments (`aft inspect train.py -- ...`): their values are the
+    parameters' defaults, and config files they name are read too. None: `args` of aft.toml.
+    """
     from aft_tui.engine.target_info import resolve_target
-    from aft_tui.target.discover import discover
+    from aft_tui.settings import Settings, load_settings
+    from aft_tui.target.script_args import discover_with_args
 
-    return discover(resolve_target(target, project=project).script)
+    info = resolve_target(target, project=project)
+    checked = Settings()
+    if args is not None:
+        checked.update({"args": args}, "the arguments")
+    script_args = checked.args if args is not None else load_settings(info.project).args
+    return discover_with_args(info.script, script_args, Path.cwd())
 
 
-def refactor(target: str | Path | None = None, *, resume: str | None = None, project: str | Path | None = None,
-             yes: bool = True, approve: Approver | None = None, on_event: EventCallback | None = None,
+def refactor(target: str | Path | None = None, *, args: list[str] | None = None, resume: str | None = None,
+             project: str | Path | None = None, yes: bool = True, approve: Approver | None = None, on_event: EventCallback | None = None,
              quiet: bool = False, logs: bool = False, **settings: Any) -> dict[str, Any]:
     """Expose the script's hyperparameters as flags (`aft refactor`).
 
     Returns {"ok", "session", "project", "branch", "script"}; `script` is the refactored file
     in the session's worktree (your working copy is never changed). Tune it with
-    `tune(resume=result["session"], project=result["project"])`.
+    `tune(resume=result["session"], project=result["project"])`. `args`: as for `tune`.
     """
-    return _workflow_step("refactor", target, resume, project, settings, yes, approve, on_event, quiet, logs)
+    return _workflow_step("refactor", target, resume, project, dict(settings, args=args), yes, approve, on_event,
+                          quiet, logs)
 
 
-def repair(target: str | Path | None = None, *, resume: str | None = None, project: str | Path | None = None,
-           yes: bool = True, approve: Approver | None = None, on_event: EventCallback | None = None,
+def repair(target: str | Path | None = None, *, args: list[str] | None = None, resume: str | None = None,
+           project: str | Path | None = None, yes: bool = True, approve: Approver | None = None, on_event: EventCallback | None = None,
            quiet: bool = False, logs: bool = False, **settings: Any) -> dict[str, Any]:
     """Smoke-run the script and repair AFT's refactor if it breaks (`aft repair`); same result as refactor."""
-    return _workflow_step("repair", target, resume, project, settings, yes, approve, on_event, quiet, logs)
+    return _workflow_step("repair", target, resume, project, dict(settings, args=args), yes, approve, on_event,
+                          quiet, logs)
 
 
-def tune(target: str | Path | None = None, *, trials: int | None = None, metric: str | None = None,
+def tune(target: str | Path | None = None, *, args: list[str] | None = None, trials: int | None = None,
+         metric: str | None = None,
          direction: str | None = None, resume: str | None = None, project: str | Path | None = None,
          yes: bool = True, approve: Approver | None = None, on_event: EventCallback | None = None,
          quiet: bool = False, logs: bool = False, **settings: Any) -> dict[str, Any]:
@@ -77,22 +90,27 @@ def tune(target: str | Path | None = None, *, trials: int | None = None, metric:
     params=["lr"], timeout=60, mlflow="sqlite:///mlruns.db", ...). Returns the engine's
     summary: session, branch, metric, direction, trials, statuses, best (the best trial's
     record), defaults_value, end_reason.
+
+    `args` are the script's own arguments, as after `--` on the command line
+    (`args=["--data", "d.csv", "--lr", "5e-4"]`): passed to every trial, the baseline of the
+    search (trial 1 and the centre of each range); AFT replaces the ones it tunes.
     """
-    flags = dict(settings, trials=trials, metric=metric, direction=direction)
+    flags = dict(settings, trials=trials, metric=metric, direction=direction, args=args)
     return _run_session(target, resume, project, flags, yes, approve, on_event, quiet, logs,
                         lambda engine: engine.tune())
 
 
-def pipeline(target: str | Path | None = None, *, trials: int | None = None, metric: str | None = None,
+def pipeline(target: str | Path | None = None, *, args: list[str] | None = None, trials: int | None = None,
+             metric: str | None = None,
              direction: str | None = None, resume: str | None = None, project: str | Path | None = None,
              yes: bool = True, approve: Approver | None = None, on_event: EventCallback | None = None,
              quiet: bool = False, logs: bool = False, **settings: Any) -> dict[str, Any]:
     """inspect → refactor → repair → tune → analyse in one session (`aft pipeline`).
 
     Returns the tuning summary, or, when the script could not be made tunable,
-    {"session", "branch", "best": None, "trials": 0, "end_reason": "not tunable"}.
+    {"session", "branch", "best": None, "trials": 0, "end_reason": "not tunable"}. `args`: as for `tune`.
     """
-    flags = dict(settings, trials=trials, metric=metric, direction=direction)
+    flags = dict(settings, trials=trials, metric=metric, direction=direction, args=args)
 
     async def run(engine: Any) -> dict[str, Any]:
         summary = await engine.pipeline()

@@ -74,9 +74,28 @@ _SETTING_KEYS = ("smoke", "smoke_timeout", "trials", "metric", "direction", "tim
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
     flags = {k: getattr(args, k) for k in _SETTING_KEYS if getattr(args, k, None) is not None}
+    if getattr(args, "script_args", None) is not None:
+        flags["args"] = list(args.script_args)
     if getattr(args, "params", None):
         flags["params"] = [p.strip() for p in args.params.split(",") if p.strip()]
     return flags
+
+
+# Commands that run (or read) the script and so take its own arguments after `--`.
+SCRIPT_ARG_COMMANDS = ("tune", "inspect", "refactor", "repair", "pipeline", "chat")
+_SCRIPT_ARGS_HELP = ("Arguments after `--` are your script's own, passed verbatim to every run, e.g. "
+                     "`aft tune train.py -- --data ./data --epochs 3`: their values are the baseline (trial 1 and the "
+                     "centre of every searched range), and AFT replaces the ones it tunes instead of passing them "
+                     "twice. In aft.toml: args = [\"--data\", \"./data\"]; `--` on the command line wins.")
+
+
+def split_script_args(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """AFT's own options, and the script's arguments after the first `--` (None when there is no
+    `--`), split before argparse sees them so the script's flags never reach AFT's parser."""
+    if "--" not in argv:
+        return list(argv), None
+    at = argv.index("--")
+    return list(argv[:at]), list(argv[at + 1:])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,23 +103,28 @@ def build_parser() -> argparse.ArgumentParser:
         prog="aft",
         description="AFT (AutoFineTuner): tunes your working training script. "
                     "Every change and every trial is a git commit on a session branch.",
+        usage="aft [-h] [--version] COMMAND ... [-- SCRIPT ARGS ...]",
+        epilog=_SCRIPT_ARGS_HELP,
     )
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("tune", help="run trials on a script that takes its hyperparameters as flags")
+    p = sub.add_parser("tune", help="run trials on a script that takes its hyperparameters as flags",
+                       usage="aft tune [options] [target] [-- SCRIPT ARGS ...]", epilog=_SCRIPT_ARGS_HELP)
     p.add_argument("target", nargs="?", help="the training script")
     p.add_argument("--resume", metavar="SESSION", help="resume a session (see `aft sessions`)")
     _add_run_options(p)
 
-    p = sub.add_parser("inspect", help="list the script's tunable parameters, metrics, framework (read-only)")
+    p = sub.add_parser("inspect", help="list the script's tunable parameters, metrics, framework (read-only)",
+                       usage="aft inspect [--json] target [-- SCRIPT ARGS ...]", epilog=_SCRIPT_ARGS_HELP)
     p.add_argument("target", help="the training script")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     for name, text in (("refactor", "expose the script's hyperparameters as flags (a diff you approve)"),
                        ("repair", "smoke-run the script and repair AFT's refactor if it breaks"),
                        ("pipeline", "inspect → refactor → repair → tune → analyse, in one command")):
-        p = sub.add_parser(name, help=text)
+        p = sub.add_parser(name, help=text, usage=f"aft {name} [options] [target] [-- SCRIPT ARGS ...]",
+                           epilog=_SCRIPT_ARGS_HELP)
         p.add_argument("target", nargs="?", help="the training script")
         p.add_argument("--resume", metavar="SESSION", help="continue a session (see `aft sessions`)")
         p.add_argument("--smoke", help="extra flags for the smoke run, e.g. \"--epochs 1\"")
@@ -129,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("doctor", help="check Python, git, torch/CUDA, GPUs and LLM configuration")
 
-    p = sub.add_parser("chat", help="the terminal UI: talk, approve diffs, watch trials, GPUs and runs")
+    p = sub.add_parser("chat", help="the terminal UI: talk, approve diffs, watch trials, GPUs and runs",
+                       usage="aft chat [options] [target] [-- SCRIPT ARGS ...]", epilog=_SCRIPT_ARGS_HELP)
     p.add_argument("target", nargs="?", help="the training script")
     p.add_argument("--resume", metavar="SESSION", help="continue a session (see `aft sessions`)")
     p.add_argument("--plain", action="store_true",
@@ -253,10 +278,13 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     import json
 
     from aft_tui.engine.target_info import resolve_target
-    from aft_tui.target.discover import discover
+    from aft_tui.settings import load_settings
+    from aft_tui.target.script_args import discover_with_args
 
     info = resolve_target(args.target)
-    discovery = discover(info.script)
+    given = getattr(args, "script_args", None)
+    script_args = given if given is not None else load_settings(info.project).args
+    discovery = discover_with_args(info.script, script_args, Path.cwd())
     if args.json:
         print(json.dumps(discovery.to_dict(), indent=2, default=str))
         return EXIT_OK
@@ -291,6 +319,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if not results:
         console.print(f"Session {session} has no trials yet." if session else "No trials yet.")
     else:
+        from aft_tui.target.script_args import describe
+
+        for line in sorted({describe(r.get("script_args") or []) for r in results if r.get("script_args")}):
+            console.print(f"Script arguments: {line}", highlight=False, markup=False)
         console.print(runs_table(results, title=f"Trials of session {session}" if session else "All trials"))
     _print_llm_usage(console, project, session)
     return EXIT_OK
@@ -394,10 +426,16 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    own, script_args = split_script_args(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(own)
+    args.script_args = script_args
     if args.command is None:
         parser.print_help()
         return EXIT_OK
+    if script_args is not None and args.command not in SCRIPT_ARG_COMMANDS:
+        print(f"aft: `aft {args.command}` runs no script, so it takes no script arguments after `--`; "
+              f"those go with {', '.join(f'`aft {c}`' for c in SCRIPT_ARG_COMMANDS)}.", file=sys.stderr)
+        return EXIT_USAGE
     try:
         return COMMANDS[args.command](args)
     except UserError as exc:

@@ -58,6 +58,9 @@ class Settings:
     mlflow_experiment: str | None = None  # default: named after the project and target
     search: dict[str, dict[str, Any]] = field(default_factory=dict)
     params: list[str] | None = None  # restrict tuning to these parameters
+    # The script's own arguments (`aft tune train.py -- --data ./data`): passed to every run, the
+    # baseline of the search; AFT replaces the ones it tunes.
+    args: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -72,7 +75,10 @@ class Settings:
                 raise UserError(
                     f"Unknown setting '{key}' in {origin}; valid settings are: {', '.join(sorted(names))}."
                 )
-            setattr(self, key, value)
+            if key == "args" and (not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value)):
+                raise UserError(f"args in {origin} must be a list of strings, e.g. args = [\"--data\", \"./data\"] "
+                                f"(got {value!r}).")
+            setattr(self, key, list(value) if key == "args" else value)
         if self.direction is not None and self.direction not in ("min", "max"):
             raise UserError(f"direction must be 'min' or 'max' (got '{self.direction}' from {origin}).")
 

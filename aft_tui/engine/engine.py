@@ -20,6 +20,7 @@ from aft_tui.errors import UserError
 from aft_tui.runs.interpreter import Interpreter
 from aft_tui.runs.outputs import Outputs
 from aft_tui.settings import Settings
+from aft_tui.target.script_args import describe as describe_args
 
 Subscriber = Callable[[ev.Event], None]
 
@@ -69,9 +70,15 @@ class Engine:
             info = resolve_target(Path(state.project) / state.target, project=state.project, cwd=Path(state.project) / state.cwd)
             merged = Settings()
             merged.update({k: v for k, v in state.settings.items() if v is not None}, "the saved session")
+            # The script's arguments are the session's baseline: a resume runs with the same ones.
+            if settings.args and list(settings.args) != list(state.args):
+                recorded = describe_args(state.args) or "none"
+                raise UserError(f"Session {session_id} runs the script with the arguments {recorded}; a resume keeps "
+                                f"them, so start a new session (without --resume) to use {describe_args(settings.args)}.")
             # Flags given on the resume command line win (e.g. more trials).
             defaults = Settings().to_dict()
             merged.update({k: v for k, v in settings.to_dict().items() if v != defaults.get(k)}, "the command line")
+            merged.args = list(state.args)
             engine = cls(info, merged, state, state_dir)
         else:
             if target is None:
@@ -80,7 +87,7 @@ class Engine:
             state_dir = info.project / ".aft"
             sid = session_id or new_session_id()
             state = SessionState(session_id=sid, project=str(info.project), target=str(info.rel_script),
-                                 cwd=str(info.rel_cwd), settings=settings.to_dict())
+                                 cwd=str(info.rel_cwd), settings=settings.to_dict(), args=list(settings.args))
             engine = cls(info, settings, state, state_dir)
         engine.interpreter.check()
         engine.outputs.ensure_writable()
@@ -105,6 +112,9 @@ class Engine:
         self.emit(ev.SessionStarted(session_id=self.session_id, target=self.state.target, project=self.state.project,
                                     branch=self._workspace.branch, worktree=str(self._workspace.path), resumed=resumed,
                                     settings=_public_settings(self.settings)))
+        if self.script_args:
+            self.info_message(f"The script runs with your arguments: {describe_args(self.script_args)} (the baseline; "
+                              "AFT replaces the ones it tunes).")
 
     # -- events ----------------------------------------------------------------
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
@@ -149,6 +159,18 @@ class Engine:
         ws = self.workspace
         sub = getattr(ws, "subdir", Path("."))
         return Path(ws.path) / sub
+
+    @property
+    def script_args(self) -> list[str]:
+        """The person's own arguments to the script, passed to every run of it."""
+        return list(self.settings.args or [])
+
+    def discover(self) -> Any:
+        """Discovery of the worktree script as the person runs it (their arguments and the config
+        files those name included)."""
+        from aft_tui.target.script_args import discover_with_args
+
+        return discover_with_args(self.work_script, self.script_args, self.trial_cwd)
 
     @property
     def trial_cwd(self) -> Path:

@@ -31,6 +31,7 @@ class SessionState:
     created: float = field(default_factory=time.time)
     updated: float = field(default_factory=time.time)
     notes: dict[str, Any] = field(default_factory=dict)
+    args: list[str] = field(default_factory=list)  # the script's own arguments, the same on every resume
 
     def save(self, state_dir: Path) -> None:
         self.updated = time.time()

@@ -23,7 +23,7 @@ from aft_tui.engine.engine import LOG_LINES_KEPT_PER_TRIAL
 from aft_tui.engine.trial import TrialOutcome, TrialRun, pruning_step
 from aft_tui.errors import UserError
 from aft_tui.runs import slots as slotting
-from aft_tui.runs.invocation import build_args
+from aft_tui.runs.invocation import baseline_args, build_args
 from aft_tui.runs.metrics import choose_objective, direction_for, rows_as_requested
 from aft_tui.tuning.space import SearchSpace, build_space
 from aft_tui.vcs.workspace import PARAMS_FILE
@@ -110,10 +110,8 @@ class Tuner:
     def build_space(self) -> SearchSpace:
         if self.state.space:
             return SearchSpace.from_dict(self.state.space)
-        from aft_tui.target.discover import discover
-
         script = self.engine.work_script
-        discovery = discover(script)
+        discovery = self.engine.discover()  # with the person's arguments: their values are the baseline
         config_flag = next((p.flag for p in discovery.params if p.extra.get("config_flag")), None)
         params = []
         for p in discovery.params:
@@ -122,6 +120,16 @@ class Tuner:
                     continue
                 config = (script.parent / p.extra["config"]).resolve()
                 try:
+                if p.extra.get("config_arg"):  # a config the person passes: its token gets the trial's copy
+                    config = (script.parent / p.extra["config"]).resolve()
+                    try:
+                        rel = config.relative_to(self.engine.work_root.resolve())
+                    except ValueError:
+                        continue
+                    p.extra.update(config_path=str(rel), config_flag=p.extra.get("config_arg_flag") or "",
+                                   key=p.name)
+                    params.append(p)
+                    continue
                     rel = config.relative_to(self.engine.work_root.resolve())
                 except ValueError:
                     continue
@@ -370,7 +378,9 @@ class Tuner:
             return None
         try:
             same = (engine.workspace.head() == smoke.commit
-                    and list(smoke.command) == engine.interpreter.command(str(engine.work_script), [])
+                    and list(smoke.command) == engine.interpreter.command(
+                        str(engine.work_script), baseline_args(self.space, engine.script_args))
+                    and all(d.flag for d in self.space.fixed_dims)
                     and smoke.slot == engine.first_slot())
         except (UserError, OSError):
             return None
@@ -454,7 +464,7 @@ class Tuner:
         run_id = f"{engine.session_id}-t{number:03d}"
         run_dir = engine.outputs.run_dir(run_id)
         run_dir.mkdir(parents=True, exist_ok=True)
-        args = build_args(self.space, choice.params, run_dir, engine.work_root)
+        args = build_args(self.space, choice.params, run_dir, engine.work_root, engine.script_args)
         command = engine.interpreter.command(str(engine.work_script), args)
         async with self._commit_lock:
             sha, tag = await asyncio.to_thread(self._commit_choice, number, run_id, choice, command)
@@ -498,7 +508,8 @@ class Tuner:
         ws = self.engine.workspace
         payload = {"session": self.engine.session_id, "trial": number, "run_id": run_id, "params": choice.params,
                    "fixed": self.space.fixed if self.space else {}, "strategy": choice.source,
-                   "rationale": choice.rationale, "command": command[1:] if len(command) > 1 else command}
+                   "rationale": choice.rationale, "command": command[1:] if len(command) > 1 else command,
+                   "script_args": self.engine.script_args}
         message = f"trial {number}: {fmt_params(choice.params)}\n\nChosen by: {choice.source}. {choice.rationale}"
         sha = ws.commit(message, files={PARAMS_FILE: json.dumps(payload, indent=2, default=str) + "\n"})
         tag = f"aft/{self.engine.session_id}/trial-{number:03d}"  # made while the trial runs
@@ -516,6 +527,10 @@ class Tuner:
             if not prune:
                 return None
             from aft_tui.tuning.pruning import explain
+        if self.engine.script_args:
+            from aft_tui.target.script_args import describe
+
+            message += f"\n\nScript arguments: {describe(self.engine.script_args)}"
 
             return explain(self.study, trial, self.settings.pruner, self.metric or "the objective", value, step)
         return check
@@ -546,11 +561,13 @@ class Tuner:
             record["script_result"] = outcome.script_result
         previous_best = self.best_result()
         noting = _in_background(engine.workspace.add_note, sha, {
-            k: record[k] for k in ("run_id", "status", "reason", "metric", "value", "best", "duration", "params")})
+            k: record[k] for k in ("run_id", "status", "reason", "metric", "value", "best", "duration", "params",
+                                   "script_args")})
         engine.outputs.write_result(record)
         try:
             noting.result()
         except Exception as exc:  # a note is a convenience; the result is already on disk
+            "script_args": engine.script_args,
             engine.info_message(f"Could not attach the result note to {sha[:8]}: {exc}")
         if findings:
             engine.emit(ev.Analysis(run_id=run_id, findings=findings))
@@ -636,7 +653,7 @@ class Tuner:
             "session": self.engine.session_id, "target": self.engine.state.target, "project": self.engine.state.project,
             "branch": summary["branch"], "metric": self.metric, "direction": self.direction,
             "search_space": self.space.to_dict() if self.space else None, "strategy": self.settings.strategy,
-            "pruner": self.settings.pruner, "seed": self.settings.seed,
+            "pruner": self.settings.pruner, "seed": self.settings.seed, "script_args": self.engine.script_args,
             "trials": summary["trials"], "statuses": summary["statuses"], "end_reason": summary["end_reason"],
             "defaults_value": summary["defaults_value"],
             "best_params": best["params"] if best else None, "best_value": best["value"] if best else None,

@@ -17,6 +17,7 @@ from typing import Any, Iterator
 
 from aft_tui.engine import events as ev
 from aft_tui.engine.trial import TrialOutcome, TrialRun
+from aft_tui.errors import UserError
 
 MAX_REPAIRS = 3
 
@@ -27,15 +28,17 @@ class SmokeResult:
     outcome: TrialOutcome
     summary: str
     run_id: str = ""
-    args: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()  # everything passed: the person's arguments, fixed values, --smoke extras
     command: tuple[str, ...] = ()
+    extras: tuple[str, ...] = ()  # the --smoke extras alone
     slot: tuple[Any, int] | None = None  # (GPUs, OpenMP threads) it ran with
     commit: str = ""  # the commit it proved, once committed
 
     @property
     def ran_defaults(self) -> bool:
-        """It ran to the end with no extra flags: exactly the run trial 1 would be."""
-        return self.ok and not self.args and self.outcome.status == "ok"
+        """It ran to the end with the person's arguments and fixed values and no --smoke extras:
+        exactly the run trial 1 would be."""
+        return self.ok and not self.extras and self.outcome.status == "ok"
 
 
 @contextmanager
@@ -56,9 +59,7 @@ class Workflow:
 
     # -- inspect --------------------------------------------------------------------
     def inspect(self) -> Any:
-        from aft_tui.target.discover import discover
-
-        discovery = discover(self.engine.work_script)
+        discovery = self.engine.discover()
         self.engine.state.notes["discovery"] = discovery.to_dict()
         self.engine.state.save(self.engine.state_dir)
         return discovery
@@ -71,7 +72,8 @@ class Workflow:
         settings = engine.settings
         self._smokes += 1
         run_id = f"{engine.session_id}-{label}{self._smokes}"
-        args = list(extra_args if extra_args is not None else shlex.split(settings.smoke or ""))
+        extras = list(extra_args if extra_args is not None else shlex.split(settings.smoke or ""))
+        args = await asyncio.to_thread(self.baseline_args) + extras
         command = engine.interpreter.command(str(engine.work_script), args)
         gpus, omp_threads = engine.first_slot()
         spec = engine.trial_spec(run_id, 0, {}, command, timeout=settings.smoke_timeout, gpus=gpus,
@@ -79,7 +81,8 @@ class Workflow:
         engine.info_message(f"Smoke run {run_id}: {' '.join(args) or 'no flags'} (time limit {settings.smoke_timeout:g} s).")
         outcome = await TrialRun(spec, engine.emit, None, None).run()
         reported = bool(outcome.metric_names)
-        ran = dict(run_id=run_id, args=tuple(args), command=tuple(command), slot=(gpus, omp_threads))
+        ran = dict(run_id=run_id, args=tuple(args), command=tuple(command), slot=(gpus, omp_threads),
+                   extras=tuple(extras))
         if outcome.status == "ok" and reported:
             return SmokeResult(True, outcome, f"the smoke run passed in {outcome.duration:.1f}s and reported "
                                               f"{', '.join(outcome.metric_names[:6])}", **ran)
@@ -90,6 +93,23 @@ class Workflow:
         return SmokeResult(False, outcome, f"the smoke run failed: {reason}", **ran)
 
     # -- refactor ---------------------------------------------------------------------------
+    def baseline_args(self) -> list[str]:
+        """What every smoke run passes before its --smoke extras: the person's arguments with the
+        fixed values of aft.toml ([search.X] fixed) that the script in the worktree takes as flags."""
+        from aft_tui.runs.invocation import baseline_args
+        from aft_tui.tuning.space import build_space
+
+        engine = self.engine
+        fixed = {name: o for name, o in (engine.settings.search or {}).items() if isinstance(o, dict) and "fixed" in o}
+        if not fixed:
+            return engine.script_args
+        params = [p for p in engine.discover().params if p.name in fixed and p.flag]
+        try:
+            space = build_space(params, {name: fixed[name] for name in (p.name for p in params)}, None)
+        except UserError:
+            return engine.script_args
+        return baseline_args(space, engine.script_args)
+
     def _plan(self, discovery: Any, chosen: list[str] | None) -> Any:
         from aft_tui.target.refactor import plan_refactor
 
@@ -181,7 +201,7 @@ class Workflow:
         if not original.ok:
             engine.emit(ev.ErrorEvent(
                 message=f"The original script fails too ({original.summary}); fix it so `python "
-                        f"{engine.info.rel_script}` runs, then try again.", detail="\n".join(original.outcome.tail[-20:])))
+                        f"{' '.join([str(engine.info.rel_script), *engine.script_args])}` runs, then try again.", detail="\n".join(original.outcome.tail[-20:])))
             return False
         llm_plan = await self._llm_repair(discovery, chosen, failed)
         if llm_plan is not None:

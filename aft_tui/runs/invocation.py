@@ -55,10 +55,19 @@ def _negated(flag: str) -> str:
     return f"{dashes}no{sep}{bare}"
 
 
-def build_args(space: SearchSpace, values: dict[str, Any], run_dir: Path, base_dir: Path) -> list[str]:
-    """Command-line arguments for one trial; writes the per-trial config file when needed."""
-    args: list[str] = []
+def build_args(space: SearchSpace, values: dict[str, Any], run_dir: Path, base_dir: Path,
+               script_args: list[str] | None = None) -> list[str]:
+    """Command-line arguments for one trial; writes the per-trial config file when needed.
+
+    With the person's own arguments (`aft tune train.py -- ...`), those are the command: each
+    occurrence of a parameter AFT sets is replaced in place by AFT's rendering of its value (a
+    flag is never passed twice, and a later duplicate cannot silently win), and the parameters
+    the arguments do not mention are appended.
+    """
+    pieces: list[tuple[set[str], list[str]]] = []
+    configs: list[tuple[str, str, list[str]]] = []  # (config flag, token as typed, tokens)
     config_updates: dict[tuple[str, str], dict[str, Any]] = {}
+    config_typed: dict[tuple[str, str], str] = {}
     merged = dict(space.fixed)
     merged.update(values)
     for name, value in merged.items():
@@ -68,14 +77,92 @@ def build_args(space: SearchSpace, values: dict[str, Any], run_dir: Path, base_d
         if dim is not None and dim.source == "config_file" and not flag:
             key = (extra.get("config_path", ""), extra.get("config_flag", "--config"))
             config_updates.setdefault(key, {})[extra.get("key", name)] = value
+            if extra.get("config_arg"):
+                config_typed[key] = extra["config_arg"]
             continue
         if flag is None:
             continue
-        args.extend(render(flag, value, extra, presence=bool(dim is not None and dim.presence_flag)))
+        tokens = render(flag, value, extra, presence=bool(dim is not None and dim.presence_flag))
+        pieces.append((_flag_keys(flag, extra), tokens))
     for (config_path, config_flag), updates in config_updates.items():
         written = write_trial_config(base_dir / config_path, updates, run_dir)
-        args.extend([config_flag, str(written)])
-    return args
+        configs.append((config_flag, config_typed.get((config_path, config_flag), ""), [config_flag, str(written)]))
+    if not script_args:
+        return [t for _, tokens in pieces for t in tokens] + [t for _, _, tokens in configs for t in tokens]
+    return _into_script_args(list(script_args), pieces, configs, _bare_flags(space))
+
+
+def baseline_args(space: SearchSpace, script_args: list[str] | None) -> list[str]:
+    """The person's arguments with the fixed values (`[search.X] fixed`) applied and nothing
+    tuned: what the smoke run passes, and so what a smoke run kept as trial 1 ran."""
+    fixed_dims = [d for d in space.fixed_dims if d.flag]
+    only_fixed = SearchSpace([], {d.name: space.fixed[d.name] for d in fixed_dims if d.name in space.fixed},
+                             fixed_dims)
+    return build_args(only_fixed, {}, Path("."), Path("."), script_args or [])
+
+
+def _flag_keys(flag: str, extra: dict[str, Any]) -> set[str]:
+    from aft_tui.target.script_args import normalise_key
+
+    keys = {normalise_key(flag)}
+    if extra.get("bool_style") == "pair":
+        keys.add("no_" + normalise_key(flag))
+    return keys
+
+
+def _bare_flags(space: SearchSpace) -> list[str]:
+    return [d.flag for d in list(space.dims) + list(space.fixed_dims) if d.flag and d.presence_flag]
+
+
+def _into_script_args(args: list[str], pieces: list[tuple[set[str], list[str]]],
+                      configs: list[tuple[str, str, list[str]]], bare: list[str]) -> list[str]:
+    from aft_tui.target.script_args import normalise_key, parse
+
+    items = parse(args, bare)
+    edits: dict[int, tuple[int, list[str]]] = {}  # token index -> (tokens replaced, new tokens)
+    appended: list[str] = []
+
+    def place(matches: list[Any], tokens: list[str]) -> None:
+        if not matches:
+            appended.extend(tokens)
+            return
+        first, *later = matches
+        edits[first.start] = (first.length, tokens)
+        for item in later:  # argparse would let the last one win: AFT's value must be the only one
+            edits[item.start] = (item.length, [])
+
+    for keys, tokens in pieces:
+        place([item for item in items if item.key in keys and item.start not in edits], tokens)
+    for config_flag, typed, tokens in configs:
+        named = [item for item in items if typed and item.value == typed and item.start not in edits]
+        if named:  # the config the person passed (positionally or by any flag) becomes the trial's copy
+            item = named[-1]
+            written = tokens[-1]
+            if item.style == "space":
+                new = [args[item.start], written]
+            elif item.style in ("equals", "dotlist"):
+                new = [args[item.start].split("=", 1)[0] + "=" + written]
+            else:
+                new = [written]
+            edits[item.start] = (item.length, new)
+            continue
+        key = normalise_key(config_flag)
+        place([item for item in items if item.key == key and item.start not in edits], tokens)
+    out: list[str] = []
+    i = 0
+    end = args.index("--") if "--" in args else len(args)
+    while i < len(args):
+        if i == end:
+            out.extend(appended)  # before a literal `--`, after which everything is positional
+            appended = []
+        if i in edits:
+            length, tokens = edits[i]
+            out.extend(tokens)
+            i += length
+            continue
+        out.append(args[i])
+        i += 1
+    return out + appended
 
 
 def write_trial_config(source: Path, updates: dict[str, Any], run_dir: Path) -> Path:
