@@ -116,10 +116,6 @@ class Tuner:
         params = []
         for p in discovery.params:
             if p.source == "config_file":
-                if not config_flag:
-                    continue
-                config = (script.parent / p.extra["config"]).resolve()
-                try:
                 if p.extra.get("config_arg"):  # a config the person passes: its token gets the trial's copy
                     config = (script.parent / p.extra["config"]).resolve()
                     try:
@@ -130,6 +126,10 @@ class Tuner:
                                    key=p.name)
                     params.append(p)
                     continue
+                if not config_flag:
+                    continue
+                config = (script.parent / p.extra["config"]).resolve()
+                try:
                     rel = config.relative_to(self.engine.work_root.resolve())
                 except ValueError:
                     continue
@@ -511,6 +511,10 @@ class Tuner:
                    "rationale": choice.rationale, "command": command[1:] if len(command) > 1 else command,
                    "script_args": self.engine.script_args}
         message = f"trial {number}: {fmt_params(choice.params)}\n\nChosen by: {choice.source}. {choice.rationale}"
+        if self.engine.script_args:
+            from aft_tui.target.script_args import describe
+
+            message += f"\n\nScript arguments: {describe(self.engine.script_args)}"
         sha = ws.commit(message, files={PARAMS_FILE: json.dumps(payload, indent=2, default=str) + "\n"})
         tag = f"aft/{self.engine.session_id}/trial-{number:03d}"  # made while the trial runs
         return sha, tag
@@ -527,10 +531,6 @@ class Tuner:
             if not prune:
                 return None
             from aft_tui.tuning.pruning import explain
-        if self.engine.script_args:
-            from aft_tui.target.script_args import describe
-
-            message += f"\n\nScript arguments: {describe(self.engine.script_args)}"
 
             return explain(self.study, trial, self.settings.pruner, self.metric or "the objective", value, step)
         return check
@@ -550,6 +550,7 @@ class Tuner:
             "history": outcome.history, "metrics_reported": outcome.metric_names,
             "duration": round(outcome.duration, 3), "started_at": started_at, "finished_at": time.time(),
             "commit": sha, "tag": tag, "command": command, "returncode": outcome.returncode,
+            "script_args": engine.script_args,
             "strategy": choice.source, "rationale": choice.rationale,
             "pruned_at": outcome.pruned_at, "findings": findings, "strategy_info": choice.extra or {},
             "log": str(engine.outputs.log_path(run_id)),
@@ -567,7 +568,6 @@ class Tuner:
         try:
             noting.result()
         except Exception as exc:  # a note is a convenience; the result is already on disk
-            "script_args": engine.script_args,
             engine.info_message(f"Could not attach the result note to {sha[:8]}: {exc}")
         if findings:
             engine.emit(ev.Analysis(run_id=run_id, findings=findings))

@@ -92,7 +92,6 @@ class Workflow:
         reason = outcome.reason or ("it reported no metric" if not reported else outcome.status)
         return SmokeResult(False, outcome, f"the smoke run failed: {reason}", **ran)
 
-    # -- refactor ---------------------------------------------------------------------------
     def baseline_args(self) -> list[str]:
         """What every smoke run passes before its --smoke extras: the person's arguments with the
         fixed values of aft.toml ([search.X] fixed) that the script in the worktree takes as flags."""
@@ -110,6 +109,7 @@ class Workflow:
             return engine.script_args
         return baseline_args(space, engine.script_args)
 
+    # -- refactor ---------------------------------------------------------------------------
     def _plan(self, discovery: Any, chosen: list[str] | None) -> Any:
         from aft_tui.target.refactor import plan_refactor
 
