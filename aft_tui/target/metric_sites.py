@@ -3,6 +3,15 @@ libraries (names only) and a Trainer's compute_metrics (eval_* names).
 
 Discovery lists the names so the person can pick the metric to optimise; the refactor hooks
 the printed values so the script also writes them to AFT_METRICS.
+
+A label before a printed value is a metric only when both hold (see `is_metric`):
+- the value is a number-like expression, not text, a collection, a count (`len(...)`) or a test;
+- the label holds a metric word (the vocabulary of `aft_tui.runs.metrics.looks_like_metric`: loss,
+  acc, f1, ppl, score, rmse, return, cost, ...), or it is only a split or qualifier word (`Val`,
+  `validation`, `final`) and the value's own name holds one (`Val: {val_acc}`).
+So log messages (`Dataset loaded: {n}`, `label2id: {...}`, `Size of the training set: {n}`) are
+never listed. Labels are named as the stdout parser names them (`label_name`), so the names
+`aft inspect` lists are the names a run reports.
 """
 
 from __future__ import annotations
@@ -14,16 +23,24 @@ import libcst as cst
 
 from aft_tui.target.literals import dotted_name, keyword_arg, last_part, positional_args, string_value
 from aft_tui.target.loops import is_epoch_loop, loop_var
+from aft_tui.runs.metrics import label_name, looks_like_metric
 from aft_tui.target.script import Script
 
 _WORD = r"[A-Za-z][A-Za-z0-9_/]*"
-_LABEL_END = re.compile(rf"({_WORD}(?:[ -]{_WORD}){{0,2}})\s*[:=]\s*$")
+# Up to eight words before the separator: label_name picks the name among them
+# (`The RMSE of prediction is:` -> rmse_of_prediction).
+_LABEL_END = re.compile(rf"({_WORD}(?:[ -]{_WORD}){{0,7}})\s*[:=]\s*$")
 _SPACED_END = re.compile(rf"({_WORD}(?:[ -]{_WORD}){{0,2}})\s+$")
-_METRIC_WORDS = ("loss", "acc", "accuracy", "f1", "auc", "precision", "recall", "perplexity", "ppl", "mse", "mae",
-                 "rmse", "bleu", "rouge", "error", "score", "reward")
+# Labels that name a split or a summary but no measurement: `Val: {val_acc}`, `validation: {acc}`.
+_QUALIFIERS = {"val", "valid", "validation", "eval", "evaluation", "dev", "test", "train", "training", "holdout",
+               "final", "best", "mean", "avg", "average", "total", "overall", "episodic"}
+# Calls whose result is text, a collection, a count or a type: never a metric value.
+_NOT_NUMBER_CALLS = {"len", "str", "repr", "list", "dict", "tuple", "set", "type", "sorted", "range", "enumerate",
+                     "zip", "format", "vars", "id", "hex", "getattr", "isinstance"}
 _BARE_LABEL = re.compile(rf"^\s*({_WORD}(?:[ -]{_WORD}){{0,2}})\s*[:=]?\s*$")
 _PERCENT = re.compile(r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]")
 _BRACES = re.compile(r"\{[^{}]*\}")
+_FRACTION_GLUE = re.compile(r"\s*(?:/|=)\s*")
 _NOT_METRICS = {"epoch", "epochs", "step", "steps", "iter", "iters", "iteration", "batch", "lr", "learning_rate",
                 "time", "elapsed", "eta", "took", "seconds", "secs", "s", "it", "of", "and", "rank", "seed", "device"}
 SAFE_CALLS = {"item", "len", "float", "int", "round", "abs", "mean", "sum", "min", "max", "sqrt", "exp", "log",
@@ -54,17 +71,44 @@ def _label_before(text: str) -> str | None:
     """The label just before a value: `val_acc: `, `loss=`, or a bare metric word (`loss `)."""
     match = _LABEL_END.search(text)
     if match:
-        return normalise(match.group(1))
+        return normalise(label_name(re.split(r"[ -]+", match.group(1))))
     match = _SPACED_END.search(text)
     if match:
-        name = normalise(match.group(1))
-        if name and name.endswith(_METRIC_WORDS):
+        name = normalise(label_name(re.split(r"[ -]+", match.group(1))))
+        if name and looks_like_metric(name.split("_")[-1]):
             return name
     return None
 
 
+def is_metric(name: str, value: cst.BaseExpression, module: cst.Module) -> bool:
+    """Whether `name` printed next to `value` reports a metric (the rule in the module docstring)."""
+    if not _number_like(value):
+        return False
+    if looks_like_metric(name):
+        return True
+    words = set(re.split(r"[^a-z0-9]+", name.lower())) - {""}
+    return bool(words) and words <= _QUALIFIERS and looks_like_metric(module.code_for_node(value))
+
+
+def _number_like(node: cst.BaseExpression) -> bool:
+    if isinstance(node, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString, cst.List, cst.Tuple,
+                         cst.Set, cst.Dict, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp, cst.Lambda,
+                         cst.Comparison, cst.BooleanOperation, cst.Ellipsis)):
+        return False
+    if isinstance(node, cst.Name) and node.value in ("None", "True", "False"):
+        return False
+    if isinstance(node, cst.Call):
+        return last_part(dotted_name(node.func)) not in _NOT_NUMBER_CALLS
+    return True
+
+
 def reported_values(call: cst.Call, module: cst.Module) -> list[tuple[str, cst.BaseExpression]]:
-    """(name, expression) pairs a print or log call reports, from its labels and placeholders."""
+    """(name, expression) pairs a print or log call reports, from its labels and placeholders;
+    only metrics (`is_metric`), never the fragments of a log message."""
+    return [(label, value) for label, value in _labelled_values(call, module) if is_metric(label, value, module)]
+
+
+def _labelled_values(call: cst.Call, module: cst.Module) -> list[tuple[str, cst.BaseExpression]]:
     name = dotted_name(call.func) or ""
     args = positional_args(call)
     if not args:
@@ -163,11 +207,22 @@ def _percent_pairs(fmt: str, values: list[cst.BaseExpression]) -> list[tuple[str
     pairs = []
     last = 0
     index = 0
+    fraction: str | None = None  # the label of a count fraction being read (`score: %d/%d`)
     for match in _PERCENT.finditer(fmt):
         if match.group(0) == "%%":
             continue
-        label = _label_before(fmt[last : match.start()])
+        between = fmt[last : match.start()]
         last = match.end()
+        if fraction and _FRACTION_GLUE.fullmatch(between):
+            if between.strip() == "=":  # `score: %d/%d = %.2f%%`: the percentage is the score
+                pairs = [(n, v) for n, v in pairs if n != fraction]
+                if index < len(values):
+                    pairs.append((fraction, values[index]))
+                fraction = None
+            index += 1
+            continue
+        label = _label_before(between)
+        fraction = label if label and fmt[last:].lstrip().startswith("/") else None
         if index < len(values) and label:
             pairs.append((label, values[index]))
         index += 1
@@ -302,11 +357,19 @@ def metric_names(script: Script, framework: str) -> list[str]:
         if _is_print_like(call):
             for label, _ in reported_values(call, script.module):
                 add(label)
-        elif method in ("log", "log_metric", "add_scalar") and args and string_value(args[0].value):
-            add(normalise(string_value(args[0].value) or ""))  # self.log / mlflow / tensorboard
+        elif method in ("log", "log_metric", "add_scalar") and len(args) > 1 and string_value(args[0].value):
+            label = normalise(string_value(args[0].value) or "")  # self.log / mlflow / tensorboard
+            if label and is_metric(label, args[1].value, script.module):
+                add(label)
         elif method in ("log", "log_dict", "log_metrics") and args and isinstance(args[0].value, cst.Dict):
-            for label, _ in _dict_pairs(args[0].value):
-                add(label)  # wandb.log({...}), self.log_dict({...}), mlflow.log_metrics({...})
+            for label, value in _dict_pairs(args[0].value):
+                if is_metric(label, value, script.module):
+                    add(label)  # wandb.log({...}), self.log_dict({...}), mlflow.log_metrics({...})
+        elif method == "log" and not args and call.args:
+            for arg in call.args:  # a `log(Epoch=epoch, Loss=loss, Val=val_acc)` helper printing `Key: value`
+                label = normalise(arg.keyword.value) if arg.keyword is not None else None
+                if label and is_metric(label, arg.value, script.module):
+                    add(label)
     if framework == "hf_trainer":
         add("eval_loss")
         for key in _compute_metrics_keys(script):
