@@ -200,3 +200,17 @@ def test_chat_and_the_api_take_the_arguments(git_project, tmp_path: Path, monkey
     assert api.inspect("fit.py").param("lr").default == 0.001
     with pytest.raises(Exception, match="must be a list of strings"):
         api.inspect("fit.py", args="--lr 0.5")  # type: ignore[arg-type]
+
+
+def test_the_smoke_run_passes_fixed_values_and_stays_trial_1(git_project, tmp_path: Path):
+    project = _project(git_project, {"train.py": CONSTANTS_SCRIPT, "tiny-llama/config.json": "{}\n",
+                                     "aft.toml": "[search.epochs]\nfixed = 2\n"})
+    launches = tmp_path / "launches.txt"
+    proc = aft(project, "pipeline", "train.py", "--trials", "2", "--metric", "val_loss", "--yes", "--",
+               "--base_model", "./tiny-llama", env=aft_env(LAUNCHES=str(launches)), timeout=400)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    argvs = _launches(launches)
+    # The smoke run of the refactored script already has the fixed value, so it is the run trial 1 would be.
+    assert argvs[0] == ["--base_model", "./tiny-llama", "--epochs", "2"], argvs
+    assert len(argvs) == 2 and "Trial 1 is the smoke run" in proc.stdout
+    assert all(_value_of(argv, "--epochs") == "2" for argv in argvs)
