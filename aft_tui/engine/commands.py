@@ -349,6 +349,11 @@ class CommandRouter:
             params = fmt_params((r.get("params") or {}))
             lines.append(f"  {r.get('number')}: {r.get('status')}  {r.get('metric') or 'value'}={fmt_value(r.get('value'))}"
                          f"  {params}  {fmt_value(r.get('duration'))}s  {(r.get('commit') or '')[:10]}")
+        script_args = next((r.get("script_args") for r in records if r.get("script_args")), None)
+        if script_args:
+            from aft_tui.target.script_args import describe
+
+            lines.insert(0, f"  script arguments: {describe(script_args)}")
         return CommandResult("runs", "Trials:\n" + "\n".join(lines), records)
 
     async def _cmd_status(self, parsed: ParsedCommand) -> CommandResult:

@@ -214,3 +214,24 @@ def test_the_smoke_run_passes_fixed_values_and_stays_trial_1(git_project, tmp_pa
     assert argvs[0] == ["--base_model", "./tiny-llama", "--epochs", "2"], argvs
     assert len(argvs) == 2 and "Trial 1 is the smoke run" in proc.stdout
     assert all(_value_of(argv, "--epochs") == "2" for argv in argvs)
+
+
+async def test_the_chat_runs_command_shows_the_arguments(git_project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from aft_tui.engine.commands import CommandRouter
+    from aft_tui.engine.engine import Engine
+    from aft_tui.settings import load_settings
+    from aft_tui.ui.model import SessionModel
+
+    project = _project(git_project, {"fit.py": ARGPARSE_SCRIPT, "d.csv": "1\n"})
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("LAUNCHES", str(tmp_path / "launches.txt"))
+    settings = load_settings(project, {"args": ["--data", "d.csv"], "metric": "val_loss", "yes": True})
+    engine = Engine.open("fit.py", settings)
+    await engine.start()
+    try:
+        router = CommandRouter(engine, SessionModel(), save_setting=lambda k, v: None)
+        assert (await router.run("/tune --trials 1")).kind == "done"
+        runs = await router.run("/runs")
+        assert "script arguments: --data d.csv" in runs.text, runs.text
+    finally:
+        engine.close("finished")
