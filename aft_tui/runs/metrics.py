@@ -98,9 +98,10 @@ _BOOKKEEPING_WORDS = frozenset({
 # Filler around a name written in prose: `The RMSE of prediction is: 0.44` -> rmse_of_prediction.
 _LEADING_FILLER = frozenset({"the", "a", "an", "our", "my"})
 _TRAILING_FILLER = frozenset({"is", "are", "was", "were", "of", "for", "on", "at", "to", "by"})
-_QUALIFIER_WORDS = frozenset({
+# Words that name a split or a summary of a metric but no measurement (`Val`, `final`, `episodic`).
+QUALIFIER_WORDS = frozenset({
     "val", "valid", "validation", "eval", "evaluation", "dev", "test", "train", "training", "holdout",
-    "final", "best", "mean", "avg", "average", "total", "overall",
+    "final", "best", "mean", "avg", "average", "total", "overall", "episodic",
 })
 _EPOCH_WORD_RE = re.compile(r"(?i)\bepoch\b[ \t]*[:=]?[ \t]*[\[#(]?[ \t]*(\d+(?:\.\d+)?)")
 _STEP_WORD_RE = re.compile(r"(?i)\b(?:step|iteration|iter)\b[ \t]*[:=]?[ \t]*[\[#(]?[ \t]*(\d+)")
@@ -266,7 +267,7 @@ def label_name(words: list[str]) -> str:
     metric_at = [i for i, w in enumerate(words) if any(_kind(t) is not None for t in _tokens(w))]
     if metric_at and metric_at[-1] < len(words) - 3:
         start = metric_at[-1]
-        if start > 0 and words[start - 1].lower() in _QUALIFIER_WORDS:
+        if start > 0 and words[start - 1].lower() in QUALIFIER_WORDS:
             start -= 1
         words = words[start:]
     else:

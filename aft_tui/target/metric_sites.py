@@ -23,7 +23,7 @@ import libcst as cst
 
 from aft_tui.target.literals import dotted_name, keyword_arg, last_part, positional_args, string_value
 from aft_tui.target.loops import is_epoch_loop, loop_var
-from aft_tui.runs.metrics import label_name, looks_like_metric
+from aft_tui.runs.metrics import QUALIFIER_WORDS, label_name, looks_like_metric
 from aft_tui.target.script import Script
 
 _WORD = r"[A-Za-z][A-Za-z0-9_/]*"
@@ -31,9 +31,6 @@ _WORD = r"[A-Za-z][A-Za-z0-9_/]*"
 # (`The RMSE of prediction is:` -> rmse_of_prediction).
 _LABEL_END = re.compile(rf"({_WORD}(?:[ -]{_WORD}){{0,7}})\s*[:=]\s*$")
 _SPACED_END = re.compile(rf"({_WORD}(?:[ -]{_WORD}){{0,2}})\s+$")
-# Labels that name a split or a summary but no measurement: `Val: {val_acc}`, `validation: {acc}`.
-_QUALIFIERS = {"val", "valid", "validation", "eval", "evaluation", "dev", "test", "train", "training", "holdout",
-               "final", "best", "mean", "avg", "average", "total", "overall", "episodic"}
 # Calls whose result is text, a collection, a count or a type: never a metric value.
 _NOT_NUMBER_CALLS = {"len", "str", "repr", "list", "dict", "tuple", "set", "type", "sorted", "range", "enumerate",
                      "zip", "format", "vars", "id", "hex", "getattr", "isinstance"}
@@ -87,7 +84,7 @@ def is_metric(name: str, value: cst.BaseExpression, module: cst.Module) -> bool:
     if looks_like_metric(name):
         return True
     words = set(re.split(r"[^a-z0-9]+", name.lower())) - {""}
-    return bool(words) and words <= _QUALIFIERS and looks_like_metric(module.code_for_node(value))
+    return bool(words) and words <= QUALIFIER_WORDS and looks_like_metric(module.code_for_node(value))
 
 
 def _number_like(node: cst.BaseExpression) -> bool:
