@@ -15,7 +15,8 @@ Choices worth knowing:
 - A whole number next to a name with no metric word in it (`Number of users: 300`, `Total
   params: 1,234`) is a count, not a measurement, and is dropped; so are names of sizes and ids.
 - A pair written without a separator (`train loss 2.01`) counts only when its name ends in a metric
-  word, or when it fills a whole `| key value |` segment of a table-like log line.
+  word, or when it fills a whole `| key value |` segment of a table-like log line. On a line with
+  no `:`, `=` or `|` only a loss or perplexity is looked for, which keeps the per-line test cheap.
 - `N/M = P%` (`test final score: 363/500 = 72.60% correct`) reports the percentage.
 - Of a line redrawn with carriage returns only what a terminal would finally show counts.
 """
