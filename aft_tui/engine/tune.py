@@ -105,6 +105,10 @@ class Tuner:
         self._cancelled = False
         self._lock = asyncio.Lock()
         self._commit_lock = asyncio.Lock()  # parallel trials commit to one branch, one at a time
+        from aft_tui.tuning.failures import FailFast
+
+        self._fail_fast = FailFast()
+        self._stop_sentence = ""  # set when failures stop the session early (see FailFast)
 
     # -- setup -------------------------------------------------------------------
     def build_space(self) -> SearchSpace:
@@ -226,6 +230,7 @@ class Tuner:
             else:
                 baseline = None
                 self._reconcile()
+                self._rerun_failed_baseline()
         gpus = slotting.gpu_ids()
         slots = slotting.assign_slots(self.settings.parallel, self.settings.gpus_per_trial, gpus)
         self._omp = slotting.threads_per_trial(len(slots))
@@ -243,6 +248,8 @@ class Tuner:
         return summary
 
     def _should_stop(self, n_trials: int) -> bool:
+        if self._stop_sentence:
+            return True
         if self._cancelled or self.engine.stop_requested:
             self._end_reason = "cancelled"
             return True
@@ -277,6 +284,7 @@ class Tuner:
             finally:
                 self._inflight -= 1
             self._tell(trial, outcome, record)
+            self._fail_fast_after(record, choice)
 
     async def _ask(self) -> tuple[Any, Choice]:
         from optuna.trial import TrialState
@@ -320,7 +328,13 @@ class Tuner:
         assert self.space is not None
         choice = Choice(self.space.defaults(), _RATIONALES["defaults"], "defaults")
         outcome, record = await self._run_trial(1, choice, gpus, None)
+        if record["status"] == "failed":
+            # No objective can be chosen from a run that failed; say why it failed instead.
+            self._announce_finish(record)
+            self._fail_fast_after(record, choice)
+            return
         self._settle_first_trial(choice, outcome, record)
+        self._fail_fast_after(record, choice)
 
     def _settle_first_trial(self, choice: Choice, outcome: TrialOutcome, record: dict[str, Any]) -> None:
         """Judge trial 1, which ran before the objective was known or applied: choose the objective
@@ -362,6 +376,7 @@ class Tuner:
             intermediate_values=reported_steps(record["history"], self.metric or ""))
         self.study.add_trial(frozen)
         record["optuna_trial"] = 0
+        self._diagnose(record, outcome)
         self._keep_if_best(record, outcome, None)
         self.engine.outputs.write_result(record)
 
@@ -431,6 +446,7 @@ class Tuner:
         started_at = time.time() - outcome.duration
         record = self._record(run_id, 1, choice, outcome, sha, tag, command, started_at, None)
         self._settle_first_trial(choice, outcome, record)
+        self._fail_fast_after(record, choice)
 
     def _rejudge(self, record: dict[str, Any], outcome: TrialOutcome) -> dict[str, Any]:
         """Judge trial 1 again once the objective is known (it ran before the metric was chosen)."""
@@ -560,6 +576,7 @@ class Tuner:
         }
         if outcome.script_result:
             record["script_result"] = outcome.script_result
+        self._diagnose(record, outcome)
         previous_best = self.best_result()
         noting = _in_background(engine.workspace.add_note, sha, {
             k: record[k] for k in ("run_id", "status", "reason", "metric", "value", "best", "duration", "params",
@@ -620,6 +637,51 @@ class Tuner:
         engine.emit(ev.TuneProgress(done=done, total=total, best=best["value"] if best else None,
                                     metric=self.metric or "", eta_s=eta, budget_left_s=budget_left))
 
+    # -- failing fast ------------------------------------------------------------------------
+    def _diagnose(self, record: dict[str, Any], outcome: TrialOutcome) -> None:
+        """Put the one-sentence diagnosis of a failed trial in its record (what broke, the fix)."""
+        from aft_tui.runs.diagnosis import RunContext, diagnose_outcome
+
+        if record["status"] != "failed":
+            record.pop("diagnosis", None)
+            return
+        engine = self.engine
+        context = RunContext(cwd=engine.trial_cwd, person_cwd=engine.info.project / engine.info.rel_cwd,
+                             interpreter=engine.interpreter, script=str(engine.info.rel_script),
+                             log_path=Path(record["log"]))
+        outcome.reason = record["reason"]  # a rejudged trial 1 carries its reason in the record
+        record["diagnosis"] = diagnose_outcome(outcome, context, params=record["params"],
+                                               metric=record.get("metric")).to_dict()
+
+    def _rerun_failed_baseline(self) -> None:
+        """A resumed session whose own configuration failed (and so stopped) runs it again first:
+        the person has most likely fixed what the stop sentence named."""
+        from optuna.trial import TrialState
+
+        results = self.session_results()
+        baselines = [r for r in results if r.get("strategy") == "defaults"]
+        if (not baselines or baselines[-1].get("status") != "failed" or any(r.get("status") == "ok" for r in results)
+                or self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)) or self.space is None):
+            return
+        self.study.enqueue_trial(self.space.defaults(), user_attrs={"aft_source": "defaults"})
+        self.engine.info_message("The script's own configuration failed last time; it runs again first.")
+
+    def _fail_fast_after(self, record: dict[str, Any], choice: Choice) -> None:
+        """Stop the session when trial 1 (the person's own configuration) failed, or when the
+        same failure came back several times in a row: the rest of the budget would go the same way."""
+        from aft_tui.runs.diagnosis import Diagnosis
+
+        found = record.get("diagnosis")
+        diagnosis = Diagnosis(found["kind"], found["sentence"], found.get("detail", "")) if found else None
+        baseline = choice.source == "defaults" or (
+            choice.source == "requeued" and self.space is not None and choice.params == self.space.defaults())
+        sentence = self._fail_fast.observe(record["status"], diagnosis, baseline)
+        if sentence and not self._stop_sentence:
+            self._stop_sentence = sentence
+            self._end_reason = ("stopped: trial 1 (the script's own configuration) failed" if baseline
+                                else "stopped: the same failure repeated")
+            self.engine.emit(ev.ErrorEvent(message=sentence, detail=f"log: {record.get('log')}"))
+
     def cancel_running(self) -> None:
         self._cancelled = True
         loop = asyncio.get_event_loop()
@@ -640,6 +702,7 @@ class Tuner:
             "best": best,
             "defaults_value": defaults.get("value") if defaults else None,
             "end_reason": self._end_reason,
+            "stopped_by_failure": self._stop_sentence or None,
         }
 
     def _write_metadata(self, summary: dict[str, Any]) -> None:

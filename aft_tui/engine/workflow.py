@@ -56,6 +56,7 @@ class Workflow:
     def __init__(self, engine: Any) -> None:
         self.engine = engine
         self._smokes = 0
+        self.stopped_by = ""  # the diagnosis sentence of an environmental failure, once one stopped the work
 
     # -- inspect --------------------------------------------------------------------
     def inspect(self) -> Any:
@@ -188,16 +189,39 @@ class Workflow:
             engine.info_message(f"Refactor committed ({sha[:10]}): {smoke.summary}.")
             return True
         engine.info_message(f"The refactor was not committed: {smoke.summary}.")
+        if self._stop_if_environmental(smoke):
+            return False
         if attempt >= MAX_REPAIRS:
             engine.emit(ev.ErrorEvent(message=f"Gave up after {MAX_REPAIRS} repairs; the script is unchanged.",
                                       detail=smoke.summary))
             return False
         return await self._repair(discovery, chosen, smoke, attempt + 1)
 
+    def _stop_if_environmental(self, smoke: SmokeResult) -> bool:
+        """A smoke run that failed because of its surroundings (a missing package or file, no GPU
+        memory, a required argument) says nothing about the refactor: repairing it by bisecting
+        the lifted parameters would only repeat the failure. Say the one sentence and stop."""
+        from aft_tui.runs.diagnosis import RunContext, diagnose_outcome
+
+        engine = self.engine
+        context = RunContext(cwd=engine.trial_cwd, person_cwd=engine.info.project / engine.info.rel_cwd,
+                             interpreter=engine.interpreter, script=str(engine.info.rel_script),
+                             log_path=engine.outputs.log_path(smoke.run_id), command="pipeline")
+        diagnosis = diagnose_outcome(smoke.outcome, context)
+        if smoke.outcome.status != "failed" or not diagnosis.environmental:
+            return False
+        self.stopped_by = diagnosis.sentence
+        engine.emit(ev.ErrorEvent(message=diagnosis.sentence,
+                                  detail=f"the smoke run {smoke.run_id} failed; the refactor is not the cause, so "
+                                         "AFT did not try to repair it"))
+        return True
+
     # -- repair -------------------------------------------------------------------------------
     async def _repair(self, discovery: Any, chosen: list[str], failed: SmokeResult, attempt: int) -> bool:
         engine = self.engine
         original = await self.smoke_original()
+        if not original.ok and self._stop_if_environmental(original):
+            return False
         if not original.ok:
             engine.emit(ev.ErrorEvent(
                 message=f"The original script fails too ({original.summary}); fix it so `python "
@@ -253,6 +277,8 @@ class Workflow:
         if result.ok:
             engine.info_message(f"Nothing to repair: {result.summary}.")
             return True
+        if self._stop_if_environmental(result):
+            return False
         refactor = engine.state.notes.get("refactor")
         if not refactor:
             engine.emit(ev.ErrorEvent(message=f"The script fails ({result.summary}) and AFT has not refactored it in "
@@ -275,7 +301,8 @@ class Workflow:
         stage = engine.state.notes.get("pipeline_stage", "refactor")
         if stage == "refactor":
             if not await self.refactor():
-                engine.emit(ev.ErrorEvent(message="The pipeline stopped before tuning: the script is not tunable yet."))
+                if not self.stopped_by:  # an environmental failure has said why in one sentence already
+                    engine.emit(ev.ErrorEvent(message="The pipeline stopped before tuning: the script is not tunable yet."))
                 return None
             engine.state.notes["pipeline_stage"] = "tune"
             engine.state.save(engine.state_dir)

@@ -100,15 +100,17 @@ def test_search_space_flag_the_script_does_not_accept(project: Path):
     ("nan", "failed", "nan"),
     ("silent", "failed", "never reported 'val_loss'"),
 ])
-def test_failing_scripts_are_recorded_and_the_loop_goes_on(project: Path, mode: str, status: str, needle: str):
+def test_failing_scripts_are_recorded_and_a_failing_baseline_stops(project: Path, mode: str, status: str, needle: str):
     proc = _run(project, mode)
     assert "Traceback" not in proc.stderr
     assert proc.returncode == 1  # no trial succeeded
     runs = results(project)
-    assert len(runs) == 2  # the loop went on after the first failure
+    assert len(runs) == 1  # trial 1 (the script's own configuration) failed: the budget is not spent
     for r in runs:
         assert r["status"] == status
         assert needle in r["reason"], r["reason"]
+        assert r["diagnosis"]["sentence"]
+    assert "Error: Trial 1, the script's own configuration, failed" in proc.stdout
     assert "No trial finished successfully" in proc.stdout
 
 
