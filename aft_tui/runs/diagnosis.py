@@ -222,21 +222,25 @@ def _missing_file(lines: list[str], text: str, context: RunContext, params: dict
     if not raw:
         return None
     path = Path(raw)
+    fix = f"pass its path after `--` (`aft {context.command} {context.script} -- --data /path/to/{path.name}`)"
     where = ""
     if not path.is_absolute() and context.cwd is not None:
-        resolved = Path(_normpath(context.cwd / path))
-        where = (f" relative to the folder the trial ran in, {context.cwd}"
-                 + (f" (the session's copy of {context.person_cwd})" if context.person_cwd else "")
-                 + f", that is {resolved}")
-        if context.person_cwd is not None and (context.person_cwd / path).exists():
-            where += (f"; it exists in your folder but is not reachable from the copy (ignored top-level folders "
-                      f"of the project are linked into it, files outside the project are not)")
+        resolved = _normpath(context.cwd / path)
+        where = f": the trial ran in {context.cwd}"
+        if context.person_cwd is not None:
+            mine = _normpath(context.person_cwd / path)
+            where += f", the session's copy of {context.person_cwd}, where that is {resolved}"
+            if Path(mine).exists():
+                where += (f"; {mine} exists but is not reachable from the copy (ignored top-level folders of the "
+                          f"project are linked into it, files outside the project are not)")
+                fix = f"move the data into the project or {fix}"
+            else:
+                where += (f", and {mine} does not exist either; data must be reachable from there (ignored top-level "
+                          f"folders of the project are linked into the copy, files outside the project are not)")
+                fix = f"put it at {mine} or {fix}"
         else:
-            where += ("; data must be reachable from there (ignored top-level folders of the project are linked "
-                      "into the copy, files outside the project are not)")
-    return Diagnosis("missing_file", redact(
-        f"The script could not find '{raw}'{where}; put the data there or pass its path after `--` "
-        f"(`aft {context.command} {context.script} -- --data /path/to/{path.name}`)."), raw)
+            where += f", where that is {resolved}"
+    return Diagnosis("missing_file", redact(f"The script could not find '{raw}'{where}; {fix}."), raw)
 
 
 def _out_of_memory(lines: list[str], text: str, context: RunContext, params: dict[str, Any]) -> Diagnosis | None:

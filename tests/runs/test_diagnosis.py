@@ -88,7 +88,7 @@ def test_missing_file_that_exists_in_the_persons_folder_says_it_is_unreachable(t
     work.mkdir()
     code, tail = _run(tmp_path, "open('data/x.npy')\n", cwd=work)
     d = diagnose(code, tail, RunContext(cwd=work, person_cwd=person))
-    assert "exists in your folder but is not reachable" in d.sentence
+    assert f"{person / 'data' / 'x.npy'} exists but is not reachable" in d.sentence
 
 
 def test_out_of_memory_names_the_batch_parameter_and_its_value(tmp_path: Path):
