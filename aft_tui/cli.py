@@ -270,7 +270,9 @@ async def _run_session(engine: Any, view: Any, command: str, mirror: Any = None)
         view.console.print(f"Resume with: aft {command} --resume {engine.session_id}", highlight=False)
         return EXIT_INTERRUPTED
     if summary is not None:
-        return EXIT_OK if summary.get("best") is not None else EXIT_FAILED
+        # A session stopped by repeated failures did not do what was asked, even after a success.
+        failed = summary.get("best") is None or summary.get("stopped_by_failure")
+        return EXIT_FAILED if failed else EXIT_OK
     return EXIT_OK if ok else EXIT_FAILED
 
 

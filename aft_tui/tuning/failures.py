@@ -118,7 +118,7 @@ class FailFast:
     almost surely fail the same way (a missing package, a missing file), so the session stops
     at once. Later, `STREAK` failures in a row with the same diagnosis (whatever the parameter
     values) stop it too. A diverged run is a property of the values tried, so it neither counts
-    nor stops; a pruned, timed-out or successful trial shows the script works and resets the
+    nor stops, not even for trial 1 (tuning is how a diverging learning rate gets fixed); a pruned, timed-out or successful trial shows the script works and resets the
     count; a cancelled trial says nothing either way.
     """
 
@@ -134,12 +134,13 @@ class FailFast:
         if status != "failed" or diagnosis is None:
             self._key, self._count = None, 0
             return None
+        if diagnosis.kind == "diverged":
+            # Even for trial 1: a diverging learning rate is exactly what tuning can fix.
+            self._key, self._count = None, 0
+            return None
         if baseline:
             return (f"Trial 1, the script's own configuration, failed, so AFT stopped instead of running the other "
                     f"trials: {diagnosis.sentence}")
-        if diagnosis.kind == "diverged":
-            self._key, self._count = None, 0
-            return None
         if diagnosis.key == self._key:
             self._count += 1
         else:

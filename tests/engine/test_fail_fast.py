@@ -101,6 +101,7 @@ def test_the_same_failure_three_times_in_a_row_stops(git_project, tmp_path: Path
     proc = aft(project, "tune", "train.py", "--trials", "8", "--metric", "val_loss", "--yes")
     runs = results(project)
     assert [r["status"] for r in runs] == ["ok", "failed", "failed", "failed"], proc.stdout
+    assert proc.returncode == 1  # stopped by failures: not a success, even after trial 1 worked
     (error,) = _errors(proc)
     assert "3 trials in a row failed the same way" in error
     assert "FileExistsError" in error

@@ -41,3 +41,8 @@ def test_different_failures_successes_and_divergence_reset_the_count_and_cancels
     assert rule.observe("cancelled", None, False) is None  # says nothing either way
     assert rule.observe("failed", same, False) is None
     assert rule.observe("failed", same, False) is not None
+
+
+def test_a_diverging_baseline_goes_on_since_tuning_can_fix_it():
+    diverged = diagnose(0, [], reason="'val_loss' became nan (diverged)")
+    assert FailFast().observe("failed", diverged, baseline=True) is None
