@@ -15,7 +15,7 @@ import sys
 parser = argparse.ArgumentParser()
 parser.add_argument("--lr", type=float, default=0.1)
 args = parser.parse_args()
-print(f"unbuffered: {int(isinstance(sys.stdout.buffer, io.FileIO))}")
+print(f"stdout unbuffered: {isinstance(sys.stdout.buffer, io.FileIO)}")
 print(f"val_loss: {abs(args.lr - 0.05):.4f}")
 '''
 
@@ -37,5 +37,6 @@ def test_trials_are_unbuffered_by_default_and_buffered_on_request(git_project):
     assert "block-buffered" in proc.stdout
     live, buffered = results(project)
     assert "-u" in live["command"] and "-u" not in buffered["command"]
-    assert live["history"][0]["unbuffered"] == 1 and buffered["history"][0]["unbuffered"] == 0
+    logs = [(project / "outputs" / r["run_id"] / f"{r['run_id']}.log").read_text() for r in (live, buffered)]
+    assert "stdout unbuffered: True" in logs[0] and "stdout unbuffered: False" in logs[1]
     assert live["value"] == buffered["value"] == 0.05
