@@ -152,7 +152,13 @@ def _recentred(param: Param, value: Any, suggest_range: Any) -> Param:
     keep_choices = bool(param.choices) and param.choices != suggested_before.choices
     keep_bounds = (param.low, param.high, param.log) != (suggested_before.low, suggested_before.high,
                                                           suggested_before.log)
-    moved = dataclasses.replace(param, default=value, extra={**param.extra, "from_args": True},
+    extra = {**param.extra, "from_args": True}
+    if extra.pop("default_none", False) and not extra.get("tunable", True):
+        # Left out only for want of a value (`max_iters = None`): the person's value gives it one.
+        from aft_tui.target.conventions.knobs import exposed_tunable
+
+        extra["tunable"] = exposed_tunable(extra.get("key") or param.name, param.type, value)
+    moved = dataclasses.replace(param, default=value, extra=extra,
                                 low=None, high=None, log=None,
                                 choices=param.choices if keep_choices else None)
     recentred = suggest_range(moved)

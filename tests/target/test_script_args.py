@@ -125,3 +125,14 @@ def test_config_files_named_by_the_arguments_are_discovered(tmp_path: Path):
     names = {p.name: p for p in discovery.params}
     assert names["training.learning_rate"].extra["config_arg"] == "cfg.yaml", list(names)
     assert discover_with_args(tmp_path / "train.py", [], tmp_path).params == []
+
+
+def test_a_setting_left_out_for_want_of_a_value_is_tuned_once_the_arguments_give_one():
+    unset = Param("trainer.max_iters", "int", None, source="cfgnode", flag="--trainer.max_iters",
+                  extra={"syntax": "equals", "key": "trainer.max_iters", "default_none": True, "tunable": False})
+    (p,) = apply_args([unset], ["--trainer.max_iters=300"])
+    assert p.default == 300 and p.extra["tunable"] is True and p.low is not None and p.low <= 300 <= p.high
+    plumbing = Param("trainer.num_workers", "int", None, source="cfgnode", flag="--trainer.num_workers",
+                     extra={"syntax": "equals", "key": "trainer.num_workers", "default_none": True, "tunable": False})
+    (q,) = apply_args([plumbing], ["--trainer.num_workers=0"])
+    assert q.default == 0 and q.extra["tunable"] is False
