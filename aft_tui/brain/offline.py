@@ -122,9 +122,7 @@ def next_step(engine: Any) -> str:
     if script is None:
         return generic
     try:
-        from aft_tui.target.discover import discover
-
-        found = discover(script)
+        found = engine.discover()
     except Exception:  # a hint only: never let it break the reply
         return generic
     tunable = [p for p in found.params if p.extra.get("tunable", True)]

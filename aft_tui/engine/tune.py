@@ -304,7 +304,8 @@ class Tuner:
         trial = self.study.ask(self.space.distributions())
         source = trial.user_attrs.get("aft_source")
         if source:
-            rationale = trial.user_attrs.get("aft_rationale") or _RATIONALES.get(source, "")
+            rationale = trial.user_attrs.get("aft_rationale") or (
+                self._baseline_rationale() if source == "defaults" else _RATIONALES.get(source, ""))
             return trial, Choice(dict(trial.params), rationale, source, dict(trial.user_attrs.get("aft_extra") or {}))
         # Model-backed strategies fall back to the study's sampler (TPE); their note says why.
         sampler = self.settings.strategy if self.settings.strategy in SAMPLER_STRATEGIES else "tpe"
@@ -324,9 +325,18 @@ class Tuner:
         failures.tell(self.study, trial, outcome.status, outcome.value, self.session_results(),
                       self.direction or "max", outcome.reason)
 
+    def _baseline_rationale(self) -> str:
+        """Trial 1 is the person's own configuration: the script's defaults, with their arguments if any."""
+        args = self.engine.script_args
+        if not args:
+            return _RATIONALES["defaults"]
+        from aft_tui.target.script_args import describe
+
+        return f"your own configuration (the script's defaults with {describe(args)}), run first as the baseline"
+
     async def _first_trial_without_metric(self, gpus: list[int] | None) -> None:
         assert self.space is not None
-        choice = Choice(self.space.defaults(), _RATIONALES["defaults"], "defaults")
+        choice = Choice(self.space.defaults(), self._baseline_rationale(), "defaults")
         outcome, record = await self._run_trial(1, choice, gpus, None)
         if record["status"] == "failed":
             # No objective can be chosen from a run that failed; say why it failed instead.
@@ -416,7 +426,7 @@ class Tuner:
                 outcome.artifact = engine.outputs.run_dir(run_id) / Path(outcome.artifact).relative_to(old_dir)
             except ValueError:
                 pass  # saved outside the run folder: it stays where it is
-        choice = Choice(self.space.defaults(), _RATIONALES["defaults"] + "; the smoke run that proved the refactor "
+        choice = Choice(self.space.defaults(), self._baseline_rationale() + "; the smoke run that proved the refactor "
                         f"({smoke.run_id}) ran exactly this, so it is kept instead of training again", "defaults")
         command = list(smoke.command)
         async with self._commit_lock:

@@ -88,6 +88,7 @@ def test_tune_runs_every_trial_with_the_persons_arguments(git_project, tmp_path:
         assert argv.count("--lr") == 1, argv  # replaced in place, never passed twice
     assert float(_value_of(argvs[0], "--lr")) == 0.5
     assert runs[0]["params"]["lr"] == 0.5
+    assert "your own configuration" in runs[0]["rationale"] and "--lr 0.5" in runs[0]["rationale"]
     for r in runs:
         assert _value_of(r["command"], "--data") == "d.csv"
         assert r["command"].count("--lr") == 1
