@@ -130,7 +130,7 @@ def config_params(config_path: Path, shown_as: str) -> tuple[list[Param], list[S
         if not (looks_like_hyperparameter(leaf) or is_seed(leaf)):
             continue
         ptype = "bool" if isinstance(value, bool) else ("float" if isinstance(value, float) else "int")
-        if ptype == "int" and prefers_float(leaf):
+        if ptype == "int" and prefers_float(leaf, value):
             ptype = "float"
         dotted = ".".join(key_path)
         line = lines.get(key_path)

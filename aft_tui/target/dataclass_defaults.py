@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import libcst as cst
 
+from aft_tui.target.knobs import is_knob
 from aft_tui.target.literals import compact, constant_expression_of, dotted_name, keyword_arg, last_part, positional_args
-from aft_tui.target.names import identifier, is_plumbing, looks_like_hyperparameter, looks_like_tunable_string, prefers_float
+from aft_tui.target.names import identifier, looks_like_hyperparameter, looks_like_tunable_string, prefers_float
 from aft_tui.target.params import Param
 from aft_tui.target.script import Script
 
@@ -48,7 +49,7 @@ def dataclass_params(script: Script) -> tuple[list[Param], list[Skipped]]:
                 lit = constant_expression_of(value, script.module)
                 if lit is None or (lit.type == "str" and not looks_like_tunable_string(name, lit.value)):
                     continue
-                plumbing = is_plumbing(name)
+                plumbing = not is_knob(name, kind="literal")
                 if not (plumbing or looks_like_hyperparameter(name)):
                     continue
                 loc = script.loc(stmt)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import libcst as cst
 
+from aft_tui.target.knobs import is_knob
 from aft_tui.target.literals import constant_expression_of, dotted_name, last_part, positional_args, string_value
-from aft_tui.target.names import identifier, is_plumbing, prefers_float
+from aft_tui.target.names import identifier, prefers_float
 from aft_tui.target.params import Param
 from aft_tui.target.script import Script
 
@@ -47,7 +48,7 @@ def dict_params(script: Script, searched: set[cst.CSTNode] | None = None) -> tup
             if key in changed_keys:
                 skipped.append((key, loc, f"{holder}[{key!r}] is set again later, so the literal is not what the run uses"))
                 continue
-            plumbing = key in _NOT_KNOBS or is_plumbing(key)
+            plumbing = key in _NOT_KNOBS or not is_knob(key, kind="literal")
             ptype, default = lit.type, lit.value
             if ptype == "int" and prefers_float(key, default):
                 ptype, default = "float", float(default)

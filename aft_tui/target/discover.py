@@ -140,7 +140,7 @@ def discover_script(script: Script, config_paths: list[Path] | None = None) -> D
     ordered = live_flags + hf_params + conv_params + const_params + dc_params + _by_source(kw_params, "training_args") + _by_source(
         kw_params, "lora_config"
     ) + _by_source(kw_params, "kwarg") + _by_source(kw_params, "loop") + cfg_params + [f for f, _, _ in dead]
-    params = [suggest_range(p) for p in _unique_names(ordered)]
+    params = [suggest_range(p) for p in _unique_names(_one_per_site(ordered, script.path, skipped))]
 
     discovery = Discovery(
         target=str(script.path),
@@ -181,6 +181,41 @@ def _fold_flag_defaults(flags: list[Param], constants: list[Param], skipped: lis
         used.add(name)  # type: ignore[arg-type]
         skipped.append((name, const.location, f"{name} is already the default of {flag.flag}"))  # type: ignore[arg-type]
     return [c for c in constants if c.extra.get("constant") not in used]
+
+
+def _one_per_site(params: list[Param], script_path: Path, skipped: list[tuple[str, str, str]]) -> list[Param]:
+    """A value two sources read at the same place (a configurator global that is also a module
+    value, a YAML key both a dotlist convention and config-file discovery read) is one setting.
+    The sighting with a flag wins: the script already accepts it, so tuning it needs no refactor;
+    the flagless twin would only come back renamed (`lr_2`) and be tuned through an edit."""
+    winners: dict[tuple[str, ...], Param] = {}
+    for param in params:
+        site = _site(param, script_path)
+        if site is not None and param.flag and site not in winners:
+            winners[site] = param
+    out: list[Param] = []
+    for param in params:
+        site = _site(param, script_path)
+        winner = winners.get(site) if site is not None else None
+        if winner is not None and winner is not param and not param.flag:
+            what = site[-1] if site else param.name
+            skipped.append((what, param.location, f"{what} is already set by {winner.flag}"))
+            continue
+        out.append(param)
+    return out
+
+
+def _site(param: Param, script_path: Path) -> tuple[str, ...] | None:
+    """Where a param's value is written: (config file, dotted key) or (script line, variable)."""
+    config, key = param.extra.get("config"), param.extra.get("key")
+    if param.source == "config_file":
+        key = ".".join(param.extra.get("key_path") or [])
+    if config and key:
+        return ("config", str(resolve_config(str(config), script_path).resolve()), str(key))
+    variable = param.extra.get("constant") or (param.name if param.source == "configurator" else None)
+    if variable and param.location:
+        return ("code", param.location, str(variable))
+    return None
 
 
 def _by_source(params: list[Param], source: str) -> list[Param]:

@@ -14,6 +14,7 @@ import libcst as cst
 
 from aft_tui.target.conventions.dataclass_fields import dataclass_fields, script_classes
 from aft_tui.target.conventions.library_source import library_dataclass_fields
+from aft_tui.target.knobs import is_knob
 from aft_tui.target.literals import (
     dotted_name,
     keyword_arg,
@@ -22,13 +23,7 @@ from aft_tui.target.literals import (
     positional_args,
     string_value,
 )
-from aft_tui.target.names import (
-    dest_from_option_strings,
-    is_seed,
-    looks_like_hyperparameter,
-    looks_like_path_or_id,
-    words,
-)
+from aft_tui.target.names import dest_from_option_strings, is_seed, words
 from aft_tui.target.params import Param
 from aft_tui.target.script import Script
 
@@ -139,7 +134,7 @@ def _param_from_add_argument(script: Script, call: cst.Call, dest: str, options:
     if is_config:
         extra["config_flag"] = True
         extra["config_file"] = config_file
-    extra["tunable"] = _tunable_flag(dest, ptype, default, choices) and not is_config
+    extra["tunable"] = is_knob(dest, ptype, default, choices, kind="flag") and not is_config
     return Param(
         name=dest,
         type=ptype,  # type: ignore[arg-type]
@@ -176,18 +171,6 @@ def _config_literal_in(node: cst.BaseExpression) -> str | None:
 
     node.visit(_Strings())
     return found[-1] if found else None
-
-
-def _tunable_flag(dest: str, ptype: str, default: Any, choices: list[Any] | None) -> bool:
-    if is_seed(dest):
-        return False
-    if isinstance(default, str) and looks_like_path_or_id(default):
-        return False
-    if choices and not set(words(dest)) & {"dir", "path", "file", "device", "output"}:
-        return True
-    if ptype == "str":
-        return looks_like_hyperparameter(dest) and bool(set(words(dest)) & {"optimizer", "optim", "scheduler", "sched", "activation", "act", "loss", "init", "norm", "type"})
-    return looks_like_hyperparameter(dest)
 
 
 # Parsers that turn dataclasses into `--field value` flags.
@@ -256,7 +239,7 @@ def _script_dataclass_fields(script: Script, cls: cst.ClassDef) -> list[Param]:
     for f in dataclass_fields(script, cls):
         if f.type is None or (f.default is None and not f.required and f.default_code is not None):
             continue  # a computed or factory default: not a single value AFT can start from
-        extra: dict[str, Any] = {"tunable": _tunable_flag(f.name, f.type, f.default, f.choices) and not f.required,
+        extra: dict[str, Any] = {"tunable": is_knob(f.name, f.type, f.default, f.choices, kind="flag") and not f.required,
                                  "dataclass": cls.name.value}
         if f.required:
             extra["required"] = True

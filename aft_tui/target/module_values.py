@@ -15,8 +15,9 @@ from typing import Any
 
 import libcst as cst
 
+from aft_tui.target.knobs import is_knob
 from aft_tui.target.literals import compact, constant_expression_of, dotted_name, last_part
-from aft_tui.target.names import identifier, is_plumbing, looks_like_hyperparameter, looks_like_tunable_string, prefers_float
+from aft_tui.target.names import identifier, looks_like_hyperparameter, looks_like_tunable_string, prefers_float
 from aft_tui.target.params import Param
 from aft_tui.target.script import Script
 
@@ -74,7 +75,7 @@ def module_value_params(script: Script) -> tuple[list[Param], list[Skipped]]:
             continue  # computed, a container or a reference: not a setting
         if lit.type == "str" and not looks_like_tunable_string(name, lit.value):
             continue
-        plumbing = is_plumbing(name)
+        plumbing = not is_knob(name, kind="literal")
         if not (plumbing or looks_like_hyperparameter(name) or _used_as_width(script, stmt, name)):
             continue
         if plumbing and lit.type == "str":

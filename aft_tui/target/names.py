@@ -36,7 +36,7 @@ FLOAT_WORDS = frozenset({"lr", "learning", "dropout", "decay", "wd", "momentum",
 # Words of a fraction: float only when the value itself lies in [0, 1] (`ASPECT_RATIO = 64` is a count).
 FRACTION_WORDS = frozenset({"ratio", "frac", "fraction"})
 # Plumbing that is reported but never proposed for tuning: it changes what is logged, where
-# things go or how fast data loads, not what the model learns.
+# things go or how fast data loads, not what the model learns. Used for bare values in code.
 PLUMBING_WORDS = frozenset(
     """
     seed workers device cuda gpu gpus verbose verbosity debug log logging print save eval checkpoint ckpt
@@ -45,6 +45,36 @@ PLUMBING_WORDS = frozenset(
     """.split()
 )
 PLUMBING_NAMES = frozenset({"n_jobs", "num_threads", "nthread", "num_workers", "random_state", "exp_name", "env_id", "track", "capture_video"})
+# Plumbing words of a setting a configurator, config tree or flag library exposes: the general
+# exclusions plus run mechanics.
+EXPOSED_PLUMBING_WORDS = EXCLUDE_WORDS | frozenset(
+    """
+    workers threads jobs compile dtype backend precision ddp distributed world rank local resume from
+    out seed tensorboard profile profiler benchmark deterministic
+    """.split()
+)
+# Sections of a config tree whose every key is bookkeeping.
+PLUMBING_SECTIONS = frozenset({"system", "logging", "log", "logger", "io", "paths", "path", "wandb", "hydra", "checkpoint", "callbacks"})
+DATA_SECTIONS = frozenset({"data", "dataset", "datamodule", "loader", "dataloader"})
+# Data settings that shape what the model sees, and are tuned like model settings.
+DATA_KNOB_WORDS = frozenset({"block", "context", "seq", "sequence", "len", "length", "augment", "augmentation", "crop", "mask"})
+# Strings that choose between implementations rather than name a thing.
+CHOICE_WORDS = STRING_WORDS | frozenset({"type", "kind", "mode", "variant", "arch", "architecture", "schedule"})
+# Plumbing words of a declared command-line option (tyro, click, typer, jsonargparse). Cadence
+# words (`every`, `frequency`) are absent: there `train_frequency` or `num_envs` stay knobs.
+OPTION_PLUMBING_WORDS = frozenset(
+    """
+    path paths dir file filename url uri device devices cuda gpu gpus cpu workers worker log logs logging
+    print save checkpoint ckpt wandb mlflow tensorboard project entity name id ids verbose debug track
+    tracking capture video upload hub push output root data dataset token host port deterministic exp
+    run tag resume profile profiler proc cache eval dtype precision
+    """.split()
+)
+OPTION_PLUMBING_NAMES = frozenset({"local_rank", "world_size", "rank", "node_rank"})
+# Switches that change the training itself, beyond the hyperparameter vocabulary.
+BOOL_KNOB_WORDS = frozenset({"anneal", "norm", "clip", "amsgrad", "augment", "augmentation", "bias", "dueling", "double", "packing", "shuffle", "residual", "tie", "nesterov"})
+# Words that make an argparse flag with `choices` plumbing (`--device {cpu,cuda}`).
+FLAG_CHOICE_PLUMBING_WORDS = frozenset({"dir", "path", "file", "device", "output"})
 
 
 def words(name: str) -> list[str]:
@@ -97,14 +127,6 @@ def prefers_float(name: str, value: object = None) -> bool:
     if any(w in FRACTION_WORDS for w in ws):
         return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1)
     return False
-
-
-def is_plumbing(name: str) -> bool:
-    """Seeds, devices, logging cadence, paths, worker counts, experiment switches: reported, not tuned."""
-    key = _snake(name).strip("_")
-    if key in PLUMBING_NAMES or is_seed(name):
-        return True
-    return any(w in PLUMBING_WORDS for w in words(name))
 
 
 def identifier(name: str) -> str:

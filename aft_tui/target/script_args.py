@@ -155,9 +155,9 @@ def _recentred(param: Param, value: Any, suggest_range: Any) -> Param:
     extra = {**param.extra, "from_args": True}
     if extra.pop("default_none", False) and not extra.get("tunable", True):
         # Left out only for want of a value (`max_iters = None`): the person's value gives it one.
-        from aft_tui.target.conventions.knobs import exposed_tunable
+        from aft_tui.target.knobs import is_knob
 
-        extra["tunable"] = exposed_tunable(extra.get("key") or param.name, param.type, value)
+        extra["tunable"] = is_knob(extra.get("key") or param.name, param.type, value, kind="exposed")
     moved = dataclasses.replace(param, default=value, extra=extra,
                                 low=None, high=None, log=None,
                                 choices=param.choices if keep_choices else None)

@@ -11,7 +11,7 @@ from typing import Any
 
 import libcst as cst
 
-from aft_tui.target.conventions.knobs import exposed_tunable
+from aft_tui.target.knobs import is_knob
 from aft_tui.target.literals import dotted_name, keyword_arg, literal_of, positional_args, string_value
 from aft_tui.target.params import Param
 from aft_tui.target.script import Script
@@ -75,7 +75,7 @@ def _param(script: Script, call: cst.Call, name: str, kind: str, ptype: str) -> 
             choices = [string_value(el.value) for el in values.elements]
             choices = None if None in choices else choices
     help_node = _arg(call, "help", help_position)
-    extra: dict[str, Any] = {"syntax": "equals", "tunable": exposed_tunable(name, ptype, default, choices)}
+    extra: dict[str, Any] = {"syntax": "equals", "tunable": is_knob(name, ptype, default, choices, kind="exposed")}
     if default is None:
         extra["default_none"] = True
     low, high = _bound(script, call, "lower_bound"), _bound(script, call, "upper_bound")

@@ -14,9 +14,9 @@ from typing import Union
 
 import libcst as cst
 
-from aft_tui.target.conventions.knobs import exposed_tunable
 from aft_tui.target.conventions.project_modules import ProjectModules
 from aft_tui.target.conventions.values import Value, param_type, trailing_comment, value_of
+from aft_tui.target.knobs import is_knob
 from aft_tui.target.literals import compact, dotted_name
 from aft_tui.target.names import prefers_float, words
 from aft_tui.target.params import Param
@@ -227,7 +227,7 @@ def _param(script: Script, key: str, leaf: Leaf, modules: ProjectModules) -> Par
         extra["default_none"] = True
     if value.type == "tuple":
         extra["value_kind"] = "tuple"
-    extra["tunable"] = value.type not in ("none", "tuple") and exposed_tunable(key, ptype, value.value)
+    extra["tunable"] = value.type not in ("none", "tuple") and is_knob(key, ptype, value.value, kind="exposed")
     return Param(
         name=key,
         type=ptype,  # type: ignore[arg-type]

@@ -11,8 +11,8 @@ from typing import Any
 
 import libcst as cst
 
-from aft_tui.target.conventions.cli_knobs import cli_knob
 from aft_tui.target.conventions.option_decls import OptionDecls, option_decls
+from aft_tui.target.knobs import is_knob
 from aft_tui.target.literals import dotted_name, keyword_arg, last_part, literal_of, positional_args, string_value
 from aft_tui.target.params import Param
 from aft_tui.target.script import Script
@@ -63,7 +63,7 @@ def _option(script: Script, call: cst.Call, decls: OptionDecls) -> Param | str:
         elif is_flag:
             extra["action"] = "store_false" if default else "store_true"
     required = _true(keyword_arg(call, "required"))
-    extra["tunable"] = cli_knob(decls.name, ptype, default, choices) and not required
+    extra["tunable"] = is_knob(decls.name, ptype, default, choices, kind="option") and not required
     if required:
         extra["required"] = True
     help_arg = keyword_arg(call, "help")

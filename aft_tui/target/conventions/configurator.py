@@ -14,8 +14,8 @@ from pathlib import Path
 import libcst as cst
 
 from aft_tui.target.constants import module_assignments
-from aft_tui.target.conventions.knobs import exposed_tunable
 from aft_tui.target.conventions.values import param_type, trailing_comment, value_of
+from aft_tui.target.knobs import is_knob
 from aft_tui.target.literals import compact, dotted_name, string_value
 from aft_tui.target.params import Param
 from aft_tui.target.script import Script
@@ -50,7 +50,7 @@ def configurator_params(script: Script) -> tuple[list[Param], list[Skipped]]:
             "syntax": "equals",
             "bool_format": "python",
             "configurator": file_name,
-            "tunable": value.type != "tuple" and exposed_tunable(name, ptype, value.value),
+            "tunable": value.type != "tuple" and is_knob(name, ptype, value.value, kind="exposed"),
         }
         if value.type == "tuple":
             extra["value_kind"] = "tuple"

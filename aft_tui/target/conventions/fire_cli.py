@@ -13,9 +13,9 @@ from typing import Any
 
 import libcst as cst
 
-from aft_tui.target.conventions.knobs import exposed_tunable
 from aft_tui.target.conventions.project_modules import ProjectModules
 from aft_tui.target.conventions.values import value_of
+from aft_tui.target.knobs import is_knob
 from aft_tui.target.literals import dotted_name, last_part, positional_args
 from aft_tui.target.params import Param
 from aft_tui.target.script import Script
@@ -78,7 +78,7 @@ def _signature(script: Script, where: Script, func: cst.FunctionDef, command: st
         if ptype == "float" and isinstance(default, int) and not isinstance(default, bool):
             default = float(default)
         extra: dict[str, Any] = {"syntax": "equals", "bool_format": "python"}
-        extra["tunable"] = exposed_tunable(name, ptype, default)
+        extra["tunable"] = is_knob(name, ptype, default, kind="exposed")
         if value.type == "none":
             extra["default_none"] = True
         if command is not None:

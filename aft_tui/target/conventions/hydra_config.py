@@ -18,8 +18,8 @@ import libcst as cst
 
 from aft_tui.target.config_files import _load as load_with_lines
 from aft_tui.target.config_files import resolve_config
-from aft_tui.target.conventions.knobs import exposed_tunable
 from aft_tui.target.conventions.values import line_comment, value_of
+from aft_tui.target.knobs import is_knob
 from aft_tui.target.literals import dotted_name, keyword_arg, positional_args, string_value
 from aft_tui.target.params import Param
 from aft_tui.target.script import Script
@@ -231,7 +231,7 @@ def _add(script: Script, key: str, leaf: _Leaf, params: list[Param], skipped: li
         skipped.append((key, where, f"a {type(value).__name__} value, not a single setting"))
         return
     ptype = "str" if value is None else type(value).__name__
-    extra: dict[str, Any] = {"syntax": "equals", "key": key, "tunable": exposed_tunable(key, ptype, value)}
+    extra: dict[str, Any] = {"syntax": "equals", "key": key, "tunable": is_knob(key, ptype, value, kind="exposed")}
     if leaf.where != script.name:
         extra["config"] = leaf.where  # the file it came from, as config-file discovery names it
     if value is None:

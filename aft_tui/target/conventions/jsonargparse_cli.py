@@ -13,9 +13,9 @@ from typing import Any
 
 import libcst as cst
 
-from aft_tui.target.conventions.cli_knobs import cli_knob
 from aft_tui.target.conventions.dataclass_fields import script_classes
 from aft_tui.target.conventions.signature import SignatureParam, docstring_help, function_named, init_of, signature_params
+from aft_tui.target.knobs import is_knob
 from aft_tui.target.literals import dotted_name, keyword_arg, last_part, literal_of, positional_args, string_value
 from aft_tui.target.params import Param
 from aft_tui.target.script import Script
@@ -105,7 +105,7 @@ def _param(script: Script, p: SignatureParam, group: str | None, class_help: str
     if p.type is None:
         return "not a single number, string or bool: jsonargparse sets it, AFT does not tune it"
     dotted = f"{group}.{p.name}" if group else p.name
-    extra: dict[str, Any] = {"syntax": "equals", "tunable": cli_knob(p.name, p.type, p.default, p.choices) and not p.required}
+    extra: dict[str, Any] = {"syntax": "equals", "tunable": is_knob(p.name, p.type, p.default, p.choices, kind="option") and not p.required}
     if group:
         extra["group"] = group
     if p.required:

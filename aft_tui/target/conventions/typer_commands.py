@@ -13,9 +13,9 @@ from typing import Any
 import libcst as cst
 
 from aft_tui.target.conventions.annotations import annotated_extras, coerce_default
-from aft_tui.target.conventions.cli_knobs import cli_knob
 from aft_tui.target.conventions.option_decls import option_decls
 from aft_tui.target.conventions.signature import SignatureParam, function_named, signature_params
+from aft_tui.target.knobs import is_knob
 from aft_tui.target.literals import dotted_name, keyword_arg, last_part, literal_of, positional_args, string_value
 from aft_tui.target.params import Param
 from aft_tui.target.script import Script
@@ -94,7 +94,7 @@ def _param(script: Script, p: SignatureParam) -> Param | str | None:
         else:
             extra["bool_style"] = "pair"
     help_arg = keyword_arg(option, "help") if option is not None else None
-    extra["tunable"] = cli_knob(p.name, p.type, default, p.choices) and not required
+    extra["tunable"] = is_knob(p.name, p.type, default, p.choices, kind="option") and not required
     if required:
         extra["required"] = True
     return Param(name=p.name, type=p.type, default=default, source="typer", flag=flag, choices=p.choices,  # type: ignore[arg-type]

@@ -12,9 +12,9 @@ from typing import Any
 import libcst as cst
 
 from aft_tui.target.conventions.dataclass_fields import dataclass_fields, script_classes
-from aft_tui.target.conventions.cli_knobs import cli_knob
 from aft_tui.target.conventions.post_parse import pinned_after_parse
 from aft_tui.target.conventions.signature import function_named, signature_params
+from aft_tui.target.knobs import is_knob
 from aft_tui.target.literals import dotted_name, keyword_arg, positional_args
 from aft_tui.target.params import Param
 from aft_tui.target.script import Script
@@ -88,7 +88,7 @@ def _add(script: Script, name: str, dotted: str, ptype: str | None, default: Any
         return
     extra = style.extra(ptype)
     extra["dataclass"] = owner
-    extra["tunable"] = cli_knob(name.rsplit(".", 1)[-1], ptype, default, choices) and not required
+    extra["tunable"] = is_knob(name.rsplit(".", 1)[-1], ptype, default, choices, kind="option") and not required
     if required:
         extra["required"] = True
     if default_code:
