@@ -9,6 +9,7 @@ prepares them (shared/corpus/README.md) and passes that folder.
 
     python -m benchmarks.corpus PREPARED_DIR [--spec SPEC_DIR] [--only NAME ...] [--trials 8]
                                 [--skip-tune] [--out docs/corpus.md] [--json PATH] [--work DIR]
+    python -m benchmarks.corpus PREPARED_DIR --work DIR --rescore ...   (score a finished run again)
 
 Per target, each step in its own fresh copy of the prepared project (so no run sees another's
 `.aft/` state), from the target's cwd, with its `env` and the offline Hugging Face variables:
@@ -35,7 +36,8 @@ Scoring rules (written out because the numbers mean nothing without them):
   kwarg, training_args, lora_config or loop): a command-line flag of that name (pyg_gat's dead
   `--lr`) is not the knob.
 - Recall: expected hyperparameters matched / expected. Precision: tunable parameters that match
-  an expected hyperparameter / tunable parameters (`extra.tunable` defaults to true).
+  an expected hyperparameter / tunable parameters (`extra.tunable` defaults to true). Found, not
+  tunable: expected hyperparameters whose every match is marked not tunable.
 - Not-hyperparameters proposed: expected `not_hyperparameters` that match a tunable parameter.
 - Junk metric: a metric name from `aft inspect` that is neither printed by the script nor a metric
   word. Printed: in the baseline output (ANSI codes removed, `\\r` as a line break) every number
@@ -46,6 +48,11 @@ Scoring rules (written out because the numbers mean nothing without them):
   `_`, are a printed key. Metric word: its last word is one of METRIC_WORDS (loss, acc, rmse,
   return, score, ...). A logger tag such as `charts/episodic_return` is also judged by its last
   `/` part. So `of_prediction_is` (from "The RMSE of prediction is: 0.44") is junk, `rmse` is not.
+  Metrics AFT reads at run time (a trial's `metrics_reported`) are in the JSON, not judged.
+- Searched: expected hyperparameters among the dimensions of the search space AFT recorded
+  (outputs/metadata.json), matched the same way; for a hard-coded name a dimension set through one
+  of the script's own flags does not count. A knob the refactor exposed under another name
+  (pyg_gat's literal `lr` as `--optimizer_lr`) is not credited.
 - Re-scoring: the spec pattern's first group over a log with ANSI codes removed; the last match,
   or the mean of the last N for `mean_last_N`.
 - Tuned end to end: AFT exited 0, recorded every requested trial, and trial 1 is ok with a value.
@@ -85,7 +92,7 @@ EXTRA_NAMES = ("constant", "keyword", "key", "dotted")
 METRIC_WORDS = frozenset({
     "loss", "acc", "accuracy", "error", "err", "f1", "auc", "auroc", "rmse", "mse", "mae", "mape", "r2",
     "perplexity", "ppl", "bleu", "rouge", "reward", "return", "score", "precision", "recall", "iou", "dice",
-    "nll", "wer", "cer", "logloss",
+    "nll", "wer", "cer", "logloss", "kl", "entropy",
 })
 FILLER_WORDS = frozenset({
     "the", "a", "an", "of", "is", "are", "was", "were", "be", "been", "to", "in", "on", "at", "for", "and",
@@ -178,6 +185,7 @@ class DiscoveryScore:
     other_tunable: list[str]  # tunable params matching neither list
     metrics: list[str]
     junk_metrics: list[str]
+    found_not_tunable: list[str] = field(default_factory=list)  # found, but AFT would not tune it
 
     @property
     def recall(self) -> float | None:
@@ -203,7 +211,28 @@ def score_discovery(spec: Spec, inspect: dict[str, Any], printed: set[str]) -> D
         hard_expected=len(hard), hard_found=[h for h in found if h in hard], tunable=len(tun),
         tunable_expected=len(good), not_hp_proposed=proposed, other_tunable=other, metrics=metrics,
         junk_metrics=[m for m in metrics if is_junk_metric(m, printed)],
+        found_not_tunable=[h for h in found if not any(tunable(p) for p in matching(h, params, h in hard))],
     )
+
+
+def original_flags(inspect: dict[str, Any]) -> frozenset[str]:
+    """The flags the script itself takes (before any refactor), normalised without dashes."""
+    return frozenset(normalise(str(p["flag"]).lstrip("-")) for p in inspect.get("params") or []
+                     if p.get("flag") and not from_code(p))
+
+
+def searched(spec: Spec, dims: list[dict[str, Any]], flags: frozenset[str]) -> list[str]:
+    """Expected hyperparameters among the dimensions AFT searched (matched as in discovery; for a hard-coded
+    name, a dimension set through one of the script's own flags does not count)."""
+    hard = set(spec.hard_coded)
+    out = []
+    for h in spec.hyperparameters:
+        dims_h = matching(h, dims)
+        if h in hard:
+            dims_h = [d for d in dims_h if normalise(str(d.get("flag") or "").lstrip("-")) not in flags]
+        if dims_h:
+            out.append(h)
+    return out
 
 
 # -- the junk-metric rule --------------------------------------------------------------------
@@ -303,8 +332,34 @@ def run(argv: list[str], cwd: Path, env: dict[str, str], timeout: float, log: Pa
             rc = _stop(proc)
     _reap(cwd)
     wall = time.perf_counter() - began
-    read = lambda p: p.read_text(encoding="utf-8", errors="replace")  # noqa: E731
-    return Proc(argv, rc, read(out_path), read(err_path), wall, timed_out)
+    log.with_suffix(".json").write_text(json.dumps({"argv": argv, "rc": rc, "wall": wall, "timed_out": timed_out}))
+    return load_proc(log)
+
+
+def load_proc(log: Path) -> Proc:
+    """A finished step read back from its files (`log`.out, .err, .json)."""
+    info = json.loads(log.with_suffix(".json").read_text(encoding="utf-8"))
+    read = lambda p: p.read_text(encoding="utf-8", errors="replace") if p.is_file() else ""  # noqa: E731
+    return Proc(info["argv"], info["rc"], read(log.with_suffix(".out")), read(log.with_suffix(".err")),
+                float(info["wall"]), bool(info.get("timed_out")))
+
+
+class Steps:
+    """Runs each step, or with `replay` reads back the files an earlier run of the benchmark left in its
+    scratch folder (to re-score it under changed rules without running anything)."""
+
+    def __init__(self, replay: bool = False) -> None:
+        self.replay = replay
+
+    def __call__(self, argv: list[str], cwd: Path, env: dict[str, str], timeout: float, log: Path) -> Proc:
+        return load_proc(log) if self.replay else run(argv, cwd, env, timeout, log)
+
+    def copy(self, prepared: Path, dest: Path) -> Path:
+        if self.replay:
+            if not dest.is_dir():
+                raise FileNotFoundError(f"nothing to re-score: {dest} is missing")
+            return dest
+        return fresh_copy(prepared, dest)
 
 
 def _stop(proc: subprocess.Popen) -> int | None:
@@ -388,6 +443,7 @@ class Trial:
     value: float | None
     spec_value: float | None
     reason: str = ""
+    reported: list[str] = field(default_factory=list)  # the metric names AFT read from the trial
 
 
 @dataclass
@@ -401,6 +457,8 @@ class TuneResult:
     reason: str
     trials: list[Trial] = field(default_factory=list)
     best: int | None = None
+    space: list[str] = field(default_factory=list)  # the dimensions AFT searched
+    searched: list[str] | None = None  # the expected hyperparameters among them (None: no search space recorded)
 
     def trial(self, number: int | None) -> Trial | None:
         return next((t for t in self.trials if t.number == number), None)
@@ -426,6 +484,7 @@ class TargetResult:
     baseline_wall: float | None = None
     trial_timeout: float | None = None  # the per-trial limit given to AFT
     inspect_passthrough: bool | None = None
+    hyperparameters: list[str] = field(default_factory=list)  # the spec's
     inspect_error: str = ""
     discovery: DiscoveryScore | None = None
     tune: TuneResult | None = None
@@ -444,15 +503,18 @@ class TargetResult:
 
 
 def measure_target(spec: Spec, prepared: Path, work: Path, trials: int, skip_tune: bool, via: str,
-                   timeout_factor: float, time_limit: float | None) -> TargetResult:
-    res = TargetResult(spec.name, spec.convention, spec.direction, spec.metric, spec.default_metric)
+                   timeout_factor: float, time_limit: float | None, steps: Steps | None = None) -> TargetResult:
+    run = steps or Steps()
+    res = TargetResult(spec.name, spec.convention, spec.direction, spec.metric, spec.default_metric,
+                       hyperparameters=list(spec.hyperparameters))
     folder = work / spec.name
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    if not run.replay:
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
 
     say(f"{spec.name}: baseline run")
-    base = fresh_copy(prepared, folder / "baseline")
+    base = run.copy(prepared, folder / "baseline")
     cwd = base / spec.cwd
     script = os.path.relpath(base / spec.script, cwd)
     proc = run([sys.executable, script, *spec.run], cwd, target_env(spec), max(120.0, 10 * spec.wall_s),
@@ -465,7 +527,7 @@ def measure_target(spec: Spec, prepared: Path, work: Path, trials: int, skip_tun
     res.trial_timeout = trial_timeout = round(max(30.0, timeout_factor * max(spec.wall_s, proc.wall)))
 
     say(f"{spec.name}: aft inspect")
-    proj = fresh_copy(prepared, folder / "project")
+    proj = run.copy(prepared, folder / "project")
     cwd = proj / spec.cwd
     script = os.path.relpath(proj / spec.script, cwd)
     argv = aft("inspect", script, "--json") + (["--", *spec.run] if spec.run else [])
@@ -473,7 +535,7 @@ def measure_target(spec: Spec, prepared: Path, work: Path, trials: int, skip_tun
     res.inspect_passthrough = bool(spec.run) or None
     if spec.run and no_passthrough(proc):
         res.inspect_passthrough = False
-        proc = run(aft("inspect", script, "--json"), cwd, aft_env(spec), 180, folder / "inspect")
+        proc = run(aft("inspect", script, "--json"), cwd, aft_env(spec), 180, folder / "inspect-noargs")
     inspect: dict[str, Any] = {}
     try:
         inspect = json.loads(proc.stdout)
@@ -487,7 +549,8 @@ def measure_target(spec: Spec, prepared: Path, work: Path, trials: int, skip_tun
     say(f"{spec.name}: aft {command} ({trials} trials, {trial_timeout:.0f} s per trial)")
     outputs = folder / "outputs"
     limit = time_limit or (600 + (trials + 2) * trial_timeout)
-    res.tune = tune_target(spec, command, cwd, script, outputs, trials, trial_timeout, limit, folder)
+    res.tune = tune_target(spec, command, cwd, script, outputs, trials, trial_timeout, limit, folder,
+                           original_flags(inspect), run)
     return res
 
 
@@ -498,7 +561,8 @@ def choose_command(params: list[dict[str, Any]]) -> str:
 
 
 def tune_target(spec: Spec, command: str, cwd: Path, script: str, outputs: Path, trials: int, trial_timeout: float,
-                limit: float, folder: Path) -> TuneResult:
+                limit: float, folder: Path, flags: frozenset[str] = frozenset(), steps: Steps | None = None) -> TuneResult:
+    run = steps or Steps()
     options = [command, script, "--yes", "--trials", str(trials), "--metric", spec.metric, "--direction",
                spec.aft_direction, "--timeout", str(round(trial_timeout)), "--outputs", str(outputs)]
     if command == "pipeline":
@@ -507,12 +571,14 @@ def tune_target(spec: Spec, command: str, cwd: Path, script: str, outputs: Path,
     proc = run(aft(*options) + (["--", *spec.run] if spec.run else []), cwd, aft_env(spec), limit, folder / command)
     if spec.run and no_passthrough(proc):
         passthrough = False
-        shutil.rmtree(outputs, ignore_errors=True)
-        proc = run(aft(*options), cwd, aft_env(spec), limit, folder / command)
-    return read_tuning(spec, command, passthrough, proc, outputs, trials)
+        if not run.replay:
+            shutil.rmtree(outputs, ignore_errors=True)
+        proc = run(aft(*options), cwd, aft_env(spec), limit, folder / f"{command}-noargs")
+    return read_tuning(spec, command, passthrough, proc, outputs, trials, flags)
 
 
-def read_tuning(spec: Spec, command: str, passthrough: bool, proc: Proc, outputs: Path, trials: int) -> TuneResult:
+def read_tuning(spec: Spec, command: str, passthrough: bool | None, proc: Proc, outputs: Path, trials: int,
+                flags: frozenset[str] = frozenset()) -> TuneResult:
     records = []
     try:
         records = [r for r in json.loads((outputs / "results.json").read_text(encoding="utf-8")) if isinstance(r, dict)]
@@ -525,7 +591,8 @@ def read_tuning(spec: Spec, command: str, passthrough: bool, proc: Proc, outputs
         value = r.get("value")
         rows.append(Trial(int(r.get("number") or 0), str(r.get("status") or "?"),
                           float(value) if isinstance(value, (int, float)) else None,
-                          score_text(text, spec.metric_pattern, spec.metric_aggregate), str(r.get("reason") or "")))
+                          score_text(text, spec.metric_pattern, spec.metric_aggregate), str(r.get("reason") or ""),
+                          [str(m) for m in r.get("metrics_reported") or []]))
     direction = next((r.get("direction") for r in records if r.get("direction")), spec.aft_direction)
     scored = [t for t in rows if t.status == "ok" and t.value is not None]
     best = None
@@ -535,8 +602,15 @@ def read_tuning(spec: Spec, command: str, passthrough: bool, proc: Proc, outputs
     first = next((t for t in rows if t.number == 1), None)
     end_to_end = (proc.rc == 0 and not proc.timed_out and len(rows) >= trials and first is not None
                   and first.status == "ok" and first.value is not None)
+    dims = None
+    try:
+        space = json.loads((outputs / "metadata.json").read_text(encoding="utf-8")).get("search_space") or {}
+        dims = [d for d in space.get("dims") or [] if isinstance(d, dict)]
+    except (OSError, ValueError, AttributeError):
+        pass
     return TuneResult(command, passthrough, proc.rc, proc.timed_out, round(proc.wall, 1), end_to_end,
-                      "" if end_to_end else stop_reason(proc, rows, limit_hit=proc.timed_out), rows, best)
+                      "" if end_to_end else stop_reason(proc, rows, limit_hit=proc.timed_out), rows, best,
+                      [str(d.get("name")) for d in dims or []], None if dims is None else searched(spec, dims, flags))
 
 
 def first_line(text: str) -> str:
@@ -587,6 +661,10 @@ def escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def spec_hps(r: TargetResult) -> list[str]:
+    return r.hyperparameters
+
+
 PASSED = {True: "yes", False: "no (no `--` in the CLI)", None: "none needed"}
 
 
@@ -606,7 +684,9 @@ def render_markdown(results: list[TargetResult], meta: dict[str, Any]) -> str:
         "",
         f"Reproduce: `{meta['command']}` (PREPARED: the folder given to `shared/corpus/prepare.sh`).",
         "",
-        f"Measured {meta['date']} at AFT commit {meta['commit']} on {meta['machine']}.",
+        f"Measured {meta['date']} at AFT commit {meta['commit']} on {meta['machine']}."
+        + (f" The run took {meta['wall_s'] / 60:.0f} minutes." if meta.get("wall_s") else "")
+        + (f" Scored again {meta['rescored']} from that run's logs (`--rescore`)." if meta.get("rescored") else ""),
         f"Scoring rules: the docstring of `benchmarks/corpus.py`. Trials per target: {meta['trials']}.",
         "",
         "## Summary",
@@ -628,18 +708,22 @@ def render_markdown(results: list[TargetResult], meta: dict[str, Any]) -> str:
         "",
         "## Discovery",
         "",
-        "| target | run args passed | recall | precision | missed | not-hyperparameters proposed | junk metrics | other tunable |",
-        "|---|---|---|---|---|---|---|---|",
+        "Found, not tunable: expected hyperparameters found but marked not tunable. Other tunable: tunable "
+        "parameters the spec lists neither as hyperparameters nor as not-hyperparameters.",
+        "",
+        "| target | run args passed | recall | precision | missed | found, not tunable | not-hyperparameters proposed "
+        "| junk metrics | other tunable |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         s = r.discovery
         passed = PASSED[r.inspect_passthrough]
         if s is None:
-            lines.append(f"| {r.name} | {passed} | inspect failed: {escape(r.inspect_error or r.error)} | | | | | |")
+            lines.append(f"| {r.name} | {passed} | inspect failed: {escape(r.inspect_error or r.error)} | | | | | | |")
             continue
         prec = f"{s.tunable_expected}/{s.tunable}" if s.tunable else "–"
         lines.append(f"| {r.name} | {passed} | {len(s.found)}/{s.expected} | {prec} | {cell(s.missed)} | "
-                     f"{cell(s.not_hp_proposed)} | {cell(s.junk_metrics)} | {cell(s.other_tunable)} |")
+                     f"{cell(s.found_not_tunable)} | {cell(s.not_hp_proposed)} | {cell(s.junk_metrics)} | {cell(s.other_tunable)} |")
     if tuned:
         lines += [
             "",
@@ -647,11 +731,12 @@ def render_markdown(results: list[TargetResult], meta: dict[str, Any]) -> str:
             "",
             "AFT: the objective AFT recorded. Spec: the spec's pattern and aggregate over the same trial's log. "
             "Direct: the spec metric of one direct run with the owner's arguments (unseeded scripts vary), and its "
-            "wall time. Limit: AFT's per-trial time limit.",
+            "wall time. Limit: AFT's per-trial time limit. Searched: expected hyperparameters among the dimensions "
+            "AFT searched.",
             "",
-            "| target | direction | via | run args passed | status | direct | limit | trial 1 AFT / spec "
+            "| target | direction | via | run args passed | status | direct | limit | searched | trial 1 AFT / spec "
             "| best AFT / spec (trial) | beats trial 1 | ok / failed | wall |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in tuned:
             t = r.tune
@@ -661,11 +746,18 @@ def render_markdown(results: list[TargetResult], meta: dict[str, Any]) -> str:
             lines.append(
                 f"| {r.name} | {r.direction[:3]} `{escape(r.metric)}` | {t.via} | {PASSED[t.passthrough]} | "
                 f"{status} | {fmt(r.baseline_value)} in {fmt_s(r.baseline_wall)} | {fmt_s(r.trial_timeout)} | "
+                f"{'–' if t.searched is None else f'{len(t.searched)}/{len(spec_hps(r))}'} | "
                 f"{fmt(first.value if first else None)} / "
                 f"{fmt(first.spec_value if first else None)} | "
                 f"{fmt(best.value if best else None)} / {fmt(best.spec_value if best else None)} "
                 f"({best.number if best else '–'}) | {({True: 'yes', False: 'no', None: '–'})[r.beats()]} | "
                 f"{t.ok} / {t.failed} of {len(t.trials)} | {t.wall:.0f} s |")
+        unsearched = [(r.name, [h for h in spec_hps(r) if h not in r.tune.searched])  # type: ignore[union-attr]
+                      for r in tuned if r.tune and r.tune.searched is not None]
+        unsearched = [(n, hs) for n, hs in unsearched if hs]
+        if unsearched:
+            lines += ["", "Expected hyperparameters AFT did not search:", ""]
+            lines += [f"- {n}: {cell(hs, limit=20)}" for n, hs in unsearched]
         stopped = [r for r in tuned if r.tune and not r.tune.end_to_end]
         if stopped:
             lines += ["", "Where runs stopped (AFT's own words where it gave any):", ""]
@@ -737,7 +829,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None, help="Markdown report (default docs/corpus.md in the repository)")
     p.add_argument("--json", help="also write every measurement as JSON here")
     p.add_argument("--work", help="scratch folder for the fresh copies and logs (default: a new temporary folder)")
+    p.add_argument("--rescore", action="store_true",
+                   help="run nothing: score again what an earlier run left in --work (same targets and options)")
     args = p.parse_args(argv)
+    if args.rescore and not args.work:
+        p.error("--rescore needs --work, the scratch folder of the run to score again")
 
     spec_dir = Path(args.spec) if args.spec else DEFAULT_SPEC
     if not (spec_dir / "README.md").is_file() and not spec_names(spec_dir):
@@ -755,7 +851,17 @@ def main(argv: list[str] | None = None) -> int:
     say(f"{len(names)} target(s); scratch folder {work}")
 
     began = time.perf_counter()
-    commit = _commit()  # the code measured is the code at the start
+    now = lambda: _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")  # noqa: E731
+    run_file = work / "run.json"  # what was measured, where and when; a re-score reports the same
+    if args.rescore:
+        meta = json.loads(run_file.read_text(encoding="utf-8")) if run_file.is_file() else {
+            "command": reproduce_command(args), "date": "unknown", "machine": "unknown", "commit": "unknown",
+            "trials": args.trials}
+        meta["rescored"] = now()
+    else:
+        meta = {"command": reproduce_command(args), "date": now(), "machine": describe_machine(machine()),
+                "commit": _commit(), "trials": args.trials}  # the code measured is the code at the start
+        run_file.write_text(json.dumps(meta, indent=2), encoding="utf-8")
     results: list[TargetResult] = []
     for name in names:
         spec = Spec.load(spec_dir / name)
@@ -763,23 +869,21 @@ def main(argv: list[str] | None = None) -> int:
             if not (prepared / name / ".git").is_dir():
                 raise RuntimeError(f"{prepared / name} is not a prepared target (run prepare.sh)")
             result = measure_target(spec, prepared / name, work, args.trials, args.skip_tune, args.via,
-                                    args.timeout_factor, args.time_limit)
+                                    args.timeout_factor, args.time_limit, Steps(replay=args.rescore))
         except Exception as exc:  # one target failing must not stop the others
             result = TargetResult(spec.name, spec.convention, spec.direction, spec.metric, spec.default_metric,
                                   error=f"{type(exc).__name__}: {exc}")
         results.append(result)
         say(summary_line(result))
 
-    meta = {
-        "command": reproduce_command(args), "date": _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-        "machine": describe_machine(machine()), "commit": commit, "trials": args.trials,
-        "wall_s": round(time.perf_counter() - began),
-    }
+    if not args.rescore:
+        meta["wall_s"] = round(time.perf_counter() - began)
+        run_file.write_text(json.dumps(meta, indent=2), encoding="utf-8")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_markdown(results, meta), encoding="utf-8")
     if args.json:
         Path(args.json).write_text(json.dumps(to_json(results, meta), indent=2, default=str) + "\n", encoding="utf-8")
-    say(f"wrote {out} in {meta['wall_s']} s; logs and copies in {work}")
+    say(f"wrote {out} in {time.perf_counter() - began:.0f} s; logs and copies in {work}")
     return 0
 
 

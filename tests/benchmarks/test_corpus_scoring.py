@@ -93,6 +93,24 @@ def test_discovery_scores():
     assert score.precision == 0.4
     assert score.not_hp_proposed == ["seed"]
     assert score.other_tunable == ["dropout", "warmup"]
+    assert score.found_not_tunable == []
+    frozen = score_discovery(spec(), {"params": [param("learning_rate", flag="--lr", tunable=False)]}, printed=set())
+    assert frozen.found == frozen.found_not_tunable == ["learning_rate"] and frozen.not_hp_proposed == []
+
+
+def test_searched_dimensions():
+    from benchmarks.corpus import original_flags, searched
+
+    inspect = {"params": [param("dropout", flag="--dropout", tunable=False), param("p", source="kwarg", keyword="dropout"),
+                          param("bs", source="kwarg", keyword="batch_size")]}
+    flags = original_flags(inspect)
+    assert flags == {"dropout"}
+    # After a refactor every dimension is a flag; the script's own --dropout is not the hard-coded dropout.
+    dims = [{"name": "dropout", "flag": "--dropout"}, {"name": "batch_size", "flag": "--batch-size"},
+            {"name": "trainer_betas", "flag": "--trainer.betas"}]
+    assert searched(spec(), dims, flags) == ["batch_size", "trainer.betas"]
+    assert searched(spec(), dims + [{"name": "dropout2", "flag": "--dropout2", "extra": {"keyword": "dropout"}}],
+                    flags) == ["batch_size", "dropout", "trainer.betas"]
 
 
 def test_discovery_of_nothing_has_no_precision():
@@ -127,6 +145,7 @@ def test_printed_keys():
     ("charts/episodic_return", False),  # a logger tag, judged by its last part
     ("test_accuracy", False),  # not printed here, but a metric word
     ("losses/td_loss", False),
+    ("losses/approx_kl", False),
     ("of_the_held_out_fold_is", True),  # a fragment of the sentence
     ("loading_the_corpus", True),
     ("label2id", True),
@@ -193,7 +212,9 @@ def test_read_tuning_rescores_every_trial_and_finds_the_best(tmp_path: Path):
     _write_results(tmp_path, [(1, "ok", 0.5, "val_loss: 0.9\nval_loss: 0.5\n"),
                               (2, "failed", None, "Traceback\n"),
                               (3, "ok", 0.3, "val_loss: 0.3\n")])
+    (tmp_path / "metadata.json").write_text('{"search_space": {"dims": [{"name": "lr", "flag": "--learning-rate"}]}}')
     t = read_tuning(spec(), "tune", True, Proc([], 0, "", "", 12.0), tmp_path, trials=3)
+    assert t.space == ["lr"] and t.searched == ["learning_rate"]
     assert [(x.number, x.status, x.value, x.spec_value) for x in t.trials] == [
         (1, "ok", 0.5, 0.5), (2, "failed", None, None), (3, "ok", 0.3, 0.3)]
     assert t.best == 3 and t.end_to_end and (t.ok, t.failed) == (2, 1) and t.reason == ""
@@ -203,7 +224,7 @@ def test_read_tuning_short_run_reports_why(tmp_path: Path):
     _write_results(tmp_path, [(1, "failed", None, "boom\n")])
     out = "Started\nError: Trial 1 failed, so AFT stopped.\n"
     t = read_tuning(spec(), "pipeline", None, Proc([], 1, out, "", 3.0), tmp_path, trials=3)
-    assert not t.end_to_end and t.best is None
+    assert not t.end_to_end and t.best is None and t.searched is None
     assert t.reason == "Error: Trial 1 failed, so AFT stopped."
     assert stop_reason(Proc([], 1, "", "", 3.0), t.trials) == "trial 1 failed: it crashed"
     assert stop_reason(Proc([], 1, "a\nlast words\n", "", 3.0), []) == "last words"
@@ -227,12 +248,13 @@ def test_beats_compares_the_spec_metric_of_the_best_trial_with_trial_1():
 def test_markdown_report():
     s = spec()
     good = TargetResult("toy", "argparse", "minimize", "val_loss", 0.5, baseline_value=0.52, baseline_wall=10.2,
-                        trial_timeout=41, inspect_passthrough=True)
+                        trial_timeout=41, inspect_passthrough=True, hyperparameters=s.hyperparameters)
     good.discovery = score_discovery(s, {"params": [param("learning_rate", flag="--learning-rate"),
                                                     param("seed", flag="--seed")],
                                          "metrics": ["val_loss", "dataset_loaded"]}, printed={"val_loss"})
     good.tune = TuneResult("tune", True, 0, False, 42.0, True, "",
-                           [Trial(1, "ok", 0.5, 0.5), Trial(2, "ok", 0.4, 0.4)], best=2)
+                           [Trial(1, "ok", 0.5, 0.5), Trial(2, "ok", 0.4, 0.4)], best=2, space=["learning_rate"],
+                           searched=["learning_rate"])
     bad = TargetResult("broken", "constants", "maximize", "Val | acc", 0.8, inspect_passthrough=None)
     bad.discovery = score_discovery(spec(hyperparameters=["lr"], hard_coded=[]), {"params": [], "metrics": []},
                                     printed=set())
@@ -250,13 +272,14 @@ def test_markdown_report():
     assert "- Junk metrics reported by `aft inspect`: 1." in text
     assert "- Tuned end to end: 1/2 (50%) scripts." in text
     assert "metric: 1/2 (50%) scripts." in text
-    assert "| toy | yes | 1/4 | 1/2 | `batch_size`, `dropout`, `trainer.betas` | `seed` | `dataset_loaded` | – |" in text
-    assert "| toy | min `val_loss` | tune | yes | end to end | 0.52 in 10 s | 41 s | 0.5 / 0.5 | 0.4 / 0.4 (2) | yes | 2 / 0 of 2 " \
-           "| 42 s |" \
+    assert "| toy | yes | 1/4 | 1/2 | `batch_size`, `dropout`, `trainer.betas` | – | `seed` | `dataset_loaded` | – |" in text
+    assert "| toy | min `val_loss` | tune | yes | end to end | 0.52 in 10 s | 41 s | 1/4 | 0.5 / 0.5 | 0.4 / 0.4 (2) | yes " \
+           "| 2 / 0 of 2 | 42 s |" \
         in text
     assert "`Val \\| acc`" in text  # a pipe in a cell does not break the table
     assert "- broken (`aft pipeline`): Error: the script never reported Val" in text
     assert "- missing: RuntimeError: not prepared" in text
+    assert "- toy: `batch_size`, `dropout`, `trainer.betas`" in text  # not searched
 
 
 def test_markdown_report_without_tuning():
@@ -307,3 +330,17 @@ def test_fresh_copy_keeps_ignored_data_and_drops_run_leftovers(tmp_path: Path):
     dest = fresh_copy(src, tmp_path / "copy")
     assert (dest / "train.py").is_file() and (dest / "data" / "x.csv").read_text() == "1\n"
     assert not (dest / "runs").exists() and not (dest / ".aft").exists()
+
+
+def test_a_step_run_and_read_back(tmp_path: Path):
+    import sys
+
+    from benchmarks.corpus import Steps, run
+
+    proc = run([sys.executable, "-c", "import sys; print('val_loss: 0.5'); sys.exit(3)"], tmp_path, {}, 60,
+               tmp_path / "step")
+    assert (proc.rc, proc.stdout.strip(), proc.timed_out) == (3, "val_loss: 0.5", False)
+    again = Steps(replay=True)(["ignored"], tmp_path, {}, 60, tmp_path / "step")
+    assert (again.rc, again.stdout, again.wall) == (proc.rc, proc.stdout, proc.wall)
+    slow = run([sys.executable, "-c", "import time; time.sleep(30)"], tmp_path, {}, 0.5, tmp_path / "slow")
+    assert slow.timed_out and slow.rc is not None and slow.wall < 20
