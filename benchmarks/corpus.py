@@ -812,7 +812,7 @@ def reproduce_command(args: argparse.Namespace) -> str:
 def main(argv: list[str] | None = None) -> int:
     from benchmarks.common import describe_machine, machine
 
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+    p = argparse.ArgumentParser(prog="python -m benchmarks.corpus", description=__doc__.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("prepared", help="the OUT_DIR given to shared/corpus/prepare.sh")
     p.add_argument("--spec", help=f"the corpus folder with <name>/expected.toml (default: {DEFAULT_SPEC.name} "
