@@ -22,8 +22,9 @@ Per target, each step in its own fresh copy of the prepared project (so no run s
    config-file key), else `aft pipeline` (refactor first), both with `--yes --trials N --metric
    M --direction D --timeout T --outputs FRESH -- RUN...`. T is 4x the longer of the spec's wall
    time and the baseline run's (on a busy shared machine a run takes longer than the spec says,
-   and a trial killed for that says nothing about AFT); the whole command has a time limit too. Every trial's log is re-scored with the spec's
-   `metric_pattern` and `metric_aggregate`, so the table shows AFT's objective and the spec's.
+   and a trial killed for that says nothing about AFT); the whole command has a time limit too.
+   Every trial's log is re-scored with the spec's `metric_pattern` and `metric_aggregate`, so the
+   table shows AFT's objective and the spec's.
 
 Scoring rules (written out because the numbers mean nothing without them):
 
@@ -561,7 +562,8 @@ def choose_command(params: list[dict[str, Any]]) -> str:
 
 
 def tune_target(spec: Spec, command: str, cwd: Path, script: str, outputs: Path, trials: int, trial_timeout: float,
-                limit: float, folder: Path, flags: frozenset[str] = frozenset(), steps: Steps | None = None) -> TuneResult:
+                limit: float, folder: Path, flags: frozenset[str] = frozenset(),
+                steps: Steps | None = None) -> TuneResult:
     run = steps or Steps()
     options = [command, script, "--yes", "--trials", str(trials), "--metric", spec.metric, "--direction",
                spec.aft_direction, "--timeout", str(round(trial_timeout)), "--outputs", str(outputs)]
@@ -692,7 +694,8 @@ def render_markdown(results: list[TargetResult], meta: dict[str, Any]) -> str:
         "## Summary",
         "",
         f"- Discovery recall: {pct(found, expected)} expected hyperparameters found "
-        f"(hard-coded ones: {pct(hard_f, hard_e)}){'; no discovery for ' + ', '.join(no_inspect) if no_inspect else ''}.",
+        f"(hard-coded ones: {pct(hard_f, hard_e)})"
+        + (f"; no discovery for {', '.join(no_inspect)}." if no_inspect else "."),
         f"- Not-hyperparameters proposed for tuning: {len(proposed)}{': ' + ', '.join(proposed) if proposed else ''}.",
         f"- Junk metrics reported by `aft inspect`: {len(junk)}.",
     ]
@@ -723,7 +726,8 @@ def render_markdown(results: list[TargetResult], meta: dict[str, Any]) -> str:
             continue
         prec = f"{s.tunable_expected}/{s.tunable}" if s.tunable else "–"
         lines.append(f"| {r.name} | {passed} | {len(s.found)}/{s.expected} | {prec} | {cell(s.missed)} | "
-                     f"{cell(s.found_not_tunable)} | {cell(s.not_hp_proposed)} | {cell(s.junk_metrics)} | {cell(s.other_tunable)} |")
+                     f"{cell(s.found_not_tunable)} | {cell(s.not_hp_proposed)} | {cell(s.junk_metrics)} | "
+                     f"{cell(s.other_tunable)} |")
     if tuned:
         lines += [
             "",
@@ -891,7 +895,8 @@ def summary_line(r: TargetResult) -> str:
     if r.error:
         return f"{r.name}: error: {r.error}"
     s = r.discovery
-    disc = f"found {len(s.found)}/{s.expected}, junk metrics {len(s.junk_metrics)}" if s else f"inspect failed: {r.inspect_error}"
+    disc = (f"found {len(s.found)}/{s.expected}, junk metrics {len(s.junk_metrics)}" if s
+            else f"inspect failed: {r.inspect_error}")
     if r.tune is None:
         return f"{r.name}: {disc}"
     t = r.tune
