@@ -105,7 +105,9 @@ def test_failing_scripts_are_recorded_and_a_failing_baseline_stops(project: Path
     assert "Traceback" not in proc.stderr
     assert proc.returncode == 1  # no trial succeeded
     runs = results(project)
-    assert len(runs) == 1  # trial 1 (the script's own configuration) failed: the budget is not spent
+    # Trial 1 (the script's own configuration) failed: the budget is not spent. A diverging
+    # baseline is the exception: other values may well converge, so tuning goes on.
+    assert len(runs) == (2 if mode == "nan" else 1)
     for r in runs:
         assert r["status"] == status
         assert needle in r["reason"], r["reason"]
