@@ -23,6 +23,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--trials", type=int, help="number of trials (default 8)")
     g.add_argument("--metric", help="objective the script reports, e.g. val_acc (default: AFT picks one and says which)")
     g.add_argument("--direction", choices=("min", "max"), help="whether the metric should go down or up")
+    g.add_argument("--metric-window", dest="metric_window", type=int, metavar="N",
+                   help="score a trial by the mean of the metric's last N reports instead of the last one "
+                        "(for noisy per-episode or per-batch metrics, e.g. RL returns)")
     g.add_argument("--timeout", type=float, help="per-trial time limit in seconds")
     g.add_argument("--budget", type=float, help="wall-time budget for the whole run, in seconds")
     g.add_argument("--target-value", dest="target_value", type=float,
@@ -66,7 +69,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--logs", action="store_true", help="stream trial output to the terminal")
 
 
-_SETTING_KEYS = ("smoke", "smoke_timeout", "trials", "metric", "direction", "timeout", "budget", "target_value", "patience", "stagnation", "advice",
+_SETTING_KEYS = ("smoke", "smoke_timeout", "trials", "metric", "metric_window", "direction", "timeout", "budget", "target_value", "patience", "stagnation", "advice",
                  "coordinate_trials", "coordinate_time", "strategy", "pruner", "seed",
                  "parallel", "gpus_per_trial", "model_path", "python", "venv", "conda", "prefix", "buffered_output", "outputs", "model",
                  "api_base", "yes", "mlflow", "mlflow_experiment")

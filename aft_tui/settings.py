@@ -24,6 +24,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 @dataclass
 class Settings:
     metric: str | None = None
+    metric_window: int | None = None  # objective = mean of the last N values reported (noisy per-episode metrics)
     direction: str | None = None  # "min" | "max"
     trials: int = 8
     timeout: float | None = None  # per trial, seconds
@@ -79,6 +80,9 @@ class Settings:
                 raise UserError(f"args in {origin} must be a list of strings, e.g. args = [\"--data\", \"./data\"] "
                                 f"(got {value!r}).")
             setattr(self, key, list(value) if key == "args" else value)
+        window = self.metric_window
+        if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 1):
+            raise UserError(f"metric_window must be a whole number of reports, 1 or more (got {window!r} from {origin}).")
         if self.direction is not None and self.direction not in ("min", "max"):
             raise UserError(f"direction must be 'min' or 'max' (got '{self.direction}' from {origin}).")
 

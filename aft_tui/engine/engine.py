@@ -192,6 +192,7 @@ class Engine:
                          metrics_path=self.outputs.metrics_path(run_id), timeout=timeout, gpus=gpus,
                          omp_threads=omp_threads, model_path=self.settings.model_path,
                          unbuffered=not self.settings.buffered_output,
+                         metric_window=self.settings.metric_window,
                          artifact_dirs=[self.work_script.parent] if self.work_script.parent != cwd else [])
 
     def first_slot(self) -> tuple[list[int] | None, int]:

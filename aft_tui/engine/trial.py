@@ -17,6 +17,7 @@ from aft_tui.engine.events import Event, TrialLog, TrialMetric
 from aft_tui.fsutil import read_json
 from aft_tui.runs import artifacts, result_files
 from aft_tui.runs.launcher import LaunchRequest, TrialProcess
+from aft_tui.runs.objective import final_value
 from aft_tui.runs.metrics import MetricRecord, find_metric
 
 _ERROR_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(Error|Exception|Interrupt)|Killed|Traceback|CUDA out of memory)")
@@ -39,6 +40,7 @@ class TrialSpec:
     model_path: str | None = None  # user's pattern
     artifact_dirs: list[Path] = field(default_factory=list)
     unbuffered: bool = True
+    metric_window: int | None = None  # objective = mean of the last N reports (runs/objective.py)
 
 
 @dataclass
@@ -243,7 +245,7 @@ class TrialRun:
             if key is not None:
                 values = [outcome.script_result[key]]
         if values:
-            final = values[-1]
+            final = final_value(values, self.spec.metric_window)
             outcome.value = float(final) if isinstance(final, (int, float)) else None
             finite = [(i, float(v)) for i, v in enumerate(values) if _finite(v)]
             if finite:

@@ -24,6 +24,7 @@ from aft_tui.engine.trial import TrialOutcome, TrialRun, pruning_step
 from aft_tui.errors import UserError
 from aft_tui.runs import slots as slotting
 from aft_tui.runs.invocation import baseline_args, build_args
+from aft_tui.runs.objective import final_value
 from aft_tui.runs.metrics import choose_objective, direction_for, rows_as_requested
 from aft_tui.tuning.space import SearchSpace, build_space
 from aft_tui.vcs.workspace import PARAMS_FILE
@@ -468,7 +469,7 @@ class Tuner:
         record["metric"], record["direction"] = self.metric, self.direction
         record["history"] = history or record.get("history", [])
         if values:
-            final = values[-1]
+            final = final_value(values, self.settings.metric_window)
             record["value"] = record["final"] = record["validation"] = final
             finite = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
             record["best"] = (max if self.direction == "max" else min)(finite) if finite else None
