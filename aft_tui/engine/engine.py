@@ -191,9 +191,23 @@ class Engine:
                          run_dir=self.outputs.run_dir(run_id), log_path=self.outputs.log_path(run_id),
                          metrics_path=self.outputs.metrics_path(run_id), timeout=timeout, gpus=gpus,
                          omp_threads=omp_threads, model_path=self.settings.model_path,
-                         unbuffered=not self.settings.buffered_output,
+                         unbuffered=not self.settings.buffered_output, param_names=self.param_names(),
                          metric_window=self.settings.metric_window,
                          artifact_dirs=[self.work_script.parent] if self.work_script.parent != cwd else [])
+
+    def param_names(self) -> tuple[str, ...]:
+        """The names and flags of the script's settings known to the session: its search space and
+        the parameters discovery found (printed, they are settings, not metrics)."""
+        names: list[str] = []
+        space = self.state.space or {}
+        for dim in [*space.get("dims", []), *space.get("fixed_dims", [])]:
+            names.extend(v for v in (dim.get("name"), dim.get("flag")) if isinstance(v, str) and v)
+        names.extend(str(k) for k in space.get("fixed", {}) or {})
+        discovery = (self.state.notes or {}).get("discovery") or {}
+        for param in discovery.get("params", []) if isinstance(discovery, dict) else []:
+            if isinstance(param, dict):
+                names.extend(v for v in (param.get("name"), param.get("flag")) if isinstance(v, str) and v)
+        return tuple(dict.fromkeys(names))
 
     def first_slot(self) -> tuple[list[int] | None, int]:
         """The GPUs and OpenMP threads of the first trial slot."""

@@ -18,7 +18,7 @@ from aft_tui.fsutil import read_json
 from aft_tui.runs import artifacts, result_files
 from aft_tui.runs.launcher import LaunchRequest, TrialProcess
 from aft_tui.runs.objective import final_value
-from aft_tui.runs.metrics import MetricRecord, find_metric
+from aft_tui.runs.metrics import MetricRecord, find_metric, parameter_names
 
 _ERROR_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(Error|Exception|Interrupt)|Killed|Traceback|CUDA out of memory)")
 _OOM = re.compile(r"out of memory|OutOfMemoryError|CUBLAS_STATUS_ALLOC_FAILED", re.I)
@@ -40,6 +40,10 @@ class TrialSpec:
     model_path: str | None = None  # user's pattern
     artifact_dirs: list[Path] = field(default_factory=list)
     unbuffered: bool = True
+    # Every name the script's settings go by (search space, discovered params, their flags): a
+    # printed setting (`learning_rate: 0.0005`) is never taken for a metric. The keys of `params`
+    # count too.
+    param_names: tuple[str, ...] = ()
     metric_window: int | None = None  # objective = mean of the last N reports (runs/objective.py)
 
 
@@ -85,7 +89,7 @@ class TrialRun:
     ) -> None:
         self.spec = spec
         self.emit = emit
-        self.metric = metric
+        self.metric = metric  # the tuner passes it normalised (normalise_name); renamed to as given
         self.direction = direction
         self.prune_check = prune_check
         self._file_records: list[MetricRecord] = []
@@ -116,6 +120,8 @@ class TrialRun:
             timeout=spec.timeout,
             omp_threads=spec.omp_threads,
             unbuffered=spec.unbuffered,
+            param_names=parameter_names([*spec.params, *spec.param_names]),
+            metric=self.metric,
         )
         self._process = TrialProcess(request, self._on_lines, self._on_metrics, self._on_warning)
         launched = await self._process.run()

@@ -25,7 +25,7 @@ from aft_tui.errors import UserError
 from aft_tui.runs import slots as slotting
 from aft_tui.runs.invocation import baseline_args, build_args
 from aft_tui.runs.objective import final_value
-from aft_tui.runs.metrics import choose_objective, direction_for, rows_as_requested
+from aft_tui.runs.metrics import choose_objective, direction_for, normalise_name, rows_as_requested
 from aft_tui.tuning.space import SearchSpace, build_space
 from aft_tui.vcs.workspace import PARAMS_FILE
 from aft_tui.tuning.strategies import SAMPLER_STRATEGIES, Choice, make_pruner, make_sampler, make_strategy
@@ -96,7 +96,9 @@ class Tuner:
         self.state = engine.state
         self.study: Any = None
         self.space: SearchSpace | None = None
-        self.metric: str | None = self.state.metric or self.settings.metric
+        # The objective under the name a run reports it by (`--metric "train loss"` -> train_loss).
+        requested = self.state.metric or self.settings.metric
+        self.metric: str | None = normalise_name(requested) if requested else None
         self.direction: str | None = self.state.direction or self.settings.direction
         self.strategy = make_strategy(self.settings.strategy, engine=engine, seed=self.settings.seed)
         self._running: dict[str, TrialRun] = {}

@@ -53,6 +53,10 @@ class LaunchRequest:
     unbuffered: bool = True  # PYTHONUNBUFFERED=1 (also reaches Pythons a launcher such as torchrun starts)
     grace_int: float = 5.0
     grace_term: float = 5.0
+    # What the printed lines are read with (parse_line): names never reported as metrics (the
+    # trial's parameters, see parameter_names) and the objective, always kept.
+    param_names: frozenset[str] = frozenset()
+    metric: str | None = None
 
 
 @dataclass
@@ -521,7 +525,8 @@ class TrialProcess:
         if self.on_lines is not None:
             self.on_lines(lines)
         if self.on_metrics is not None and may_hold_metrics(text):
-            records = [r for r in map(parse_line, lines) if r is not None]
+            params, metric = self.request.param_names, self.request.metric
+            records = [r for r in (parse_line(line, params, metric) for line in lines) if r is not None]
             if records:
                 self.on_metrics(records)
 

@@ -9,8 +9,10 @@ a time of day or a version number is dropped rather than guessed at.
 Choices worth knowing:
 - Percentages keep the number as printed: `acc: 83.2%` gives `acc = 83.2` (not 0.832), so a
   metric reads the same in AFT as in the script's own log; the objective's direction is unaffected.
-- Keys written in prose are normalised (`Validation accuracy` -> `validation_accuracy`,
-  `Val Acc` -> `val_acc`); keys of dicts and of the metrics file are kept as written.
+- Every name is normalised the same way (`normalise_name`: blanks and hyphens become `_`, letters
+  lower-case), whether written in prose (`Validation accuracy` -> `validation_accuracy`, `train loss
+  2.44` -> `train_loss`), as a dict key (`{'train loss': 2.44}`) or in the metrics file; a line
+  gives each name once.
 - `nan` and `inf` are kept as floats so the tuner can fail a diverged trial.
 - A whole number next to a name with no metric word in it (`Number of users: 300`, `Total
   params: 1,234`) is a count, not a measurement, and is dropped; so are names of sizes and ids.
@@ -19,6 +21,11 @@ Choices worth knowing:
   no `:`, `=` or `|` only a loss or perplexity is looked for, which keeps the per-line test cheap.
 - `N/M = P%` (`test final score: 363/500 = 72.60% correct`) reports the percentage.
 - Of a line redrawn with carriage returns only what a terminal would finally show counts.
+- A printed parameter is not a metric (`parse_line`'s `params` and `metric`, the rule in its docstring):
+  a name among the trial's parameters is dropped, so are the arguments of a module repr
+  (`Dropout(p=0.1, inplace=False)`) and a name with no metric word on a line (or dict) where no name
+  holds one (`embd_pdrop: 0.1`, `Min rating: 0.5, Max rating: 5.0`, a model config dump); the
+  objective the person asked for is always kept.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import ast
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,12 +118,47 @@ _KEY_SPACES_RE = re.compile(r"[ \t\-]+")
 _LOG_LEVELS = frozenset({"TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "WARNING", "ERROR", "CRITICAL", "FATAL"})
 _PLAIN_INT_RE = re.compile(r"[-+]?\d+")
 _NUMERIC_STRING_RE = re.compile(_SPECIAL + "|" + _NUMBER)
+# A repr with keyword arguments: `Dropout(p=0.1, inplace=False)`, `LayerNorm((768,), eps=1e-05)`.
+_REPR_RE = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*\((?P<args>(?:[^()]|\([^()]*\))*=(?:[^()]|\([^()]*\))*)\)")
+_REPR_KEY_RE = re.compile(r"([A-Za-z_]\w*)[ \t]*=(?!=)")
 
 
-def parse_line(line: str) -> MetricRecord | None:
+def normalise_name(name: str) -> str:
+    """A metric name as AFT reports it: blanks and hyphens become `_`, letters lower-case
+    (`train loss` -> `train_loss`, `Val-Acc` -> `val_acc`). Applied to every name, from prose,
+    dicts and the metrics file alike, so one value never arrives under two spellings."""
+    return _KEY_SPACES_RE.sub("_", name.strip()).lower()
+
+
+def parameter_names(names: Iterable[str]) -> frozenset[str]:
+    """The names a trial's parameters may be printed under: each name or flag normalised, without
+    its dashes, and its last dotted part (`--trainer.learning_rate` -> `trainer.learning_rate`,
+    `learning_rate`)."""
+    found: set[str] = set()
+    for raw in names:
+        name = normalise_name(str(raw).lstrip("-"))
+        if not name:
+            continue
+        found.add(name)
+        found.add(re.split(r"[./]", name)[-1])
+    found.discard("")
+    return frozenset(found)
+
+
+def parse_line(line: str, params: Collection[str] = frozenset(), metric: str | None = None) -> MetricRecord | None:
     """Metrics printed on one stdout line, or None when the line reports none.
 
     Most lines are plain log text, so the first test must reject them almost for free.
+
+    Which printed numbers are metrics, in order:
+    1. the objective the person asked for (`metric`, matched as `find_metric` matches it) is kept;
+    2. a name in `params` (the trial's parameters, see `parameter_names`) is dropped;
+    3. the keyword arguments of a repr (`Dropout(p=0.1, inplace=False)`) are dropped unless one of
+       its keys holds a metric word (`looks_like_metric`);
+    4. a name with no metric word is kept only in a metric context: another value of the same line
+       (or of the same printed dict) holds a metric word. So `Epoch: 3, Loss: 0.4, Train: 0.9,
+       Val: 0.8` keeps `train` and `val` next to `loss`, while `embd_pdrop: 0.1`, `Min rating: 0.5,
+       Max rating: 5.0` and a config dump (`"rope_theta": 10000.0`) report nothing.
     """
     if ":" not in line and "=" not in line and "|" not in line and "loss" not in line and "ppl" not in line:
         return None  # may_hold_metrics, inlined: this runs on every line
@@ -127,6 +169,8 @@ def parse_line(line: str) -> MetricRecord | None:
         text = last_redraw(text)
     if text.lstrip().startswith("Namespace("):
         return None  # an argparse dump: the parameters, not metrics
+    if "(" in text and "=" in text:
+        text = _REPR_RE.sub(_drop_config_repr, text)
 
     values: dict[str, float] = {}
     step: int | None = None
@@ -138,6 +182,8 @@ def parse_line(line: str) -> MetricRecord | None:
             values, step, epoch = _from_mapping(mapping, numeric_strings=True)
     if not values:
         values, step, epoch = _pairs(text)
+    if values:
+        values = _only_metrics(values, params, metric)
     if not values:
         return None
     if epoch is None:
@@ -149,6 +195,26 @@ def parse_line(line: str) -> MetricRecord | None:
         if m:
             step = int(m.group(1))
     return MetricRecord(values=values, step=step, epoch=epoch, source="stdout", raw=line)
+
+
+def _drop_config_repr(m: re.Match[str]) -> str:
+    """A repr whose keyword arguments are settings (no metric word among its keys) read as blank."""
+    keys = _REPR_KEY_RE.findall(m.group("args"))
+    return m.group(0) if any(looks_like_metric(k) for k in keys) else " "
+
+
+def _only_metrics(values: dict[str, float], params: Collection[str], metric: str | None) -> dict[str, float]:
+    """Rules 1, 2 and 4 of `parse_line`."""
+    context = any(looks_like_metric(n) and n not in params for n in values)
+    kept: dict[str, float] = {}
+    for name, value in values.items():
+        if metric is not None and find_metric(metric, [name]) == name:
+            kept[name] = value
+        elif name in params or (not context and not looks_like_metric(name)):
+            continue
+        else:
+            kept[name] = value
+    return kept
 
 
 def may_hold_metrics(text: str) -> bool:
@@ -284,7 +350,7 @@ def _normalise_key(key: str) -> str:
     words = key.split()
     if len(words) > 1 and words[0] in _LOG_LEVELS:
         words = words[1:]  # `INFO loss: 0.3` from a logging prefix
-    return _KEY_SPACES_RE.sub("_", " ".join(words)).lower()
+    return normalise_name(" ".join(words))
 
 
 def _dict_in_line(text: str) -> Mapping[Any, Any] | None:
@@ -316,7 +382,7 @@ def _from_mapping(
     step: int | None = None
     epoch: float | None = None
     for raw_key, value in mapping.items():
-        key = str(raw_key)
+        key = normalise_name(str(raw_key))
         if isinstance(value, Mapping):
             if depth < 2:
                 inner_prefix = prefix if key.lower() in _TRANSPARENT_KEYS else f"{prefix}{key}/"
@@ -333,13 +399,12 @@ def _from_mapping(
             number = float(value)
         except OverflowError:  # an integer too large for a float is no metric
             continue
-        lowered = key.lower()
-        if not prefix and lowered in EPOCH_KEYS:
+        if not prefix and key in EPOCH_KEYS:
             epoch = number
-        elif not prefix and lowered in STEP_KEYS:
+        elif not prefix and key in STEP_KEYS:
             step = _as_step(number)
-        elif lowered not in IGNORED_KEYS:
-            values[prefix + key] = number
+        elif key not in IGNORED_KEYS:
+            values.setdefault(prefix + key, number)
     return values, step, epoch
 
 
@@ -561,6 +626,8 @@ __all__ = [
     "looks_like_metric",
     "may_hold_metrics",
     "metric_words",
+    "normalise_name",
+    "parameter_names",
     "rows_as_requested",
     "values_of_mapping",
 ]

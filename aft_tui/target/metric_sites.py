@@ -371,7 +371,51 @@ def metric_names(script: Script, framework: str) -> list[str]:
         add("eval_loss")
         for key in _compute_metrics_keys(script):
             add(f"eval_{key}")
+    if framework == "keras":
+        for name in keras_metric_names(script):
+            add(name)
     return names
+
+
+def keras_metric_names(script: Script) -> list[str]:
+    """The names Keras prints after each epoch of `model.fit(...)`: `loss` and each name in
+    `compile(metrics=[...])`, and with validation data (`validation_data=` or `validation_split=`)
+    the same names prefixed `val_`. A metric given as an object or function is named by its class
+    or function in snake case (`SparseCategoricalAccuracy()` -> sparse_categorical_accuracy), as
+    Keras names it; `"acc"` stays `acc`, as Keras 3 prints it."""
+    compiled: list[str] = []
+    validated = False
+    for call in script.find(cst.Call):
+        method = last_part(dotted_name(call.func) or "")
+        if method == "compile":
+            kw = keyword_arg(call, "metrics")
+            if kw is not None and isinstance(kw.value, (cst.List, cst.Tuple)):
+                for el in kw.value.elements:
+                    name = _keras_metric_name(el.value)
+                    if name and name not in compiled:
+                        compiled.append(name)
+        elif method == "fit":
+            for key in ("validation_data", "validation_split"):
+                kw = keyword_arg(call, key)
+                if kw is not None and not (isinstance(kw.value, cst.Name) and kw.value.value == "None"):
+                    validated = True
+    names = ["loss", *compiled]
+    return names + [f"val_{n}" for n in names] if validated else names
+
+
+def _keras_metric_name(node: cst.BaseExpression) -> str | None:
+    text = string_value(node)
+    if text is not None:
+        return re.sub(r"[ \-]+", "_", text.strip()).lower() or None
+    if isinstance(node, cst.Call):
+        name_kw = keyword_arg(node, "name")
+        if name_kw is not None and string_value(name_kw.value):
+            return string_value(name_kw.value)
+        node = node.func
+    dotted = dotted_name(node)
+    if not dotted:
+        return None
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", last_part(dotted)).lower()
 
 
 def _compute_metrics_keys(script: Script) -> list[str]:

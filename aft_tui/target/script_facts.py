@@ -11,7 +11,7 @@ import libcst as cst
 from aft_tui.target.literals import compact, dotted_name, last_part, string_value
 from aft_tui.target.script import Script
 
-Framework = Literal["pytorch", "hf_trainer", "lightning", "sklearn", "unknown"]
+Framework = Literal["pytorch", "hf_trainer", "lightning", "keras", "sklearn", "unknown"]
 
 _HF_TRAINERS = {"Trainer", "Seq2SeqTrainer", "SFTTrainer", "DPOTrainer", "RewardTrainer"}
 _SEED_CALLS = {"manual_seed", "manual_seed_all", "set_seed", "seed_everything", "enable_full_determinism"}
@@ -40,11 +40,23 @@ def framework(script: Script) -> Framework:
         return "hf_trainer"
     if "lightning" in kinds or script.imports_module("lightning") or script.imports_module("pytorch_lightning"):
         return "lightning"
+    if uses_keras(script):
+        return "keras"  # also over torch: Keras 3 may run on the torch backend
     if script.imports_module("torch"):
         return "pytorch"
     if script.imports_module("sklearn"):
         return "sklearn"
     return "unknown"
+
+
+def uses_keras(script: Script) -> bool:
+    """A Keras script: it imports Keras (`import keras`, `from tensorflow import keras`) and trains
+    a model with `compile(...)` and `fit(...)`."""
+    if not (script.imports_module("keras") or script.imports_module("tensorflow.keras")
+            or script.imports_module("tf_keras")):
+        return False
+    methods = {last_part(dotted_name(call.func) or "") for call in script.find(cst.Call)}
+    return {"compile", "fit"} <= methods
 
 
 def sets_seed(script: Script, fw: str) -> bool:
