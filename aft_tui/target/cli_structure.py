@@ -26,7 +26,14 @@ _OTHER_CLIS = {
     "hydra": "hydra",
     "jsonargparse": "jsonargparse",
     "simple_parsing": "simple_parsing",
+    "tyro": "tyro",
+    "ml_collections.config_flags": "absl flags",
+    "omegaconf.OmegaConf.from_cli": "OmegaConf",
 }
+# Calls that read the command line wherever they are imported from.
+_PARSE_METHODS = {"parse_args", "parse_known_args", "parse_args_into_dataclasses", "parse_intermixed_args"}
+# Words in an imported local module that say it may read the command line when imported.
+_CLI_WORDS = ("sys.argv", "argv", "parse_args", "parse_known_args", "tyro", "click", "typer", "fire", "absl")
 
 
 @dataclass
@@ -155,6 +162,84 @@ def other_cli(script: Script) -> str | None:
     if uses_sys_argv(script):
         return "sys.argv"
     return None
+
+
+def reads_command_line(script: Script) -> bool:
+    """Might the script (or code it runs: a configurator via exec, a local module) read sys.argv?
+
+    When in doubt the answer is yes: AFT's parser then takes only its own flags off sys.argv and
+    leaves the rest, which is what a script that reads nothing would have seen anyway.
+    """
+    if find_argparse(script) is not None or other_cli(script) is not None:
+        return True
+    return cli_statement_index(script) is not None
+
+
+def cli_statement_index(script: Script) -> int | None:
+    """The first module-level statement that may read the command line when it runs: it reads
+    sys.argv, calls a parser or CLI entry point, exec()s other code, or imports a local module
+    that mentions the command line. Code after it sees sys.argv as AFT leaves it."""
+    local_cli = local_cli_modules(script)
+    for index, stmt in enumerate(script.module.body):
+        if may_read_command_line(script, stmt, local_cli):
+            return index
+    return None
+
+
+def local_cli_modules(script: Script) -> set[str]:
+    """Local modules the script imports whose text mentions the command line."""
+    return {name for name, text in _local_module_texts(script).items() if any(w in text for w in _CLI_WORDS)}
+
+
+def may_read_command_line(script: Script, stmt: cst.CSTNode, local_cli: set[str]) -> bool:
+    if isinstance(stmt, cst.SimpleStatementLine):
+        for small in stmt.body:
+            if isinstance(small, cst.Import):
+                if any(script.code(a.name).split(".")[0] in local_cli for a in small.names):
+                    return True
+            elif isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative:
+                if script.code(small.module).split(".")[0] in local_cli:
+                    return True
+    if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) and not stmt.decorators:
+        return False  # a definition runs nothing; calling it is a later statement
+    for attr in _walk(stmt, cst.Attribute):
+        if attr.attr.value == "argv" and script.qualified(dotted_name(attr.value)) == "sys":
+            return True
+    for call in _walk(stmt, cst.Call):
+        name = dotted_name(call.func) or ""
+        qualified = script.qualified(name) or name
+        if name in ("exec", "execfile") or name.rsplit(".", 1)[-1] in _PARSE_METHODS:
+            return True
+        if any(qualified == prefix or qualified.startswith(prefix + ".") for prefix in _OTHER_CLIS):
+            return True
+    return False
+
+
+def _walk(node: cst.CSTNode, kind: type) -> list:
+    found: list = []
+
+    class _Find(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            if isinstance(n, kind):
+                found.append(n)
+            return True
+
+    node.visit(_Find())
+    return found
+
+
+def _local_module_texts(script: Script) -> dict[str, str]:
+    folder = script.path.parent
+    texts: dict[str, str] = {}
+    for name in set(script.imports.values()):
+        root = name.split(".")[0]
+        for candidate in (folder / f"{root}.py", folder / root / "__init__.py"):
+            if root not in texts and candidate.is_file():
+                try:
+                    texts[root] = candidate.read_text(encoding="utf-8", errors="replace")
+                except OSError:
+                    pass
+    return texts
 
 
 def reachable(script: Script, info: ArgparseInfo, node: cst.CSTNode) -> bool:

@@ -4,6 +4,10 @@
 config, a print) while the optimizer takes the literal `lr=0.005`: tuning `--lr` would change
 the log and not the run. Such a flag is reported as not tunable, and the literal that really
 decides is offered under the flag's name instead.
+
+The rule outlives the refactor: once AFT has lifted that literal into a flag of its own
+(`--optimizer_lr`, since `--lr` was taken), the flag that is only logged is still not tunable,
+because the value that decides is now that other flag.
 """
 
 from __future__ import annotations
@@ -40,18 +44,41 @@ def dead_flags(script: Script, flags: list[Param], literals: list[Param]) -> lis
         dest = flag.extra.get("dest") or flag.name
         key = _SYNONYMS.get(dest, dest)
         literal = next((p for p in literals if _SYNONYMS.get(p.name, p.name) == key and p.extra.get("tunable", True)), None)
-        if literal is None or not flag.extra.get("tunable", True):
+        decider = None if literal is not None else _deciding_flag(script, flag, key, flags)
+        if (literal is None and decider is None) or not flag.extra.get("tunable", True):
             continue
         uses = reads.get(dest, [])
         if all(_only_logged(script, use) for use in uses):
             how = "only logged" if uses else "never read"
-            code = literal.extra.get("site", {}).get("code", literal.default)
-            reason = (
-                f"{flag.flag or dest} is parsed but never used ({how}); the literal "
-                f"{literal.extra.get('keyword') or literal.name}={code} at {literal.location} decides"
-            )
-            found.append((flag, literal, reason))
+            if literal is not None:
+                code = literal.extra.get("site", {}).get("code", literal.default)
+                reason = (
+                    f"{flag.flag or dest} is parsed but never used ({how}); the literal "
+                    f"{literal.extra.get('keyword') or literal.name}={code} at {literal.location} decides"
+                )
+                found.append((flag, literal, reason))
+            else:
+                assert decider is not None
+                reason = f"{flag.flag or dest} is parsed but never used ({how}); {decider.flag or decider.name} decides"
+                found.append((flag, decider, reason))
     return found
+
+
+def _deciding_flag(script: Script, flag: Param, key: str, flags: list[Param]) -> Param | None:
+    """Another flag that names the same setting under a prefix (`--optimizer_lr` beside `--lr`,
+    as AFT names a lifted literal when the script's own name is taken) and is read for more
+    than logging."""
+    for other in flags:
+        if other is flag or not other.extra.get("tunable", True):
+            continue
+        dest = other.extra.get("dest") or other.name
+        names = {key} | {name for name, same in _SYNONYMS.items() if same == key}
+        if not any(dest.endswith("_" + name) and len(dest) > len(name) + 1 for name in names):
+            continue
+        reads = [a for a in script.find(cst.Attribute) if a.attr.value == dest and isinstance(a.value, cst.Name)]
+        if any(not _only_logged(script, read) for read in reads):
+            return other
+    return None
 
 
 def _only_logged(script: Script, node: cst.CSTNode) -> bool:

@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from aft_tui.target.additions import is_add_argument_statement, is_allowed_definition, is_allowed_statement
+from aft_tui.target.cli_structure import local_cli_modules, may_read_command_line
 from aft_tui.target.cst_tools import remove_item
 from aft_tui.target.flags import argument_dest, is_add_argument
-from aft_tui.target.hooks import CALLBACK, is_aft_name
-from aft_tui.target.literals import keyword_arg
+from aft_tui.target.hooks import CALLBACK, PARSER, is_aft_name
+from aft_tui.target.literals import dotted_name, keyword_arg
+from aft_tui.target.script import parse_script
 
 if TYPE_CHECKING:
     from aft_tui.target.refactor import RefactorPlan
@@ -74,6 +76,8 @@ def check_static(original: str, refactored: str, plan: "RefactorPlan") -> Equiva
                 )
             substitutions[(binding.args_name, binding.dest)] = default
 
+    problems.extend(_own_parser_problems(after, refactored, plan))
+
     drop_imports = {name for name in ("argparse", "sys") if not _has_plain_import(before, name)}
     original_dests = set(_declared_defaults(before))
     added_dests = {b.dest for b in plan.bindings} - original_dests
@@ -88,6 +92,67 @@ def check_static(original: str, refactored: str, plan: "RefactorPlan") -> Equiva
     if not _without_top_blank_lines(stripped).deep_equals(_without_top_blank_lines(before)):
         problems.append(_first_difference(original, stripped.code))
     return EquivalenceReport(not problems, problems)
+
+
+def _own_parser_problems(after: cst.Module, refactored: str, plan: "RefactorPlan") -> list[str]:
+    """AFT's own parser may declare only the lifted flags (any other would take a flag away from
+    the script), and when it hands the rest of the command line on, it must do so before any
+    statement that may read the command line runs, so that code sees only the script's flags."""
+    problems: list[str] = []
+    dests = {b.dest for b in plan.bindings}
+    declared: list[str] = []
+
+    class _Find(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            if dotted_name(call.func) == f"{PARSER}.add_argument":
+                dest, options = argument_dest(call)
+                if dest not in dests:
+                    declared.append(next(iter(options), dest or "?"))
+
+    after.visit(_Find())
+    problems += [f"AFT's parser declares {flag}, which no lifted value reads; it would take that flag from the script" for flag in declared]
+
+    body = list(after.body)
+    known = [i for i, stmt in enumerate(body) if "parse_known_args" in _code(stmt) and PARSER in _code(stmt)]
+    if not known:
+        return problems
+    handed = [i for i, stmt in enumerate(body) if _code(stmt).strip() == "sys.argv[1:] = _aft_rest"]
+    if not handed or handed[0] < known[0]:
+        problems.append("AFT's parser takes its flags off the command line but does not hand the rest back through sys.argv")
+        return problems
+    try:
+        script = parse_script(plan.path, refactored)
+    except Exception:  # already reported: the refactored script does not parse
+        return problems
+    local_cli = local_cli_modules(script)
+    for index, stmt in enumerate(script.module.body[: handed[0]]):
+        if _mentions_aft(stmt) or _is_added_import(stmt):
+            continue
+        if may_read_command_line(script, stmt, local_cli):
+            problems.append(
+                f"`{' '.join(_code(stmt).split())[:60]}` may read the command line before AFT's parser has taken its flags off it"
+            )
+            break
+    return problems
+
+
+def _mentions_aft(stmt: cst.CSTNode) -> bool:
+    if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) and is_aft_name(stmt.name.value):
+        return True
+    found = False
+
+    class _Find(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            nonlocal found
+            found = found or is_aft_name(node.value)
+
+    if isinstance(stmt, cst.SimpleStatementLine):
+        stmt.visit(_Find())
+    return found
+
+
+def _is_added_import(stmt: cst.CSTNode) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and _code(stmt).strip() in ("import argparse", "import sys")
 
 
 def _without_top_blank_lines(module: cst.Module) -> cst.Module:

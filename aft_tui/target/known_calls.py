@@ -160,6 +160,13 @@ def call_params(script: Script) -> tuple[list[Param], list[Skipped]]:
             continue
         if call in searched:
             continue
+        if spec is _DATALOADER:
+            why = evaluation_loader(script, call)
+            if why is not None:
+                for keyword, value in _spec_args(call, spec):
+                    if literal_of(value, script.module) is not None:
+                        skipped.append((spec.keywords[keyword], script.loc(value), f"evaluation batch size: does not change training ({why})"))
+                continue
         if spec is _OPTIMIZER:
             found, skip = _param_groups(script, call, qualified or "")
             params.extend(found)
@@ -210,6 +217,32 @@ def call_params(script: Script) -> tuple[list[Param], list[Skipped]]:
             )
         )
     return merge_same_knob(params), skipped
+
+
+# Words in a function's name that say it evaluates rather than trains.
+_EVALUATION_WORDS = frozenset({
+    "eval", "evaluate", "evaluation", "test", "testing", "validate", "validation", "valid", "val",
+    "predict", "prediction", "inference", "infer",
+})
+
+
+def evaluation_loader(script: Script, call: cst.Call) -> str | None:
+    """Why a data loader feeds evaluation, not training: it sits in a function whose name says
+    evaluation (`def eval_split(...)`), or it passes `shuffle=False`. Its batch size changes how
+    fast the evaluation runs, not what the model learns. None for a training loader."""
+    for anc in script.ancestors(call):
+        if isinstance(anc, cst.FunctionDef) and _EVALUATION_WORDS & set(_words(anc.name.value)):
+            return f"inside {anc.name.value}()"
+    shuffle = keyword_arg(call, "shuffle")
+    if shuffle is not None and isinstance(shuffle.value, cst.Name) and shuffle.value.value == "False":
+        return "shuffle=False"
+    return None
+
+
+def _words(name: str) -> list[str]:
+    """`eval_split` -> eval, split; `runValidation` -> run, validation."""
+    spaced = "".join(f"_{c}" if c.isupper() else c for c in name)
+    return [w for w in spaced.lower().split("_") if w]
 
 
 def merge_same_knob(params: list[Param]) -> list[Param]:

@@ -18,7 +18,7 @@ import libcst as cst
 
 from aft_tui.errors import UserError
 from aft_tui.target import hooks
-from aft_tui.target.cli_structure import ArgparseInfo, find_argparse, other_cli, reachable
+from aft_tui.target.cli_structure import ArgparseInfo, cli_statement_index, find_argparse, other_cli, reachable, reads_command_line
 from aft_tui.target.config_files import ConfigSite, config_sites
 from aft_tui.target.constants import module_assignments
 from aft_tui.target.cst_tools import append_item
@@ -138,6 +138,7 @@ class _Planner:
         self.header: list[cst.BaseStatement] = []  # helper defs, placed after the imports
         self.header_imports: list[str] = []
         self.header_parser: list[str] = []
+        self.pass_through = False
         self.info: ArgparseInfo | None = None
 
     # ---- selection -------------------------------------------------------------------------
@@ -225,7 +226,8 @@ class _Planner:
             if merged is not None:
                 mode, lifts = "merged", merged
             else:
-                mode = "pass_through" if info is not None or other is not None else "new"
+                # Whatever reads the command line after AFT's parser must see it without AFT's flags.
+                mode = "pass_through" if reads_command_line(self.script) else "new"
                 lifts = self._lifts(selected, sites, config_found, None) or []
         if not config_flag:
             config_flag = next((l.spec.flag for l in lifts if l.param is None), None)
@@ -363,7 +365,7 @@ class _Planner:
                 hooks.statement(hooks.add_argument_code(info.parser_var, s), self.module) for s in specs
             )
             return
-        pass_through = mode == "pass_through"
+        pass_through = self.pass_through = mode == "pass_through"
         if not _imports_plainly(self.module, "argparse"):
             self.header_imports.append("import argparse")
         if pass_through and not _imports_plainly(self.module, "sys"):
@@ -459,7 +461,13 @@ class _Planner:
         for i, stmt in enumerate(self.module.body[:first_use]):
             if _is_import(stmt) or (i == 0 and _is_docstring(stmt)):
                 index = i + 1
-        return min(index, first_use)
+        index = min(index, first_use)
+        if self.header_parser and self.pass_through:
+            # AFT's flags come off sys.argv before anything that may read it runs.
+            cli = cli_statement_index(self.script)
+            if cli is not None:
+                index = min(index, cli)
+        return index
 
     def _verify(self, plan: RefactorPlan) -> None:
         if not plan.changed:

@@ -73,3 +73,19 @@ def test_pipeline(git_project, tmp_path: Path, files: list[str], script: str, pa
     original = _final_metric(project, script, pattern)
     refactored = _final_metric(refactored_dir, script, pattern)
     assert refactored == original
+
+
+def test_pipeline_passes_script_flags_to_a_tyro_script(git_project):
+    """A tyro script with a literal in its optimizer call: AFT's own parser takes only its flags
+    off the command line, so the script's flags after `--` reach tyro in the smoke run and
+    every trial."""
+    pytest.importorskip("tyro")
+    pytest.importorskip("torch")
+    fixture = Path(__file__).parents[1] / "target" / "fixtures" / "tyro_train.py"
+    project = git_project(fixture)
+    proc = aft(project, "pipeline", "tyro_train.py", "--trials", "2", "--yes", "--", "--run-name", "smoke", timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "unrecognized" not in (proc.stdout + proc.stderr).lower()
+    runs = results(project)
+    assert len(runs) == 2
+    assert all(r["status"] == "ok" for r in runs), [(r["status"], r["reason"]) for r in runs]

@@ -186,3 +186,94 @@ def test_aspect_ratio_literal_keeps_its_int_type(tmp_path):
     assert (d.param("aspect_ratio").type, d.param("aspect_ratio").default) == ("int", 64)
     assert d.param("warmup_ratio").type == "float"
     assert (d.param("lr").type, d.param("lr").default) == ("float", 1.0)
+
+
+def test_dead_flag_stays_dead_after_the_refactor(tmp_path):
+    """--lr is only printed; the update's literal decides. Once that literal is AFT's own flag,
+    rediscovery of the refactored script still reports --lr as not tunable, and the search
+    space holds the flag that decides, not both."""
+    from aft_tui.target.refactor import plan_refactor
+    from aft_tui.tuning.space import build_space
+
+    script = tmp_path / "train.py"
+    script.write_text((FIXTURES / "dead_flag_train.py").read_text())
+    plan = plan_refactor(script, discover(script), project_root=tmp_path)
+    (decides,) = [p.flag for p in plan.lifted if p.flag != "--epochs"]
+    assert decides not in (None, "--lr")
+    script.write_text(plan.new_source)
+
+    again = discover(script)
+    assert again.param("lr").extra["tunable"] is False
+    assert any(s[0] == "--lr" and f"{decides} decides" in s[2] for s in again.skipped)
+    flags = [d.flag for d in build_space(again.params).dims]
+    assert decides in flags and "--lr" not in flags
+
+
+def test_dead_flag_beside_a_live_prefixed_flag_in_the_original(tmp_path):
+    d = write(tmp_path, """\
+        import argparse
+
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--lr", type=float, default=0.1)
+        parser.add_argument("--head_lr", type=float, default=0.1)
+        args = parser.parse_args()
+        print(args.lr)
+        w = 0.0
+        for epoch in range(3):
+            w -= args.head_lr * (w - 1.0)
+            print(f"epoch {epoch} loss {(w - 1.0) ** 2:.4f}")
+    """)
+    assert d.param("lr").extra["tunable"] is False
+    assert d.param("head_lr").extra.get("tunable", True) is True
+    # Read for more than logging, a flag is never dead, whatever else exists.
+    live = write(tmp_path, """\
+        import argparse
+
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--lr", type=float, default=0.1)
+        parser.add_argument("--head_lr", type=float, default=0.1)
+        args = parser.parse_args()
+        w = 0.0
+        for epoch in range(3):
+            w -= args.lr * args.head_lr * (w - 1.0)
+            print(f"epoch {epoch} loss {(w - 1.0) ** 2:.4f}")
+    """)
+    assert live.param("lr").extra.get("tunable", True) is True
+
+
+def test_evaluation_loader_batch_size_is_not_a_knob(tmp_path):
+    d = write(tmp_path, """\
+        import torch
+        from torch.utils.data import DataLoader, TensorDataset
+
+        data = TensorDataset(torch.randn(64, 2), torch.randn(64, 1))
+
+
+        def eval_split(model, split):
+            loader = DataLoader(data, batch_size=100, num_workers=0, drop_last=False)
+            return sum(float(((model(x) - y) ** 2).mean()) for x, y in loader)
+
+
+        class Runner:
+            def validate(self, model):
+                return [b for b in DataLoader(data, batch_size=256)]
+
+
+        model = torch.nn.Linear(2, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        train_loader = DataLoader(data, batch_size=16, shuffle=True)
+        holdout = DataLoader(data, batch_size=512, shuffle=False)
+        for epoch in range(3):
+            for x, y in train_loader:
+                optimizer.zero_grad()
+                loss = ((model(x) - y) ** 2).mean()
+                loss.backward()
+                optimizer.step()
+            print(f"epoch {epoch} val_loss {eval_split(model, 'test'):.4f}")
+    """)
+    batch = [p for p in d.params if p.name.endswith("batch_size")]
+    assert [(p.default, p.extra.get("tunable", True)) for p in batch] == [(16, True)]
+    reasons = {s[1].split(":")[1]: s[2] for s in d.skipped if s[0] == "batch_size"}
+    assert set(reasons) == {"8", "14", "20"}
+    assert all(r.startswith("evaluation batch size: does not change training") for r in reasons.values())
+    assert "eval_split" in reasons["8"] and "validate" in reasons["14"] and "shuffle=False" in reasons["20"]

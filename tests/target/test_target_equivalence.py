@@ -114,3 +114,38 @@ def test_plan_without_bindings_accepts_only_the_original(constants_plan):
     empty = dataclasses.replace(constants_plan, bindings=[])
     assert check_static(constants_plan.original, constants_plan.original, empty).ok
     assert not check_static(constants_plan.original, constants_plan.new_source, empty).ok
+
+
+def test_pass_through_parser_on_a_tyro_script(tmp_path):
+    """The shape is accepted; a parser that takes one of the script's own flags, keeps AFT's
+    flags on the command line, or runs after the script's own parsing is not."""
+    script = tmp_path / "train.py"
+    script.write_text((FIXTURES / "tyro_train.py").read_text())
+    plan = plan_refactor(script, discover(script), project_root=tmp_path)
+    assert plan.parser_mode == "pass_through"
+    assert check_static(plan.original, plan.new_source, plan).ok
+
+    hand = "sys.argv[1:] = _aft_rest\n"
+    steals = plan.new_source.replace(hand, hand.replace("sys.argv", '_aft_parser.add_argument("--run-name", type=str, default="x")\nsys.argv'))
+    report = check_static(plan.original, steals, plan)
+    assert not report.ok and any("--run-name" in p for p in report.problems)
+    kept = plan.new_source.replace(hand, "")
+    assert not check_static(plan.original, kept, plan).ok
+    widened = plan.new_source.replace(hand, "sys.argv[1:] = _aft_rest + ['--seed', '3']\n")
+    assert not check_static(plan.original, widened, plan).ok
+
+    # A module-level parse: AFT's block moved after it is rejected.
+    script.write_text(
+        "from dataclasses import dataclass\n\nimport tyro\n\n\n@dataclass\nclass Args:\n    name: str = \"run\"\n\n\n"
+        "args = tyro.cli(Args)\n\n\nclass SGD:\n    def __init__(self, lr):\n        self.lr = lr\n\n\n"
+        "print(args.name, SGD(lr=0.3).lr)\n"
+    )
+    plan = plan_refactor(script, discover(script), project_root=tmp_path)
+    assert check_static(plan.original, plan.new_source, plan).ok
+    lines = plan.new_source.splitlines(keepends=True)
+    block = [l for l in lines if l.startswith(("_aft_", "sys.argv"))]
+    rest = [l for l in lines if l not in block]
+    at = rest.index("args = tyro.cli(Args)\n") + 1
+    late = "".join(rest[:at] + block + rest[at:])
+    report = check_static(plan.original, late, plan)
+    assert not report.ok and any("before AFT's parser" in p for p in report.problems)

@@ -152,3 +152,40 @@ def test_computed_config_path_runs_with_and_without_the_flag(tmp_path):
     result = run(script, "--config", str(trial / "train_config.yaml"))
     assert result.returncode == 0, result.stderr
     assert result.stdout == "epoch 0 lr: 0.5\n"
+
+
+def test_tyro_script_sees_only_its_own_flags(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("tyro")
+    original, refactored = refactored_copy(tmp_path, "tyro_train.py")
+    plan = plan_refactor(original, discover(original), project_root=tmp_path)
+    assert plan.parser_mode == "pass_through"
+    assert [p.flag for p in plan.lifted] == ["--lr", "--eps"]
+    # No flags: the same run. AFT's flag in both spellings, tyro's flags around it.
+    assert run(refactored).stdout == run(original).stdout
+    spaced = run(refactored, "--run-name", "x", "--eps", "0.001", "--epochs", "1")
+    assert spaced.returncode == 0, spaced.stderr
+    assert spaced.stdout.splitlines()[0] == "x eps=0.001"
+    joined = run(refactored, "--eps=0.01", "--run-name=y", "--epochs=2")
+    assert joined.returncode == 0, joined.stderr
+    assert joined.stdout.splitlines()[0] == "y eps=0.01" and len(joined.stdout.splitlines()) == 3
+    # tyro still rejects what it does not know, as it did before the refactor.
+    assert run(refactored, "--no-such-flag", "1").returncode != 0
+
+
+def test_pass_through_parser_runs_before_a_module_level_parse(tmp_path):
+    pytest.importorskip("tyro")
+    script = tmp_path / "train.py"
+    script.write_text(
+        "from dataclasses import dataclass\n\nimport tyro\n\n\n@dataclass\nclass Args:\n    name: str = \"run\"\n\n\n"
+        "args = tyro.cli(Args)\nimport json  # imported after the parse\n\n\nclass SGD:\n"
+        "    def __init__(self, lr):\n        self.lr = lr\n\n\n"
+        "print(args.name, json.dumps(SGD(lr=0.3).lr))\n"
+    )
+    plan = plan_refactor(script, discover(script), project_root=tmp_path)
+    assert plan.parser_mode == "pass_through"
+    assert plan.new_source.index("sys.argv[1:] = _aft_rest") < plan.new_source.index("args = tyro.cli(Args)")
+    script.write_text(plan.new_source)
+    result = run(script, "--lr", "0.5", "--name", "x")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "x 0.5\n"
