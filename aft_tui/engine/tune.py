@@ -150,6 +150,9 @@ class Tuner:
                 f"run `aft pipeline {self.engine.info.rel_script}` to expose them, or add argparse flags."
             )
         space = build_space(params, self.settings.search, self.settings.params)
+        if space.left_out:
+            reasons = ", ".join(f"{name} ({why})" for name, why in space.left_out.items())
+            self.engine.info_message(f"Left out of the search space: {reasons}.")
         if not space.dims:
             raise UserError("The search space is empty (every parameter is fixed or excluded); loosen [search] in aft.toml.")
         self.state.space = space.to_dict()

@@ -10,6 +10,7 @@ import libcst as cst
 from aft_tui.target.literals import compact, constant_expression_of
 from aft_tui.target.names import (
     identifier,
+    is_feature_switch,
     is_seed,
     looks_like_hyperparameter,
     looks_like_tunable_string,
@@ -88,7 +89,7 @@ def constant_params(script: Script) -> tuple[list[Param], list[Skipped]]:
                     "constant": name,
                     "site": {"line": line, "col": col, "code": lit.code},
                     "prefix": "const",
-                    "tunable": not seed,
+                    "tunable": not seed and not is_feature_switch(name, ptype, default),
                 },
             )
         )

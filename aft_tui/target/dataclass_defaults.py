@@ -49,7 +49,7 @@ def dataclass_params(script: Script) -> tuple[list[Param], list[Skipped]]:
                 lit = constant_expression_of(value, script.module)
                 if lit is None or (lit.type == "str" and not looks_like_tunable_string(name, lit.value)):
                     continue
-                plumbing = not is_knob(name, kind="literal")
+                plumbing = not is_knob(name, lit.type, lit.value, kind="literal")
                 if not (plumbing or looks_like_hyperparameter(name)):
                     continue
                 loc = script.loc(stmt)

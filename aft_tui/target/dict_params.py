@@ -48,7 +48,7 @@ def dict_params(script: Script, searched: set[cst.CSTNode] | None = None) -> tup
             if key in changed_keys:
                 skipped.append((key, loc, f"{holder}[{key!r}] is set again later, so the literal is not what the run uses"))
                 continue
-            plumbing = key in _NOT_KNOBS or not is_knob(key, kind="literal")
+            plumbing = key in _NOT_KNOBS or not is_knob(key, lit.type, lit.value, kind="literal")
             ptype, default = lit.type, lit.value
             if ptype == "int" and prefers_float(key, default):
                 ptype, default = "float", float(default)

@@ -14,6 +14,7 @@ import libcst as cst
 
 from aft_tui.target.conventions.dataclass_fields import dataclass_fields, script_classes
 from aft_tui.target.conventions.library_source import library_dataclass_fields
+from aft_tui.target.hooks import is_lifted_flag
 from aft_tui.target.knobs import is_knob
 from aft_tui.target.literals import (
     dotted_name,
@@ -134,7 +135,10 @@ def _param_from_add_argument(script: Script, call: cst.Call, dest: str, options:
     if is_config:
         extra["config_flag"] = True
         extra["config_file"] = config_file
-    extra["tunable"] = is_knob(dest, ptype, default, choices, kind="flag") and not is_config
+    # A flag the refactor added for a literal is judged as the literal was: `--feature-fraction`
+    # or `--m` were knobs in the code, and exposing them must not make them plumbing.
+    lifted = is_lifted_flag(help_text) and not is_config
+    extra["tunable"] = is_knob(dest, ptype, default, choices, kind="literal" if lifted else "flag") and not is_config
     return Param(
         name=dest,
         type=ptype,  # type: ignore[arg-type]

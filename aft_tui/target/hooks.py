@@ -9,6 +9,7 @@ refactored script never imports AFT.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 import libcst as cst
@@ -43,6 +44,19 @@ def add_argument_code(parser_var: str, spec: FlagSpec) -> str:
         f"{parser_var}.add_argument({json.dumps(spec.flag)}, type={spec.type_code or _TYPES[spec.type]}, "
         f"default={spec.default_code}, help={json.dumps(help_text, ensure_ascii=False)})"
     )
+
+
+# The help of a flag lifted from a value in the code ends by naming where the value was written:
+# "'num_leaves' of the params dict at train.py:29", "LR (module constant at train.py:3)",
+# "lr of Adam() at train.py:40 and 1 more place".
+_LIFTED_HELP = re.compile(r" at \S+:\d+(?: and \d+ more places?)?\)?$")
+
+
+def is_lifted_flag(help_text: str | None) -> bool:
+    """Whether a flag is one a refactor added for a value it lifted from the code (on AFT's own
+    parser or merged into the script's): the value was chosen as a knob where it was written, so
+    the flag stays one whatever its name."""
+    return bool(help_text) and _LIFTED_HELP.search(help_text.replace("%%", "%")) is not None
 
 
 def parser_lines(specs: list[FlagSpec], pass_through: bool) -> list[str]:

@@ -16,6 +16,10 @@ setting was found, so the answer takes that as `kind`:
   name (or the section of a dotted key) says plumbing; data settings mostly define the task,
   so under a data section only names that speak of the model's view of the data count.
 
+Whatever the kind, a switch named `use_*`, `enable_*` or `disable_*` is not a knob: it picks
+the kind of training (LoRA or full fine-tuning, CPU or GPU), which a search must not flip.
+The person can still ask for one with `--params` or a `[search.<name>]` table.
+
 The word lists live in `aft_tui.target.names`, next to the rest of the name vocabulary.
 """
 
@@ -37,6 +41,7 @@ from aft_tui.target.names import (
     PLUMBING_SECTIONS,
     PLUMBING_WORDS,
     STRING_WORDS,
+    is_feature_switch,
     is_seed,
     looks_like_hyperparameter,
     looks_like_path_or_id,
@@ -58,6 +63,8 @@ def is_knob(name: str, ptype: str | None = None, default: Any = None, choices: l
     leaf, sections = (parts[-1], parts[:-1]) if kind == "exposed" else (name, [])
     if is_seed(leaf):
         return False
+    if is_feature_switch(leaf, ptype, default):
+        return False  # a switch chooses what kind of run it is; searched only when asked for
     if isinstance(default, str) and looks_like_path_or_id(default):
         return False
     leaf_words = set(words(leaf))

@@ -75,7 +75,7 @@ def module_value_params(script: Script) -> tuple[list[Param], list[Skipped]]:
             continue  # computed, a container or a reference: not a setting
         if lit.type == "str" and not looks_like_tunable_string(name, lit.value):
             continue
-        plumbing = not is_knob(name, kind="literal")
+        plumbing = not is_knob(name, lit.type, lit.value, kind="literal")
         if not (plumbing or looks_like_hyperparameter(name) or _used_as_width(script, stmt, name)):
             continue
         if plumbing and lit.type == "str":

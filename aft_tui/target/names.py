@@ -73,6 +73,9 @@ OPTION_PLUMBING_WORDS = frozenset(
 OPTION_PLUMBING_NAMES = frozenset({"local_rank", "world_size", "rank", "node_rank"})
 # Switches that change the training itself, beyond the hyperparameter vocabulary.
 BOOL_KNOB_WORDS = frozenset({"anneal", "norm", "clip", "amsgrad", "augment", "augmentation", "bias", "dueling", "double", "packing", "shuffle", "residual", "tie", "nesterov"})
+# First words of a switch that turns a feature on or off (`use_peft_lora`, `enable_xformers`,
+# `disable_tqdm`): it changes what kind of training runs, not how well it is tuned.
+FEATURE_SWITCH_WORDS = frozenset({"use", "enable", "disable"})
 # Words that make an argparse flag with `choices` plumbing (`--device {cpu,cuda}`).
 FLAG_CHOICE_PLUMBING_WORDS = frozenset({"dir", "path", "file", "device", "output"})
 
@@ -100,6 +103,15 @@ def looks_like_hyperparameter(name: str) -> bool:
 def is_seed(name: str) -> bool:
     key = _snake(name).strip("_")
     return key in SEED_WORDS or "seed" in words(name)
+
+
+def is_feature_switch(name: str, ptype: str | None = None, default: object = None) -> bool:
+    """`use_peft_lora = True`, `--enable-xformers`, `disable_tqdm`: a bool whose name starts by
+    switching a feature on or off."""
+    if ptype != "bool" and not isinstance(default, bool):
+        return False
+    ws = words(name.split(".")[-1])
+    return bool(ws) and ws[0] in FEATURE_SWITCH_WORDS
 
 
 def looks_like_tunable_string(name: str, value: str) -> bool:

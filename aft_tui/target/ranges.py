@@ -14,6 +14,17 @@ from typing import Any
 from aft_tui.target.names import is_seed, words
 from aft_tui.target.params import Param
 
+# Counts of rounds, estimators or iterations, searched a factor of three either way.
+COUNT_WORDS = frozenset({"round", "rounds", "estimators", "iterations", "iters", "boost"})
+# Quantities that are fractions by nature: a probability, a share, an exploration rate, an
+# interpolation or mixing coefficient. Their range never leaves [0, 1].
+UNIT_WORDS = frozenset(
+    {"ratio", "frac", "fraction", "prob", "probability", "tau", "coef", "coeff", "subsample", "colsample", "beta"}
+)
+# Discounts and trace decays sit just below 1, where the search must look closely.
+DISCOUNT_WORDS = frozenset({"gamma", "discount", "lambda", "lam", "lmbda"})
+# A lambda next to these is a regularisation strength (`lambda_l1`, `reg_lambda`), not a decay.
+PENALTY_WORDS = frozenset({"reg", "l1", "l2", "penalty", "weight"})
 LR_SCHEDULER_TYPES = ["linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup"]
 
 
@@ -50,9 +61,13 @@ def _suggest(param: Param) -> dict[str, Any]:
         return {}
     d = float(default)
 
-    if ws & {"ratio", "frac", "fraction"} and 0 <= d <= 1 and param.type == "float" and "warmup" not in ws:
-        return {"low": 0.0, "high": 1.0, "log": False}
-    if ws & {"lr", "learning"} or key in ("max_lr", "eta", "learning_rate_init"):
+    if "dropout" in ws or key == "p":
+        return {"low": 0.0, "high": max(0.5, min(0.9, d + 0.2)), "log": False}
+    # Before the learning rate: `final_lr_frac` is a fraction of one, `lr_gamma` a decay factor.
+    unit = _unit_interval(ws, d, param)
+    if unit is not None:
+        return unit
+    if _is_learning_rate(ws, key):
         if d <= 0:
             # A learning rate of 0 learns nothing: it is a placeholder, not an "off" setting.
             return {"low": 1e-5, "high": 1e-1, "log": True, "placeholder_zero": True}
@@ -61,8 +76,6 @@ def _suggest(param: Param) -> dict[str, Any]:
         return {"choices": [4, 8, 16, 32, 64]}
     if "lora" in ws and "alpha" in ws:
         return {"choices": [8, 16, 32, 64, 128]}
-    if "dropout" in ws or key == "p":
-        return {"low": 0.0, "high": max(0.5, min(0.9, d + 0.2)), "log": False}
     if "decay" in ws or key == "wd":
         if d <= 0:
             return {"low": 0.0, "high": 1e-1, "log": False}
@@ -109,7 +122,7 @@ def _suggest(param: Param) -> dict[str, Any]:
     if ws & {"heads", "nhead"}:
         n = int(d)
         return {"choices": sorted({max(1, n // 2), n, n * 2})} if n >= 1 else {}
-    if ws & {"estimators", "neighbors", "leaves"}:
+    if ws & (COUNT_WORDS | {"neighbors", "leaves"}):
         n = int(d)
         return {"low": max(1, n // 3), "high": n * 3, "log": n >= 10} if n >= 1 else {}
     if key in ("c", "alpha", "reg", "l2", "l1", "penalty") and d > 0:
@@ -127,6 +140,35 @@ def _suggest(param: Param) -> dict[str, Any]:
         n = int(d)
         return {"low": max(1, n // 2), "high": n * 2, "log": False}
     return {}
+
+
+def _is_learning_rate(ws: set[str], key: str) -> bool:
+    """`lr`, `learning_rate`, `max_lr`, `eta`: "learning" alone is not a rate (`learning_starts`
+    counts steps before learning begins)."""
+    return "lr" in ws or {"learning", "rate"} <= ws or key in ("max_lr", "eta", "lrate", "learning_rate_init")
+
+
+def _unit_interval(ws: set[str], d: float, param: Param) -> dict[str, Any] | None:
+    """The range of a quantity that lies in [0, 1] by nature, or None when `param` is not one.
+
+    Near 1 (a discount, a trace decay): close below 1. A small share (an exploration rate's
+    end, an entropy coefficient): a log decade each way. Otherwise from 0.05 up to 1.
+    """
+    if not 0 <= d <= 1 or param.type != "float" or "warmup" in ws:
+        return None
+    discount = bool(ws & DISCOUNT_WORDS) and not ws & PENALTY_WORDS
+    greedy = bool(ws & {"e", "eps", "epsilon"}) and d >= 0.01  # epsilon-greedy, not Adam's 1e-8
+    if not (discount or greedy or ws & UNIT_WORDS):
+        return None
+    if d == 0:
+        return {"low": 0.0, "high": 1.0, "log": False}
+    if discount and d >= 0.8:
+        return {"low": 0.8, "high": max(d, 1 - (1 - d) / 10), "log": False}
+    if discount and "gamma" in ws:
+        return {"low": 0.1, "high": 0.99, "log": False}  # a scheduler's decay factor
+    if d < 0.1:
+        return {"low": d / 10, "high": min(1.0, d * 10), "log": True}
+    return {"low": 0.05, "high": 1.0, "log": False}
 
 
 def _around_default(suggestion: dict[str, Any], param: Param) -> dict[str, Any]:

@@ -89,6 +89,8 @@ class SearchSpace:
     fixed: dict[str, Any] = field(default_factory=dict)
     # How fixed parameters reach the script (their flag or config key); values live in `fixed`.
     fixed_dims: list[Dimension] = field(default_factory=list)
+    # Tunable parameters no dimension could be made for, with the reason (said once, at build).
+    left_out: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._by_name = {d.name: d for d in self.dims}
@@ -123,12 +125,12 @@ class SearchSpace:
 
     def to_dict(self) -> dict[str, Any]:
         return {"dims": [d.to_dict() for d in self.dims], "fixed": dict(self.fixed),
-                "fixed_dims": [d.to_dict() for d in self.fixed_dims]}
+                "fixed_dims": [d.to_dict() for d in self.fixed_dims], "left_out": dict(self.left_out)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "SearchSpace":
         return cls([Dimension.from_dict(d) for d in data.get("dims", [])], dict(data.get("fixed", {})),
-                   [Dimension.from_dict(d) for d in data.get("fixed_dims", [])])
+                   [Dimension.from_dict(d) for d in data.get("fixed_dims", [])], dict(data.get("left_out", {})))
 
     def describe(self) -> str:
         return "; ".join(d.describe() for d in self.dims)
@@ -146,13 +148,6 @@ def dimension_from_param(param: Param) -> Dimension | None:
                          source=param.source, presence_flag=presence, extra=dict(param.extra))
     if param.type not in ("int", "float") or param.default is None:
         return None
-    low, high, log = param.low, param.high, bool(param.log)
-    if low is None or high is None:
-        from aft_tui.tuning.ranges_fallback import fallback_range
-
-        low, high, log = fallback_range(param.name, param.type, param.default)
-        if low is None:
-            return None
     kind = "int" if param.type == "int" else "float"
     default = param.default
     # The type follows the parameter, not the spelling of its default: `lr = 1` is a float rate,
@@ -161,6 +156,17 @@ def dimension_from_param(param: Param) -> Dimension | None:
         default = float(default)
     elif kind == "int" and isinstance(default, float) and default.is_integer():
         default = int(default)
+    if isinstance(default, bool) or not isinstance(default, (int, float)) or not math.isfinite(default):
+        return None
+    if kind == "int" and default < 0:
+        return None  # `max_depth = -1`: a sentinel ("no limit"), not a point on a scale
+    low, high, log = param.low, param.high, bool(param.log)
+    if low is None or high is None:
+        from aft_tui.tuning.ranges_fallback import fallback_range
+
+        low, high, log = fallback_range(param.name, param.type, default)
+        if low is None or high is None:
+            low, high, log = _around(default, kind)
     low = min(low, default)
     high = max(high, default)
     if kind == "int":
@@ -170,9 +176,35 @@ def dimension_from_param(param: Param) -> Dimension | None:
     if default == 0:
         low, log = min(low, 0), False  # zero means "off": only a linear range reaches it
     if low == high:
-        return None
+        low, high, log = _around(default, kind)
     return Dimension(param.name, kind, default, param.flag, low=low, high=high, log=log,
                      source=param.source, extra=dict(param.extra))
+
+
+def _around(default: float, kind: Kind) -> tuple[float, float, bool]:
+    """A range around a number no name told anything about: a positive count from half to twice
+    itself, a positive float a decade each way, zero ("off") up to a small value, a negative
+    float as far on its own side."""
+    if kind == "int":
+        n = int(default)
+        return (max(1, n // 2), n * 2, False) if n >= 1 else (0, 10, False)
+    if default > 0:
+        return default / 10, default * 10, True
+    if default == 0:
+        return 0.0, 1.0, False
+    return default * 10, default / 10, False
+
+
+def why_no_dimension(param: Param) -> str:
+    """Why `dimension_from_param` gave nothing for a parameter that is tuned."""
+    if param.default is None:
+        return f"no default to start from; set a range in [search.{param.name}]"
+    if param.type == "str":
+        return f"a string with no listed choices; list them in [search.{param.name}] choices = [...]"
+    if param.type == "int" and isinstance(param.default, int) and param.default < 0:
+        return (f"{param.default} reads as a sentinel such as \"no limit\", not a point on a scale; "
+                f"set a range in [search.{param.name}]")
+    return f"no range follows from its {param.type} default {param.default!r}; set one in [search.{param.name}]"
 
 
 def build_space(params: list[Param], overrides: dict[str, dict[str, Any]] | None = None,
@@ -188,6 +220,7 @@ def build_space(params: list[Param], overrides: dict[str, dict[str, Any]] | None
     dims: list[Dimension] = []
     fixed: dict[str, Any] = {}
     fixed_dims: list[Dimension] = []
+    left_out: dict[str, str] = {}
     for param in params:
         override = overrides.get(param.name, {})
         if only is not None and param.name not in only:
@@ -226,4 +259,6 @@ def build_space(params: list[Param], overrides: dict[str, dict[str, Any]] | None
             dim = base
         if dim is not None:
             dims.append(dim)
-    return SearchSpace(dims, fixed, fixed_dims)
+        else:
+            left_out[param.name] = why_no_dimension(param)
+    return SearchSpace(dims, fixed, fixed_dims, left_out)

@@ -61,7 +61,7 @@ def test_configurator_globals_are_discovered_with_exact_types_and_help():
     assert _shape(found["max_steps"]) == ("int", 30, True)
     # Exact types: the configurator asserts an override keeps the default's type.
     assert _shape(found["weight_decay"]) == ("float", 0.0, True)
-    assert _shape(found["use_bias"]) == ("bool", True, True)
+    assert _shape(found["use_bias"]) == ("bool", True, False)  # a feature switch: reported, not searched
     assert _shape(found["optimizer_type"]) == ("str", "sgd", True)
     assert _shape(found["seed"]) == ("int", 1234, False)
     assert _shape(found["out_dir"]) == ("str", "out", False)
@@ -195,7 +195,7 @@ def test_absl_flags_are_discovered_with_help_choices_and_bounds():
     assert found["learning_rate"].help == "Step size of gradient descent."
     assert _shape(found["num_steps"]) == ("int", 20, True)
     assert (found["num_steps"].low, found["num_steps"].high) == (1, 200)
-    assert _shape(found["use_momentum"]) == ("bool", True, True)
+    assert _shape(found["use_momentum"]) == ("bool", True, False)  # a feature switch: reported, not searched
     assert _shape(found["schedule"]) == ("str", "constant", True)
     assert found["schedule"].choices == ["constant", "linear"]
     assert _shape(found["data_dir"]) == ("str", "/tmp/data", False)
@@ -223,7 +223,7 @@ def test_fire_function_parameters_are_discovered_from_annotations_and_defaults()
     assert found["lr"].help == "step size of gradient descent."
     assert _shape(found["steps"]) == ("int", 20, True)
     assert found["steps"].help == "how many updates."
-    assert _shape(found["use_warmup"]) == ("bool", False, True)
+    assert _shape(found["use_warmup"]) == ("bool", False, False)  # a feature switch: reported, not searched
     assert _shape(found["optimizer"]) == ("str", "sgd", True)
     assert _shape(found["seed"]) == ("int", 0, False)
     assert _shape(found["out_dir"]) == ("str", "runs", False)

@@ -177,9 +177,9 @@ def test_aft_tune_drives_a_tyro_script_in_its_own_syntax(git_project):
     runs = results(project)
     assert [r["status"] for r in runs] == ["ok", "ok"], runs
     tuned = runs[1]["params"]
-    assert {"learning_rate", "num_layers", "use_bias", "optimizer"} <= set(tuned)
-    assert not {"seed", "track", "batch_size", "num_envs"} & set(tuned)
+    assert {"learning_rate", "num_layers", "optimizer"} <= set(tuned)
+    assert not {"seed", "track", "batch_size", "num_envs", "use_bias"} & set(tuned)
     log = (project / "outputs" / runs[1]["run_id"] / f"{runs[1]['run_id']}.log").read_text()
     seen = json.loads(next(line for line in log.splitlines() if line.startswith("parsed "))[len("parsed "):])
-    for name in ("learning_rate", "num_layers", "use_bias", "optimizer"):
+    for name in ("learning_rate", "num_layers", "optimizer"):
         assert seen[name] == tuned[name], name

@@ -124,5 +124,8 @@ def test_how_much_a_name_must_prove_depends_on_where_the_setting_was_found():
     assert not is_knob("wandb.lr_log", "float", 0.1, kind="exposed")
     # A switch declared as an option has to name what it changes.
     assert not is_knob("fast", "bool", True, kind="option")
-    assert is_knob("use_bias", "bool", True, kind="option")
-    assert is_knob("use_bias", "bool", True, kind="exposed")
+    assert is_knob("anneal_lr", "bool", True, kind="option")
+    assert is_knob("anneal_lr", "bool", True, kind="exposed")
+    # A switch that turns a feature on or off picks the kind of run, whatever the source.
+    assert not is_knob("use_bias", "bool", True, kind="option")
+    assert not is_knob("use_bias", "bool", True, kind="exposed")
