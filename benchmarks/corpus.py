@@ -20,7 +20,8 @@ Per target, each step in its own fresh copy of the prepared project (so no run s
    same call without the run arguments (the table says which).
 3. Tuning: `aft tune` when every tunable parameter discovery reports already has a flag (or is a
    config-file key), else `aft pipeline` (refactor first), both with `--yes --trials N --metric
-   M --direction D --timeout T --outputs FRESH -- RUN...`. T is 4x the longer of the spec's wall
+   M --direction D --timeout T --outputs FRESH -- RUN...`, plus `--metric-window N` where the
+   spec scores the mean of the last N reports (`mean_last_N`). T is 4x the longer of the spec's wall
    time and the baseline run's (on a busy shared machine a run takes longer than the spec says,
    and a trial killed for that says nothing about AFT); the whole command has a time limit too.
    Every trial's log is re-scored with the spec's `metric_pattern` and `metric_aggregate`, so the
@@ -569,6 +570,9 @@ def tune_target(spec: Spec, command: str, cwd: Path, script: str, outputs: Path,
                spec.aft_direction, "--timeout", str(round(trial_timeout)), "--outputs", str(outputs)]
     if command == "pipeline":
         options += ["--smoke-timeout", str(round(trial_timeout))]
+    window = re.fullmatch(r"mean_last_(\d+)", spec.metric_aggregate or "")
+    if window:  # a practitioner who scores by the mean of the last N reports tells AFT so
+        options += ["--metric-window", window.group(1)]
     passthrough: bool | None = True if spec.run else None
     proc = run(aft(*options) + (["--", *spec.run] if spec.run else []), cwd, aft_env(spec), limit, folder / command)
     if spec.run and no_passthrough(proc):
