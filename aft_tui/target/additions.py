@@ -12,6 +12,7 @@ import ast
 from functools import lru_cache
 
 from aft_tui.target import hooks
+from aft_tui.target.literals import ast_dotted_name
 from aft_tui.target.metric_sites import SAFE_CALLS
 
 _CALLBACK_IMPORTS = {
@@ -71,7 +72,7 @@ def _allowed(stmt: ast.stmt) -> bool:
     if _is_name(target, hooks.PARSER):
         return (
             isinstance(value, ast.Call)
-            and _dotted(value.func) == "argparse.ArgumentParser"
+            and ast_dotted_name(value.func) == "argparse.ArgumentParser"
             and not value.args
             and all(isinstance(k.value, ast.Constant) for k in value.keywords)
         )
@@ -79,7 +80,7 @@ def _allowed(stmt: ast.stmt) -> bool:
         return _is_call_of(value, f"{hooks.PARSER}.parse_args")
     if isinstance(target, ast.Tuple) and [_name(e) for e in target.elts] == [hooks.ARGS, "_aft_rest"]:
         return _is_call_of(value, f"{hooks.PARSER}.parse_known_args")
-    if isinstance(target, ast.Subscript) and _dotted(target.value) == "sys.argv":
+    if isinstance(target, ast.Subscript) and ast_dotted_name(target.value) == "sys.argv":
         s = target.slice
         return (
             isinstance(s, ast.Slice)
@@ -102,7 +103,7 @@ def _is_add_argument(stmt: ast.stmt) -> bool:
         return False
     for kw in call.keywords:
         if kw.arg == "type":
-            converter = _dotted(kw.value) or ""
+            converter = ast_dotted_name(kw.value) or ""
             is_path = converter == "Path" or (converter.endswith(".Path") and converter.count(".") == 1)
             if not (converter in ("int", "float", "str") or is_path or ast.dump(kw.value) == _bool_type()):
                 return False
@@ -171,7 +172,7 @@ def _is_number(node: ast.expr) -> bool:
 
 
 def _is_call_of(node: ast.expr, dotted: str) -> bool:
-    return isinstance(node, ast.Call) and _dotted(node.func) == dotted and not node.args and not node.keywords
+    return isinstance(node, ast.Call) and ast_dotted_name(node.func) == dotted and not node.args and not node.keywords
 
 
 def _is_name(node: ast.expr, name: str) -> bool:
@@ -180,12 +181,3 @@ def _is_name(node: ast.expr, name: str) -> bool:
 
 def _name(node: ast.expr) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
-
-
-def _dotted(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        left = _dotted(node.value)
-        return f"{left}.{node.attr}" if left else None
-    return None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 import libcst as cst
 
@@ -14,9 +13,8 @@ from aft_tui.target.names import (
     is_seed,
     looks_like_hyperparameter,
     looks_like_tunable_string,
-    prefers_float,
 )
-from aft_tui.target.params import Param
+from aft_tui.target.params import Param, literal_param
 from aft_tui.target.script import Script
 
 Skipped = tuple[str, str, str]
@@ -72,25 +70,17 @@ def constant_params(script: Script) -> tuple[list[Param], list[Skipped]]:
             continue
         if lit.type == "str" and not looks_like_tunable_string(name, lit.value):
             continue
-        ptype = lit.type
-        default: Any = lit.value
-        if ptype == "int" and prefers_float(name, default):
-            ptype, default = "float", float(default)
-        line, col = script.pos(value)
         params.append(
-            Param(
+            literal_param(
+                script, value, lit.type, lit.value, lit.code,
                 name=identifier(name.lower()),
-                type=ptype,  # type: ignore[arg-type]
-                default=default,
+                typed_by=name,
                 source="constant",
                 location=loc,
                 help=f"module constant {name}",
-                extra={
-                    "constant": name,
-                    "site": {"line": line, "col": col, "code": lit.code},
-                    "prefix": "const",
-                    "tunable": not seed and not is_feature_switch(name, ptype, default),
-                },
+                prefix="const",
+                tunable=not seed and not is_feature_switch(name, lit.type, lit.value),
+                lead={"constant": name},
             )
         )
     return params, skipped

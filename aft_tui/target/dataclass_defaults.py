@@ -13,8 +13,8 @@ import libcst as cst
 
 from aft_tui.target.knobs import is_knob
 from aft_tui.target.literals import compact, constant_expression_of, dotted_name, keyword_arg, last_part, positional_args
-from aft_tui.target.names import identifier, looks_like_hyperparameter, looks_like_tunable_string, prefers_float
-from aft_tui.target.params import Param
+from aft_tui.target.names import identifier, looks_like_hyperparameter, looks_like_tunable_string
+from aft_tui.target.params import Param, literal_param
 from aft_tui.target.script import Script
 
 Skipped = tuple[str, str, str]
@@ -56,26 +56,18 @@ def dataclass_params(script: Script) -> tuple[list[Param], list[Skipped]]:
                 if name in set_at_build:
                     skipped.append((name, loc, f"{cls.name.value}({name}=...) sets it where the config is built, so the default is not used"))
                     continue
-                ptype, default = lit.type, lit.value
-                if ptype == "int" and prefers_float(name, default):
-                    ptype, default = "float", float(default)
-                line, col = script.pos(value)
                 params.append(
-                    Param(
+                    literal_param(
+                        script, value, lit.type, lit.value, lit.code,
                         name=identifier(name),
-                        type=ptype,  # type: ignore[arg-type]
-                        default=default,
+                        typed_by=name,
                         source="constant",
                         location=loc,
                         help=f"default of {cls.name.value}.{name} ({compact(lit.code, 30)})",
-                        extra={
-                            "dataclass": cls.name.value,
-                            "field": name,
-                            "site": {"line": line, "col": col, "code": lit.code},
-                            "prefix": identifier(cls.name.value),
-                            "tunable": not plumbing,
-                            "origin": "dataclass_default",
-                        },
+                        prefix=identifier(cls.name.value),
+                        tunable=not plumbing,
+                        lead={"dataclass": cls.name.value, "field": name},
+                        tail={"origin": "dataclass_default"},
                     )
                 )
     return params, skipped

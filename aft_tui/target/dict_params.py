@@ -13,8 +13,8 @@ import libcst as cst
 
 from aft_tui.target.knobs import is_knob
 from aft_tui.target.literals import constant_expression_of, dotted_name, last_part, positional_args, string_value
-from aft_tui.target.names import identifier, prefers_float
-from aft_tui.target.params import Param
+from aft_tui.target.names import identifier
+from aft_tui.target.params import Param, literal_param
 from aft_tui.target.script import Script
 
 Skipped = tuple[str, str, str]
@@ -49,26 +49,18 @@ def dict_params(script: Script, searched: set[cst.CSTNode] | None = None) -> tup
                 skipped.append((key, loc, f"{holder}[{key!r}] is set again later, so the literal is not what the run uses"))
                 continue
             plumbing = key in _NOT_KNOBS or not is_knob(key, lit.type, lit.value, kind="literal")
-            ptype, default = lit.type, lit.value
-            if ptype == "int" and prefers_float(key, default):
-                ptype, default = "float", float(default)
-            line, col = script.pos(element.value)
             params.append(
-                Param(
+                literal_param(
+                    script, element.value, lit.type, lit.value, lit.code,
                     name=identifier(key),
-                    type=ptype,  # type: ignore[arg-type]
-                    default=default,
+                    typed_by=key,
                     source="kwarg",
                     location=loc,
                     help=f"{key!r} of the {holder or 'parameter'} dict",
-                    extra={
-                        "dict": holder,
-                        "key": key,
-                        "site": {"line": line, "col": col, "code": lit.code},
-                        "prefix": identifier(holder or "params"),
-                        "tunable": not plumbing,
-                        "origin": "dict_key",
-                    },
+                    prefix=identifier(holder or "params"),
+                    tunable=not plumbing,
+                    lead={"dict": holder, "key": key},
+                    tail={"origin": "dict_key"},
                 )
             )
     return params, skipped

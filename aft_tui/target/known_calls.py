@@ -12,8 +12,8 @@ import libcst as cst
 
 from aft_tui.target.literals import compact, dotted_name, keyword_arg, last_part, literal_of, positional_args, string_value
 from aft_tui.target.loops import is_epoch_loop, literal_epoch_bound, range_call
-from aft_tui.target.names import identifier, is_seed, prefers_float
-from aft_tui.target.params import Param, ParamSource
+from aft_tui.target.names import identifier, is_seed
+from aft_tui.target.params import Param, ParamSource, literal_param
 from aft_tui.target.script import Script
 
 Skipped = tuple[str, str, str]
@@ -340,23 +340,16 @@ def _param_groups(script: Script, call: cst.Call, qualified: str) -> tuple[list[
 
 def _param(script: Script, spec: CallSpec, qualified: str, keyword: str, pname: str, node: cst.CSTNode,
            ptype: str, default: Any, code: str, loc: str) -> Param:
-    if ptype == "int" and prefers_float(pname, default):
-        ptype, default = "float", float(default)
-    line, col = script.pos(node)
-    return Param(
+    return literal_param(
+        script, node, ptype, default, code,
         name=pname,
-        type=ptype,  # type: ignore[arg-type]
-        default=default,
+        typed_by=pname,
         source=spec.source,
         location=loc,
         help=f"{keyword} of {last_part(qualified)}()",
-        extra={
-            "call": qualified,
-            "keyword": keyword,
-            "site": {"line": line, "col": col, "code": code},
-            "prefix": spec.category,
-            "tunable": not is_seed(pname),
-        },
+        prefix=spec.category,
+        tunable=not is_seed(pname),
+        lead={"call": qualified, "keyword": keyword},
     )
 
 

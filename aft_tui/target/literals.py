@@ -6,6 +6,7 @@ a plain string written directly in the source; anything computed is reported, ne
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,6 +119,16 @@ def dotted_name(node: cst.BaseExpression) -> str | None:
     return None
 
 
+def ast_dotted_name(node: ast.expr | None) -> str | None:
+    """`dotted_name` for a node of the standard `ast` tree."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        left = ast_dotted_name(node.value)
+        return f"{left}.{node.attr}" if left else None
+    return None
+
+
 def last_part(dotted: str | None) -> str:
     return (dotted or "").rsplit(".", 1)[-1]
 
@@ -131,6 +142,15 @@ def keyword_arg(call: cst.Call, name: str) -> cst.Arg | None:
 
 def positional_args(call: cst.Call) -> list[cst.Arg]:
     return [a for a in call.args if a.keyword is None and not a.star]
+
+
+def call_argument(call: cst.Call, name: str, position: int) -> cst.BaseExpression | None:
+    """The value passed as keyword `name`, else as the positional argument at `position`."""
+    found = keyword_arg(call, name)
+    if found is not None:
+        return found.value
+    args = positional_args(call)
+    return args[position].value if len(args) > position else None
 
 
 def string_value(node: cst.BaseExpression) -> str | None:

@@ -17,8 +17,8 @@ import libcst as cst
 
 from aft_tui.target.knobs import is_knob
 from aft_tui.target.literals import compact, constant_expression_of, dotted_name, last_part
-from aft_tui.target.names import identifier, looks_like_hyperparameter, looks_like_tunable_string, prefers_float
-from aft_tui.target.params import Param
+from aft_tui.target.names import identifier, looks_like_hyperparameter, looks_like_tunable_string
+from aft_tui.target.params import Param, literal_param
 from aft_tui.target.script import Script
 
 Skipped = tuple[str, str, str]
@@ -85,28 +85,21 @@ def module_value_params(script: Script) -> tuple[list[Param], list[Skipped]]:
         if changed:
             skipped.append((name, loc, f"{name} {changed}, so it is not a fixed setting"))
             continue
-        ptype, default = lit.type, lit.value
-        if ptype == "int" and prefers_float(name, default):
-            ptype, default = "float", float(default)
-        line, col = script.pos(value)
         where = "under if __name__ == \"__main__\"" if in_main else "at module level"
-        extra: dict[str, Any] = {
-            "site": {"line": line, "col": col, "code": lit.code},
-            "prefix": "const",
-            "tunable": not plumbing,
-            "origin": "module_value",
-        }
+        tail: dict[str, Any] = {"origin": "module_value"}
         if not in_main:
-            extra["constant"] = name  # reads can be redirected when the value is out of a parser's reach
+            tail["constant"] = name  # reads can be redirected when the value is out of a parser's reach
         params.append(
-            Param(
+            literal_param(
+                script, value, lit.type, lit.value, lit.code,
                 name=identifier(name) if not upper else identifier(name.lower()),
-                type=ptype,  # type: ignore[arg-type]
-                default=default,
+                typed_by=name,
                 source="constant",
                 location=loc,
                 help=f"{name} = {compact(lit.code, 40)} ({where})",
-                extra=extra,
+                prefix="const",
+                tunable=not plumbing,
+                tail=tail,
             )
         )
     return params, skipped

@@ -8,7 +8,14 @@ message that records a trial's choice.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+from aft_tui.target.names import prefers_float
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from aft_tui.target.script import Script
 
 ParamType = Literal["float", "int", "bool", "str"]
 ParamSource = Literal[
@@ -62,3 +69,21 @@ class Param:
     def from_dict(cls, data: dict[str, Any]) -> "Param":
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
+
+
+def literal_param(script: Script, node: cst.CSTNode, ptype: str, default: Any, code: str, *, name: str,
+                  typed_by: str, source: ParamSource, location: str, help: str, prefix: str, tunable: bool,
+                  lead: dict[str, Any] | None = None, tail: dict[str, Any] | None = None) -> Param:
+    """A setting written as a literal in the script (`node`, spelled `code`).
+
+    An integer literal whose name (`typed_by`) says it is a float (`lr = 1`) becomes a float, and
+    `extra["site"]` records where the literal is so the refactor can replace it. `lead` and `tail`
+    are the extra keys that go before and after the site, prefix and tunable keys.
+    """
+    if ptype == "int" and prefers_float(typed_by, default):
+        ptype, default = "float", float(default)
+    line, col = script.pos(node)
+    site = {"line": line, "col": col, "code": code}
+    extra = {**(lead or {}), "site": site, "prefix": prefix, "tunable": tunable, **(tail or {})}
+    return Param(name=name, type=ptype, default=default, source=source, location=location, help=help,  # type: ignore[arg-type]
+                 extra=extra)

@@ -21,6 +21,8 @@ from aft_tui.target.discover import discover
 from aft_tui.target.knobs import is_knob
 
 FIXTURES = Path(__file__).parent / "fixtures" / "duplicates"
+# The nanoGPT-style script sits beside the configurator the convention tests exec.
+CONFIGURATOR_APP = Path(__file__).parent / "fixtures" / "conventions" / "configurator_app"
 
 
 def _run(script: Path, args: list[str]) -> str:
@@ -38,7 +40,7 @@ def _by_location(discovery) -> Counter:
 
 
 def test_configurator_globals_come_back_once_with_their_flag_lowercase_and_upper():
-    script = FIXTURES / "nanogpt_app" / "train.py"
+    script = CONFIGURATOR_APP / "nanogpt_train.py"
     discovery = discover(script)
     names = [p.name for p in discovery.params]
     assert sorted(names) == ["LR_DECAY", "dropout", "learning_rate", "max_iters"]

@@ -12,7 +12,7 @@ from typing import Any
 import libcst as cst
 
 from aft_tui.target.knobs import is_knob
-from aft_tui.target.literals import dotted_name, keyword_arg, literal_of, positional_args, string_value
+from aft_tui.target.literals import call_argument, dotted_name, keyword_arg, literal_of, string_value
 from aft_tui.target.params import Param
 from aft_tui.target.script import Script
 
@@ -30,7 +30,7 @@ def absl_params(script: Script) -> tuple[list[Param], list[Skipped]]:
         kind = _define_kind(script, call)
         if kind is None:
             continue
-        name_node = _arg(call, "name", 0)
+        name_node = call_argument(call, "name", 0)
         name = string_value(name_node) if name_node is not None else None
         if name is None or name in seen:
             continue
@@ -57,7 +57,7 @@ def _define_kind(script: Script, call: cst.Call) -> str | None:
 
 
 def _param(script: Script, call: cst.Call, name: str, kind: str, ptype: str) -> Param | None:
-    default_node = _arg(call, "default", 1)
+    default_node = call_argument(call, "default", 1)
     default: Any = None
     if default_node is not None and not (isinstance(default_node, cst.Name) and default_node.value == "None"):
         lit = literal_of(default_node, script.module)
@@ -70,11 +70,11 @@ def _param(script: Script, call: cst.Call, name: str, kind: str, ptype: str) -> 
     help_position = 2
     if kind == "enum":
         help_position = 3
-        values = _arg(call, "enum_values", 2)
+        values = call_argument(call, "enum_values", 2)
         if isinstance(values, (cst.List, cst.Tuple)):
             choices = [string_value(el.value) for el in values.elements]
             choices = None if None in choices else choices
-    help_node = _arg(call, "help", help_position)
+    help_node = call_argument(call, "help", help_position)
     extra: dict[str, Any] = {"syntax": "equals", "tunable": is_knob(name, ptype, default, choices, kind="exposed")}
     if default is None:
         extra["default_none"] = True
@@ -101,11 +101,3 @@ def _bound(script: Script, call: cst.Call, keyword: str) -> float | None:
     arg = keyword_arg(call, keyword)
     lit = literal_of(arg.value, script.module) if arg is not None else None
     return lit.value if lit is not None and lit.type in ("int", "float") else None
-
-
-def _arg(call: cst.Call, name: str, position: int) -> cst.BaseExpression | None:
-    found = keyword_arg(call, name)
-    if found is not None:
-        return found.value
-    args = positional_args(call)
-    return args[position].value if len(args) > position else None

@@ -20,7 +20,7 @@ from aft_tui.target.config_files import _load as load_with_lines
 from aft_tui.target.config_files import resolve_config
 from aft_tui.target.conventions.values import line_comment, value_of
 from aft_tui.target.knobs import is_knob
-from aft_tui.target.literals import dotted_name, keyword_arg, positional_args, string_value
+from aft_tui.target.literals import call_argument, dotted_name, positional_args, string_value
 from aft_tui.target.params import Param
 from aft_tui.target.script import Script
 
@@ -57,8 +57,8 @@ def hydra_params(script: Script) -> tuple[list[Param], list[Skipped]]:
 
 
 def _hydra_main(script: Script, call: cst.Call, params: list[Param], skipped: list[Skipped]) -> None:
-    path_node = _arg(call, "config_path", 0)
-    name_node = _arg(call, "config_name", 1)
+    path_node = call_argument(call, "config_path", 0)
+    name_node = call_argument(call, "config_name", 1)
     config_path = string_value(path_node) if path_node is not None else None
     config_name = string_value(name_node) if name_node is not None else None
     if config_name is None:
@@ -252,14 +252,6 @@ def _add(script: Script, key: str, leaf: _Leaf, params: list[Param], skipped: li
 
 def _shown(path: Path, script: Script) -> str:
     return os.path.relpath(path, script.path.parent)
-
-
-def _arg(call: cst.Call, name: str, position: int) -> cst.BaseExpression | None:
-    found = keyword_arg(call, name)
-    if found is not None:
-        return found.value
-    args = positional_args(call)
-    return args[position].value if len(args) > position else None
 
 
 def _first_of_each(params: list[Param]) -> list[Param]:

@@ -18,6 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from aft_tui.target.literals import ast_dotted_name
+
 _SCALARS = {"int": "int", "float": "float", "str": "str", "bool": "bool"}
 _MAX_DEPTH = 12
 
@@ -48,7 +50,7 @@ def _fields(module: str, name: str) -> list[LibraryField] | None:
     where, cls = found
     fields: dict[str, LibraryField] = {}
     for base in cls.bases:
-        base_name = _dotted(base)
+        base_name = ast_dotted_name(base)
         if not base_name:
             continue
         inherited = _fields(where, base_name.rsplit(".", 1)[-1])
@@ -56,7 +58,7 @@ def _fields(module: str, name: str) -> list[LibraryField] | None:
             fields[f.name] = f
     for stmt in cls.body:
         if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-            if _dotted(stmt.annotation.value if isinstance(stmt.annotation, ast.Subscript) else stmt.annotation) in ("ClassVar", "typing.ClassVar"):
+            if ast_dotted_name(stmt.annotation.value if isinstance(stmt.annotation, ast.Subscript) else stmt.annotation) in ("ClassVar", "typing.ClassVar"):
                 continue
             fields[stmt.target.id] = _field(stmt, cls.name)
     return list(fields.values())
@@ -66,7 +68,7 @@ def _field(stmt: ast.AnnAssign, owner: str) -> LibraryField:
     value = stmt.value
     help_text = None
     required = value is None
-    if isinstance(value, ast.Call) and _dotted(value.func) in ("field", "dataclasses.field"):
+    if isinstance(value, ast.Call) and ast_dotted_name(value.func) in ("field", "dataclasses.field"):
         kw = {k.arg: k.value for k in value.keywords if k.arg}
         meta = kw.get("metadata")
         if isinstance(meta, ast.Dict):
@@ -106,21 +108,12 @@ def _annotation(node: ast.expr | None) -> str | None:
             return None
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
         return _annotation(node.left) or _annotation(node.right)
-    if isinstance(node, ast.Subscript) and (_dotted(node.value) or "").rsplit(".", 1)[-1] in ("Optional", "Union", "Annotated"):
+    if isinstance(node, ast.Subscript) and (ast_dotted_name(node.value) or "").rsplit(".", 1)[-1] in ("Optional", "Union", "Annotated"):
         items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         for item in items:
             found = _annotation(item)
             if found:
                 return found
-    return None
-
-
-def _dotted(node: ast.expr | None) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        left = _dotted(node.value)
-        return f"{left}.{node.attr}" if left else None
     return None
 
 
