@@ -18,6 +18,7 @@ from aft_tui.fsutil import read_json
 from aft_tui.runs import artifacts, result_files
 from aft_tui.runs.launcher import LaunchRequest, TrialProcess
 from aft_tui.runs.objective import final_value
+from aft_tui.runs.diagnosis import traceback_tail
 from aft_tui.runs.metrics import MetricRecord, find_metric, parameter_names
 
 _ERROR_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(Error|Exception|Interrupt)|Killed|Traceback|CUDA out of memory)")
@@ -275,7 +276,8 @@ class TrialRun:
             outcome.status, outcome.reason = "cancelled", "cancelled by the user"
         elif launched.returncode not in (0, None):
             outcome.status = "failed"
-            outcome.reason = self._crash_reason(launched.returncode, launched.tail)
+            outcome.tail = traceback_tail(self.spec.log_path, outcome.tail)
+            outcome.reason = self._crash_reason(launched.returncode, outcome.tail)
         elif self.metric is None:
             if not self._names:
                 outcome.status, outcome.reason = "failed", "the script reported no metric (no AFT_METRICS lines and no 'name: value' prints)"

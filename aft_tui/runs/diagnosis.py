@@ -360,3 +360,36 @@ def _log(context: RunContext) -> str:
 
 def _fmt(params: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in params.items())
+
+
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit|Warning)\b")
+_LOG_BYTES_READ = 4 * 1024 * 1024
+
+
+def traceback_tail(log_path: Path, tail: list[str], keep_after: int = 10) -> list[str]:
+    """The tail a failure is diagnosed from, with the traceback put back when the log's last lines
+    lost it: an exception whose message dumps a large tensor or config pushes its own first line
+    out of the kept tail, and the failure would read as "exited with code 1" with no cause.
+    The last traceback in the log (up to its exception line) comes first, then the last lines."""
+    if any(_EXCEPTION_LINE.match(line) for line in tail):
+        return tail
+    try:
+        with open(log_path, "rb") as fh:
+            fh.seek(0, 2)
+            size = fh.tell()
+            fh.seek(max(0, size - _LOG_BYTES_READ))
+            lines = fh.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return tail
+    start = next((i for i in range(len(lines) - 1, -1, -1)
+                  if lines[i].startswith("Traceback (most recent call last)")), None)
+    if start is None:
+        return tail
+    block: list[str] = []
+    for line in lines[start:]:
+        block.append(line)
+        if _EXCEPTION_LINE.match(line):
+            break
+    else:
+        return tail
+    return block + ["..."] + tail[-keep_after:]

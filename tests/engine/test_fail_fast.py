@@ -142,3 +142,16 @@ def test_resume_after_the_fix_runs_the_baseline_again(git_project, tmp_path: Pat
     runs = results(project)
     assert [r["status"] for r in runs] == ["failed", "ok", "ok"], [(r["status"], r["reason"]) for r in runs]
     assert runs[1]["strategy"] == "defaults" and runs[1]["params"] == runs[0]["params"]
+
+
+def test_an_exception_whose_message_floods_the_log_is_still_named(git_project, tmp_path: Path):
+    # The exception's own line is followed by 300 lines of its message (a tensor dump), far more
+    # than the tail AFT keeps of every run: the cause must still be found in the log.
+    dump = ("rows = '\\n'.join(f'        [nan, nan],  # row {i}' for i in range(300))\n"
+            "raise ValueError('Expected parameter logits to satisfy the constraint, but found invalid values:\\n' + rows)\n")
+    project = _project(git_project, tmp_path, TRAIN + dump)
+    proc = aft(project, "tune", "train.py", "--trials", "4", "--metric", "val_loss", "--yes")
+    (error,) = _errors(proc)
+    assert "ValueError: Expected parameter logits to satisfy the constraint" in error, error
+    (run,) = results(project)
+    assert "ValueError: Expected parameter logits" in run["reason"]
