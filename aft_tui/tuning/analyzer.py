@@ -663,6 +663,16 @@ def _degraded(obj: _Series, sigma: float | None, train: _Series | None) -> Findi
         severity = "warning" if worsening >= OVERFIT_WARN_REL * scale else "info"
         return Finding("overfitting", sentence, severity, evidence,
                        {"epochs": "decrease", "weight_decay": "increase"}, best_epoch)
+    from aft_tui.runs.metrics import is_held_out
+
+    if not is_held_out(obj.name):
+        # A training-side objective (an RL return, a batch loss) that falls back says nothing of
+        # generalisation: calling it overfitting would shorten runs that were merely unstable.
+        sentence = (
+            f"{head}: it fell back from its best late in the run; it is not measured on held-out "
+            "data, so this is instability or noise rather than overfitting."
+        )
+        return Finding("noisy", sentence, "info", evidence, {}, best_epoch)
     sentence = (
         f"{head}: likely overfitting (no training metric was recorded to rule out instability); "
         f"stop near {obj.label(raw_best)}."

@@ -370,3 +370,22 @@ def test_only_a_held_out_curve_stands_in_for_the_objective() -> None:
     assert findings[0].sentence.startswith("Only 1 evaluation of score was recorded")
     # An objective with its own curve is read as it is.
     assert codes(analyze_trial(curve("plateau"), "val_loss", "min")) == codes(analyze(curve("plateau"), "val_loss", "min"))
+
+
+def _rise_then_fall(name: str) -> list[dict]:
+    ys = [20, 60, 120, 200, 280, 330, 360, 350, 300, 240, 180, 150]
+    return [{"step": 2500 * (i + 1), name: float(y)} for i, y in enumerate(ys)]
+
+
+def test_a_training_side_objective_falling_back_is_not_called_overfitting() -> None:
+    # An RL return is measured on the episodes being trained on: a late fall is instability.
+    findings = analyze(_rise_then_fall("episodic_return"), "episodic_return", "maximize")
+    assert "overfitting" not in codes(findings)
+    assert all("epochs" not in f.suggestion for f in findings)
+    assert any("not measured on held-out data" in f.sentence for f in findings)
+
+
+def test_the_same_fall_on_a_held_out_metric_is_overfitting() -> None:
+    findings = analyze(_rise_then_fall("val_acc"), "val_acc", "maximize")
+    assert codes(findings) == ["overfitting"]
+    assert findings[0].suggestion["epochs"] == "decrease"
