@@ -62,6 +62,8 @@ def median_rule(startup: int = MEDIAN_STARTUP, warmup: float = MEDIAN_WARMUP) ->
             first = min(done, key=lambda t: t.number, default=None)
             if first is None:
                 return math.inf  # nothing to measure a run's length by yet
+            if len(first.intermediate_values) < 2:
+                return math.inf  # one evaluation per run (at its end): stopping then saves nothing
             return self.warmup * first.last_step
 
         def noise(self, study: Any) -> float:

@@ -72,3 +72,9 @@ def test_a_trial_told_without_its_curve_does_not_switch_the_rule_off():
                                      intermediate_values=dict(enumerate(SMOOTH, start=1))))
     assert not _prunes(study, [0.1, 0.1])
     assert _prunes(study, [0.1, 0.1, 0.1])
+
+
+def test_a_script_that_evaluates_once_per_run_is_never_pruned():
+    # Its only report comes as it finishes: pruning then would save nothing and mislabel the run.
+    study = _study([([0.8], TrialState.COMPLETE)] * 5)
+    assert not _prunes(study, [0.1])
