@@ -7,6 +7,7 @@ object means every view and the engine read the same answer.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import asdict, dataclass, field, fields
@@ -80,6 +81,13 @@ class Settings:
                 raise UserError(f"args in {origin} must be a list of strings, e.g. args = [\"--data\", \"./data\"] "
                                 f"(got {value!r}).")
             setattr(self, key, list(value) if key == "args" else value)
+        for name in ("timeout", "budget", "smoke_timeout"):
+            limit = getattr(self, name)
+            if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float))
+                                      or not math.isfinite(limit) or limit <= 0):
+                raise UserError(f"{name} must be a positive number of seconds (got {limit!r} from {origin}).")
+        if isinstance(self.trials, bool) or not isinstance(self.trials, int) or self.trials < 1:
+            raise UserError(f"trials must be a whole number, 1 or more (got {self.trials!r} from {origin}).")
         window = self.metric_window
         if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 1):
             raise UserError(f"metric_window must be a whole number of reports, 1 or more (got {window!r} from {origin}).")

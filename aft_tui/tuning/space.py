@@ -239,6 +239,9 @@ def build_space(params: list[Param], overrides: dict[str, dict[str, Any]] | None
             continue
         dim = dimension_from_param(param)
         if "choices" in override:
+            if not isinstance(override["choices"], list) or not override["choices"]:
+                raise UserError(f"[search.{param.name}] choices must be a non-empty list, e.g. choices = [16, 32, 64] "
+                                f"(use fixed = VALUE to keep one value).")
             dim = Dimension(param.name, "categorical", param.default, param.flag,
                             choices=list(override["choices"]), source=param.source, extra=dict(param.extra),
                             presence_flag=bool(dim and dim.presence_flag))
@@ -252,8 +255,16 @@ def build_space(params: list[Param], overrides: dict[str, dict[str, Any]] | None
             base.low = override.get("low", base.low)
             base.high = override.get("high", base.high)
             base.log = bool(override.get("log", base.log))
+            for bound in ("low", "high"):
+                value = getattr(base, bound)
+                if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                          or not math.isfinite(value)):
+                    raise UserError(f"[search.{param.name}] {bound} must be a finite number (got {value!r}).")
             if base.low is None or base.high is None or base.low >= base.high:
                 raise UserError(f"[search.{param.name}] needs low < high (got low={base.low}, high={base.high}).")
+            if base.log and base.low <= 0:
+                raise UserError(f"[search.{param.name}] log = true needs low > 0 (got low={base.low}); "
+                                f"use a positive low or log = false.")
             if base.default is not None and not (base.low <= base.default <= base.high):
                 base.low, base.high = min(base.low, base.default), max(base.high, base.default)
             dim = base

@@ -195,3 +195,16 @@ def test_dirty_and_detached_user_repo_is_untouched(project: Path):
     assert tree_fingerprint(project) == before
     # The trial ran the user's uncommitted version (default lr 0.02).
     assert results(project)[0]["params"]["lr"] == 0.02
+
+
+@pytest.mark.parametrize("toml,extra,needle", [
+    ("[search.lr]\nlow = 0\nhigh = 0.1\nlog = true\n", (), "log = true needs low > 0"),
+    ("[search.lr]\nchoices = []\n", (), "choices must be a non-empty list"),
+    ("", ("--timeout", "-5"), "timeout must be a positive number"),
+])
+def test_impossible_search_tables_and_limits_are_one_sentence(project: Path, toml: str, extra: tuple, needle: str):
+    if toml:
+        (project / "aft.toml").write_text(toml)
+    proc = aft(project, "tune", "train.py", "--trials", "1", "--yes", *extra)
+    assert proc.returncode == 2
+    assert needle in _one_line_error(proc)
