@@ -16,9 +16,22 @@ python -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
 if ! python -c "import torch" >/dev/null 2>&1; then
   if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
     python -m pip install --quiet torch
-  else
+  elif python - <<'PY'
+import sys
+import urllib.request
+
+# One short probe: where the CPU-only index is unreachable, pip would retry it for every
+# dependency (minutes) before the fallback below.
+try:
+    urllib.request.urlopen("https://download.pytorch.org/whl/cpu/", timeout=5)
+except Exception:
+    sys.exit(1)
+PY
+  then
     python -m pip install --quiet torch --index-url https://download.pytorch.org/whl/cpu \
       || python -m pip install --quiet torch
+  else
+    python -m pip install --quiet torch
   fi
 fi
 extras="${AFT_EXTRAS:-examples,test}"
