@@ -9,6 +9,17 @@ from pathlib import Path
 from typing import Any
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp creates its file 0600; files AFT writes get the mode any other program's would (the
+# umask's), so a teammate or a dashboard reading outputs/ is not locked out.
+_FILE_MODE = 0o666 & ~_current_umask()
+
+
 def atomic_write_text(path: Path, text: str, durable: bool = True) -> None:
     """Write `text` to `path` so readers see either the old or the new file, never a mix.
 
@@ -20,6 +31,8 @@ def atomic_write_text(path: Path, text: str, durable: bool = True) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        if hasattr(os, "fchmod"):  # POSIX; elsewhere mkstemp's mode is all there is
+            os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             if durable:
