@@ -18,7 +18,7 @@ _MIN = r"(?:minimi[sz]e|minimum|decrease|reduce|lower|lessen|cut)"
 _DIRECTION_RE = re.compile(rf"\b(?P<verb>{_MAX}|{_MIN})\b(?:\s+(?:the|my|our))?\s+(?P<metric>[A-Za-z_][\w\- ]{{0,40}}?)"
                            r"(?=$|[.,;!?]| and | with | in | using | within | for | to | on | by | over )",
                            re.IGNORECASE)
-_TRIALS_RE = re.compile(r"\b(?P<n>\d{1,5})\s+(?:more\s+)?(?:trials?|runs?|experiments?|tries)\b", re.IGNORECASE)
+_TRIALS_RE = re.compile(r"(?<![\w.])(?P<n>[-+−]?\d{1,5})\s+(?:more\s+)?(?:trials?|runs?|experiments?|tries)\b", re.IGNORECASE)
 _STRATEGY_RE = re.compile(rf"\b(?P<name>{'|'.join(ALL_STRATEGIES)})\b(?:\s+(?:strategy|search|sampler|optimi[sz]er))?",
                           re.IGNORECASE)
 _STRATEGY_CUE = re.compile(r"\b(?:strategy|search|sampler|optimi[sz]er|use|switch|with)\b", re.IGNORECASE)
@@ -87,8 +87,12 @@ def parse_goal(text: str, known_metrics: list[str] | None = None) -> GoalUpdate:
                 direction = "min" if any(tok in name for tok in _LOWER_IS_BETTER) else "max"
             update.settings["metric"], update.settings["direction"] = name, direction
     match = _TRIALS_RE.search(text)
-    if match and int(match.group("n")) > 0:
-        update.settings["trials"] = int(match.group("n"))
+    if match:
+        count = int(match.group("n").replace("−", "-"))
+        if count > 0:
+            update.settings["trials"] = count
+        else:  # "-3 trials" is not 3 trials: say so rather than guess
+            update.notes.append(f"A trial count must be 1 or more (got {match.group('n')}); say e.g. \"try 20 trials\".")
     for match in _STRATEGY_RE.finditer(text):
         name = match.group("name").lower()
         # "grid" or "random" alone are ordinary words; require a cue such as "use" or "search".
@@ -104,7 +108,7 @@ def parse_goal(text: str, known_metrics: list[str] | None = None) -> GoalUpdate:
     if match:
         raw = match.group("v")
         update.settings["target"] = float(raw.rstrip("%")) / (100 if raw.endswith("%") else 1)
-    update.understood = bool(update.settings)
+    update.understood = bool(update.settings or update.notes)
     return update
 
 

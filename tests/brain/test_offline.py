@@ -147,3 +147,12 @@ async def test_a_goal_is_followed_by_the_step_the_script_needs(engine_factory):
     constants = await engine_factory("const_train.py")
     reply = await constants.chat("try 5 trials")
     assert "const_train.py hard-codes its parameters (" in reply and "run /pipeline to expose them" in reply
+
+
+def test_a_negative_trial_count_is_refused_not_read_as_positive():
+    for text in ("try -3 trials", "run −3 runs", "0 trials please"):
+        goal = parse_goal(text)
+        assert "trials" not in goal.settings, text
+        assert goal.understood and "1 or more" in goal.notes[0], text
+    assert parse_goal("run 3 trials").settings == {"trials": 3}
+    assert "trials" not in parse_goal("lr 0.5 runs fast").settings  # a decimal's tail is not a count
