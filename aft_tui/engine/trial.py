@@ -46,6 +46,10 @@ class TrialSpec:
     # count too.
     param_names: tuple[str, ...] = ()
     metric_window: int | None = None  # objective = mean of the last N reports (runs/objective.py)
+    # The running process is recorded here with this note (see LaunchRequest.process_file), so a
+    # resume after AFT was killed can stop a trial still running and record it.
+    process_file: Path | None = None
+    process_note: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -123,6 +127,8 @@ class TrialRun:
             unbuffered=spec.unbuffered,
             param_names=parameter_names([*spec.params, *spec.param_names]),
             metric=self.metric,
+            process_file=spec.process_file,
+            process_note=dict(spec.process_note),
         )
         self._process = TrialProcess(request, self._on_lines, self._on_metrics, self._on_warning)
         launched = await self._process.run()

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from aft_tui.engine import events as ev
+from aft_tui.engine import inflight
 from aft_tui.engine.engine import LOG_LINES_KEPT_PER_TRIAL
 from aft_tui.engine.trial import TrialOutcome, TrialRun, pruning_step
 from aft_tui.errors import UserError
@@ -36,6 +37,13 @@ _RATIONALES = {
     "defaults": "the script's own defaults, run first as the baseline",
     "requeued": "a re-run of a trial that was interrupted before it finished",
 }
+
+
+class _TrialRef:
+    """The Optuna trial of a record written after the session that ran it was killed."""
+
+    def __init__(self, number: int) -> None:
+        self.number = number
 
 
 def _better(a: float, b: float | None, direction: str) -> bool:
@@ -213,6 +221,42 @@ class Tuner:
                 self.engine.info_message(f"Trial {trial.number + 1} was interrupted before it finished; it will run again.")
         del optuna
 
+    async def _recover_interrupted(self) -> None:
+        """A session killed while trials ran left their in-flight files (see engine/inflight.py):
+        stop a trial still running, so that it does not train beside its own re-run, and record
+        each as cancelled, so that its commit and tag have a record. _reconcile re-queues it."""
+        from aft_tui.runs.orphans import stop_recorded
+
+        engine = self.engine
+        for path, note in await asyncio.to_thread(inflight.left_behind, engine.state_dir, engine.session_id):
+            number, run_id = note["number"], note["run_id"]
+            stopped = await asyncio.to_thread(stop_recorded, note)
+            if stopped is not None:
+                engine.info_message(f"Trial {number} ({run_id}) was still running from the session that was "
+                                    f"killed (process group {stopped.pgid}); it was stopped, and it runs again.")
+            if all(r.get("run_id") != run_id for r in self.session_results()) and note.get("commit"):
+                self._record_interrupted(note)
+            inflight.clear(path)
+
+    def _record_interrupted(self, note: dict[str, Any]) -> None:
+        """The record of a trial whose session was killed while it ran: cancelled, like a trial
+        stopped with Ctrl-C (recorded, not counted, its parameters run again)."""
+        started_at = float(note.get("started_at") or time.time())
+        try:  # the last line it wrote is the last sign of life there is
+            ended = self.engine.outputs.log_path(note["run_id"]).stat().st_mtime
+        except OSError:
+            ended = started_at
+        choice = Choice(dict(note.get("params") or {}), str(note.get("rationale") or ""), str(note.get("strategy") or ""),
+                        dict(note.get("extra") or {}))
+        outcome = TrialOutcome(status="cancelled", duration=max(0.0, ended - started_at),
+                               reason="AFT was killed while the trial ran; it runs again with the same parameters")
+        optuna_number = note.get("optuna_trial")
+        trial = _TrialRef(optuna_number) if isinstance(optuna_number, int) else None
+        command = [str(c) for c in note.get("command") or []]
+        record = self._record(note["run_id"], note["number"], choice, outcome, str(note["commit"]),
+                              str(note.get("tag") or ""), command, started_at, trial)
+        self._announce_finish(record)
+
     # -- the loop ------------------------------------------------------------------
     async def run(self, n_trials: int) -> dict[str, Any]:
         engine = self.engine
@@ -226,6 +270,7 @@ class Tuner:
                                 "in blocks of about 8 KB, so live curves and pruning lag unless the script writes "
                                 "AFT_METRICS.")
         self._resolve_direction()
+        await self._recover_interrupted()
         self._started = time.time()
         baseline = self._take_baseline()
         if self.metric:
@@ -510,12 +555,19 @@ class Tuner:
             timeout = min(timeout, left) if timeout else left
         spec = engine.trial_spec(run_id, number, choice.params, command, timeout=timeout, gpus=gpus,
                                  omp_threads=getattr(self, "_omp", 1))
+        started_at = time.time()
+        # Until its record is written, the trial is in flight: a resume after a crash finds it here.
+        spec.process_note = {"session": engine.session_id, "run_id": run_id, "number": number,
+                             "optuna_trial": trial.number if trial is not None else None,
+                             "params": choice.params, "strategy": choice.source, "rationale": choice.rationale,
+                             "extra": choice.extra or {}, "commit": sha, "tag": tag, "command": command,
+                             "started_at": started_at}
+        spec.process_file = inflight.mark(engine.state_dir, spec.process_note)
         engine.emit(ev.TrialStarted(run_id=run_id, number=number, params=choice.params, command=command, commit=sha,
                                     gpus=gpus or [], rationale=choice.rationale))
         runner = TrialRun(spec, engine.emit, self.metric, self.direction,
                           self._prune_check(trial) if trial is not None else None)
         self._running[run_id] = runner
-        started_at = time.time()
         try:
             if self._cancelled or engine.stop_requested:
                 await runner.cancel("cancelled")
@@ -532,6 +584,7 @@ class Tuner:
             except Exception as exc:  # a tag is a convenience; the commit and the params file carry the trial
                 engine.info_message(f"Could not tag {sha[:8]} as {tag}: {exc}")
         record = self._record(run_id, number, choice, outcome, sha, tag, command, started_at, trial)
+        inflight.clear(spec.process_file)
         if trial is not None:
             self._announce_finish(record)
         return outcome, record

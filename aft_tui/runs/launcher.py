@@ -10,7 +10,10 @@ launcher's job is to never be the bottleneck and never leave a process behind:
   log file gets every line, views get one batch per read;
 - metrics come from two places at once: the JSON-lines file named by `AFT_METRICS`, tailed while
   the script runs, and `key: value` style lines on stdout;
-- a finished trial's leftover processes (orphaned workers holding GPU memory) are stopped too.
+- a finished trial's leftover processes (orphaned workers holding GPU memory) are stopped too;
+- if AFT itself dies (SIGKILL, OOM kill, closed terminal), a guard process stops the trial's
+  group (`watchdog.py`), and the process can be recorded in a file (`process_file`) so that a
+  resumed session finds and stops one that is still running (`orphans.py`).
 
 A metrics file that already exists when the trial starts is treated as history: only lines
 appended after the start are read, so a rerun in the same folder is not credited with old values.
@@ -30,6 +33,7 @@ from pathlib import Path
 from typing import IO
 
 from aft_tui.runs.metrics import MetricRecord, may_hold_metrics, parse_line, parse_metrics_file_line
+from aft_tui.runs.watchdog import GUARD
 
 LINE_LIMIT = 64 * 1024  # a line without a newline is flushed in pieces of this size
 TAIL_LINES = 60
@@ -57,6 +61,10 @@ class LaunchRequest:
     # trial's parameters, see parameter_names) and the objective, always kept.
     param_names: frozenset[str] = frozenset()
     metric: str | None = None
+    # Where the running process is recorded (its pid, group and start time, beside `process_note`),
+    # so that a later AFT can stop it if this one was killed; the caller removes the file.
+    process_file: Path | None = None
+    process_note: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass
@@ -325,6 +333,9 @@ class TrialProcess:
             )
         self._transport = transport
         self.pid = transport.get_pid()
+        if not _WINDOWS:
+            GUARD.watch(self.pid)  # stopped by the guard if AFT dies before the trial ends
+            self._record_process()
         self._started.set()
         tailer = asyncio.ensure_future(self._tail_metrics(tail))
         try:
@@ -342,6 +353,9 @@ class TrialProcess:
             tailer.cancel()
             transport.close()
             raise
+        finally:
+            if not _WINDOWS:
+                GUARD.release(self.pid)
         tailer.cancel()
         try:
             await tailer
@@ -356,6 +370,18 @@ class TrialProcess:
             duration=time.monotonic() - started,
             tail=list(self._tail),
         )
+
+    def _record_process(self) -> None:
+        """Write the process file: enough to recognise this process later (a pid alone may be reused)."""
+        path = self.request.process_file
+        if path is None or self.pid is None:
+            return
+        from aft_tui.runs.orphans import record_process
+
+        try:
+            record_process(Path(path), self.pid, self.request.command, self.request.process_note)
+        except OSError:
+            pass  # only a resume after a crash reads it; the trial itself is unaffected
 
     def _start_failed(self, started: float, message: str) -> LaunchResult:
         if self._log is not None:
