@@ -233,15 +233,29 @@ def _run_session(target: Any, resume: str | None, project: Any, flags: dict[str,
     async def main() -> T:
         runner.bind_loop()
         engine.subscribe(_approver(engine, approve, runner.fail))
+        error: BaseException | None = None
+        result: Any = None
         try:
             await engine.start()
-            return await body(engine)
+            result = await body(engine)
+            return result
+        except BaseException as exc:  # recorded in the session's status, then raised as usual
+            error = exc
+            raise
         finally:
             if mirror is not None:
                 await mirror.aclose()
-            engine.close("interrupted" if runner.interrupted else "finished")
+            engine.close("interrupted" if runner.interrupted else "", error=error, ok=_succeeded(result))
 
     return runner.run(main)
+
+
+def _succeeded(result: Any) -> bool:
+    """Whether a command's result says it did what was asked (a refactor made, a pipeline that
+    reached tuning); a tuning summary is a success even when no trial beat the defaults."""
+    if isinstance(result, dict):
+        return result.get("ok", True) is not False and result.get("end_reason") != "not tunable"
+    return True
 
 
 def _default_printer(logs: bool) -> EventCallback:

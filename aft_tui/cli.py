@@ -247,6 +247,7 @@ async def _run_session(engine: Any, view: Any, command: str, mirror: Any = None)
         pass
     summary: Any = None
     ok = True
+    error: BaseException | None = None
     try:
         await engine.start()
         if command == "tune":
@@ -258,11 +259,14 @@ async def _run_session(engine: Any, view: Any, command: str, mirror: Any = None)
         else:
             summary = await engine.pipeline()
             ok = summary is not None
+    except BaseException as exc:  # recorded in the session's status, then reported as usual
+        error = exc
+        raise
     finally:
         if mirror is not None:
             await mirror.aclose()
         view.close()
-        engine.close("interrupted" if interrupted else "finished")
+        engine.close("interrupted" if interrupted else "", error=error, ok=ok)
     if summary is not None:
         print_summary(view.console, summary)
     from aft_tui.ui.usage import usage_line, used

@@ -245,7 +245,9 @@ class LLMBrain:
         from aft_tui.target.refactor import RefactorPlan
 
         self.attach(engine)
-        source = engine.work_script.read_text(encoding="utf-8")
+        from aft_tui.target.source_text import read_source
+
+        source = read_source(engine.work_script)
         data = discovery.to_dict() if hasattr(discovery, "to_dict") else dict(discovery or {})
         data["path"] = str(engine.info.rel_script)
         try:

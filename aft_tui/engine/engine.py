@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from aft_tui.engine import events as ev
-from aft_tui.engine.session import SessionState, log_path, new_session_id
+from aft_tui.engine.input_checks import check_new_session, check_settings
+from aft_tui.engine.session import SessionState, log_path, new_session_id, state_path
 from aft_tui.engine.session_log import SessionLog
 from aft_tui.engine.target_info import TargetInfo, resolve_target
 from aft_tui.errors import UserError
@@ -49,6 +50,7 @@ class Engine:
         self._proposal_ids = itertools.count(1)
         self._message_ids = itertools.count(1)  # apart from proposals, so those read p1, p2, p3
         self.stop_requested = False
+        self._created_here = False  # start() made the session's branch and worktree (not a resume)
         self.tuner: Any = None
         # A passing smoke run of the refactored script with no extra flags ran exactly the
         # defaults: the tuner takes it as trial 1 instead of training the same thing again.
@@ -79,11 +81,14 @@ class Engine:
             defaults = Settings().to_dict()
             merged.update({k: v for k, v in settings.to_dict().items() if v != defaults.get(k)}, "the command line")
             merged.args = list(state.args)
+            check_settings(merged)
             engine = cls(info, merged, state, state_dir)
         else:
             if target is None:
                 raise UserError("No target given; pass your training script, e.g. `aft tune train.py`.")
             info = resolve_target(target, project=project, cwd=cwd)
+            # Bad input is refused before the session exists: no branch, worktree or state file is left.
+            check_new_session(info, settings)
             state_dir = info.project / ".aft"
             sid = session_id or new_session_id()
             state = SessionState(session_id=sid, project=str(info.project), target=str(info.rel_script),
@@ -98,20 +103,23 @@ class Engine:
         from aft_tui.vcs.workspace import Workspace
 
         resumed = self.state.status != "new"
+        self._created_here = not resumed
         self.state_dir.mkdir(parents=True, exist_ok=True)
         path = log_path(self.state_dir, self.session_id)
         if resumed:  # ids go on from the recorded ones: a second "p1" would stand for two proposals
             self._proposal_ids = itertools.count(await asyncio.to_thread(highest_proposal_number, path) + 1)
-        self._log = SessionLog(path)
-        if resumed:
             self._workspace = await asyncio.to_thread(Workspace.open, self.info.project, self.session_id, self.state_dir)
         else:
             self._workspace = await asyncio.to_thread(Workspace.create, self.info.project, self.session_id, self.state_dir)
+        # The log is opened once the workspace exists: a refused start leaves no empty log behind.
+        self._log = SessionLog(path)
         self.state.status = "running"
         self.state.save(self.state_dir)
         self.emit(ev.SessionStarted(session_id=self.session_id, target=self.state.target, project=self.state.project,
                                     branch=self._workspace.branch, worktree=str(self._workspace.path), resumed=resumed,
                                     settings=_public_settings(self.settings)))
+        if getattr(self._workspace, "prefix_note", ""):
+            self.info_message(self._workspace.prefix_note)
         if self.script_args:
             self.info_message(f"The script runs with your arguments: {describe_args(self.script_args)} (the baseline; "
                               "AFT replaces the ones it tunes).")
@@ -257,10 +265,13 @@ class Engine:
         from aft_tui.engine.tune import Tuner
 
         self.tuner = Tuner(self)
+        if self.state.status != "running":  # a second tuning run in one conversation
+            self.state.status = "running"
+            self.state.save(self.state_dir)
         try:
             summary = await self.tuner.run(trials if trials is not None else self.settings.trials)
-        except BaseException:
-            self.state.status = "interrupted"
+        except BaseException as exc:
+            self.state.status = "interrupted" if _is_interrupt(exc) else "failed"
             self.state.save(self.state_dir)
             raise
         self.state.status = "interrupted" if summary.get("end_reason") == "cancelled" else "finished"
@@ -400,11 +411,58 @@ class Engine:
         self.emit(ev.AssistantMessage(text=reply, message_id=message_id, final=True))
         return reply
 
-    def close(self, reason: str = "") -> None:
-        if self._log is not None:
-            self.emit(ev.SessionEnded(session_id=self.session_id, reason=reason))
-            self._log.close()
-            self._log = None
+    def close(self, reason: str = "", *, error: BaseException | None = None, ok: bool = True) -> None:
+        """End the session and record truthfully how it ended; every view calls this on every exit.
+
+        `error` is the exception that ended the command, if one did; `ok` False when the command
+        ran to its end without doing what was asked (a refactor that could not be made). The state
+        file then says `interrupted` (Ctrl-C, a stop: resumable), `failed` (an error, or `ok`
+        False: resumable once the cause is fixed) or `finished`. A new session that an error ended
+        before it did anything (no commit after its snapshot, no run) is removed instead, branch,
+        worktree and state alike: the error sentence says everything it would hold.
+        """
+        if self._log is None:
+            return
+        status = self._final_status(reason, error, ok)
+        if status == "failed" and error is not None and self._discard_if_empty():
+            return
+        self.state.status = status
+        self.state.save(self.state_dir)
+        self.emit(ev.SessionEnded(session_id=self.session_id, reason=reason or status))
+        self._log.close()
+        self._log = None
+
+    def _final_status(self, reason: str, error: BaseException | None, ok: bool) -> str:
+        if (error is not None and _is_interrupt(error)) or reason == "interrupted":
+            return "interrupted"
+        if error is not None or not ok:
+            return "failed"
+        if self.state.status in ("interrupted", "failed"):  # as tune() recorded it
+            return self.state.status
+        return "finished"
+
+    def _discard_if_empty(self) -> bool:
+        """Remove a session created by this engine that did nothing; False (and nothing removed)
+        when it holds any work: a commit after the snapshot, a trial, a run folder."""
+        ws = self._workspace
+        if not getattr(self, "_created_here", False) or ws is None:
+            return False
+        try:
+            if self.runs() or any(self.outputs.root.glob(f"{self.session_id}-*")):
+                return False
+            if not ws.discard_if_unchanged():
+                return False
+        except Exception:  # a record that cannot be read counts as work: keep the session
+            return False
+        self._log.close()
+        self._log = None
+        for path in (state_path(self.state_dir, self.session_id), log_path(self.state_dir, self.session_id)):
+            path.unlink(missing_ok=True)
+        return True
+
+
+def _is_interrupt(exc: BaseException) -> bool:
+    return isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
 
 
 def highest_proposal_number(path: Path) -> int:

@@ -601,7 +601,7 @@ class Tuner:
 
             message += f"\n\nScript arguments: {describe(self.engine.script_args)}"
         sha = ws.commit(message, files={PARAMS_FILE: json.dumps(payload, indent=2, default=str) + "\n"})
-        tag = f"aft/{self.engine.session_id}/trial-{number:03d}"  # made while the trial runs
+        tag = ws.trial_tag(f"{number:03d}")  # made while the trial runs
         return sha, tag
 
     def _prune_check(self, trial: Any):

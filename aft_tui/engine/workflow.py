@@ -43,13 +43,16 @@ class SmokeResult:
 
 @contextmanager
 def _temporarily(path: Path, text: str) -> Iterator[None]:
-    """Put `text` in the worktree file for a check, then restore what was there."""
-    original = path.read_text(encoding="utf-8")
-    path.write_text(text, encoding="utf-8")
+    """Put `text` in the worktree file for a check, then restore what was there (byte for byte;
+    the text is written in the encoding its coding line names, as Python will read it)."""
+    from aft_tui.target.source_text import encode_source
+
+    original = path.read_bytes()
+    path.write_bytes(encode_source(text))
     try:
         yield
     finally:
-        path.write_text(original, encoding="utf-8")
+        path.write_bytes(original)
 
 
 class Workflow:
@@ -144,6 +147,7 @@ class Workflow:
                                  failure: str) -> bool:
         engine = self.engine
         from aft_tui.target.equivalence import check_static
+        from aft_tui.target.source_text import encode_source
 
         report = check_static(plan.original, plan.new_source, plan)
         if not report.ok:
@@ -179,7 +183,7 @@ class Workflow:
             if decision.edited_diff is not None:
                 message = message.replace("\n\n", " (edited by the user)\n\n", 1)
             sha = await asyncio.to_thread(engine.workspace.commit, message,
-                                          {str(engine.info.rel_script): new_source})
+                                          {str(engine.info.rel_script): encode_source(new_source)})
             engine.emit(ev.CommitMade(sha=sha, message=message.splitlines()[0], branch=engine.workspace.branch))
             engine.state.notes["refactor"] = {"commit": sha, "lifted": chosen, "reporting": plan.reporting}
             engine.state.space = None  # the space is rediscovered from the refactored script
@@ -272,6 +276,8 @@ class Workflow:
 
     async def repair(self) -> bool:
         """`aft repair`: smoke-run the session's current script and repair the refactor if it fails."""
+        from aft_tui.target.source_text import decode_source
+
         engine = self.engine
         result = await self.smoke()
         if result.ok:
@@ -285,13 +291,14 @@ class Workflow:
                                               "this session, so there is no change of AFT's to repair; fix the script first."))
             return False
         # Go back to the pre-refactor source and re-plan without the culprit.
-        parent = await asyncio.to_thread(engine.workspace.file_at, refactor["commit"] + "^", str(engine.info.rel_script))
-        if parent is None:
+        blob = await asyncio.to_thread(engine.workspace.file_bytes_at, refactor["commit"] + "^", str(engine.info.rel_script))
+        if blob is None:
             return False
+        parent = decode_source(blob, engine.info.rel_script.name)
         with _temporarily(engine.work_script, parent):
             discovery = await asyncio.to_thread(self.inspect)
         engine.workspace.commit("repair: restore the script before AFT's refactor",
-                                {str(engine.info.rel_script): parent})
+                                {str(engine.info.rel_script): blob})
         return await self._repair(discovery, refactor["lifted"], result, 1)
 
     # -- pipeline ---------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ wrong encoding) identical wherever a script enters AFT.
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -22,6 +21,7 @@ from libcst.metadata import (
 )
 
 from aft_tui.errors import UserError
+from aft_tui.target.source_text import check_syntax, read_source
 
 
 @dataclass
@@ -140,12 +140,9 @@ def load_script(path: Path) -> Script:
         )
     if not path.is_file():
         raise UserError(f"{path} does not exist or is not a file: point AFT at your training script.")
-    try:
-        with path.open(encoding="utf-8", newline="") as fh:  # keep CRLF: untouched lines stay byte-identical
-            text = fh.read()
-    except UnicodeDecodeError:
-        raise UserError(f"{path.name} is not UTF-8 text: save it as UTF-8 and try again.") from None
-    return parse_script(path, text)
+    # Decoded as Python decodes it (a PEP 263 coding line is honoured), line endings kept: untouched
+    # lines stay byte-identical when the refactored text is written back (`source_text.write_source`).
+    return parse_script(path, read_source(path))
 
 
 def parse_script(path: Path, text: str) -> Script:
@@ -165,16 +162,8 @@ def parse_script(path: Path, text: str) -> Script:
 
 def parse_source(text: str, name: str) -> cst.Module:
     """Parse with Python's own compiler first: its messages are the ones users know."""
+    check_syntax(text, name)
     fix = f"Fix the script so `python {name}` runs, then try again."
-    try:
-        compile(text, name, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
-    except SyntaxError as exc:
-        where = f"{name}:{exc.lineno}" if exc.lineno else name
-        snippet = (exc.text or "").strip()
-        detail = f" (`{snippet}`)" if snippet else ""
-        raise UserError(f"{where}: {exc.msg}{detail}. {fix}") from None
-    except ValueError as exc:  # null bytes
-        raise UserError(f"{name}: {exc}. {fix}") from None
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as exc:

@@ -34,6 +34,11 @@ if TYPE_CHECKING:
     import git
 
 BRANCH_PREFIX = "aft/"
+"""Where session branches (`aft/<session>`) and trial tags (`aft/<session>/trial-001`) live."""
+OTHER_PREFIXES = ("aft-sessions/",) + tuple(f"aft-sessions-{n}/" for n in range(2, 10))
+"""Used instead, in that order, when the repository has a branch or tag named like the prefix
+(`aft`): git cannot hold both refs/heads/aft and refs/heads/aft/<session>."""
+SESSION_PREFIXES = (BRANCH_PREFIX, *OTHER_PREFIXES)
 NOTES_REF = "refs/notes/aft"
 PARAMS_FILE = "aft_params.json"
 """Where a trial's parameter choice lives in the tree (relative to the project directory)."""
@@ -141,10 +146,48 @@ def _branch_exists(runner: "git.Git", branch: str) -> bool:
 
 
 def _session_branches(runner: "git.Git") -> list[str]:
-    text = gitcmd.try_out(runner, "for-each-ref", "--format=%(refname)", f"refs/heads/{BRANCH_PREFIX}") or ""
-    prefix = f"refs/heads/{BRANCH_PREFIX}"
-    names = [line[len(prefix):] for line in text.splitlines() if line.startswith(prefix)]
+    patterns = [f"refs/heads/{prefix}" for prefix in SESSION_PREFIXES]
+    text = gitcmd.try_out(runner, "for-each-ref", "--format=%(refname)", *patterns) or ""
+    names = []
+    for line in text.splitlines():
+        prefix = next((p for p in patterns if line.startswith(p)), None)
+        if prefix is not None:
+            names.append(line[len(prefix):])
     return [name for name in names if "/" not in name]
+
+
+def _blocking_ref(runner: "git.Git", prefix: str) -> str | None:
+    """'branch' or 'tag' when a ref named like `prefix` (without its slash) keeps git from
+    creating refs below it; None when the prefix is free."""
+    name = prefix.rstrip("/")
+    for kind, ref in (("branch", f"refs/heads/{name}"), ("tag", f"refs/tags/{name}")):
+        if gitcmd.try_out(runner, "rev-parse", "-q", "--verify", ref) is not None:
+            return kind
+    return None
+
+
+def _choose_prefix(runner: "git.Git", toplevel: Path) -> tuple[str, str]:
+    """The prefix for a new session's branch and tags, and a sentence when it is not the usual one."""
+    blocked = _blocking_ref(runner, BRANCH_PREFIX)
+    if blocked is None:
+        return BRANCH_PREFIX, ""
+    for prefix in OTHER_PREFIXES:
+        if _blocking_ref(runner, prefix) is None:
+            return prefix, (f"This repository has a {blocked} named '{BRANCH_PREFIX.rstrip('/')}', so the session's "
+                            f"branch and tags are under {prefix} instead of {BRANCH_PREFIX}.")
+    raise UserError(f"The repository {toplevel} has a {blocked} named '{BRANCH_PREFIX.rstrip('/')}' (and branches or "
+                    f"tags named {', '.join(p.rstrip('/') for p in OTHER_PREFIXES)}), so git cannot hold AFT's session "
+                    f"branches; rename the {blocked} 'aft' (e.g. `git branch -m aft my-aft`) and try again.")
+
+
+def _existing_prefix(runner: "git.Git", session_id: str, recorded: Any) -> str | None:
+    """The prefix of an existing session's branch: the recorded one, else whichever holds it
+    (sessions made before the prefix was recorded are under aft/)."""
+    candidates = [recorded] if isinstance(recorded, str) and recorded in SESSION_PREFIXES else []
+    for prefix in [*candidates, *SESSION_PREFIXES]:
+        if _branch_exists(runner, prefix + session_id):
+            return prefix
+    return None
 
 
 def _private_admin(repo_dir: Path) -> "git.Git":
@@ -162,8 +205,11 @@ class Workspace:
         state_dir: Path,
         subdir: str,
         private: bool,
+        prefix: str = BRANCH_PREFIX,
     ) -> None:
         self._project_dir = project_dir
+        self._prefix = prefix
+        self.prefix_note = ""  # a sentence when the session lives under another prefix than aft/
         self._session_id = session_id
         self._state_dir = state_dir
         self._subdir = subdir
@@ -200,7 +246,7 @@ class Workspace:
             )
         _prepare_state_dir(state)
         skip_paths = [state] + [project / name for name in exclude]
-        branch = BRANCH_PREFIX + session_id
+        prefix, prefix_note = BRANCH_PREFIX, ""
         message = f"AFT session {session_id}: snapshot of the project"
         found = _find_repo(project)
         try:
@@ -208,6 +254,8 @@ class Workspace:
                 if found is not None:
                     toplevel, subdir = found
                     admin = gitcmd.make_git(toplevel)
+                    prefix, prefix_note = _choose_prefix(admin, toplevel)
+                    branch = prefix + session_id
                     if _branch_exists(admin, branch):
                         raise UserError(
                             f"Branch {branch} already exists in {toplevel}; resume that session or pick another session id."
@@ -224,6 +272,7 @@ class Workspace:
                     if not (repo_dir / "HEAD").exists():
                         git.Git(str(state)).execute(["git", "init", "-q", "--bare", str(repo_dir)])
                     admin = _private_admin(repo_dir)
+                    branch = prefix + session_id
                     if _branch_exists(admin, branch):
                         raise UserError(
                             f"Session {session_id!r} already exists for {project}; resume it or pick another session id."
@@ -235,11 +284,14 @@ class Workspace:
         except git.GitCommandError as exc:
             raise gitcmd.git_error(exc, f"start session {session_id!r}") from None
 
-        ws = cls(project_dir=project, session_id=session_id, state_dir=state, subdir=subdir, private=found is None)
+        ws = cls(project_dir=project, session_id=session_id, state_dir=state, subdir=subdir, private=found is None,
+                 prefix=prefix)
+        ws.prefix_note = prefix_note
         links = ws._link_rule(snap.commit, skip_paths) + snap.left_out
         create_links(source_root, worktree, links)
         ws._write_meta(
-            {"snapshot": snap.commit, "links": snap.left_out, "subdir": subdir, "exclude": exclude, "private": found is None}
+            {"snapshot": snap.commit, "links": snap.left_out, "subdir": subdir, "exclude": exclude, "private": found is None,
+             "prefix": prefix}
         )
         return ws
 
@@ -251,19 +303,21 @@ class Workspace:
         project = _project_dir(project_dir)
         _check_session_id(session_id)
         state = _resolve_state_dir(project, state_dir)
-        branch = BRANCH_PREFIX + session_id
         meta = _read_json(state / "vcs" / f"{session_id}.json") or {}
         repo_dir = state / "repo"
-        private = (repo_dir / "HEAD").exists() and _branch_exists(_private_admin(repo_dir), branch)
+        prefix = _existing_prefix(_private_admin(repo_dir), session_id, meta.get("prefix")) if (repo_dir / "HEAD").exists() else None
+        private = prefix is not None
         subdir = ""
         if not private:
             found = _find_repo(project)
-            if found is None or not _branch_exists(gitcmd.make_git(found[0]), branch):
+            prefix = _existing_prefix(gitcmd.make_git(found[0]), session_id, meta.get("prefix")) if found else None
+            if found is None or prefix is None:
                 raise UserError(
                     f"No AFT session {session_id!r} for {project}; list the sessions with `aft sessions`."
                 )
             subdir = str(meta.get("subdir", found[1]))
-        ws = cls(project_dir=project, session_id=session_id, state_dir=state, subdir=subdir, private=private)
+        ws = cls(project_dir=project, session_id=session_id, state_dir=state, subdir=subdir, private=private,
+                 prefix=prefix)
         try:
             ws._ensure_worktree()
         except git.GitCommandError as exc:
@@ -306,7 +360,7 @@ class Workspace:
 
     @property
     def branch(self) -> str:
-        return BRANCH_PREFIX + self._session_id
+        return self._prefix + self._session_id
 
     @property
     def session_id(self) -> str:
@@ -446,7 +500,7 @@ class Workspace:
 
     def trial_tag(self, trial: int | str) -> str:
         """The conventional tag name for a trial of this session."""
-        return f"{BRANCH_PREFIX}{self._session_id}/trial-{trial}"
+        return f"{self._prefix}{self._session_id}/trial-{trial}"
 
     def tag(self, name: str, sha: str) -> None:
         """Point tag `name` at `sha` (moved if it exists: a resumed trial re-tags its new commit)."""
@@ -510,6 +564,13 @@ class Workspace:
         )
         return text if status == 0 else None
 
+    def file_bytes_at(self, sha: str, path: str) -> bytes | None:
+        """A file's bytes at commit `sha` (a script in its own encoding), or None when it does not exist there."""
+        status, data, _ = self._git().execute(
+            ["git", "cat-file", "blob", f"{sha}:{self._repo_rel(path)}"], with_extended_output=True,
+            with_exceptions=False, stdout_as_string=False, strip_newline_in_stdout=False)
+        return bytes(data) if status == 0 else None
+
     # ----------------------------------------------------------------- cleanup
 
     def remove_worktree(self) -> None:
@@ -520,6 +581,27 @@ class Workspace:
             shutil.rmtree(self.path)  # does not follow the data links
         self._runner = None
         self._repo = None
+
+    def discard_if_unchanged(self) -> bool:
+        """Delete this session's worktree, branch, tags and record when its branch holds nothing
+        but the snapshot it started from; False, with nothing deleted, otherwise.
+
+        For a session that ended before doing anything: the person's files were never touched,
+        so nothing is lost, and no empty branch or worktree is left behind.
+        """
+        meta_path = self._state_dir / "vcs" / f"{self._session_id}.json"
+        snapshot = (_read_json(meta_path) or {}).get("snapshot")
+        if not snapshot or self.head() != snapshot:
+            return False
+        admin = self._admin()
+        self.remove_worktree()
+        tags = gitcmd.try_out(admin, "for-each-ref", "--format=%(refname:short)",
+                              f"refs/tags/{self._prefix}{self._session_id}/") or ""
+        for tag in tags.splitlines():
+            gitcmd.run(admin, ["tag", "-d", tag.strip()], check=False)
+        gitcmd.run(admin, ["branch", "-D", "-q", self.branch], check=False)
+        meta_path.unlink(missing_ok=True)
+        return True
 
     # ----------------------------------------------------------------- internals
 

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import libcst as cst
 
+from aft_tui.errors import UserError
 from aft_tui.target.constants import module_assignments
 from aft_tui.target.conventions.values import param_type, trailing_comment, value_of
 from aft_tui.target.knobs import is_knob
 from aft_tui.target.literals import compact, dotted_name, string_value
 from aft_tui.target.params import Param
 from aft_tui.target.script import Script
+from aft_tui.target.source_text import read_source
 
 Skipped = tuple[str, str, str]
 
@@ -100,7 +102,7 @@ def _py_file_in(node: cst.BaseExpression) -> str | None:
 
 def _parses_argv(path: Path) -> bool:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = read_source(path)
+    except (OSError, UserError):
         return False
     return "sys.argv" in text and ("literal_eval" in text or "'='" in text or '"="' in text)

@@ -18,6 +18,7 @@ import libcst as cst
 
 from aft_tui.errors import UserError
 from aft_tui.target.script import Script, parse_script
+from aft_tui.target.source_text import read_source
 
 _MAX_HOPS = 4
 
@@ -89,8 +90,8 @@ class ProjectModules:
         key = path.resolve()
         if key not in self._parsed:
             try:
-                self._parsed[key] = parse_script(path, path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, UserError):
+                self._parsed[key] = parse_script(path, read_source(path))
+            except (OSError, UserError):
                 self._parsed[key] = None
         return self._parsed[key]
 
