@@ -374,11 +374,16 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 def cmd_sessions(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    from aft_tui.engine.session import list_sessions
+    from aft_tui.engine.session import scan_sessions
+    from aft_tui.ui.terminal_text import inert
 
     project = _project_root(args.project)
-    sessions = list_sessions(project / ".aft")
+    sessions, damaged = scan_sessions(project / ".aft")
+    for problem in damaged:  # one line each; the readable sessions are still listed
+        print(f"aft: skipped {problem.path}: {problem.problem}; restore it from a backup or move it out of "
+              f"{problem.path.parent}.", file=sys.stderr)
     console = Console()
     if not sessions:
         console.print(f"No AFT session in {project}; start one with `aft tune train.py`.")
@@ -394,7 +399,8 @@ def cmd_sessions(args: argparse.Namespace) -> int:
         if values and s.metric:
             best = f"{s.metric}={(max if s.direction == 'max' else min)(values):.4g}"
         count = sum(1 for r in results if r.get("session") == s.session_id)
-        table.add_row(s.session_id, s.target, s.status, str(count), best)
+        # Plain text cells: a state file's strings are not Rich markup, nor escapes for the terminal.
+        table.add_row(*(Text(inert(cell)) for cell in (s.session_id, s.target, s.status, str(count), best)))
     console.print(table)
     return EXIT_OK
 

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from aft_tui.engine import events as ev
 from aft_tui.engine.input_checks import check_new_session, check_settings
 from aft_tui.engine.session import SessionState, log_path, new_session_id, state_path
-from aft_tui.engine.session_log import SessionLog
+from aft_tui.engine.session_log import LINE_CHARS_KEPT, SessionLog, clip_line
 from aft_tui.engine.target_info import TargetInfo, resolve_target
 from aft_tui.errors import UserError
 from aft_tui.runs.interpreter import Interpreter
@@ -28,6 +28,7 @@ Subscriber = Callable[[ev.Event], None]
 # The session log keeps the first lines of each trial's output so a replay on another machine
 # shows what happened; the whole log stays in outputs/<run-id>/<run-id>.log.
 LOG_LINES_KEPT_PER_TRIAL = 400
+LOG_CHARS_KEPT_PER_TRIAL = 100_000
 
 
 class Engine:
@@ -45,6 +46,7 @@ class Engine:
         self._subscribers: list[Subscriber] = []
         self._log: SessionLog | None = None
         self._logged_lines: dict[str, int] = {}
+        self._logged_chars: dict[str, int] = {}
         self._workspace: Any = None
         self._pending: dict[str, asyncio.Future] = {}
         self._proposal_ids = itertools.count(1)
@@ -130,18 +132,34 @@ class Engine:
         return lambda: self._subscribers.remove(callback)
 
     def emit(self, event: ev.Event) -> None:
-        if self._log is not None and self._should_log(event):
-            self._log.append(event)
+        if self._log is not None:
+            logged = self._for_log(event)
+            if logged is not None:
+                self._log.append(logged)
         for callback in list(self._subscribers):
             callback(event)
 
-    def _should_log(self, event: ev.Event) -> bool:
-        if isinstance(event, ev.TrialLog):
-            kept = self._logged_lines.get(event.run_id, 0)
-            if kept >= LOG_LINES_KEPT_PER_TRIAL:
-                return False
-            self._logged_lines[event.run_id] = kept + len(event.lines)
-        return True
+    def _for_log(self, event: ev.Event) -> ev.Event | None:
+        """The event as the session log keeps it, or None when it is not kept.
+
+        A trial's output is kept up to LOG_LINES_KEPT_PER_TRIAL lines and LOG_CHARS_KEPT_PER_TRIAL
+        characters, each line cut at LINE_CHARS_KEPT with a note naming the trial's log file, which
+        has everything: one 10 MB line would otherwise be copied whole into the session log.
+        """
+        if not isinstance(event, ev.TrialLog):
+            return event
+        lines, chars = self._logged_lines.get(event.run_id, 0), self._logged_chars.get(event.run_id, 0)
+        if lines >= LOG_LINES_KEPT_PER_TRIAL or chars >= LOG_CHARS_KEPT_PER_TRIAL:
+            return None
+        self._logged_lines[event.run_id] = lines + len(event.lines)
+        if all(len(line) <= LINE_CHARS_KEPT for line in event.lines):
+            self._logged_chars[event.run_id] = chars + sum(map(len, event.lines))
+            return event
+        log_file = self.outputs.log_path(event.run_id)
+        where = str(log_file.relative_to(self.info.project)) if log_file.is_relative_to(self.info.project) else str(log_file)
+        kept = [clip_line(line, where=where) for line in event.lines]
+        self._logged_chars[event.run_id] = chars + sum(map(len, kept))
+        return ev.TrialLog(run_id=event.run_id, lines=kept, ts=event.ts)
 
     def change_settings(self, values: dict[str, Any], origin: str) -> None:
         """Change settings mid-session: kept for a resume, and told to every view (and the replay)."""

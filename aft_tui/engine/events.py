@@ -29,13 +29,22 @@ class Event:
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:
-    """Rebuild an event from its JSON form; unknown kinds become `UnknownEvent` (forward compat)."""
+    """Rebuild an event from its JSON form; unknown kinds become `UnknownEvent` (forward compat).
+
+    Raises ValueError (a `FieldTypeError`) when a field holds a value of another type than AFT
+    writes there: a damaged or hand-edited line is refused here, where the reader can say which
+    line it skipped, instead of breaking a view that formats the value later.
+    """
+    from aft_tui.engine.field_types import fits, typed_fields
+
     kind = data.get("kind", "")
+    if not isinstance(kind, str):
+        raise ValueError("its 'kind' is not text")
     cls = _REGISTRY.get(kind)
     if cls is None:
-        return UnknownEvent(raw=dict(data), ts=float(data.get("ts", 0.0)))
-    names = field_names(cls)
-    return cls(**{k: v for k, v in data.items() if k in names})
+        ts = data.get("ts", 0.0)
+        return UnknownEvent(raw=dict(data), ts=float(ts) if fits(ts, float) and not isinstance(ts, str) else 0.0)
+    return cls(**typed_fields(cls, data))
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from aft_tui.errors import UserError
-from aft_tui.fsutil import atomic_write_json, read_json
+from aft_tui.fsutil import atomic_write_json
 
 
 def new_session_id() -> str:
@@ -39,11 +40,58 @@ class SessionState:
 
     @classmethod
     def load(cls, state_dir: Path, session_id: str) -> "SessionState":
-        data = read_json(state_path(state_dir, session_id))
-        if not isinstance(data, dict):
+        path = state_path(state_dir, session_id)
+        data = _read_state(path, session_id)
+        if data is None:
             known = ", ".join(list_session_ids(state_dir)) or "none"
             raise UserError(f"No session '{session_id}' in {state_dir}; known sessions: {known}. Run `aft sessions` to list them.")
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        return cls(**data)
+
+
+class DamagedSessionError(UserError):
+    """A session's state file exists but cannot be read as one (binary, not JSON, wrong types).
+
+    Exit code 1: nothing was wrong with the command, the record is; `problem` is the short
+    reason, so a listing can name the file in one line and go on with the other sessions.
+    """
+
+    def __init__(self, path: Path, session_id: str, problem: str) -> None:
+        super().__init__(f"Session {session_id} cannot be resumed: its state file {path} is damaged ({problem}); "
+                         "restore that file from a backup, or start a new session on your script "
+                         "(the session's finished trials stay in outputs/results.json).", exit_code=1)
+        self.path = Path(path)
+        self.problem = problem
+
+
+_REQUIRED = ("session_id", "project", "target")
+
+
+def _read_state(path: Path, session_id: str) -> dict[str, Any] | None:
+    """The fields of a state file, checked; None when there is no such file."""
+    from aft_tui.engine.field_types import FieldTypeError, typed_fields
+
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise DamagedSessionError(path, session_id, f"it cannot be read: {exc.strerror}") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise DamagedSessionError(path, session_id, "it is not text: binary or damaged bytes") from None
+    except (ValueError, RecursionError) as exc:
+        where = f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise DamagedSessionError(path, session_id, f"it is not valid JSON{where}") from None
+    if not isinstance(data, dict):
+        raise DamagedSessionError(path, session_id, "it is not a JSON object")
+    missing = [name for name in _REQUIRED if name not in data]
+    if missing:
+        raise DamagedSessionError(path, session_id, f"it has no '{missing[0]}' field")
+    try:
+        return typed_fields(SessionState, data)
+    except FieldTypeError as exc:
+        raise DamagedSessionError(path, session_id, f"its {exc}") from None
 
 
 def state_path(state_dir: Path, session_id: str) -> Path:
@@ -62,10 +110,19 @@ def list_session_ids(state_dir: Path) -> list[str]:
 
 
 def list_sessions(state_dir: Path) -> list[SessionState]:
-    out = []
+    """The project's readable sessions, oldest first (damaged state files left out)."""
+    return scan_sessions(state_dir)[0]
+
+
+def scan_sessions(state_dir: Path) -> tuple[list[SessionState], list[DamagedSessionError]]:
+    """The readable sessions, and the damaged state files: one bad file must not hide the others."""
+    found: list[SessionState] = []
+    damaged: list[DamagedSessionError] = []
     for sid in list_session_ids(state_dir):
         try:
-            out.append(SessionState.load(state_dir, sid))
+            found.append(SessionState.load(state_dir, sid))
+        except DamagedSessionError as exc:
+            damaged.append(exc)
         except UserError:
             continue
-    return out
+    return found, damaged

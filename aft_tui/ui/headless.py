@@ -11,6 +11,10 @@ from typing import Any
 
 from aft_tui.engine import events as ev
 from aft_tui.formatting import fmt_params, fmt_value
+from aft_tui.ui.terminal_text import inert
+
+# Past this many characters a message is printed without Rich's word wrap (see HeadlessView.print).
+LONG_TEXT = 10_000
 
 
 class HeadlessView:
@@ -34,10 +38,12 @@ class HeadlessView:
             handler(event)
 
     def print(self, text: str, style: str | None = None) -> None:
-        if self._progress is not None:
-            self._progress.console.print(text, style=style, highlight=False, markup=False)
-        else:
-            self.console.print(text, style=style, highlight=False, markup=False)
+        """Print one message as plain text: no markup, no escape sequences from a script or a recording."""
+        text = inert(text)
+        target = self._progress.console if self._progress is not None else self.console
+        # Rich's word wrap takes time quadratic in a line's length (a 2 MB line: seconds); a line
+        # that long is left for the terminal to wrap.
+        target.print(text, style=style, highlight=False, markup=False, soft_wrap=len(text) > LONG_TEXT)
 
     # -- events ---------------------------------------------------------------------
     def on_session_started(self, e: ev.SessionStarted) -> None:
@@ -67,7 +73,7 @@ class HeadlessView:
             from rich.syntax import Syntax
 
             target = self._progress.console if self._progress is not None else self.console
-            target.print(Syntax(e.diff, "diff", theme="ansi_dark", background_color="default"))
+            target.print(Syntax(inert(e.diff), "diff", theme="ansi_dark", background_color="default"))
 
     def on_decision(self, e: ev.Decision) -> None:
         verdict = "approved" if e.approved else "rejected"
@@ -92,7 +98,7 @@ class HeadlessView:
         value = f"{metric}={fmt_value(e.value)}" if e.value is not None else "no value"
         style = {"ok": "green", "pruned": "yellow"}.get(e.status, "red")
         reason = f" — {e.reason}" if e.reason else ""
-        self.print(f"Trial {e.number} {e.status}: {value} in {e.duration:.1f}s{reason}", style)
+        self.print(f"Trial {e.number} {e.status}: {value} in {float(e.duration):.1f}s{reason}", style)
         self._durations.append(e.duration)
 
     def on_best_updated(self, e: ev.BestUpdated) -> None:
@@ -131,16 +137,16 @@ def print_summary(console: Any, summary: dict[str, Any]) -> None:
     best = summary.get("best")
     metric = summary.get("metric")
     console.print(f"\nFinished {summary['trials']} trial(s) on branch {summary['branch']} ({summary['end_reason']}).",
-                  highlight=False)
+                  highlight=False, markup=False)
     if best is None:
         console.print("No trial finished successfully; see the reasons above and the logs in outputs/.", style="red")
         return
     params = fmt_params(best["params"])
-    console.print(f"Best {metric} = {fmt_value(best['value'])} (trial {best['number']}, {best['run_id']}): {params}",
-                  style="bold green", highlight=False)
+    console.print(inert(f"Best {metric} = {fmt_value(best['value'])} (trial {best['number']}, {best['run_id']}): {params}"),
+                  style="bold green", highlight=False, markup=False)
     defaults = summary.get("defaults_value")
     if isinstance(defaults, (int, float)):
-        console.print(f"Defaults gave {metric} = {fmt_value(defaults)}.", highlight=False)
+        console.print(f"Defaults gave {metric} = {fmt_value(defaults)}.", highlight=False, markup=False)
     sys.stdout.flush()
 
 

@@ -104,6 +104,8 @@ def run_replay(args: argparse.Namespace) -> int:
     from aft_tui.ui.replay import ReplayController
 
     controller = ReplayController.open(args.session, speed=args.speed if args.speed is not None else 1.0)
+    for note in controller.notes:  # damaged lines skipped: said once, before the replay
+        print(f"aft: {note}", file=sys.stderr)
     if want_plain(getattr(args, "plain", False)):
         from aft_tui.ui.plain import print_transcript
 

@@ -18,6 +18,7 @@ from typing import Any, Iterable
 from aft_tui.engine import events as ev
 from aft_tui.engine.commands import CommandResult, CommandRouter
 from aft_tui.ui.headless import HeadlessView
+from aft_tui.ui.terminal_text import inert
 from aft_tui.ui.model import SessionModel
 
 
@@ -37,7 +38,7 @@ class PlainView(HeadlessView):
     def on_assistant_message(self, e: ev.AssistantMessage) -> None:
         if not e.final:
             self._streamed.add(e.message_id)
-            self.console.print(e.text, end="", highlight=False, markup=False, soft_wrap=True)
+            self.console.print(inert(e.text), end="", highlight=False, markup=False, soft_wrap=True)
             return
         if e.message_id in self._streamed:
             self._streamed.discard(e.message_id)
@@ -83,17 +84,17 @@ def print_result(console: Any, result: CommandResult) -> None:
         from aft_tui.ui.proposal_text import what_will_run
 
         p = result.data.proposal
-        console.print(f"Proposal {p.proposal_id} ({p.proposal_kind}, {result.data.verdict}): {p.title}",
+        console.print(inert(f"Proposal {p.proposal_id} ({p.proposal_kind}, {result.data.verdict}): {p.title}"),
                       style="bold", highlight=False, markup=False)
         if p.rationale:
-            console.print(p.rationale, highlight=False, markup=False)
+            console.print(inert(p.rationale), highlight=False, markup=False)
         summary = what_will_run(p)
         if summary:
-            console.print(summary, highlight=False, markup=False)
+            console.print(inert(summary), highlight=False, markup=False)
         if p.diff.strip():
-            console.print(Syntax(p.diff, "diff", theme="ansi_dark", background_color="default"))
+            console.print(Syntax(inert(p.diff), "diff", theme="ansi_dark", background_color="default"))
         return
-    console.print(result.text, style="red" if result.kind == "error" else None, highlight=False, markup=False)
+    console.print(inert(result.text), style="red" if result.kind == "error" else None, highlight=False, markup=False)
 
 
 def print_transcript(events: Iterable[ev.Event], console: Any = None) -> None:
@@ -235,7 +236,7 @@ def _line_reader(router: CommandRouter, model: SessionModel, interactive: bool, 
         return from_list
     if not interactive:
         async def from_stdin() -> str | None:
-            line = await asyncio.to_thread(sys.stdin.readline)
+            line = await asyncio.to_thread(read_stdin_line)
             return line if line else None
 
         return from_stdin
@@ -256,8 +257,35 @@ def _line_reader(router: CommandRouter, model: SessionModel, interactive: bool, 
         prefix = f"[{pending[0].proposal_id}: y/n, /edit] " if pending else ""
         with patch_stdout(raw=True):
             try:
-                return await session.prompt_async(f"{prefix}aft> ")
+                line = await session.prompt_async(f"{prefix}aft> ")
             except EOFError:
                 return None
+            return valid_text(line)
 
     return from_prompt
+
+
+def read_stdin_line() -> str:
+    """The next line of standard input ("" at its end), bytes that are not text replaced by "\ufffd".
+
+    Piped input can hold anything (a binary file, another encoding); a line is never refused for
+    it, and nothing that cannot be written back as UTF-8 reaches the session log.
+    """
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # stdin replaced by a text-only stream
+        return valid_text(sys.stdin.readline())
+    encoding = sys.stdin.encoding or "utf-8"
+    return stream.readline().decode(encoding, "replace")
+
+
+def valid_text(line: str) -> str:
+    """`line` with undecodable bytes that came in as surrogates replaced by "\ufffd"."""
+    try:
+        line.encode("utf-8")
+        return line
+    except UnicodeEncodeError:
+        pass
+    try:
+        return line.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # surrogates that stand for no byte
+        return line.encode("utf-8", "replace").decode("utf-8")

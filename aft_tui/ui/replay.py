@@ -42,15 +42,20 @@ def resolve_session(ref: str, cwd: Path | None = None) -> Path:
     raise UserError(f"No session file or id '{ref}'{hint}; pass a .jsonl path such as sessions/demo-mlp.jsonl.")
 
 
-def load_events(path: Path) -> list[ev.Event]:
-    from aft_tui.engine.session_log import read_events
+def load_events(path: Path, notes: list[str] | None = None) -> list[ev.Event]:
+    """The readable events of a session file; a sentence on any skipped lines goes to `notes`."""
+    from aft_tui.engine.session_log import SessionReader
 
+    reader = SessionReader(Path(path))
     try:
-        events = list(read_events(Path(path)))
+        events = list(reader)
     except OSError as exc:
         raise UserError(f"Cannot read session file {path} ({exc.strerror}); check the path.") from None
     if not events:
-        raise UserError(f"{path} holds no events; is it an AFT session file (.jsonl)?")
+        damaged = f" ({len(reader.skipped)} damaged line{'s' if len(reader.skipped) > 1 else ''})" if reader.skipped else ""
+        raise UserError(f"{path} holds no events{damaged}; is it an AFT session file (.jsonl)?")
+    if notes is not None and reader.skipped:
+        notes.append(reader.summary())
     return events
 
 
@@ -64,12 +69,15 @@ class ReplayController:
         self.playing = False
         self.model = SessionModel()
         self.path: Path | None = None
+        self.notes: list[str] = []  # what the person should know about the file (damaged lines skipped)
 
     @classmethod
     def open(cls, ref: str, speed: float = 1.0, cwd: Path | None = None) -> "ReplayController":
         path = resolve_session(ref, cwd)
-        controller = cls(load_events(path), speed)
+        notes: list[str] = []
+        controller = cls(load_events(path, notes), speed)
         controller.path = path
+        controller.notes = notes
         return controller
 
     @property

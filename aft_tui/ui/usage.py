@@ -93,17 +93,20 @@ def last_usage_in_log(path: Path) -> dict[str, Any] | None:
     """The totals of the last `llm_usage` line of a session log (read as text: no event objects)."""
     import json
 
+    from aft_tui.engine.events import LLMUsage
+    from aft_tui.engine.field_types import typed_fields
+
     last = None
-    with open(path, encoding="utf-8") as fh:
+    with open(path, encoding="utf-8", errors="replace") as fh:  # a damaged byte spoils one line, not the command
         for line in fh:
             if '"llm_usage"' not in line:
                 continue
             try:
                 data = json.loads(line)
-            except json.JSONDecodeError:
+                if isinstance(data, dict) and data.get("kind") == "llm_usage":
+                    last = typed_fields(LLMUsage, data)  # a damaged line is not counted
+            except (ValueError, RecursionError):
                 continue
-            if isinstance(data, dict) and data.get("kind") == "llm_usage":
-                last = data
     if last is None:
         return None
     return {k: last.get(k) for k in ("model", "prompt_tokens", "completion_tokens", "cost_usd", "calls")}

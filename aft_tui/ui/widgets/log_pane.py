@@ -21,6 +21,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Log
 
+from aft_tui.engine.session_log import clip_line, trial_log_file
+from aft_tui.ui.terminal_text import inert
 from aft_tui.ui.widgets.line_label import LineLabel
 
 
@@ -126,7 +128,7 @@ class LogPane(Vertical):
         if skipped > 0:
             self.skipped += skipped
             lines.insert(0, f"… {skipped:,} lines arrived too fast to show; the full log is on disk")
-        self.view.write_lines(lines)
+        self.view.write_lines(self._shown(lines))
         self.flushes += 1
         self._update_header(throttle=True)
 
@@ -144,8 +146,18 @@ class LogPane(Vertical):
         view.clear()
         view.auto_scroll = True
         if lines:
-            view.write_lines(lines[-self.max_lines:])
+            view.write_lines(self._shown(lines[-self.max_lines:]))
         self._update_header()
+
+    def _shown(self, lines: list[str]) -> list[str]:
+        """Lines as the pane draws them: escape sequences removed (a script's colours, or a recording
+        that would clear the terminal) and very long lines cut, with the file that has them whole.
+
+        `Log` passes ESC through to the terminal, and redraws a visible line from its whole text on
+        every frame: a 64 KB line would make each frame slow.
+        """
+        where = trial_log_file(self.run_id)
+        return [clip_line(inert(line), where=where) for line in lines]
 
     def reset(self) -> None:
         self._runs = []
