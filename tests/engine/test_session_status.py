@@ -134,3 +134,15 @@ def test_an_interrupted_refactor_is_listed_as_interrupted(project: Path):
     (sid,) = session_ids(project)
     assert _statuses(project) == {sid: "interrupted"}
     assert "running" not in aft(project, "sessions").stdout
+
+
+def test_the_python_api_checks_first_and_records_the_same_statuses(project: Path, monkeypatch: pytest.MonkeyPatch):
+    import aft_tui.api as api
+    from aft_tui.errors import UserError
+
+    monkeypatch.chdir(project)
+    with pytest.raises(UserError, match="Unknown strategy 'bogus'"):
+        api.tune("train.py", strategy="bogus", quiet=True)
+    _assert_nothing_created(project)
+    assert api.refactor("train.py", quiet=True)["ok"] is True
+    assert [s["status"] for s in api.sessions()] == ["finished"]
