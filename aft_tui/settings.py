@@ -54,7 +54,7 @@ class Settings:
     model: str | None = None  # LLM (litellm model string)
     api_base: str | None = None
     small_model: str | None = None
-    llm_timeout: float = 60.0  # seconds per LLM request
+    llm_timeout: float | None = None  # seconds per LLM request; None: AFT_LLM_TIMEOUT, else the client's 60 s
     theme: str = "dark"
     mlflow: str | None = None  # tracking URI AFT mirrors its trials to, e.g. sqlite:///mlruns.db
     mlflow_experiment: str | None = None  # default: named after the project and target
@@ -81,7 +81,7 @@ class Settings:
                 raise UserError(f"args in {origin} must be a list of strings, e.g. args = [\"--data\", \"./data\"] "
                                 f"(got {value!r}).")
             setattr(self, key, list(value) if key == "args" else value)
-        for name in ("timeout", "budget", "smoke_timeout"):
+        for name in ("timeout", "budget", "smoke_timeout", "llm_timeout"):
             limit = getattr(self, name)
             if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float))
                                       or not math.isfinite(limit) or limit <= 0):
@@ -128,6 +128,25 @@ _ENV_KEYS = {
     "AFT_THEME": "theme",
     "AFT_OUTPUTS": "outputs",
 }
+# Variables holding a number of seconds: read as one, refused in a sentence naming the variable.
+_ENV_SECONDS = {
+    "AFT_LLM_TIMEOUT": "llm_timeout",
+}
+
+
+def env_seconds(var: str) -> float | None:
+    """A positive number of seconds from environment variable `var`, or None when it is unset or empty."""
+    raw = os.environ.get(var, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise UserError(f"{var} must be a positive number of seconds, e.g. {var}=120 (got {raw!r}); "
+                        f"fix or unset it.")
+    return value
 
 
 def load_settings(project_dir: Path, flags: dict[str, Any] | None = None) -> Settings:
@@ -137,7 +156,8 @@ def load_settings(project_dir: Path, flags: dict[str, Any] | None = None) -> Set
     data, origin = project_config(project_dir)
     if data:
         settings.update(data, origin)
-    env = {field_name: os.environ[var] for var, field_name in _ENV_KEYS.items() if os.environ.get(var)}
+    env: dict[str, Any] = {field_name: os.environ[var] for var, field_name in _ENV_KEYS.items() if os.environ.get(var)}
+    env.update({field_name: env_seconds(var) for var, field_name in _ENV_SECONDS.items()})
     settings.update(env, "the environment")
     if flags:
         settings.update(flags, "the command line")

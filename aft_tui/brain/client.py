@@ -13,12 +13,14 @@ import inspect
 import json
 import os
 import random
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from aft_tui.brain.base import BrainError
 from aft_tui.brain.providers import is_local_url, model_access
-from aft_tui.brain.redact import redact
+from aft_tui.redaction import redact
+from aft_tui.settings import env_seconds
 
 DEFAULT_TIMEOUT = 60.0
 MAX_RETRIES = 3
@@ -74,7 +76,9 @@ class LLMClient:
                  on_notice: Callable[[str], None] | None = None) -> None:
         self.model = model
         self.api_base = api_base
-        self.timeout = float(timeout or os.environ.get("AFT_LLM_TIMEOUT") or DEFAULT_TIMEOUT)
+        # An explicit value (a flag, aft.toml, AFT_LLM_TIMEOUT already merged into the settings)
+        # wins; without one the variable is read here, so every way of making a client honours it.
+        self.timeout = float(timeout) if timeout is not None else (env_seconds("AFT_LLM_TIMEOUT") or DEFAULT_TIMEOUT)
         self.max_retries = max_retries
         self.backoff_base = backoff_base
         self.on_notice = on_notice
@@ -212,6 +216,7 @@ class LLMClient:
             if piece:
                 forward(redact(piece))
         built = litellm.stream_chunk_builder(chunks, messages=messages)
+        _check_stream(response, built)
         if built is None:
             return Reply("")
         prompt, completion = self._account(built, messages, kwargs.get("model"))
@@ -244,6 +249,18 @@ class LLMClient:
         elif kind == "connection":
             text = (f"Could not connect to {where} after {attempts} retr{'y' if attempts == 1 else 'ies'}; check "
                     f"that the server is running and reachable (`aft doctor` probes it).")
+        elif kind in ("not_json", "not_stream"):
+            if kind == "not_stream":  # a streamed request: only the content type is known
+                what = f"{failure.detail} instead of a stream of JSON events"
+            else:
+                what = "something that is not JSON" + (f" ({failure.detail})" if failure.detail else "")
+            text = (f"{where[:1].upper() + where[1:]} answered HTTP 200 with {what}, so it is not a chat API for "
+                    f"{model}; check the API base{self._api_base_hint()} and any proxy in between.")
+        elif kind == "not_completion":
+            keys = f" (it holds {failure.detail})" if failure.detail else ""
+            text = (f"{where[:1].upper() + where[1:]} answered HTTP 200 with JSON that is not a chat completion{keys}, "
+                    f"so it is not a chat API for {model}; check the API base{self._api_base_hint()} and any proxy "
+                    f"in between.")
         elif kind == "timeout":
             text = (f"The model {model} did not answer within {self.timeout:g} s, so the request was abandoned; try again, or "
                     f"allow more time with AFT_LLM_TIMEOUT=<seconds>.")
@@ -251,6 +268,13 @@ class LLMClient:
             detail = f": {failure.detail}" if failure.detail else ""
             text = f"The request to {model} failed (HTTP {failure.status or '?'}){detail}."
         return LLMError(text, kind, failure.status)
+
+    def _api_base_hint(self) -> str:
+        if not self.api_base:
+            return " (--api-base or AFT_API_BASE, if one is set)"
+        if self.access.provider == "openai" and not self.api_base.rstrip("/").endswith("/v1"):
+            return f" ({self.api_base}; an OpenAI-compatible server's usually ends in /v1)"
+        return f" ({self.api_base})"
 
     def _where(self) -> str:
         if self.api_base:
@@ -291,6 +315,9 @@ def classify(exc: BaseException) -> Failure:
     detail = redact(_server_message(text))[:300]
     if "ContextWindowExceededError" in names or "context_length_exceeded" in text or "maximum context length" in text:
         return Failure("context", status, detail=detail)
+    odd = _not_an_api_reply(exc, text)
+    if odd is not None:
+        return odd
     if "Timeout" in names or "APITimeoutError" in names or isinstance(exc, asyncio.TimeoutError) or status == 408:
         return Failure("timeout", status, detail=detail)
     connection_words = ("Connection error", "ConnectError", "Connection refused", "Cannot connect", "Name or service not known")
@@ -306,6 +333,46 @@ def classify(exc: BaseException) -> Failure:
     if status is not None and status >= 500:
         return Failure("server", status, _retry_after(exc), detail)
     return Failure("bad_request", status, detail=detail)
+
+
+class NotAStreamError(Exception):
+    """A streamed request answered with a body that is no event stream (an HTML page, plain JSON)."""
+
+    def __init__(self, content_type: str) -> None:
+        super().__init__(f"the reply was {content_type}, not an event stream")
+        self.content_type = content_type
+
+
+# litellm's words for a 2xx reply whose body is not a chat completion, and the JSON parser's.
+_RECEIVED = re.compile(r"Empty or invalid response from LLM endpoint\. Received: (.*)\. Check the reverse proxy", re.S)
+_JSON_ERROR = re.compile(r"(?:Expecting |Unterminated string|Extra data|Invalid control character|Invalid \\escape)"
+                         r".*line \d+ column \d+ \(char \d+\)")
+_NO_CHOICES = re.compile(r"response with no 'choices'\.?(?: Raw keys: (\[[^\]]*\]))?")
+
+
+def _not_an_api_reply(exc: BaseException, text: str) -> Failure | None:
+    """A server that answered 200 with something other than a chat completion (a proxy's login page,
+    a web server at the wrong path). litellm reports it as HTTP 500, which it is not, and it would
+    be the same on every retry."""
+    if isinstance(exc, NotAStreamError):
+        return Failure("not_stream", 200, detail=exc.content_type)
+    received = _RECEIVED.search(text)
+    if received is not None:
+        body = " ".join(received.group(1).split())
+        return Failure("not_json", 200, detail=body if len(body) <= 80 else body[:79] + "…")
+    chain: BaseException | None = exc
+    for _ in range(5):  # the parser's own exception, wherever litellm wrapped it
+        if chain is None:
+            break
+        if isinstance(chain, json.JSONDecodeError):
+            return Failure("not_json", 200)
+        chain = chain.__cause__ or chain.__context__
+    if _JSON_ERROR.search(text):
+        return Failure("not_json", 200)
+    no_choices = _NO_CHOICES.search(text)
+    if no_choices is not None:
+        return Failure("not_completion", 200, detail=no_choices.group(1) or "")
+    return None
 
 
 def _retry_after(exc: BaseException) -> float | None:
@@ -335,6 +402,20 @@ def _retry_after(exc: BaseException) -> float | None:
             return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
         except (TypeError, ValueError):
             return None
+
+
+def _check_stream(response: Any, built: Any) -> None:
+    """Raise NotAStreamError when a streamed reply held nothing and was not an event stream at all.
+
+    A proxy's HTML page sent to a streamed request parses as an empty stream: without this the
+    person would get an empty answer and no clue."""
+    message = built.choices[0].message if built is not None and getattr(built, "choices", None) else None
+    if message is not None and (getattr(message, "content", None) or getattr(message, "tool_calls", None)):
+        return
+    headers = (getattr(response, "_hidden_params", None) or {}).get("additional_headers") or {}
+    content_type = str(headers.get("llm_provider-content-type") or "").split(";")[0].strip()
+    if content_type and "event-stream" not in content_type:
+        raise NotAStreamError(content_type)
 
 
 def _server_message(text: str) -> str:

@@ -28,8 +28,8 @@ from aft_tui.brain.prompts import (
     shrink,
 )
 from aft_tui.brain.proposals import ProposalRejected, parse_proposal, space_for_prompt
-from aft_tui.brain.redact import redact
 from aft_tui.brain.tools import TOOL_SPECS, run_tool
+from aft_tui.redaction import redact
 
 MAX_REFLECTIONS = 3
 MAX_TOOL_ROUNDS = 6

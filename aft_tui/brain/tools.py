@@ -14,9 +14,9 @@ import json
 from typing import Any
 
 from aft_tui.brain.prompts import _round
-from aft_tui.brain.redact import redact
 from aft_tui.engine import events as ev
 from aft_tui.errors import UserError
+from aft_tui.redaction import redact
 
 READ_ONLY = ("runs", "explain_run", "compare", "inspect")
 ACTIONS = ("tune", "refactor", "repair", "rollback")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from aft_tui.engine.events import Event, TrialLog, event_from_dict, field_names
+from aft_tui.redaction import redact
 
 
 def _clean(value: Any) -> Any:
@@ -55,7 +56,9 @@ class SessionLog:
             self._fh.write("\n")
 
     def append(self, event: Event) -> None:
-        line = json.dumps(event_record(event), ensure_ascii=False, default=str)
+        # Lines are redacted where they enter AFT; this is the second line of defence, for text
+        # from any other source (an exception, a reply) that reaches an event.
+        line = redact(json.dumps(event_record(event), ensure_ascii=False, default=str))
         self._fh.write(line + "\n")
         self._fh.flush()
 

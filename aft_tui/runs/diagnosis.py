@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aft_tui.brain.redact import redact
+from aft_tui.redaction import redact, refresh_from_environment
 
 ENVIRONMENTAL = frozenset({"missing_module", "missing_file", "oom", "arguments", "offline_model"})
 """Failures caused by what surrounds the script, not by the code AFT changed or the values it chose."""
@@ -103,6 +103,12 @@ class Diagnosis:
     sentence: str
     detail: str = ""
 
+    def __post_init__(self) -> None:
+        # Both parts quote the script's output, which may hold a token; both reach results.json,
+        # the session log and the Optuna journal.
+        object.__setattr__(self, "sentence", redact(self.sentence))
+        object.__setattr__(self, "detail", redact(self.detail))
+
     @property
     def environmental(self) -> bool:
         return self.kind in ENVIRONMENTAL
@@ -144,6 +150,7 @@ def diagnose(returncode: int | None, tail: list[str], context: RunContext | None
     """
     context = context or RunContext()
     params = params or {}
+    refresh_from_environment()  # once per failed run: a variable set since start is a secret too
     lines = [line.rstrip() for line in tail]
     text = "\n".join(lines)
     for rule in (_missing_module, _offline_model, _missing_file, _out_of_memory, _arguments):
@@ -153,13 +160,13 @@ def diagnose(returncode: int | None, tail: list[str], context: RunContext | None
     if returncode in (0, None) and metric is not None and "never reported" in reason:
         return _metric_missing(metric, metrics_seen or [], context)
     if returncode in (0, None) and "reported no metric" in reason:
-        return Diagnosis("no_metric", redact(
+        return Diagnosis("no_metric",
             f"The script ran to the end but reported no metric AFT could read (no AFT_METRICS lines and no "
             f"'name: value' prints); print the validation metric (e.g. print(f'val_loss: {{val_loss}}')) "
-            f"or run `aft pipeline {context.script}` to add reporting."), "no metric")
+            f"or run `aft pipeline {context.script}` to add reporting.", "no metric")
     if "diverged" in reason:
         where = f" with {_fmt(params)}" if params else ""
-        return Diagnosis("diverged", redact(f"{reason[0].upper()}{reason[1:]}{where}{_log(context)}."),
+        return Diagnosis("diverged", f"{reason[0].upper()}{reason[1:]}{where}{_log(context)}.",
                          reason)
     return _crash(returncode, lines, context, reason)
 
@@ -186,10 +193,10 @@ def _missing_module(lines: list[str], text: str, context: RunContext, params: di
         assert hint is not None
         module, package = hint.group(2), hint.group(2)
     named = f"'{module}'" + (f" (PyPI package {package})" if package != module else "")
-    return Diagnosis("missing_module", redact(
+    return Diagnosis("missing_module",
         f"The script imports {named}, which is not installed in the Python AFT ran it with; install it with "
         f"`{pip_command(context.interpreter, package)}`, or point AFT at the environment that has it with "
-        f"--venv/--conda/--python."), module)
+        f"--venv/--conda/--python.", module)
 
 
 def _offline_model(lines: list[str], text: str, context: RunContext, params: dict[str, Any]) -> Diagnosis | None:
@@ -202,11 +209,11 @@ def _offline_model(lines: list[str], text: str, context: RunContext, params: dic
             model = hits[-1].strip("'\"")
             break
     what = f"the model '{model}'" if model else "a model or dataset from the Hugging Face hub"
-    return Diagnosis("offline_model", redact(
+    return Diagnosis("offline_model",
         f"The script could not load {what}: it is not in a local folder or the local cache, and the hub cannot be "
         f"reached (offline); download it while online (e.g. `huggingface-cli download {model or 'NAME'}`) or pass a "
         f"local path to it after `--` (`aft {context.command} {context.script} -- --model_name_or_path "
-        f"/path/to/model`)."), model or "hub")
+        f"/path/to/model`).", model or "hub")
 
 
 def _missing_file(lines: list[str], text: str, context: RunContext, params: dict[str, Any]) -> Diagnosis | None:
@@ -240,7 +247,7 @@ def _missing_file(lines: list[str], text: str, context: RunContext, params: dict
                 fix = f"put it at {mine} or {fix}"
         else:
             where += f", where that is {resolved}"
-    return Diagnosis("missing_file", redact(f"The script could not find '{raw}'{where}; {fix}."), raw)
+    return Diagnosis("missing_file", f"The script could not find '{raw}'{where}; {fix}.", raw)
 
 
 def _out_of_memory(lines: list[str], text: str, context: RunContext, params: dict[str, Any]) -> Diagnosis | None:
@@ -252,7 +259,7 @@ def _out_of_memory(lines: list[str], text: str, context: RunContext, params: dic
                f"[search.{batch}] of aft.toml (or its default)")
     else:
         fix = "use a smaller batch or model (AFT tunes no batch-size parameter here), or free the GPU"
-    return Diagnosis("oom", redact(f"The trial ran out of GPU memory; {fix}{_log(context)}."), "out of memory")
+    return Diagnosis("oom", f"The trial ran out of GPU memory; {fix}{_log(context)}.", "out of memory")
 
 
 def _arguments(lines: list[str], text: str, context: RunContext, params: dict[str, Any]) -> Diagnosis | None:
@@ -261,21 +268,21 @@ def _arguments(lines: list[str], text: str, context: RunContext, params: dict[st
         if match:
             names = [n.strip() for n in match.group(1).split(",") if n.strip()]
             given = " ".join(f"{n} VALUE" if n.startswith("-") else "VALUE" for n in names)
-            return Diagnosis("arguments", redact(
+            return Diagnosis("arguments",
                 f"The script requires {', '.join(names)}, which AFT does not pass by itself; give "
                 f"{'them' if len(names) > 1 else 'it'} after `--`: `aft {context.command} {context.script} -- "
-                f"{given}`."), "required " + " ".join(names))
+                f"{given}`.", "required " + " ".join(names))
         match = _ARGS_UNRECOGNIZED.search(line)
         if match:
-            return Diagnosis("arguments", redact(
+            return Diagnosis("arguments",
                 f"The script does not accept the arguments {match.group(1).strip()}; pass only flags it defines "
-                f"after `--`, and remove any parameter it does not take from [search] in aft.toml."),
+                f"after `--`, and remove any parameter it does not take from [search] in aft.toml.",
                 "unrecognized " + match.group(1).strip())
         match = _ARGS_INVALID.search(line)
         if match and "usage:" in text:
-            return Diagnosis("arguments", redact(
+            return Diagnosis("arguments",
                 f"The script rejected its argument {match.group(1)}: {match.group(2).strip()}; check the value "
-                f"passed after `--` or the range in [search] of aft.toml."), f"invalid {match.group(1)}")
+                f"passed after `--` or the range in [search] of aft.toml.", f"invalid {match.group(1)}")
     return None
 
 
@@ -286,8 +293,8 @@ def _metric_missing(metric: str, seen: list[str], context: RunContext) -> Diagno
     else:
         what = ("it reported no metric at all; print it (e.g. print(f'" + metric + ": {value}')) or pass "
                 "`--metric NAME` with what it does report")
-    return Diagnosis("metric_missing", redact(
-        f"The script ran to the end but never reported {metric}: {what}."), metric)
+    return Diagnosis("metric_missing",
+        f"The script ran to the end but never reported {metric}: {what}.", metric)
 
 
 def _crash(returncode: int | None, lines: list[str], context: RunContext, reason: str) -> Diagnosis:
@@ -295,16 +302,16 @@ def _crash(returncode: int | None, lines: list[str], context: RunContext, reason
                  and not l.strip().startswith("Traceback")), "")
     if last:
         code = f" (exit code {returncode})" if returncode not in (None, 0, 1) else ""
-        return Diagnosis("crash", redact(f"The script failed with `{last[:300]}`{code}{_log(context)}."), last[:300])
+        return Diagnosis("crash", f"The script failed with `{last[:300]}`{code}{_log(context)}.", last[:300])
     if isinstance(returncode, int) and returncode < 0:
         name = _SIGNALS.get(-returncode, "")
-        return Diagnosis("crash", redact(f"The script was killed by signal {-returncode}"
-                                         f"{f' ({name})' if name else ''}{_log(context)}."), f"signal {-returncode}")
+        return Diagnosis("crash", f"The script was killed by signal {-returncode}"
+                                         f"{f' ({name})' if name else ''}{_log(context)}.", f"signal {-returncode}")
     if returncode not in (None, 0):
-        return Diagnosis("crash", redact(f"The script exited with code {returncode} without an error message"
-                                         f"{_log(context)}."), f"exit {returncode}")
+        return Diagnosis("crash", f"The script exited with code {returncode} without an error message"
+                                         f"{_log(context)}.", f"exit {returncode}")
     said = reason or "the run failed"
-    return Diagnosis("crash", redact(f"{said[0].upper()}{said[1:]}{_log(context)}."), said)
+    return Diagnosis("crash", f"{said[0].upper()}{said[1:]}{_log(context)}.", said)
 
 
 # -- helpers ------------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from aft_tui.redaction import redact, remember_environment
 from aft_tui.runs.metrics import MetricRecord, may_hold_metrics, parse_line, parse_metrics_file_line
 from aft_tui.runs.watchdog import GUARD
 
@@ -218,6 +219,10 @@ class TrialProcess:
         self.on_lines = on_lines
         self.on_metrics = on_metrics
         self.on_warning = on_warning
+        # Whatever the trial prints is redacted before anyone sees it; its own variables
+        # (HF_TOKEN=..., a key passed in `env`) are among the secrets from now on.
+        remember_environment(os.environ)
+        remember_environment(request.env)
         self.warnings: list[str] = []
         self.pid: int | None = None
         self._transport: asyncio.SubprocessTransport | None = None
@@ -543,8 +548,14 @@ class TrialProcess:
             self._emit([_last_cr_segment(decoded)], decoded)
 
     def _emit(self, lines: list[str], text: str) -> None:
+        # Secrets are removed here, at the source: the log file, the tail (and so the failure
+        # reason and diagnosis), the views and the session log all receive the redacted lines.
+        joined = "\n".join(lines)
+        cleaned = redact(joined)
+        if cleaned is not joined:
+            lines = cleaned.split("\n")
         if self._log is not None:
-            self._log.write("\n".join(lines))
+            self._log.write(cleaned)
             self._log.write("\n")
             self._log.flush()
         self._tail.extend(lines[-TAIL_LINES:])
@@ -561,6 +572,7 @@ class TrialProcess:
             self.on_metrics(records)
 
     def _warn(self, message: str) -> None:
+        message = redact(message)  # it may quote a line of the metrics file
         self.warnings.append(message)
         if self.on_warning is not None:
             self.on_warning(message)

@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from aft_tui.errors import UserError
+from aft_tui.redaction import redact
 from aft_tui.vcs import gitcmd
 from aft_tui.vcs.links import create_links, top_level_candidates
 from aft_tui.vcs.snapshot import snapshot_directory, snapshot_working_copy
@@ -413,6 +414,8 @@ class Workspace:
         staged: list[str] = []
         for rel, content in (files or {}).items():
             target, repo_rel = self._locate(rel, writing=True)
+            if rel == PARAMS_FILE and isinstance(content, str):
+                content = redact(content)  # AFT's own record (it quotes the command line); scripts stay as written
             data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
             _atomic_write(target, data)
             staged.append(repo_rel)
@@ -421,7 +424,7 @@ class Workspace:
         removed = [self._locate(rel, writing=True) for rel in remove or ()]
         literal = {"GIT_LITERAL_PATHSPECS": "1"}
         commit_args = ["commit", "-q", "--allow-empty", "--no-verify", "--cleanup=whitespace",
-                       "-m", message.strip() or "AFT commit"]
+                       "-m", redact(message.strip()) or "AFT commit"]
         try:
             if removed:
                 self._tracked.clear()
@@ -489,7 +492,8 @@ class Workspace:
         if not tree:
             raise UserError(f"No commit {sha!r} in {self.branch}'s repository; pick one from `aft runs`.")
         try:
-            new = gitcmd.out(runner, "commit-tree", tree, "-p", "HEAD", "-m", message.strip() or f"Roll back to {sha}")
+            new = gitcmd.out(runner, "commit-tree", tree, "-p", "HEAD", "-m",
+                              redact(message.strip()) or f"Roll back to {sha}")
             self._tracked.clear()
             gitcmd.run(runner, ["reset", "-q", "--hard", new])
         except git.GitCommandError as exc:
@@ -516,7 +520,8 @@ class Workspace:
     def add_note(self, sha: str, data: Mapping[str, Any]) -> None:
         """Attach `data` (as JSON) to commit `sha` under refs/notes/aft, replacing any earlier note."""
         runner = self._git()
-        payload = (json.dumps(dict(data), indent=2, sort_keys=True, default=str) + "\n").encode("utf-8")
+        # Notes are pushed along with the branch: no secret a trial printed may reach one.
+        payload = (redact(json.dumps(dict(data), indent=2, sort_keys=True, default=str)) + "\n").encode("utf-8")
         args = ["notes", f"--ref={NOTES_REF}", "add", "-f", "-F", "-", f"{sha}^{{commit}}"]
         for attempt in range(40):
             status, _, err = gitcmd.run(runner, args, stdin=payload, check=False)

@@ -31,6 +31,8 @@ class Step:
     echo_auth: bool = False  # put the request's Authorization header into the error (redaction tests)
     prompt_tokens: int = 11
     completion_tokens: int = 7
+    raw: bytes | None = None  # sent as the whole body instead of a completion (a proxy's page, a wrong path)
+    content_type: str = "text/html"  # of `raw`
 
 
 def text(content: str, **kw: Any) -> Step:
@@ -43,6 +45,11 @@ def tool(name: str, arguments: dict[str, Any] | None = None, content: str = "") 
 
 def error(status: int, message: str, code: str | None = None, **kw: Any) -> Step:
     return Step(status=status, error=message, error_code=code, **kw)
+
+
+def raw(body: bytes, content_type: str = "text/html", status: int = 200) -> Step:
+    """A reply that is not the API's: `body` as it is, with `status` (200: the server said all went well)."""
+    return Step(status=status, raw=body, content_type=content_type)
 
 
 class ScriptedLLMServer:
@@ -136,6 +143,14 @@ class _Handler(BaseHTTPRequestHandler):
         step = self.owner.next_step()
         if step.sleep:
             time.sleep(step.sleep)
+        if step.raw is not None:
+            self.send_response(step.status)
+            self.send_header("Content-Type", step.content_type)
+            self.send_header("Content-Length", str(len(step.raw)))
+            self.end_headers()
+            self.wfile.write(step.raw)
+            self.wfile.flush()
+            return
         if step.status != 200:
             message = step.error
             if step.echo_auth:

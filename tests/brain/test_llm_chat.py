@@ -118,9 +118,10 @@ def _free_port() -> int:
 
 
 async def test_redaction_removes_env_secrets_and_credential_shapes(monkeypatch):
-    from aft_tui.brain.redact import redact
+    from aft_tui.redaction import redact, refresh_from_environment
 
     monkeypatch.setenv("MY_SERVICE_TOKEN", "tok-abcdef-123456")
+    refresh_from_environment()  # the secret set is computed once; a variable set later is added explicitly
     text_in = "key tok-abcdef-123456 and Authorization: Bearer abc.def-123456 and sk-live-0123456789abcdef"
     out = redact(text_in)
     assert "tok-abcdef-123456" not in out and "abc.def-123456" not in out and "sk-live-0123456789abcdef" not in out
