@@ -11,6 +11,7 @@ import asyncio
 import inspect
 import json
 import math
+import os
 import threading
 import time
 import warnings
@@ -225,11 +226,13 @@ class Tuner:
         """A session killed while trials ran left their in-flight files (see engine/inflight.py):
         stop a trial still running, so that it does not train beside its own re-run, and record
         each as cancelled, so that its commit and tag have a record. _reconcile re-queues it."""
-        from aft_tui.runs.orphans import stop_recorded
+        from aft_tui.runs.orphans import is_running, stop_recorded
 
         engine = self.engine
         for path, note in await asyncio.to_thread(inflight.left_behind, engine.state_dir, engine.session_id):
             number, run_id = note["number"], note["run_id"]
+            if is_running(note.get("aft_pid"), note.get("aft_started")):
+                continue  # the AFT that runs it is alive (this session open twice): its trial, not a leftover
             stopped = await asyncio.to_thread(stop_recorded, note)
             if stopped is not None:
                 engine.info_message(f"Trial {number} ({run_id}) was still running from the session that was "
@@ -270,6 +273,9 @@ class Tuner:
                                 "in blocks of about 8 KB, so live curves and pruning lag unless the script writes "
                                 "AFT_METRICS.")
         self._resolve_direction()
+        from aft_tui.runs.orphans import start_time
+
+        self._own_start = start_time(os.getpid())  # with the pid, names this AFT in its in-flight files
         await self._recover_interrupted()
         self._started = time.time()
         baseline = self._take_baseline()
@@ -561,7 +567,8 @@ class Tuner:
                              "optuna_trial": trial.number if trial is not None else None,
                              "params": choice.params, "strategy": choice.source, "rationale": choice.rationale,
                              "extra": choice.extra or {}, "commit": sha, "tag": tag, "command": command,
-                             "started_at": started_at}
+                             "started_at": started_at,
+                             "aft_pid": os.getpid(), "aft_started": getattr(self, "_own_start", None)}
         spec.process_file = inflight.mark(engine.state_dir, spec.process_note)
         engine.emit(ev.TrialStarted(run_id=run_id, number=number, params=choice.params, command=command, commit=sha,
                                     gpus=gpus or [], rationale=choice.rationale))

@@ -1,10 +1,11 @@
 """Finding and stopping a trial that a killed AFT left running.
 
 The guard (`watchdog.py`) normally stops a trial when AFT dies. When it could not (it was killed
-too, or could not start), the trial would go on training beside the one a resume starts again. So each running trial is recorded in a small
-file: its pid, its process group and the process's start time. A pid alone is not enough, as
-the system reuses pids; a process is taken for the trial only if its start time matches, and a
-process of the group only if it started after the trial did.
+too, or could not start), the trial would go on training beside the one a resume starts again.
+So each running trial is recorded in a small file: its pid, its process group and the process's
+start time. A pid alone is not enough, as the system reuses pids; a process is taken for the
+trial only if its start time matches, and a process of the group only if it started after the
+trial did.
 """
 
 from __future__ import annotations
@@ -29,6 +30,14 @@ def start_time(pid: int) -> float | None:
         return psutil.Process(pid).create_time()
     except psutil.Error:
         return None
+
+
+def is_running(pid: Any, started: Any) -> bool:
+    """Whether the process `pid` that started at `started` (see start_time) still runs."""
+    if not (isinstance(pid, int) and pid > 0 and isinstance(started, (int, float))):
+        return False
+    now = start_time(pid)
+    return now is not None and abs(now - float(started)) <= _SAME_START_S
 
 
 def record_process(path: Path, pid: int, command: list[str], note: dict[str, Any]) -> None:

@@ -20,7 +20,7 @@ from tests.engine.helpers import aft, aft_env, aft_popen, results, session_ids
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="process groups and SIGKILL are POSIX")
 
-# Each launch of the script counts itself in $TRIAL_STATE/starts/. The second launch is the slow
+# Each launch of the script counts itself in $TRIAL_STATE/starts/. Launch $SLOW_LAUNCH is the slow
 # trial: it starts a child, prints nothing and sleeps. Every launch takes an exclusive lock on
 # $TRIAL_STATE/device.lock for its whole life and notes in $TRIAL_STATE/overlap when it cannot:
 # that is two trials training at once (on a GPU box, on the same GPU).
@@ -39,13 +39,14 @@ except OSError:
 starts = os.path.join(state, "starts")
 n = len(os.listdir(starts)) + 1
 info = {"pid": os.getpid(), "pgid": os.getpgid(0), "lr": a.lr}
-if n == 2:
+slow = n == int(os.environ.get("SLOW_LAUNCH", "0"))
+if slow:
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     info["child"] = child.pid
 with open(os.path.join(starts, f"{n}.json.tmp"), "w") as f:
     json.dump(info, f)
 os.replace(os.path.join(starts, f"{n}.json.tmp"), os.path.join(starts, f"{n}.json"))
-if n == 2:
+if slow:
     time.sleep(60)
 print(f"val_loss: {abs(a.lr - 0.05) + 0.1:.4f}", flush=True)
 '''
@@ -88,7 +89,7 @@ def setup(git_project, tmp_path: Path):
     project = git_project(src)
     state = tmp_path / "state"
     (state / "starts").mkdir(parents=True)
-    env = aft_env(TRIAL_STATE=str(state))
+    env = aft_env(TRIAL_STATE=str(state), SLOW_LAUNCH="2")
     yield project, state, env
     for path in (state / "starts").glob("*.json"):  # never leave a test's trial behind
         info = json.loads(path.read_text())
@@ -264,3 +265,34 @@ def test_a_killed_guard_is_replaced_and_told_every_running_group() -> None:
         for proc in (first, second, done):
             proc.kill()
             proc.wait()
+
+
+def test_resume_leaves_alone_a_trial_whose_aft_still_runs(setup) -> None:
+    """A trial in flight in an AFT that is alive (the same session opened twice) is not a
+    leftover: a resume neither stops it nor records it."""
+    project, state, env = setup
+    env = dict(env, SLOW_LAUNCH="0")
+    first = aft(project, "tune", "train.py", "--trials", "1", "--metric", "val_loss", "--direction", "min", "--yes",
+                env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    (sid,) = session_ids(project)
+    (done,) = results(project)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    try:
+        me = psutil.Process()
+        note = {"session": sid, "run_id": f"{sid}-t009", "number": 9, "optuna_trial": 8, "params": done["params"],
+                "strategy": "tpe", "rationale": "", "commit": done["commit"], "tag": done["tag"],
+                "command": done["command"], "started_at": time.time(), "aft_pid": me.pid,
+                "aft_started": me.create_time(), "pid": other.pid, "pgid": other.pid,
+                "started": psutil.Process(other.pid).create_time()}
+        planted = project / ".aft" / "running" / f"{sid}-t009.json"
+        planted.parent.mkdir(parents=True, exist_ok=True)
+        planted.write_text(json.dumps(note))
+        resumed = aft(project, "tune", "--resume", sid, "--trials", "2", env=env)
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        assert other.poll() is None and "still running" not in resumed.stdout
+        assert [r["number"] for r in results(project)] == [1, 2]
+        assert planted.exists()  # its own AFT clears it when it records the trial
+    finally:
+        other.kill()
+        other.wait()
