@@ -313,12 +313,12 @@ def _load_results(project: Path, session: str | None, all_sessions: bool = False
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    import json
+    from aft_tui.fsutil import json_text
 
     project = _project_root(args.project)
     results, session = _load_results(project, args.session, args.all)
-    if args.json:
-        print(json.dumps(results, indent=2, default=str))
+    if args.json:  # strict JSON, NaN spelled as AFT's files spell it (a file written before may hold it bare)
+        print(json_text(results))
         return EXIT_OK
     from rich.console import Console
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 
 def _current_umask() -> int:
@@ -51,9 +53,55 @@ def atomic_write_json(path: Path, data: Any, durable: bool = True) -> None:
     atomic_write_text(path, json_text(data) + "\n", durable)
 
 
+# JSON has no NaN or infinity. Every JSON file AFT writes (results.json, result.json,
+# metadata.json, aft_params.json, the session state, the git notes, the session log) spells a
+# non-finite number as the string Python prints for it, so strict parsers read the files and the
+# value still says what happened (a loss that became "nan" diverged; a null would say nothing).
+NON_FINITE_SPELLINGS: dict[str, float] = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with every non-finite float replaced by its spelling ("nan", "inf", "-inf").
+
+    Containers are copied (tuples become lists, as json would write them); anything else json
+    cannot write goes through the same conversion as `json_text`.
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, (str, int)) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return json_safe(_json_default(value))
+
+
 def json_text(data: Any) -> str:
-    """The JSON text AFT writes to its files: indented, keys in insertion order."""
-    return json.dumps(data, indent=2, sort_keys=False, default=_json_default)
+    """The JSON text AFT writes to its files: indented, keys in insertion order, strict JSON.
+
+    Non-finite floats are written as their spellings (see NON_FINITE_SPELLINGS), never as the bare
+    `NaN`/`Infinity` Python's json module emits by default. The copy that replaces them is made
+    only when the fast, strict dump finds one.
+    """
+    try:
+        return json.dumps(data, indent=2, sort_keys=False, default=_json_default, allow_nan=False)
+    except ValueError:
+        return json.dumps(json_safe(data), indent=2, sort_keys=False, default=_json_default, allow_nan=False)
+
+
+def number(value: Any) -> float | None:
+    """A number as AFT's files hold it: an int or float, or a non-finite one's spelling; else None.
+
+    Readers of records use this so that a diverged trial's "nan" reads as NaN, not as text.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        return NON_FINITE_SPELLINGS.get(value.strip().lower())
+    return None
 
 
 def _json_default(value: Any) -> Any:
@@ -64,9 +112,50 @@ def _json_default(value: Any) -> Any:
     return repr(value)
 
 
+class CorruptJSON(ValueError):
+    """A JSON file AFT reads is not JSON (torn, binary, truncated); `why` says how, briefly."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(f"{path} is not valid JSON ({why})")
+        self.path = Path(path)
+        self.why = why
+
+
 def read_json(path: Path, default: Any = None) -> Any:
+    """The parsed file, `default` when it does not exist; CorruptJSON when it cannot be parsed."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
+        with open(path, "rb") as fh:
+            raw = fh.read()
     except FileNotFoundError:
         return default
+    return parse_json_bytes(raw, path)
+
+
+def parse_json_bytes(raw: bytes, path: Path, parse_constant: Callable[[str], Any] | None = None) -> Any:
+    """Parse a file's bytes, naming the file and the problem in one short phrase when it fails.
+
+    `parse_constant` is json's hook for a bare NaN/Infinity (files written before they were spelled).
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorruptJSON(path, f"byte {exc.start} is not UTF-8 text") from None
+    try:
+        return json.loads(text, parse_constant=parse_constant)
+    except json.JSONDecodeError as exc:
+        raise CorruptJSON(path, f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise CorruptJSON(path, "nested too deeply") from None
+
+
+def keep_aside(path: Path) -> Path:
+    """Rename a corrupt file to `<name>.corrupt-<time>` next to it, so nothing in it is lost."""
+    path = Path(path)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while os.path.lexists(aside):
+        n += 1
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    os.replace(path, aside)
+    return aside

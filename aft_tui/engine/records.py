@@ -25,7 +25,8 @@ def session_records(root: Path, session: str | None, all_sessions: bool = False)
     from aft_tui.settings import load_settings
 
     outputs = Path(load_settings(root).outputs)
-    records = Outputs(outputs if outputs.is_absolute() else root / outputs).results()
+    folder = outputs if outputs.is_absolute() else root / outputs
+    records = Outputs(folder, recover=lambda: noted_records(root, root / ".aft", folder)).results()
     if all_sessions:
         return records, ""
     if session is None:
@@ -34,6 +35,41 @@ def session_records(root: Path, session: str | None, all_sessions: bool = False)
             raise UserError(f"No AFT session in {root}; start one with `aft tune train.py`.")
         session = ids[-1]
     return [r for r in records if r.get("session") == session], session
+
+
+def noted_records(project: Path, state_dir: Path, outputs: Path) -> list[dict[str, Any]]:
+    """This project's trial records as the git notes and trial commits hold them.
+
+    The third copy of each record (after outputs/results.json and outputs/<run-id>/result.json),
+    used to rebuild results.json when it is damaged and a run folder is gone. A note holds the
+    result and the commit's parameters file the rest of what identifies the trial; the record says
+    where it came from. Only sessions of this project count (a repository may hold several).
+    """
+    from aft_tui.engine.session import list_sessions
+    from aft_tui.vcs.trial_notes import noted_trials
+
+    sessions = {s.session_id: s for s in list_sessions(state_dir)}
+    records: list[dict[str, Any]] = []
+    for commit, note, params_file in noted_trials(project, state_dir):
+        session, number = params_file.get("session"), params_file.get("trial")
+        run_id = params_file.get("run_id") or note.get("run_id")
+        if session not in sessions or not isinstance(number, int) or not isinstance(run_id, str):
+            continue
+        state = sessions[session]
+        value = note.get("value")
+        records.append({
+            "run_id": run_id, "session": session, "number": number, "optuna_trial": number - 1,
+            "status": note.get("status"), "reason": note.get("reason") or "",
+            "params": note.get("params") or params_file.get("params") or {}, "fixed": params_file.get("fixed") or {},
+            "metric": note.get("metric") or state.metric, "direction": state.direction,
+            "value": value, "final": value, "best": note.get("best"), "duration": note.get("duration") or 0.0,
+            "commit": commit, "tag": f"aft/{session}/trial-{number:03d}",
+            "script_args": note.get("script_args") or params_file.get("script_args") or [],
+            "strategy": params_file.get("strategy"), "rationale": params_file.get("rationale"),
+            "log": str(Path(outputs) / run_id / f"{run_id}.log"), "validation": value,
+            "recovered_from": f"the git note on commit {commit[:10]}",
+        })
+    return records
 
 
 def pick(records: list[dict[str, Any]], ref: str | int, session: str) -> dict[str, Any]:

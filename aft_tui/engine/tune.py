@@ -24,6 +24,7 @@ from aft_tui.engine import inflight
 from aft_tui.engine.engine import LOG_LINES_KEPT_PER_TRIAL
 from aft_tui.engine.trial import TrialOutcome, TrialRun, pruning_step
 from aft_tui.errors import UserError
+from aft_tui.fsutil import json_safe, json_text
 from aft_tui.runs import slots as slotting
 from aft_tui.runs.invocation import baseline_args, build_args
 from aft_tui.runs.objective import final_value
@@ -121,6 +122,16 @@ class Tuner:
 
         self._fail_fast = FailFast()
         self._stop_sentence = ""  # set when failures stop the session early (see FailFast)
+        self._share_outputs()
+
+    def _share_outputs(self) -> None:
+        """outputs/ may be shared with sessions running beside this one: its file warnings go to
+        this session's views, and a damaged results.json can be rebuilt from the git notes too."""
+        from aft_tui.engine.records import noted_records
+
+        engine = self.engine
+        engine.outputs.warn = engine.info_message
+        engine.outputs.recover = lambda: noted_records(engine.info.project, engine.state_dir, engine.outputs.root)
 
     # -- setup -------------------------------------------------------------------
     def build_space(self) -> SearchSpace:
@@ -607,7 +618,7 @@ class Tuner:
             from aft_tui.target.script_args import describe
 
             message += f"\n\nScript arguments: {describe(self.engine.script_args)}"
-        sha = ws.commit(message, files={PARAMS_FILE: json.dumps(payload, indent=2, default=str) + "\n"})
+        sha = ws.commit(message, files={PARAMS_FILE: json_text(payload) + "\n"})
         tag = ws.trial_tag(f"{number:03d}")  # made while the trial runs
         return sha, tag
 
@@ -654,9 +665,9 @@ class Tuner:
             record["script_result"] = outcome.script_result
         self._diagnose(record, outcome)
         previous_best = self.best_result()
-        noting = _in_background(engine.workspace.add_note, sha, {
+        noting = _in_background(engine.workspace.add_note, sha, json_safe({
             k: record[k] for k in ("run_id", "status", "reason", "metric", "value", "best", "duration", "params",
-                                   "script_args")})
+                                   "script_args")}))
         engine.outputs.write_result(record)
         try:
             noting.result()
@@ -686,8 +697,9 @@ class Tuner:
             return
         kept = None
         if outcome.artifact is not None:
-            try:
-                kept = str(engine.outputs.keep_best(outcome.artifact))
+            try:  # outputs/model* is shared by the project's sessions: the best of them all (see keep_if_best)
+                where = engine.outputs.keep_if_best(record, outcome.artifact)
+                kept = str(where) if where is not None else None
             except OSError as exc:
                 engine.info_message(f"Could not copy the best model ({exc}); it stays at {outcome.artifact}.")
         engine.emit(ev.BestUpdated(run_id=record["run_id"], value=value, params=record["params"], metric=self.metric or ""))
@@ -802,8 +814,14 @@ class Tuner:
         self.engine.outputs.write_metadata(metadata)
 
     def _best_model_path(self) -> str | None:
+        """The model AFT kept last (outputs/model.<ext> or outputs/model/; the newest if several)."""
         root = self.engine.outputs.root
-        for candidate in sorted(root.glob("model*")):
-            if not candidate.name.startswith(".") and not candidate.name.endswith(".tmp"):
-                return str(candidate)
-        return None
+        kept = []
+        for candidate in root.glob("model*"):
+            if candidate.name.startswith(".") or candidate.name.endswith(".tmp"):
+                continue
+            try:
+                kept.append((candidate.stat().st_mtime_ns, str(candidate)))
+            except OSError:
+                continue
+        return max(kept)[1] if kept else None
