@@ -6,6 +6,10 @@
       results.json          every trial
       metadata.json         the experiment: target, space, strategy, best params and how chosen
       <run-id>/<run-id>.log one folder per run (plus its own result.json, metrics, artifact)
+      .aft.lock             held while any session updates the files above (see file_lock)
+
+Several sessions may write here at once. Every update holds the lock and merges into the files as
+they are at that moment; the best model is the best of every session's trials (`keep_if_best`).
 """
 
 from __future__ import annotations
@@ -54,7 +58,9 @@ def _stderr(sentence: str) -> None:
 def _records_problem(data: Any) -> str | None:
     """Why parsed results.json content is not a list of trial records, or None when it is."""
     if not isinstance(data, list):
-        return f"it holds a JSON {type(data).__name__ if data is not None else 'null'} instead of a list of records"
+        kind = ("an object" if isinstance(data, dict) else "text" if isinstance(data, str)
+                else "null" if data is None else "true/false" if isinstance(data, bool) else "a number")
+        return f"it holds {kind} instead of a list of records"
     for i, item in enumerate(data, start=1):
         if not is_record(item):
             return f"item {i} is not a trial record"
@@ -66,7 +72,7 @@ def _salvage(raw: bytes) -> list[dict[str, Any]]:
     text = raw.decode("utf-8", errors="replace")
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if data is not None:
         items = data if isinstance(data, list) else list(data.values()) if isinstance(data, dict) else []
@@ -80,7 +86,7 @@ def _salvage(raw: bytes) -> list[dict[str, Any]]:
             pos += 1
         try:
             item, pos = decoder.raw_decode(text, pos)
-        except ValueError:
+        except (ValueError, RecursionError):
             break
         if is_record(item):
             found.append(item)
@@ -361,8 +367,11 @@ class Outputs:
             data = None
         if isinstance(data, dict):
             return data
-        with self.lock():
-            self._corrupt_metadata_aside()
+        try:
+            with self.lock():
+                self._corrupt_metadata_aside()
+        except OSError as exc:  # a read-only folder: say so, change nothing
+            self.warn(f"{self.root / 'metadata.json'} is corrupt and could not be set aside ({exc.strerror or exc}).")
         return {}
 
     def _corrupt_metadata_aside(self) -> None:
