@@ -21,7 +21,7 @@ RUN = "20260101-000000-abc-t001"
 
 def _hostile_recording(path: Path) -> Path:
     with SessionLog(path) as log:
-        log.append(ev.SessionStarted(session_id="s" + HOSTILE, target="train.py", branch="aft/s"))
+        log.append(ev.SessionStarted(session_id="s" + HOSTILE, target="train.py" + HOSTILE, branch="aft/s" + HOSTILE))
         log.append(ev.UserMessage(text=f"hello {HOSTILE}[bold]user[/bold]"))
         log.append(ev.AssistantMessage(text=f"streamed {HOSTILE[:6]}", message_id="m1", final=False))
         log.append(ev.AssistantMessage(text=f"{HOSTILE[6:]} rest", message_id="m1", final=False))
@@ -30,7 +30,8 @@ def _hostile_recording(path: Path) -> Path:
         log.append(ev.Proposal(proposal_id="p1", proposal_kind="refactor", title=f"title {HOSTILE}",
                                rationale=f"why {HOSTILE}", diff=f"--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b {HOSTILE}\n"))
         log.append(ev.Decision(proposal_id="p1", approved=False, feedback=f"no {HOSTILE}"))
-        log.append(ev.TrialStarted(run_id=RUN, number=1, params={"lr": 0.1}, rationale=HOSTILE))
+        log.append(ev.TrialStarted(run_id=RUN, number=1, params={"lr": 0.1, "opt": f"adam{HOSTILE}[bold]"},
+                                   rationale=HOSTILE))
         log.append(ev.TrialLog(run_id=RUN, lines=[f"log {HOSTILE}[bold]x[/bold]", "progress 10%\rprogress 99%"]))
         log.append(ev.TrialFinished(run_id=RUN, number=1, status="failed", reason=f"crashed {HOSTILE}"))
         log.append(ev.ErrorEvent(message=f"error {HOSTILE}"))
@@ -95,3 +96,29 @@ def test_plain_chat_reads_input_that_is_not_utf8(quick_project: Path):
         said = [e["text"] for e in map(json.loads, log.read_text(encoding="utf-8").splitlines())
                 if e["kind"] == "user_message"]
         assert said == ["\ufffd\ufffd hello \ufffd("], said
+
+
+async def test_a_replayed_recording_draws_no_escape_sequence_anywhere_in_the_app(tmp_path: Path):
+    from textual.geometry import Region
+
+    from aft_tui.ui.replay import ReplayController
+
+    path = _hostile_recording(tmp_path / "shared.jsonl")
+    app = AftApp(replay=ReplayController.open(str(path)), autoplay=False, save_setting=lambda k, v: None)
+    async with app.run_test(size=(200, 60)) as pilot:
+        app.action_replay_jump(1)
+        await pilot.pause(0.3)
+        leaks = {}
+        drawn = ""
+        for widget in app.screen.walk_children():
+            if not widget.display or not widget.size.area:
+                continue
+            text = "".join(segment.text for strip in widget.render_lines(Region(0, 0, *widget.size))
+                           for segment in strip)
+            drawn += text
+            found = [c for c in CONTROLS if c in text]
+            if found:
+                leaks[f"{type(widget).__name__}#{widget.id}"] = found
+        assert leaks == {}
+        assert "hello [bold]user[/bold]" in drawn and "streamed" in drawn and "title" in drawn
+        assert "opt=adam[bold]" in drawn  # markup in a recorded string stays text

@@ -16,6 +16,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from aft_tui.ui.model import ChatEntry, SessionModel
+from aft_tui.ui.terminal_text import inert
 from aft_tui.ui.widgets.command_input import CommandInput
 
 if TYPE_CHECKING:
@@ -85,13 +86,13 @@ class ConversationPane(Vertical):
                 continue
             if entry.final:
                 if entry.text != drawn:
-                    widget.update(entry.text)
+                    widget.update(inert(entry.text))
                 del self._streaming[key]
             elif entry.text != drawn:
                 if entry.text.startswith(drawn):
-                    widget.append(entry.text[len(drawn):])
+                    widget.append(inert(entry.text[len(drawn):]))
                 else:
-                    widget.update(entry.text)
+                    widget.update(inert(entry.text))
                 self._streaming[key] = (entry, widget, entry.text)
         if waiting and not self._catch_up_due:
             self._catch_up_due = True
@@ -103,18 +104,18 @@ class ConversationPane(Vertical):
             # first screen of a new session does not need.
             from textual.widgets import Markdown
 
-            widget = Markdown(entry.text, classes="entry assistant")
+            widget = Markdown(inert(entry.text), classes="entry assistant")
             if not entry.final:
                 self._streaming[id(entry)] = (entry, widget, entry.text)
             return widget
-        text = Text(_PREFIX.get(entry.role, "") + entry.text)
+        text = Text(_PREFIX.get(entry.role, "") + inert(entry.text))
         return Static(text, classes=f"entry {entry.role}", markup=False)
 
     # -- view-local output: commands and their results -----------------------------------------
     def show_command(self, line: str) -> None:
         if not line.startswith("/"):
             return  # free text comes back as a user_message event
-        self._mount([Static(Text("› " + line), classes="entry command")])
+        self._mount([Static(Text("› " + inert(line)), classes="entry command")])
 
     def show_result(self, kind: str, text: str, renderable: Any = None) -> None:
         if not text and renderable is None:
@@ -123,7 +124,7 @@ class ConversationPane(Vertical):
         if renderable is not None:
             self._mount([Static(renderable, classes=classes)])
         else:
-            self._mount([Static(Text(text), classes=classes)])
+            self._mount([Static(Text(inert(text)), classes=classes)])
 
     def _mount(self, widgets: list[Widget]) -> None:
         log = self.scrollback

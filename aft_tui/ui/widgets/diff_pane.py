@@ -22,6 +22,7 @@ from textual.widgets import Static
 from aft_tui.ui.model import ProposalState, SessionModel
 from aft_tui.ui.proposal_text import editable, runs_something, what_will_run
 from aft_tui.ui.screens.prompt import PromptScreen
+from aft_tui.ui.terminal_text import inert
 
 _DECIDING = ("approve", "reject", "feedback", "edit")
 
@@ -101,24 +102,24 @@ class DiffPane(Vertical, can_focus=True):
         head = Text()
         head.append(f" {verdict.upper()} ", style=style)
         head.append(f"  {p.proposal_id} · {p.proposal_kind} · {self._index + 1}/{len(self._ids)}  ")
-        head.append(p.title, style="bold")
+        head.append(inert(p.title), style="bold")
         title.update(head)
         why = p.rationale or ""
         if state.decision is not None and state.decision.feedback:
             why += f"\nFeedback: {state.decision.feedback}"
-        rationale.update(Text(why))
+        rationale.update(Text(inert(why)))
         parts: list[Any] = []
         summary = what_will_run(p)
         if summary:
             heading = "What approving does" if runs_something(p) else "No file changes"
             parts.append(Text(heading, style="bold underline"))
-            parts.append(Text(summary))
+            parts.append(Text(inert(summary)))
         if p.diff.strip():
             if parts:
                 parts.append(Text("\nFiles it changes:", style="bold underline"))
             from rich.syntax import Syntax  # Pygments is imported on the first diff, not at start-up
 
-            parts.append(Syntax(p.diff, "diff", theme=self.syntax_theme, background_color="default", word_wrap=False))
+            parts.append(Syntax(inert(p.diff), "diff", theme=self.syntax_theme, background_color="default", word_wrap=False))
         code.update(Group(*parts) if len(parts) > 1 else parts[0] if parts else Text("(no file changes)", style="dim"))
         self.query_one("#diff-body", VerticalScroll).scroll_home(animate=False)
 

@@ -176,9 +176,9 @@ class LogPane(Vertical):
             header.show("No trial output yet.")
             return
         text = Text()
-        text.append(self.run_id, style="bold")
+        text.append(inert(self.run_id), style="bold")
         if self.status:
-            text.append(f" · {self.status}")
+            text.append(f" · {inert(self.status)}")
         text.append(f" · {self.received:,} lines")
         if self.skipped:
             text.append(f" ({self.skipped:,} skipped)", style="dim")
@@ -188,7 +188,7 @@ class LogPane(Vertical):
             found = f"{self._match + 1}/{len(self._matches)}" if self._matches else "no match"
             text.append(f" · '{self._highlighter.query}' {found}")
         if self._note:
-            text.append(f" · {self._note}", style="dim")
+            text.append(f" · {inert(self._note)}", style="dim")
         header.show(text, throttle=throttle)
 
     # -- keys -----------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from textual.widgets import DataTable
 
 from aft_tui.ui.model import SessionModel, TrialRow, fmt_duration, fmt_params, fmt_value
 from aft_tui.ui.screens.confirm import ConfirmScreen
+from aft_tui.ui.terminal_text import inert
 from aft_tui.ui.widgets.learning_plot import LearningPlot
 
 _STATUS_STYLE = {"ok": "green", "running": "bold cyan", "failed": "red", "timeout": "red", "pruned": "yellow",
@@ -115,9 +116,11 @@ class RunsPane(Vertical):
     def _cells(self, row: TrialRow) -> list[Any]:
         mark = "●" if row.run_id in self.marked else " "
         status = Text(row.status + (" ★" if row.run_id == self._best else ""), style=_STATUS_STYLE.get(row.status, ""))
+        params = self._model.params_text(row) if self._model is not None else fmt_params(row.params)
+        # Text, not str: DataTable reads a str cell as markup, and a recording's strings are plain text.
         return [f"{mark}{row.number}", status, fmt_value(row.value),
-                fmt_duration(row.duration) if row.duration is not None else "…", row.commit[:8],
-                self._model.params_text(row) if self._model is not None else fmt_params(row.params)]
+                fmt_duration(row.duration) if row.duration is not None else "…", Text(inert(row.commit[:8])),
+                Text(inert(params))]
 
     def replot(self) -> None:
         model = self._model

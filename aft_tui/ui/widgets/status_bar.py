@@ -11,6 +11,7 @@ from typing import Any
 from rich.text import Text
 
 from aft_tui.ui.model import SessionModel
+from aft_tui.ui.terminal_text import inert
 from aft_tui.ui.widgets.line_label import LineLabel
 
 _ORDER = ("pending", "trial", "best", "budget", "llm", "branch", "session")
@@ -28,7 +29,7 @@ class StatusBar(LineLabel):
         parts = []
         for key in _ORDER:
             if key in fields:
-                parts.append((key, str(fields[key])))
+                parts.append((key, inert(str(fields[key]))))  # a recording's session id or branch: plain text
         for i, (key, value) in enumerate(parts):
             if i:
                 text.append(" │ ", style="dim")
