@@ -145,6 +145,9 @@ class LLMClient:
                        json_mode: bool = False, model: str | None = None) -> Reply:
         """One completion, retried on transient failures; raises LLMError with a clear sentence."""
         litellm = load_litellm()
+        # Whatever a prompt quotes (a run's output, a traceback, the person's message) leaves
+        # this machine: no secret goes with it.
+        messages = [_redacted_message(m) for m in messages]
         kwargs = self._request_kwargs(model)
         if tools and self.supports_tools():
             kwargs["tools"] = tools
@@ -402,6 +405,18 @@ def _retry_after(exc: BaseException) -> float | None:
             return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
         except (TypeError, ValueError):
             return None
+
+
+def _redacted_message(message: dict[str, Any]) -> dict[str, Any]:
+    content = message.get("content")
+    if isinstance(content, str):
+        cleaned = redact(content)
+        return message if cleaned is content else {**message, "content": cleaned}
+    if isinstance(content, list):  # content parts: only the text parts hold text
+        parts = [{**p, "text": redact(p["text"])} if isinstance(p, dict) and isinstance(p.get("text"), str) else p
+                 for p in content]
+        return {**message, "content": parts}
+    return message
 
 
 def _check_stream(response: Any, built: Any) -> None:
