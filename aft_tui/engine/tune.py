@@ -249,17 +249,19 @@ class Tuner:
                 engine.info_message(f"Trial {number} ({run_id}) was still running from the session that was "
                                     f"killed (process group {stopped.pgid}); it was stopped, and it runs again.")
             if all(r.get("run_id") != run_id for r in self.session_results()) and note.get("commit"):
-                self._record_interrupted(note)
+                self._record_interrupted(note, time.time() if stopped is not None else None)
             inflight.clear(path)
 
-    def _record_interrupted(self, note: dict[str, Any]) -> None:
+    def _record_interrupted(self, note: dict[str, Any], ended: float | None) -> None:
         """The record of a trial whose session was killed while it ran: cancelled, like a trial
-        stopped with Ctrl-C (recorded, not counted, its parameters run again)."""
+        stopped with Ctrl-C (recorded, not counted, its parameters run again). `ended`: when it
+        was stopped, if it still ran."""
         started_at = float(note.get("started_at") or time.time())
-        try:  # the last line it wrote is the last sign of life there is
-            ended = self.engine.outputs.log_path(note["run_id"]).stat().st_mtime
-        except OSError:
-            ended = started_at
+        if ended is None:
+            try:  # the last line it wrote is the last sign of life there is
+                ended = self.engine.outputs.log_path(note["run_id"]).stat().st_mtime
+            except OSError:
+                ended = started_at
         choice = Choice(dict(note.get("params") or {}), str(note.get("rationale") or ""), str(note.get("strategy") or ""),
                         dict(note.get("extra") or {}))
         outcome = TrialOutcome(status="cancelled", duration=max(0.0, ended - started_at),

@@ -182,6 +182,8 @@ def test_resume_stops_a_trial_left_running(setup) -> None:
     assert re.search(r"Trial 2 \(\S+\) was still running [^.]*; it was stopped", text), out
     assert not _group(slow["pgid"])
     assert not _running(slow["pid"]) and not _running(slow["child"])
+    killed = next(r for r in results(project) if r["number"] == 2)
+    assert killed["duration"] >= 3  # it ran until the resume stopped it
 
 
 LAUNCH_FROM_A_THREAD = """\
