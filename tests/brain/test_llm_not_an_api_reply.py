@@ -79,3 +79,12 @@ async def test_a_real_server_error_is_still_retried(server):
     server.script(error(502, "bad gateway"), text("fine"))
     reply = await client.complete([{"role": "user", "content": "hi"}])
     assert reply.text == "fine" and len(server.requests) == 2
+
+
+async def test_a_server_error_that_quotes_a_json_parser_is_still_a_server_error(server):
+    from tests.brain.llm_server import error, text
+
+    client = LLMClient(MODEL, api_base=server.url, timeout=5, backoff_base=0.01)
+    server.script(error(500, "Expecting value: line 1 column 1 (char 0)"), text("fine"))
+    reply = await client.complete([{"role": "user", "content": "hi"}])
+    assert reply.text == "fine" and len(server.requests) == 2
