@@ -463,8 +463,10 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except Exception as exc:  # a bug in AFT: one line for the person, the traceback in a file
+        from aft_tui.redaction import redact
+
         path = _write_crash_report()
-        print(f"aft: internal error ({type(exc).__name__}: {exc}); details in {path}. Please report it.",
+        print(redact(f"aft: internal error ({type(exc).__name__}: {exc}); details in {path}. Please report it."),
               file=sys.stderr)
         return EXIT_INTERNAL
 
@@ -473,9 +475,11 @@ def _write_crash_report() -> str:
     import tempfile
     import traceback
 
+    from aft_tui.redaction import redact
+
     fd, path = tempfile.mkstemp(prefix="aft-crash-", suffix=".txt")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(traceback.format_exc())
+    with os.fdopen(fd, "w") as fh:  # people attach this file to a bug report: no secrets in it
+        fh.write(redact(traceback.format_exc()))
     return path
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from aft_tui.engine.events import Event, TrialLog, TrialMetric
-from aft_tui.fsutil import read_json
+from aft_tui.fsutil import CorruptJSON, read_json
 from aft_tui.runs import artifacts, result_files
 from aft_tui.runs.launcher import LaunchRequest, TrialProcess
 from aft_tui.runs.objective import final_value
@@ -249,7 +249,12 @@ class TrialRun:
         history = self.history()
         outcome = TrialOutcome(status="ok", history=history, metric_names=list(self._names),
                                returncode=launched.returncode, tail=list(launched.tail), sources=self.histories())
-        script_result = read_json(self.spec.run_dir / "result.json")
+        try:
+            script_result = read_json(self.spec.run_dir / "result.json")
+        except CorruptJSON as exc:  # the script's own file: named and ignored, the trial's metrics still count
+            script_result = None
+            self._on_warning(f"The script wrote {exc.path.name} in its run folder but it is not valid JSON ({exc.why}); "
+                             "AFT ignored it.")
         if isinstance(script_result, dict):
             outcome.script_result = script_result
         values = [row[self.metric] for row in history if self.metric and self.metric in row]

@@ -202,3 +202,21 @@ def test_a_corrupt_metadata_file_is_named_and_kept_when_read(tmp_path: Path):
     assert len(said) == 1 and str(tmp_path / "outputs" / "metadata.json") in said[0]
     assert _aside(said[0], tmp_path / "outputs", "metadata.json").read_text() == "[1, 2]"
 
+
+
+def test_a_broken_result_file_the_script_writes_is_named_and_ignored(tmp_path: Path):
+    """A script may write its own result.json into $AFT_RUN_DIR; a torn one must not fail the trial."""
+    env = aft_env(XDG_CONFIG_HOME=str(tmp_path / "xdg"))
+    project = tmp_path / "proj"
+    project.mkdir()
+    git(project, "init", "-q", "-b", "main")
+    (project / "train.py").write_text(SCRIPT + 'import os\nopen(os.path.join(os.environ["AFT_RUN_DIR"], "result.json"), "w").write("[{")\n')
+    (project / ".gitignore").write_text("outputs/\n")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "initial")
+    proc = aft(project, *TUNE, "--trials", "2", env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    records = _strict((project / "outputs" / "results.json").read_text())
+    assert [r["status"] for r in records] == ["ok", "ok"]
+    assert all(isinstance(r["value"], float) for r in records)

@@ -153,3 +153,26 @@ def test_the_writers_redact_whatever_reaches_them(git_project, monkeypatch):
     assert "[redacted]" in history and [s for s in planted if s in history] == []
     assert ws.read_note(sha)["reason"] == "RuntimeError: 401 token=[redacted]"
     assert ws.params_at(sha) == {"rationale": "because [redacted]", "script_args": ["--token", "[redacted]"]}
+
+
+def test_an_internal_error_report_holds_no_secret(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture):
+    """The crash report is the file people attach to a bug report; the one-line message goes to a terminal log."""
+    from aft_tui import cli
+    from aft_tui.redaction import refresh_from_environment
+
+    monkeypatch.setenv("HF_TOKEN", HF_TOKEN)
+    refresh_from_environment()
+
+    def explode(args: object) -> int:
+        raise RuntimeError("401 token=" + HF_TOKEN)
+
+    monkeypatch.setitem(cli.COMMANDS, "sessions", explode)
+    assert cli.main(["sessions"]) == 70
+    line = capsys.readouterr().err
+    assert "internal error" in line and HF_TOKEN not in line
+    report = Path(line.split("details in ")[1].split(". Please")[0])
+    try:
+        text = report.read_text()
+        assert "RuntimeError" in text and HF_TOKEN not in text
+    finally:
+        report.unlink()
