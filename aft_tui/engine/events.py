@@ -44,7 +44,18 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     if cls is None:
         ts = data.get("ts", 0.0)
         return UnknownEvent(raw=dict(data), ts=float(ts) if fits(ts, float) and not isinstance(ts, str) else 0.0)
-    return cls(**typed_fields(cls, data))
+    fields_ = typed_fields(cls, data, _MEASURED.get(cls, ()))
+    if cls is TrialFinished and isinstance(fields_.get("result"), dict):
+        _check_result(fields_["result"])
+    return cls(**fields_)
+
+
+def _check_result(result: dict[str, Any]) -> None:
+    """A trial's record inside its `trial_finished` event: the entries the views read are checked too."""
+    for key, kind in (("commit", str), ("metric", str), ("direction", str), ("params", dict)):
+        value = result.get(key)
+        if value is not None and not isinstance(value, kind):
+            raise ValueError(f"field 'result' holds a '{key}' of the wrong type")
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
@@ -245,3 +256,9 @@ class LLMUsage(Event):
     completion_tokens: int = 0
     cost_usd: float | None = None  # None while no reply had a known price (local or custom models)
     calls: int = 0  # model replies received
+
+
+# The fields that hold a measurement, which a diverged run makes NaN or infinite; every other
+# number in an event (a time, a duration, a budget, a price) is finite.
+_MEASURED: dict[type, tuple[str, ...]] = {TrialFinished: ("value",), BestUpdated: ("value",),
+                                          TuneProgress: ("best",), TrialMetric: ("values",)}

@@ -3,6 +3,9 @@
 The session log and the session state are files a person can edit, copy between machines, or
 damage; a value of the wrong type (`"lines": 5`, `"created": "x"`) must be caught where the file
 is read, as one clear problem with that record, not later as a crash inside a view.
+
+A check is built once per type hint (a replay decodes events by the hundred thousand), so
+checking a field costs about one call.
 """
 
 from __future__ import annotations
@@ -10,10 +13,10 @@ from __future__ import annotations
 import math
 import types
 import typing
-from dataclasses import fields
-from typing import Any, Union
+from dataclasses import dataclass, fields
+from typing import Any, Callable, Collection, Union
 
-_HINTS: dict[type, dict[str, Any]] = {}
+Check = Callable[[Any], bool]
 
 
 class FieldTypeError(ValueError):
@@ -27,6 +30,19 @@ class FieldTypeError(ValueError):
         self.name = name
 
 
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    hint: Any
+    check: Check | None  # None: any value
+    numeric: bool  # the field can hold a float: NaN and infinities are looked for
+    whole: bool  # an integer field (no float): 3.0 is read as 3
+
+
+_FIELDS: dict[type, tuple[_Field, ...]] = {}
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
 def field_hints(cls: type) -> dict[str, Any]:
     """A dataclass's fields and their resolved type hints, worked out once per class."""
     hints = _HINTS.get(cls)
@@ -36,61 +52,90 @@ def field_hints(cls: type) -> dict[str, Any]:
     return hints
 
 
-def typed_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+def _fields_of(cls: type) -> tuple[_Field, ...]:
+    found = _FIELDS.get(cls)
+    if found is None:
+        found = _FIELDS[cls] = tuple(
+            _Field(name, hint, check_for(hint), _accepts(hint, float), _accepts(hint, int) and not _accepts(hint, float))
+            for name, hint in field_hints(cls).items())
+    return found
+
+
+def typed_fields(cls: type, data: dict[str, Any], measured: Collection[str] = ()) -> dict[str, Any]:
     """The entries of `data` that are fields of `cls`, checked against their types.
 
-    Floats that JSON could only store as text ("nan", "inf") stay text, as the readers of the
-    log expect; a whole number stored as 3.0 in an integer field comes back as 3. Raises
-    FieldTypeError for the first field whose value cannot be what `cls` holds there.
+    Only the `measured` fields (an objective, a metric: what a diverged run makes NaN) may hold
+    NaN or an infinity, which JSON can only store as text ("nan", "inf"): that text stays text,
+    as the readers of the log expect. A time, a duration or a budget is always finite. A whole
+    number stored as 3.0 in an integer field comes back as 3. Raises FieldTypeError for the first
+    field whose value cannot be what `cls` holds there.
     """
     out: dict[str, Any] = {}
-    for name, hint in field_hints(cls).items():
-        if name not in data:
+    for spec in _fields_of(cls):
+        if spec.name not in data:
             continue
-        value = data[name]
-        # NaN and infinities are stored as text where a value can be missing or is a measurement
-        # (an objective, a metric); a plain float field (a time, a duration) is never one.
-        if not fits(value, hint) or (hint is float and (isinstance(value, str) or not math.isfinite(value))):
-            raise FieldTypeError(name, value, hint)
-        if isinstance(value, float) and not _accepts(hint, float) and _accepts(hint, int):
+        value = data[spec.name]
+        if spec.check is not None and not spec.check(value):
+            raise FieldTypeError(spec.name, value, spec.hint)
+        if spec.numeric and spec.name not in measured and _non_finite_number(value):
+            raise FieldTypeError(spec.name, value, spec.hint)
+        if spec.whole and type(value) is float:
             value = int(value)
-        out[name] = value
+        out[spec.name] = value
     return out
 
 
 def fits(value: Any, hint: Any) -> bool:
     """Whether a JSON value can stand for a field of type `hint`."""
+    check = check_for(hint)
+    return check is None or check(value)
+
+
+_CHECKS: dict[Any, Check | None] = {}
+
+
+def check_for(hint: Any) -> Check | None:
+    """A function telling whether a JSON value fits `hint` (None when any value does)."""
+    try:
+        return _CHECKS[hint]
+    except KeyError:
+        check = _CHECKS[hint] = _build(hint)
+        return check
+    except TypeError:  # an unhashable hint: built each time
+        return _build(hint)
+
+
+def _build(hint: Any) -> Check | None:
     if hint is Any or hint is object:
-        return True
+        return None
     if hint is str:
-        return isinstance(value, str)
+        return lambda v: type(v) is str
     if hint is bool:
-        return isinstance(value, bool)
+        return lambda v: type(v) is bool
     if hint is int:
-        return (isinstance(value, int) and not isinstance(value, bool)) or (
-            isinstance(value, float) and value.is_integer())
+        return lambda v: type(v) is int or (type(v) is float and v.is_integer())
     if hint is float:
-        if isinstance(value, str):
-            return _non_finite(value)
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+        return lambda v: type(v) in (int, float) or (type(v) is str and _non_finite(v))
     if hint is type(None):
-        return value is None
+        return lambda v: v is None
     origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
     if origin is Union or origin is types.UnionType:
-        return any(fits(value, arm) for arm in typing.get_args(hint))
+        arms = [check_for(arm) for arm in args]
+        if any(arm is None for arm in arms):
+            return None
+        return lambda v: any(arm(v) for arm in arms)  # type: ignore[misc]
     if origin is list:
-        if not isinstance(value, list):
-            return False
-        args = typing.get_args(hint)
-        if args and args[0] is str:  # log lines, by the hundred thousand in a replay
-            return all(isinstance(v, str) for v in value)
-        return not args or args[0] is Any or all(fits(v, args[0]) for v in value)
+        item = check_for(args[0]) if args else None
+        if item is None:
+            return lambda v: type(v) is list
+        return lambda v: type(v) is list and all(map(item, v))
     if origin is dict:
-        if not isinstance(value, dict):
-            return False
-        args = typing.get_args(hint)
-        return len(args) < 2 or args[1] is Any or all(fits(v, args[1]) for v in value.values())
-    return True  # a type this module does not know: not checked
+        value = check_for(args[1]) if len(args) == 2 else None
+        if value is None:
+            return lambda v: type(v) is dict
+        return lambda v: type(v) is dict and all(map(value, v.values()))
+    return None  # a type this module does not know: not checked
 
 
 def _accepts(hint: Any, simple: type) -> bool:
@@ -98,6 +143,12 @@ def _accepts(hint: Any, simple: type) -> bool:
         return True
     origin = typing.get_origin(hint)
     return (origin is Union or origin is types.UnionType) and simple in typing.get_args(hint)
+
+
+def _non_finite_number(value: Any) -> bool:
+    if type(value) is float:
+        return not math.isfinite(value)
+    return type(value) is str and _non_finite(value)
 
 
 def _non_finite(text: str) -> bool:
@@ -109,8 +160,7 @@ def _non_finite(text: str) -> bool:
 
 
 def _describe(hint: Any) -> str:
-    simple = {str: "text", int: "a whole number", float: "a number", bool: "true/false",
-              type(None): "null"}
+    simple = {str: "text", int: "a whole number", float: "a number", bool: "true/false", type(None): "null"}
     if hint in simple:
         return simple[hint]
     origin = typing.get_origin(hint)
