@@ -14,8 +14,9 @@ from aft_tui.fsutil import atomic_write_json
 
 
 def new_session_id() -> str:
-    """Sortable by time, unique enough for one project: 20261121-061530-a3f."""
-    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)[:3]
+    """Sortable by time and unique even for sessions started in the same second (several `aft
+    tune` at once on one project): 20261121-061530-a3f9c2."""
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
 
 
 @dataclass
