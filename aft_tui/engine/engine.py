@@ -115,6 +115,7 @@ class Engine:
             self._workspace = await asyncio.to_thread(Workspace.create, self.info.project, self.session_id, self.state_dir)
         # The log is opened once the workspace exists: a refused start leaves no empty log behind.
         self._log = SessionLog(path)
+        self._share_outputs()
         self.state.status = "running"
         self.state.save(self.state_dir)
         self.emit(ev.SessionStarted(session_id=self.session_id, target=self.state.target, project=self.state.project,
@@ -125,6 +126,15 @@ class Engine:
         if self.script_args:
             self.info_message(f"The script runs with your arguments: {describe_args(self.script_args)} (the baseline; "
                               "AFT replaces the ones it tunes).")
+
+    def _share_outputs(self) -> None:
+        """outputs/ may be shared with sessions running beside this one: its file warnings go to
+        this session's views (and log), and a damaged results.json can be rebuilt from the git
+        notes too. Before the session starts they go to stderr."""
+        from aft_tui.engine.records import noted_records
+
+        self.outputs.warn = self.info_message
+        self.outputs.recover = lambda: noted_records(self.info.project, self.state_dir, self.outputs.root)
 
     # -- events ----------------------------------------------------------------
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:

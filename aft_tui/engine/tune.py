@@ -122,16 +122,6 @@ class Tuner:
 
         self._fail_fast = FailFast()
         self._stop_sentence = ""  # set when failures stop the session early (see FailFast)
-        self._share_outputs()
-
-    def _share_outputs(self) -> None:
-        """outputs/ may be shared with sessions running beside this one: its file warnings go to
-        this session's views, and a damaged results.json can be rebuilt from the git notes too."""
-        from aft_tui.engine.records import noted_records
-
-        engine = self.engine
-        engine.outputs.warn = engine.info_message
-        engine.outputs.recover = lambda: noted_records(engine.info.project, engine.state_dir, engine.outputs.root)
 
     # -- setup -------------------------------------------------------------------
     def build_space(self) -> SearchSpace:

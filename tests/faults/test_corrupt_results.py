@@ -220,3 +220,25 @@ def test_a_broken_result_file_the_script_writes_is_named_and_ignored(tmp_path: P
     records = _strict((project / "outputs" / "results.json").read_text())
     assert [r["status"] for r in records] == ["ok", "ok"]
     assert all(isinstance(r["value"], float) for r in records)
+
+
+async def test_a_session_tells_its_views_about_a_repair_not_just_stderr(tmp_path: Path, capsys: pytest.CaptureFixture):
+    """In `aft chat` the person reads the conversation, not stderr: `/runs` on a damaged file says so there."""
+    from aft_tui.engine import events as ev
+    from aft_tui.engine.engine import Engine
+    from aft_tui.settings import Settings
+
+    project = _make_project(tmp_path, aft_env(XDG_CONFIG_HOME=str(tmp_path / "xdg")), 2)
+    settings = Settings()
+    settings.update({"metric": "val_loss", "direction": "min"}, "the test")
+    engine = Engine.open(project / "train.py", settings, project=project)
+    await engine.start()
+    seen: list[str] = []
+    engine.subscribe(lambda e: seen.append(e.text) if isinstance(e, ev.Info) else None)
+    try:
+        (project / "outputs" / "results.json").write_bytes(b"[{")
+        assert len(engine.runs(session_only=False)) == 2
+    finally:
+        engine.close("test over")
+    assert any("results.json was corrupt" in text for text in seen), seen
+    assert "corrupt" not in capsys.readouterr().err
