@@ -122,3 +122,47 @@ async def test_a_replayed_recording_draws_no_escape_sequence_anywhere_in_the_app
         assert leaks == {}
         assert "hello [bold]user[/bold]" in drawn and "streamed" in drawn and "title" in drawn
         assert "opt=adam[bold]" in drawn  # markup in a recorded string stays text
+
+
+def test_the_plain_chat_prompt_on_a_terminal_reads_input_that_is_not_utf8(quick_project: Path):
+    """prompt-toolkit hands undecodable bytes on as surrogates, which no UTF-8 file can hold."""
+    import os
+    import pty
+    import select
+    import time
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "aft_tui", "chat", "--plain", "train.py"], cwd=quick_project,
+                            stdin=slave, stdout=slave, stderr=slave, env=aft_env(TERM="xterm"), close_fds=True)
+    os.close(slave)
+    out = b""
+
+    def read_until(done, timeout: float = 60.0) -> None:
+        nonlocal out
+        deadline = time.monotonic() + timeout
+        while not done(out) and time.monotonic() < deadline and proc.poll() is None:
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    out += os.read(master, 65536)
+                except OSError:
+                    break
+        assert done(out), out.decode("utf-8", "replace")[-2000:]
+
+    try:
+        read_until(lambda text: text.count(b"aft>") >= 1)
+        os.write(master, b"\xff\xfe hi\r")
+        read_until(lambda text: b"did not recognise" in text and text.count(b"aft>") >= 3)
+        os.write(master, b"/quit\r")
+        read_until(lambda text: b"saved;" in text)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    text = out.decode("utf-8", "replace")
+    assert "surrogates" not in text and "codec" not in text and "Traceback" not in text, text[-2000:]
+    (log,) = (quick_project / ".aft" / "sessions").glob("*.jsonl")
+    said = [e["text"] for e in map(json.loads, log.read_text(encoding="utf-8").splitlines())
+            if e["kind"] == "user_message"]
+    assert said == ["\ufffd\ufffd hi"]
