@@ -121,6 +121,11 @@ class Engine:
         self.emit(ev.SessionStarted(session_id=self.session_id, target=self.state.target, project=self.state.project,
                                     branch=self._workspace.branch, worktree=str(self._workspace.path), resumed=resumed,
                                     settings=_public_settings(self.settings)))
+        if resumed:  # before anything of the resumed session runs: nothing trains beside a leftover
+            from aft_tui.engine import inflight
+
+            for sentence in await asyncio.to_thread(inflight.stop_leftovers, self.state_dir, self.session_id):
+                self.info_message(sentence)
         if getattr(self._workspace, "prefix_note", ""):
             self.info_message(self._workspace.prefix_note)
         if self.script_args:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +54,26 @@ def left_behind(state_dir: Path, session_id: str) -> list[tuple[Path, dict[str, 
                 and isinstance(data.get("number"), int)):
             found.append((path, data))
     return sorted(found, key=lambda item: item[1]["number"])
+
+
+def stop_leftovers(state_dir: Path, session_id: str) -> list[str]:
+    """Stop every trial a killed run of this session left running, before a resume runs anything.
+
+    Called when the session reopens (whatever runs first: a smoke run, a repair, trials), so no
+    run of the resumed session ever trains beside a leftover. The file stays, marked with when
+    it was stopped: the tuner records the trial from it (Tuner._recover_interrupted). Returns a
+    sentence for each trial stopped (this runs in a worker thread; the caller tells the views).
+    """
+    from aft_tui.runs.orphans import is_running, stop_recorded
+
+    said = []
+    for _path, note in left_behind(state_dir, session_id):
+        if is_running(note.get("aft_pid"), note.get("aft_started")):
+            continue  # the AFT that runs it is alive (this session open twice): its trial, not a leftover
+        stopped = stop_recorded(note)
+        if stopped is None:
+            continue
+        said.append(f"Trial {note['number']} ({note['run_id']}) was still running from the session that was killed "
+                     f"(process group {stopped.pgid}); it was stopped, and it runs again.")
+        mark(state_dir, {**note, "stopped_at": time.time()})
+    return said

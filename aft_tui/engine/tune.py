@@ -227,19 +227,20 @@ class Tuner:
         """A session killed while trials ran left their in-flight files (see engine/inflight.py):
         stop a trial still running, so that it does not train beside its own re-run, and record
         each as cancelled, so that its commit and tag have a record. _reconcile re-queues it."""
-        from aft_tui.runs.orphans import is_running, stop_recorded
+        from aft_tui.runs.orphans import is_running
 
         engine = self.engine
+        # Usually done when the session reopened (Engine.start); again here for a tuner started on
+        # an engine that did not reopen one (the Python API driving several runs).
+        for sentence in await asyncio.to_thread(inflight.stop_leftovers, engine.state_dir, engine.session_id):
+            engine.info_message(sentence)
         for path, note in await asyncio.to_thread(inflight.left_behind, engine.state_dir, engine.session_id):
-            number, run_id = note["number"], note["run_id"]
+            run_id = note["run_id"]
             if is_running(note.get("aft_pid"), note.get("aft_started")):
                 continue  # the AFT that runs it is alive (this session open twice): its trial, not a leftover
-            stopped = await asyncio.to_thread(stop_recorded, note)
-            if stopped is not None:
-                engine.info_message(f"Trial {number} ({run_id}) was still running from the session that was "
-                                    f"killed (process group {stopped.pgid}); it was stopped, and it runs again.")
             if all(r.get("run_id") != run_id for r in self.session_results()) and note.get("commit"):
-                self._record_interrupted(note, time.time() if stopped is not None else None)
+                stopped_at = note.get("stopped_at")
+                self._record_interrupted(note, float(stopped_at) if isinstance(stopped_at, (int, float)) else None)
             inflight.clear(path)
 
     def _record_interrupted(self, note: dict[str, Any], ended: float | None) -> None:

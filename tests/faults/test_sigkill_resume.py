@@ -186,6 +186,22 @@ def test_resume_stops_a_trial_left_running(setup) -> None:
     assert killed["duration"] >= 3  # it ran until the resume stopped it
 
 
+def test_reopening_the_session_stops_a_leftover_before_anything_runs(setup) -> None:
+    """Whatever a resumed session does first (a chat, a smoke run of a pipeline), the leftover is
+    stopped as the session reopens, not only once tuning starts."""
+    project, state, env = setup
+    slow = _kill_during_slow_trial(project, state, env, guard_too=True)
+    assert _running(slow["pid"]), "the fault was not injected: the trial is gone"
+    (sid,) = session_ids(project)
+    chat = subprocess.run([sys.executable, "-m", "aft_tui", "chat", "--plain", "--resume", sid], cwd=project,
+                          input="/quit\n", capture_output=True, text=True, timeout=120, env=env)
+    out = " ".join((chat.stdout + chat.stderr).split())
+    assert chat.returncode == 0, out
+    assert re.search(r"Trial 2 \(\S+\) was still running [^.]*; it was stopped", out), out
+    assert not _group(slow["pgid"]) and not _running(slow["child"])
+    _check_resumed(project, state, env, slow)  # the tuner still records it as cancelled, once
+
+
 LAUNCH_FROM_A_THREAD = """\
 import asyncio, sys, threading, time
 from pathlib import Path
