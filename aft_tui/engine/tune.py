@@ -71,14 +71,24 @@ def reported_steps(history: list[dict[str, Any]], metric: str) -> dict[int, floa
     return out
 
 
-def _first_lines(path: Path, n: int) -> list[str]:
-    import itertools
-
+def _first_lines(path: Path, n: int, width: int = 64 * 1024) -> list[str]:
+    """The first `n` lines of a run's log, each at most `width` characters: one huge line is not
+    read into memory whole (the session log keeps only the start of it anyway)."""
+    lines: list[str] = []
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
-            return [line.rstrip("\n") for line in itertools.islice(fh, n)]
+            while len(lines) < n:
+                line = fh.readline(width)
+                if not line:
+                    break
+                if not line.endswith("\n"):  # longer than width: skip the rest of it
+                    rest = line
+                    while rest and not rest.endswith("\n"):
+                        rest = fh.readline(width)
+                lines.append(line.rstrip("\n"))
     except OSError:
-        return []
+        return lines
+    return lines
 
 
 def _in_background(fn: Callable[..., Any], *args: Any) -> Future:

@@ -523,8 +523,6 @@ class TrialProcess:
             lines = text.split("\n")
             if "\r" in text:
                 lines = [_last_cr_segment(line) if "\r" in line else line for line in lines]
-            if len(text) > LINE_LIMIT:
-                lines = _split_long(lines)
             self._emit(lines, text)
         pending = self._pending
         if b"\r" in pending:
@@ -539,7 +537,7 @@ class TrialProcess:
             piece, pending = pending[:cut], pending[cut:]
             self._pending = pending
             decoded = piece.decode("utf-8", "replace")
-            self._emit([_last_cr_segment(decoded)], decoded)
+            self._emit([_last_cr_segment(decoded)], decoded, ends_line=False)
 
     def _flush_pending(self) -> None:
         if self._pending:
@@ -547,7 +545,9 @@ class TrialProcess:
             self._pending = b""
             self._emit([_last_cr_segment(decoded)], decoded)
 
-    def _emit(self, lines: list[str], text: str) -> None:
+    def _emit(self, lines: list[str], text: str, ends_line: bool = True) -> None:
+        """`ends_line` False: a piece of a line longer than LINE_LIMIT that has not ended yet; the
+        views see it as a line of its own, the log file carries on the same line."""
         # Secrets are removed here, at the source: the log file, the tail (and so the failure
         # reason and diagnosis), the views and the session log all receive the redacted lines.
         joined = "\n".join(lines)
@@ -556,8 +556,11 @@ class TrialProcess:
             lines = cleaned.split("\n")
         if self._log is not None:
             self._log.write(cleaned)
-            self._log.write("\n")
+            if ends_line:
+                self._log.write("\n")
             self._log.flush()
+        if len(text) > LINE_LIMIT:  # the log file has each line as printed; the views get pieces
+            lines = _split_long(lines)
         self._tail.extend(lines[-TAIL_LINES:])
         if self.on_lines is not None:
             self.on_lines(lines)

@@ -73,7 +73,9 @@ def test_the_session_log_keeps_a_bounded_part_of_a_huge_line(git_project, tmp_pa
     assert all(len(line) < KEPT + 200 for line in kept)
     assert any(f"more characters cut; the whole line is in outputs/{run}/{run}.log" in line for line in kept)
     # Nothing of the line is lost: the trial's own log has every character.
-    assert (project / "outputs" / run / f"{run}.log").read_text().count("y") == 3_000_000
+    run_log = (project / "outputs" / run / f"{run}.log").read_text()
+    assert run_log.count("y") == 3_000_000
+    assert "y" * 3_000_000 in run_log.splitlines()  # as printed: one line, not 64 KiB pieces
     replay = aft(project, "replay", "--plain", str(log))
     assert replay.returncode == 0 and "Trial 1 ok" in replay.stdout, replay.stderr
 
@@ -106,3 +108,15 @@ async def test_the_log_pane_draws_a_huge_line_cut_and_quickly():
         for _ in range(20):
             app.logs.view._render_line(1, 0, 120)
         assert time.perf_counter() - began < 0.5  # each frame drew the whole megabyte
+
+
+def test_the_first_lines_of_a_run_log_are_read_without_holding_a_huge_line(tmp_path: Path):
+    """When the smoke run becomes trial 1 its log's first lines are shown again; a 3 MB line is
+    read in bounded pieces and shown cut like any other."""
+    from aft_tui.engine.tune import _first_lines
+
+    log = tmp_path / "run.log"
+    log.write_text("first\n" + "y" * 3_000_000 + "\nval_loss: 0.1\n")
+    lines = _first_lines(log, 10, width=1000)
+    assert lines == ["first", "y" * 1000, "val_loss: 0.1"]
+    assert _first_lines(log, 2, width=1000) == ["first", "y" * 1000]
