@@ -142,12 +142,17 @@ def runs(project: str | Path | None = None, session: str | None = None, *,
 
 def sessions(project: str | Path | None = None) -> list[dict[str, Any]]:
     """The project's sessions, oldest first: id, target, status, objective, trial count, best value."""
-    from aft_tui.engine.session import list_sessions
+    import warnings
+
+    from aft_tui.engine.session import scan_sessions
 
     root = _project_root(project)
     records = _session_records(root, None, all_sessions=True)[0]
+    readable, damaged = scan_sessions(root / ".aft")
+    for problem in damaged:  # named, like `aft sessions` does on stderr; the others are listed
+        warnings.warn(f"{problem.path} is damaged ({problem.problem}); that session is left out.", stacklevel=2)
     out = []
-    for s in list_sessions(root / ".aft"):
+    for s in readable:
         mine = [r for r in records if r.get("session") == s.session_id]
         values = [r["value"] for r in mine if r.get("status") == "ok" and isinstance(r.get("value"), (int, float))]
         best = (max if s.direction == "max" else min)(values) if values and s.metric else None

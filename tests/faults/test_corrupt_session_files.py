@@ -218,3 +218,20 @@ def test_a_resume_after_a_kill_mid_write_starts_its_events_on_a_new_line(project
     assert unreadable == [len(lines) + 1]  # only the torn line itself: the resume's first event is not glued to it
     assert any(e["kind"] == "session_started" and e["resumed"] for e in events)
     assert sum(e["kind"] == "trial_finished" for e in events) == 2
+
+
+def test_the_python_api_names_a_damaged_session_and_lists_the_others(tmp_path: Path):
+    import warnings as _warnings
+
+    from aft_tui import api
+
+    sessions = tmp_path / ".aft" / "sessions"
+    sessions.mkdir(parents=True)
+    (sessions / "20260101-000000-aaa.json").write_text(json.dumps(
+        {"session_id": "20260101-000000-aaa", "project": str(tmp_path), "target": "train.py", "status": "finished"}))
+    (sessions / "20260101-000001-bbb.json").write_bytes(b"\x00\xff{")
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        listed = api.sessions(tmp_path)
+    assert [s["session"] for s in listed] == ["20260101-000000-aaa"]
+    assert any("20260101-000001-bbb.json is damaged" in str(w.message) for w in caught), [str(w.message) for w in caught]
