@@ -7,6 +7,7 @@ import math
 import os
 import tempfile
 import time
+from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -74,6 +75,8 @@ def json_safe(value: Any) -> Any:
         return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
+    if is_dataclass(value) and not isinstance(value, type):  # field by field: no deep copy first
+        return {f.name: json_safe(getattr(value, f.name)) for f in fields(value)}
     return json_safe(_json_default(value))
 
 

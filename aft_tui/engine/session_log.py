@@ -7,39 +7,19 @@ session killed mid-write can still be replayed and resumed.
 from __future__ import annotations
 
 import json
-import math
 import os
-from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 from aft_tui.engine.events import Event, TrialLog, event_from_dict, field_names
+from aft_tui.fsutil import json_safe
 from aft_tui.redaction import redact
 
 
-def _clean(value: Any) -> Any:
-    """A JSON-ready copy of `value`: containers copied, dataclasses as dicts, NaN/inf as strings.
-
-    JSON has no NaN/inf, so they are stored as strings and the log stays valid JSON for any
-    reader. One pass, no deep copies of leaves: `dataclasses.asdict` followed by a cleaning pass
-    was most of the cost of logging an event.
-    """
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, (str, int)) or value is None:
-        return value
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _clean(getattr(value, f.name)) for f in fields(value)}
-    return value
-
-
 def event_record(event: Event) -> dict[str, Any]:
-    """The event as the session log stores it: its fields, then its kind."""
-    data = {name: _clean(getattr(event, name)) for name in field_names(type(event))}
+    """The event as the session log stores it: its fields, then its kind (non-finite numbers
+    spelled as in every JSON file AFT writes, see fsutil.json_safe)."""
+    data = {name: json_safe(getattr(event, name)) for name in field_names(type(event))}
     data["kind"] = event.kind
     return data
 
