@@ -113,6 +113,25 @@ def _split_long(lines: list[str]) -> list[str]:
     return out
 
 
+# Where a line too long to hold is cut into pieces, the cut is moved back to the last separator
+# within this many bytes: each piece is redacted on its own, and a token cut in two would not be
+# recognised in either half.
+_TOKEN_SPAN = 1024
+_SEPARATORS = frozenset(b" \t,;\"'()[]{}<>|")
+
+
+def _piece_end(pending: bytes) -> int:
+    """Where to cut the first piece off a line longer than LINE_LIMIT: after the last separator
+    near the limit (never inside a token), else at the limit; never inside a UTF-8 character."""
+    for i in range(LINE_LIMIT - 1, LINE_LIMIT - 1 - _TOKEN_SPAN, -1):
+        if pending[i] in _SEPARATORS:
+            return i + 1
+    cut = LINE_LIMIT
+    while cut < len(pending) and cut > LINE_LIMIT - 4 and (pending[cut] & 0xC0) == 0x80:
+        cut -= 1  # do not split a UTF-8 character
+    return cut
+
+
 def _display_path(path: Path) -> str:
     try:
         return path.relative_to(Path.cwd()).as_posix()
@@ -531,9 +550,7 @@ class TrialProcess:
             if cut > 0:
                 self._pending = pending = pending[cut:]
         while len(pending) >= LINE_LIMIT:
-            cut = LINE_LIMIT
-            while cut < len(pending) and cut > LINE_LIMIT - 4 and (pending[cut] & 0xC0) == 0x80:
-                cut -= 1  # do not split a UTF-8 character
+            cut = _piece_end(pending)
             piece, pending = pending[:cut], pending[cut:]
             self._pending = pending
             decoded = piece.decode("utf-8", "replace")

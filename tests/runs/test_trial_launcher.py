@@ -152,6 +152,26 @@ async def test_long_line_is_flushed_in_pieces(tmp_path):
     assert len(pieces) == 4
 
 
+async def test_a_secret_across_the_cut_of_a_long_line_is_still_redacted(tmp_path):
+    """A line too long to hold is cut into pieces and each piece is redacted on its own: the cut
+    goes before the token, never through it."""
+    secret = "planted-Secret-value-0123456789"
+    trial, _ = await run(
+        tmp_path,
+        f"""
+        import os, sys, time
+        sys.stdout.write(("w" * 9 + " ") * 6552 + "p" * 6 + os.environ["MY_SERVICE_API_KEY"] + " tail")  # the key spans byte 65,536
+        sys.stdout.flush()
+        time.sleep(0.3)
+        print(" end")
+        """,
+        env={"MY_SERVICE_API_KEY": secret},
+    )
+    assert secret not in trial.log and "[redacted]" in trial.log
+    assert not any(secret[:12] in piece or secret[-12:] in piece for piece in trial.lines)
+    assert trial.log.count("\n") == 1  # one line in the log file, as printed
+
+
 # ---------------------------------------------------------------- environment
 
 
