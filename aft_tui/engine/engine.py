@@ -71,6 +71,9 @@ class Engine:
             base = Path(project).resolve() if project else (git_toplevel(Path(cwd or Path.cwd())) or Path(cwd or Path.cwd()).resolve())
             state_dir = base / ".aft"
             state = SessionState.load(state_dir, session_id)
+            if state.running_elsewhere():  # two AFTs committing to one branch would tangle it
+                raise UserError(f"Session {session_id} is running in another AFT (process {state.owner_pid}); "
+                                "wait for it to finish or stop it (Ctrl-C there), then resume.")
             info = resolve_target(Path(state.project) / state.target, project=state.project, cwd=Path(state.project) / state.cwd)
             merged = Settings()
             merged.update({k: v for k, v in state.settings.items() if v is not None}, "the saved session")
@@ -116,7 +119,7 @@ class Engine:
         # The log is opened once the workspace exists: a refused start leaves no empty log behind.
         self._log = SessionLog(path)
         self._share_outputs()
-        self.state.status = "running"
+        self.state.claim()
         self.state.save(self.state_dir)
         self.emit(ev.SessionStarted(session_id=self.session_id, target=self.state.target, project=self.state.project,
                                     branch=self._workspace.branch, worktree=str(self._workspace.path), resumed=resumed,

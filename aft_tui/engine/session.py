@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
@@ -34,6 +35,25 @@ class SessionState:
     updated: float = field(default_factory=time.time)
     notes: dict[str, Any] = field(default_factory=dict)
     args: list[str] = field(default_factory=list)  # the script's own arguments, the same on every resume
+    # The AFT process running the session (pid and start time, so a reused pid is not mistaken
+    # for it): a "running" session whose process is gone was killed, and is listed as interrupted.
+    owner_pid: int | None = None
+    owner_started: float | None = None
+
+    def claim(self) -> None:
+        """Mark the session as running in this process."""
+        from aft_tui.runs.orphans import start_time
+
+        self.status = "running"
+        self.owner_pid = os.getpid()
+        self.owner_started = start_time(self.owner_pid)
+
+    def running_elsewhere(self) -> bool:
+        """Whether another live AFT process runs this session now."""
+        from aft_tui.runs.orphans import is_running
+
+        return (self.status == "running" and self.owner_pid != os.getpid()
+                and is_running(self.owner_pid, self.owner_started))
 
     def save(self, state_dir: Path) -> None:
         self.updated = time.time()
@@ -46,7 +66,10 @@ class SessionState:
         if data is None:
             known = ", ".join(list_session_ids(state_dir)) or "none"
             raise UserError(f"No session '{session_id}' in {state_dir}; known sessions: {known}. Run `aft sessions` to list them.")
-        return cls(**data)
+        state = cls(**data)
+        if state.status == "running" and not state.running_elsewhere() and state.owner_pid != os.getpid():
+            state.status = "interrupted"  # its AFT was killed (kill -9, a lost machine) before it could say so
+        return state
 
 
 class DamagedSessionError(UserError):

@@ -163,6 +163,8 @@ def _check_resumed(project: Path, state: Path, env: dict[str, str], slow: dict) 
 def test_sigkill_stops_the_trial_and_resume_records_it(setup) -> None:
     project, state, env = setup
     slow = _kill_during_slow_trial(project, state, env, guard_too=False)
+    listed = aft(project, "sessions", env=env)
+    assert " interrupted " in listed.stdout and " running " not in listed.stdout, listed.stdout  # its AFT is gone
     # The trial's whole group (the script and the child it started) goes within a couple of seconds.
     assert _wait(lambda: not _group(slow["pgid"]), 5), [p.cmdline() for p in _group(slow["pgid"])]
     assert not _running(slow["child"])
@@ -314,3 +316,24 @@ def test_resume_leaves_alone_a_trial_whose_aft_still_runs(setup) -> None:
     finally:
         other.kill()
         other.wait()
+
+
+def test_a_session_running_in_a_live_aft_is_not_resumed_beside_it(setup) -> None:
+    """Two AFTs on one session would commit to one branch and run its trials twice over."""
+    project, state, env = setup
+    proc = aft_popen(project, "tune", "train.py", "--trials", "3", "--metric", "val_loss", "--direction", "min",
+                     "--yes", env=env)
+    try:
+        assert _wait((state / "starts" / "2.json").exists, 120), "trial 2 never started"
+        (sid,) = session_ids(project)
+        listed = aft(project, "sessions", env=env)
+        assert " running " in listed.stdout, listed.stdout
+        second = aft(project, "tune", "--resume", sid, env=env)
+        assert second.returncode == 2, second.stdout + second.stderr
+        assert f"Session {sid} is running in another AFT (process {proc.pid})" in " ".join(second.stderr.split())
+        assert "Traceback" not in second.stderr
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
