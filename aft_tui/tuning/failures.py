@@ -97,12 +97,11 @@ def tell(study: Any, trial: Any, status: str, value: float | None, history: list
 
 
 def _set_attrs(study: Any, trial: Any, attrs: dict[str, Any]) -> None:
+    from aft_tui.tuning.optuna_adapter import set_trial_user_attr
+
     for key, val in attrs.items():
         try:
-            if hasattr(trial, "set_user_attr") and not hasattr(trial, "state"):
-                trial.set_user_attr(key, val)
-            else:  # a FrozenTrial (reconciling): write through the storage
-                study._storage.set_trial_user_attr(trial._trial_id, key, val)
+            set_trial_user_attr(study, trial, key, val)
         except Exception:  # the attribute is a label for people reading the study; never fail a tell over it
             return
 

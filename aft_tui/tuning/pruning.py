@@ -150,29 +150,35 @@ def _explain_median(study: Any, trial: Any, metric: str, value: float, step: int
 def _explain_hyperband(study: Any, trial: Any, metric: str, value: float, step: int) -> str:
     from optuna.study import StudyDirection
 
+    from aft_tui.tuning.optuna_adapter import (
+        completed_rungs,
+        hyperband_bracket,
+        hyperband_bracket_count,
+        hyperband_reduction_factor,
+    )
+
     maximize = study.direction == StudyDirection.MAXIMIZE
     pruner = study.pruner
     frozen = _frozen(study, trial.number)
-    attrs = frozen.system_attrs if frozen else {}
-    rung = max((int(k.rsplit("_", 1)[1]) for k in attrs if k.startswith("completed_rung_")), default=0)
-    key = f"completed_rung_{rung}"
+    rungs = completed_rungs(frozen) if frozen else {}
+    rung = max(rungs, default=0)
     trials = study.get_trials(deepcopy=False)
     bracket_text = ""
-    get_bracket = getattr(pruner, "_get_bracket_id", None)
-    n_brackets = getattr(pruner, "_n_brackets", None)
-    if callable(get_bracket):
-        bracket = get_bracket(study, frozen)
-        trials = [t for t in trials if get_bracket(study, t) == bracket]
+    bracket = hyperband_bracket(pruner, study, frozen)
+    if bracket is not None:
+        trials = [t for t in trials if hyperband_bracket(pruner, study, t) == bracket]
+        n_brackets = hyperband_bracket_count(pruner)
         if n_brackets:
             bracket_text = f", bracket {bracket + 1} of {n_brackets}"
-    competing = [t.system_attrs[key] for t in trials if key in t.system_attrs and t.number != trial.number]
-    competing.append(attrs.get(key, value))
-    factor = int(getattr(pruner, "_reduction_factor", 3))
+    competing = [completed_rungs(t)[rung] for t in trials if rung in completed_rungs(t) and t.number != trial.number]
+    mine = rungs.get(rung, value)
+    competing.append(mine)
+    factor = hyperband_reduction_factor(pruner)
     keep = max(1, len(competing) // factor)
     ranked = sorted(competing, reverse=maximize)
     cutoff = ranked[keep - 1]
     relation = "at least" if maximize else "at most"
-    shown, cutoff_text = _pair(float(attrs.get(key, value)), float(cutoff))
+    shown, cutoff_text = _pair(float(mine), float(cutoff))
     return (f"successive-halving rule (Hyperband{bracket_text}, rung {rung + 1}): {metric}={shown} at step "
             f"{step} is not in the top 1/{factor} of the {len(competing)} trial{'s' if len(competing) != 1 else ''} "
             f"of its bracket that reached this rung (the top {keep} needed {relation} {cutoff_text})")

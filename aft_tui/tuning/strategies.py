@@ -88,20 +88,29 @@ def _grid_sampler(grid: dict[str, list[Any]], seed: int) -> Any:
     """
     import optuna
 
+    from aft_tui.tuning.optuna_adapter import (
+        grid_param_names,
+        grid_points,
+        grid_search_space,
+        set_trial_system_attr,
+        unvisited_grid_ids,
+    )
+
     class AskTellGridSampler(optuna.samplers.GridSampler):
         def before_trial(self, study: Any, trial: Any) -> None:
             if "grid_id" in trial.system_attrs:
                 return
+            points = grid_points(self)
             fixed = trial.system_attrs.get("fixed_params")
             if fixed is not None:
-                point = tuple(fixed.get(name) for name in self._param_names)
-                grid_id = next((i for i, g in enumerate(self._all_grids) if g == point), None)
+                point = tuple(fixed.get(name) for name in grid_param_names(self))
+                grid_id = next((i for i, g in enumerate(points) if g == point), None)
             else:
-                unvisited = self._get_unvisited_grid_ids(study)
-                grid_id = min(unvisited) if unvisited else min(range(len(self._all_grids)))
+                unvisited = unvisited_grid_ids(self, study)
+                grid_id = min(unvisited) if unvisited else min(range(len(points)))
             if grid_id is not None:
-                study._storage.set_trial_system_attr(trial._trial_id, "search_space", self._search_space)
-                study._storage.set_trial_system_attr(trial._trial_id, "grid_id", grid_id)
+                set_trial_system_attr(study, trial, "search_space", grid_search_space(self))
+                set_trial_system_attr(study, trial, "grid_id", grid_id)
 
         def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
             return None
