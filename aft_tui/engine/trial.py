@@ -16,7 +16,8 @@ from typing import Any, Callable
 from aft_tui.engine.events import Event, TrialLog, TrialMetric
 from aft_tui.fsutil import CorruptJSON, read_json
 from aft_tui.runs import artifacts, result_files
-from aft_tui.runs.launcher import LaunchRequest, TrialProcess
+from aft_tui.runs.launch_request import LaunchRequest
+from aft_tui.runs.launcher import TrialProcess
 from aft_tui.runs.objective import final_value
 from aft_tui.runs.diagnosis import traceback_tail
 from aft_tui.runs.metrics import MetricRecord, find_metric, parameter_names

@@ -207,7 +207,8 @@ def test_reopening_the_session_stops_a_leftover_before_anything_runs(setup) -> N
 LAUNCH_FROM_A_THREAD = """\
 import asyncio, sys, threading, time
 from pathlib import Path
-from aft_tui.runs.launcher import LaunchRequest, TrialProcess
+from aft_tui.runs.launch_request import LaunchRequest
+from aft_tui.runs.launcher import TrialProcess
 
 run_dir = Path(sys.argv[1])
 script = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)"

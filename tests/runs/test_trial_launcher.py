@@ -15,7 +15,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from aft_tui.runs.launcher import LaunchRequest, LaunchResult, TrialProcess, build_environment
+from aft_tui.runs.launch_request import LaunchRequest, LaunchResult, build_environment
+from aft_tui.runs.launcher import TrialProcess
 from aft_tui.runs.metrics import MetricRecord
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="process groups and signals are POSIX here")
@@ -131,7 +132,7 @@ async def test_carriage_return_progress_bars(tmp_path):
     )
     assert trial.lines == ["100%|##########|", "step 99999", "windows line", "done"]
     assert "10%" not in trial.log
-    assert trial.process._pending == b""
+    assert trial.process.output.pending == b""
 
 
 async def test_long_line_is_flushed_in_pieces(tmp_path):
