@@ -14,52 +14,16 @@ different failures.
 
 from __future__ import annotations
 
-import dataclasses
 import re
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aft_tui.redaction import redact, refresh_from_environment
+from aft_tui.runs.packages import pip_command, pypi_name
 
 ENVIRONMENTAL = frozenset({"missing_module", "missing_file", "oom", "arguments", "offline_model"})
 """Failures caused by what surrounds the script, not by the code AFT changed or the values it chose."""
-
-# Import names whose PyPI distribution is called something else. Dotted names are matched first.
-PYPI_NAMES: dict[str, str] = {
-    "sklearn": "scikit-learn",
-    "cv2": "opencv-python",
-    "yaml": "PyYAML",
-    "PIL": "Pillow",
-    "skimage": "scikit-image",
-    "bs4": "beautifulsoup4",
-    "attr": "attrs",
-    "google.protobuf": "protobuf",
-    "dateutil": "python-dateutil",
-    "dotenv": "python-dotenv",
-    "Crypto": "pycryptodome",
-    "OpenSSL": "pyOpenSSL",
-    "serial": "pyserial",
-    "jwt": "PyJWT",
-    "git": "GitPython",
-    "magic": "python-magic",
-    "fitz": "PyMuPDF",
-    "docx": "python-docx",
-    "pptx": "python-pptx",
-    "Levenshtein": "python-Levenshtein",
-    "sentencepiece": "sentencepiece",
-    "tensorboardX": "tensorboardX",
-    "torch_geometric": "torch-geometric",
-    "lightning_fabric": "lightning-fabric",
-    "pytorch_lightning": "pytorch-lightning",
-    "umap": "umap-learn",
-    "faiss": "faiss-cpu",
-    "wx": "wxPython",
-    "Bio": "biopython",
-    "sentence_transformers": "sentence-transformers",
-    "mpl_toolkits": "matplotlib",
-}
 
 _MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '([^']+)'")
 _PIP_HINT = re.compile(r"pip install\s+(['\"]?)([A-Za-z0-9_.\-\[\]<>=!~,]+)\1")
@@ -315,16 +279,6 @@ def _crash(returncode: int | None, lines: list[str], context: RunContext, reason
 
 
 # -- helpers ------------------------------------------------------------------------------------------
-def pypi_name(module: str) -> str:
-    """The PyPI package that provides `module` (an import name, possibly dotted)."""
-    parts = module.split(".")
-    for n in range(len(parts), 0, -1):
-        known = PYPI_NAMES.get(".".join(parts[:n]))
-        if known:
-            return known
-    return parts[0]
-
-
 def _imported_as(module: str, lines: list[str]) -> str:
     """The full dotted name the traceback's import line asked for: a missing namespace such as
     'google' only says which package is missing once read with what follows it (google.protobuf)."""
@@ -334,25 +288,6 @@ def _imported_as(module: str, lines: list[str]) -> str:
         if match:
             return match.group(1)
     return module
-
-
-def pip_command(interpreter: Any, package: str) -> str:
-    """The command that installs `package` into the interpreter AFT runs scripts with."""
-    spec = shlex.quote(package)
-    if interpreter is not None and getattr(interpreter, "conda", None):
-        conda = interpreter.conda
-        where = f"-p {shlex.quote(conda)}" if "/" in conda else f"-n {shlex.quote(conda)}"
-        return f"conda run {where} python -m pip install {spec}"
-    if interpreter is not None:
-        try:
-            python = dataclasses.replace(interpreter, prefix=(), conda=None).command("x.py", [])[0]
-        except Exception:  # an odd interpreter object: fall back to the plain command
-            python = "python"
-    else:
-        import sys
-
-        python = sys.executable or "python"
-    return f"{shlex.quote(python)} -m pip install {spec}"
 
 
 def _normpath(path: Path) -> str:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from aft_tui.runs.diagnosis import RunContext, diagnose, pip_command, pypi_name
+from aft_tui.runs.diagnosis import RunContext, diagnose
+from aft_tui.runs.packages import pip_command, pypi_name
 from aft_tui.runs.interpreter import Interpreter
 
 
