@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from aft_tui.metric_names import lower_is_better, name_for_words
 from aft_tui.tuning.strategies import ALL_STRATEGIES
 
 _MAX = r"(?:maximi[sz]e|maximum|increase|raise|improve|higher|boost|optimi[sz]e)"
@@ -27,19 +28,6 @@ _BUDGET_RE = re.compile(r"\b(?:within|in|budget(?:\s+of)?|for)\s+(?P<n>\d+(?:\.\
 _TARGET_RE = re.compile(r"\b(?:stop\s+(?:at|when\s+\w+\s+(?:reaches|hits|is))|target(?:\s+of)?|reach(?:es)?)\s+(?P<v>-?\d+(?:\.\d+)?%?)",
                         re.IGNORECASE)
 
-# Common words for metrics, mapped to the names scripts usually print.
-_METRIC_WORDS = {
-    "accuracy": ("val_acc", "val_accuracy", "eval_accuracy", "accuracy", "acc"),
-    "acc": ("val_acc", "val_accuracy", "eval_accuracy", "accuracy", "acc"),
-    "loss": ("val_loss", "eval_loss", "loss"),
-    "f1": ("val_f1", "eval_f1", "f1"),
-    "perplexity": ("val_ppl", "eval_perplexity", "perplexity", "ppl"),
-    "bleu": ("val_bleu", "eval_bleu", "bleu"),
-    "auc": ("val_auc", "eval_auc", "auc", "roc_auc"),
-}
-_LOWER_IS_BETTER = ("loss", "error", "err", "perplexity", "ppl", "mse", "mae", "rmse", "wer", "cer")
-
-
 @dataclass
 class GoalUpdate:
     """What a sentence asked for: settings safe to apply now, and sentences for the person."""
@@ -47,26 +35,6 @@ class GoalUpdate:
     settings: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     understood: bool = False
-
-
-def metric_name(words: str, known: list[str] | None = None) -> str:
-    """The script's name for a metric said in words ("val loss" -> val_loss, "accuracy" -> val_acc)."""
-    cleaned = re.sub(r"[\s\-]+", "_", words.strip().lower()).strip("_")
-    cleaned = {"validation_loss": "val_loss", "validation_accuracy": "val_acc"}.get(cleaned, cleaned)
-    cleaned = re.sub(r"^validation_", "val_", cleaned)
-    known = [k for k in (known or []) if k]
-    if cleaned in known:
-        return cleaned
-    candidates = _METRIC_WORDS.get(cleaned.split("_")[-1], ()) if cleaned.split("_")[0] != "train" else ()
-    for candidate in candidates:
-        if candidate in known:
-            return candidate
-    for name in known:
-        if cleaned in name or name in cleaned:
-            return name
-    if candidates and not cleaned.startswith(("val_", "eval_", "test_")):
-        return candidates[0]
-    return cleaned
 
 
 def parse_goal(text: str, known_metrics: list[str] | None = None) -> GoalUpdate:
@@ -78,13 +46,13 @@ def parse_goal(text: str, known_metrics: list[str] | None = None) -> GoalUpdate:
         words = re.sub(r"\s+(?:please|now|more|further|a bit)$", "", words.strip(), flags=re.IGNORECASE).strip()
         if words and not re.fullmatch(r"(?:it|this|that|things|results?|performance|score)", words, re.IGNORECASE):
             verb = match.group("verb").lower()
-            name = metric_name(words, known_metrics)
+            name = name_for_words(words, known_metrics)
             if re.match(_MAX, verb, re.IGNORECASE) and not verb.startswith("optimi"):
                 direction = "max"
             elif re.match(_MIN, verb, re.IGNORECASE):
                 direction = "min"
             else:  # "optimise val_loss": the metric's nature decides
-                direction = "min" if any(tok in name for tok in _LOWER_IS_BETTER) else "max"
+                direction = "min" if lower_is_better(name) else "max"
             update.settings["metric"], update.settings["direction"] = name, direction
     match = _TRIALS_RE.search(text)
     if match:

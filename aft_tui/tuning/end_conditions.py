@@ -12,10 +12,11 @@ The noise is estimated, in order of preference, from
    repeated defaults run): the pooled standard deviation of their values. This is the noise
    between repeated runs itself;
 2. the curve analysis: each successful trial's epoch-to-epoch scatter of the objective (the
-   analyzer's robust noise estimate, recorded in its findings' evidence, or computed here the
-   same way from the trial's history when no finding carried it). The median over trials is
-   used. Epoch-to-epoch scatter is a lower bound on the run-to-run noise (a different seed also
-   changes the path), so the rule errs towards tuning longer;
+   analyzer's robust noise estimate, recorded in its findings' evidence, or computed with the
+   same estimator, `tuning.noise.curve_noise` around a local straight line, from the trial's
+   history when no finding carried it). The median over trials is used. Epoch-to-epoch
+   scatter is a lower bound on the run-to-run noise (a different seed also changes the path),
+   so the rule errs towards tuning longer;
 3. nothing: with no estimate, "below the noise" means "no improvement at all".
 """
 
@@ -24,6 +25,8 @@ from __future__ import annotations
 import math
 import statistics
 from typing import Any
+
+from aft_tui.tuning.noise import curve_noise
 
 COUNTED = ("ok", "failed", "pruned", "timeout")
 
@@ -59,26 +62,14 @@ def _repeat_noise(records: list[dict[str, Any]]) -> float | None:
     return math.sqrt(squares / dof) if dof else None
 
 
-def scatter(ys: list[float]) -> float | None:
-    """Epoch-to-epoch noise of one curve as a standard deviation; None below 5 points.
-
-    Residuals around the straight line through each point's two neighbours (so a curve's
-    steady rise is not noise), turned into a standard deviation through the median absolute
-    residual, which one bad epoch cannot inflate.
-    """
-    if len(ys) < 5:
-        return None
-    residuals = [abs(ys[i] - (ys[i - 1] + ys[i + 1]) / 2) for i in range(1, len(ys) - 1)]
-    return 1.4826 * statistics.median(residuals) / math.sqrt(1.5)
-
-
 def _curve_noise(record: dict[str, Any]) -> float | None:
     for finding in record.get("findings") or []:
         noise = (finding.get("evidence") or {}).get("noise")
         if _finite(noise):
             return float(noise)
     metric = record.get("metric")
-    return scatter([float(row[metric]) for row in record.get("history") or [] if metric and _finite(row.get(metric))])
+    return curve_noise([float(row[metric]) for row in record.get("history") or [] if metric and _finite(row.get(metric))],
+                       quadratic=False)
 
 
 def noise_estimate(records: list[dict[str, Any]]) -> tuple[float | None, str]:

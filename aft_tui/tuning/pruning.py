@@ -37,7 +37,7 @@ def median_rule(startup: int = MEDIAN_STARTUP, warmup: float = MEDIAN_WARMUP) ->
       trial (normally the defaults), whatever unit the script counts steps in.
     * **Worse by more than the noise.** A trial is pruned only when its best value so far is
       below the median by more than the objective's epoch-to-epoch noise (the median of the
-      finished trials' scatter, as in `end_conditions.scatter`): a trial level with the median
+      finished trials' curve noise, `tuning.noise.curve_noise` around a local straight line): a trial level with the median
       within noise is not evidence of a bad configuration.
     """
     import optuna
@@ -67,12 +67,12 @@ def median_rule(startup: int = MEDIAN_STARTUP, warmup: float = MEDIAN_WARMUP) ->
             return self.warmup * first.last_step
 
         def noise(self, study: Any) -> float:
-            from aft_tui.tuning.end_conditions import scatter
+            from aft_tui.tuning.noise import curve_noise
 
             levels = []
             for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
                 ys = [v for _, v in sorted(t.intermediate_values.items()) if math.isfinite(v)]
-                level = scatter(ys)
+                level = curve_noise(ys, quadratic=False)
                 if level is not None:
                     levels.append(level)
             return statistics.median(levels) if levels else 0.0
