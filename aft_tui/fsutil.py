@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import tempfile
 import time
 from dataclasses import fields, is_dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import IO, Any, Callable
 
 
 def _current_umask() -> int:
@@ -23,21 +24,47 @@ def _current_umask() -> int:
 _FILE_MODE = 0o666 & ~_current_umask()
 
 
-def atomic_write_text(path: Path, text: str, durable: bool = True) -> None:
-    """Write `text` to `path` so readers see either the old or the new file, never a mix.
-
-    `durable=False` skips the fsync: the replace is still atomic for every reader and survives
-    the writer being killed, but not a power cut. Worth it for copies that can be rebuilt from
-    a durable record, because one fsync costs milliseconds to tens of milliseconds per file.
-    """
+def temp_beside(path: Path, mode: int | None = None) -> tuple[IO[bytes], str]:
+    """A new temporary file in `path`'s folder (so `os.replace` onto `path` is atomic), open for
+    writing in binary, with `mode` or the mode the umask gives a new file: what every atomic
+    write of AFT starts from, so none of them leaves a file only its owner can read."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        if hasattr(os, "fchmod"):  # POSIX; elsewhere mkstemp's mode is all there is
-            os.fchmod(fd, _FILE_MODE)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, _FILE_MODE if mode is None else mode)
+        else:  # mkstemp's mode is all there is; chmod by name sets what Windows keeps (read-only)
+            os.chmod(tmp, _FILE_MODE if mode is None else mode)
+        return os.fdopen(fd, "wb"), tmp
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+
+
+def atomic_write_bytes(path: Path, data: bytes, durable: bool = True, keep_mode: bool = False) -> None:
+    """Write `data` to `path` so readers see either the old or the new file, never a mix.
+
+    `durable=False` skips the fsync: the replace is still atomic for every reader and survives
+    the writer being killed, but not a power cut. Worth it for copies that can be rebuilt from
+    a durable record, because one fsync costs milliseconds to tens of milliseconds per file.
+    `keep_mode` keeps the permissions of the file being replaced (a person's script stays
+    executable); a new file, or any file without it, gets the mode the umask gives.
+    """
+    path = Path(path)
+    mode = None
+    if keep_mode:
+        try:
+            info = os.stat(path)
+            if stat.S_ISREG(info.st_mode):
+                mode = stat.S_IMODE(info.st_mode)
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+    fh, tmp = temp_beside(path, mode)
+    try:
+        with fh:
+            fh.write(data)
             if durable:
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -48,6 +75,11 @@ def atomic_write_text(path: Path, text: str, durable: bool = True) -> None:
         except OSError:
             pass
         raise
+
+
+def atomic_write_text(path: Path, text: str, durable: bool = True, keep_mode: bool = False) -> None:
+    """`atomic_write_bytes` of `text` in UTF-8, its line endings as given."""
+    atomic_write_bytes(path, text.encode("utf-8"), durable, keep_mode)
 
 
 def atomic_write_json(path: Path, data: Any, durable: bool = True) -> None:

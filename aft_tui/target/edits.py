@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from aft_tui.errors import UserError
+from aft_tui.fsutil import atomic_write_text
 
 
 @dataclass(frozen=True)
@@ -188,19 +189,6 @@ def unified_diff(original: str, new: str, name: str) -> str:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and os.replace, so a crash never leaves half a script."""
-    import os
-    import tempfile
-
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Replace a script in one step, so a crash never leaves half of it; it keeps its mode (an
+    executable stays executable) and its line endings as written."""
+    atomic_write_text(path, text, durable=False, keep_mode=True)

@@ -10,14 +10,15 @@ are ``null`` and stay None on playback.
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import IO, Iterable, Protocol
 
 from aft_tui.errors import UserError
+from aft_tui.fsutil import temp_beside
 from aft_tui.telemetry import nvml
 from aft_tui.telemetry.nvml import GpuReading
 
@@ -116,9 +117,8 @@ def _frame_line(t: float, gpus: Iterable[GpuReading] | None) -> str:
 
 
 def _open_temp(path: Path) -> tuple[IO[str], str]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    return os.fdopen(fd, "w", encoding="utf-8"), tmp
+    fh, tmp = temp_beside(path)
+    return io.TextIOWrapper(fh, encoding="utf-8"), tmp
 
 
 def write_recording(path: str | os.PathLike[str], frames: Iterable[Frame], interval: float = 1.0) -> None:

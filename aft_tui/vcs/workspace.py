@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from aft_tui.errors import UserError
+from aft_tui.fsutil import atomic_write_bytes
 from aft_tui.redaction import redact
 from aft_tui.vcs import gitcmd
 from aft_tui.vcs.links import create_links, top_level_candidates
@@ -62,40 +63,6 @@ def _check_session_id(session_id: str) -> None:
         )
 
 
-_UMASK: int | None = None
-
-
-def _default_file_mode() -> int:
-    """0o666 less the process umask: what `open()` would give a new file."""
-    global _UMASK
-    if _UMASK is None:
-        _UMASK = os.umask(0o022)
-        os.umask(_UMASK)
-    return 0o666 & ~_UMASK
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` in one step, keeping an existing regular file's permissions."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = _default_file_mode()
-    try:
-        info = os.lstat(path)
-        if not os.path.islink(path):
-            mode = info.st_mode & 0o7777
-    except FileNotFoundError:
-        pass
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _resolve_state_dir(project_dir: Path, state_dir: Path | None) -> Path:
     return Path(os.path.abspath(state_dir if state_dir is not None else project_dir / ".aft"))
 
@@ -116,7 +83,7 @@ def _prepare_state_dir(state_dir: Path) -> None:
     except OSError:
         current = None
     if current != b"*\n":
-        _atomic_write(ignore, b"*\n")
+        atomic_write_bytes(ignore, b"*\n", durable=False, keep_mode=True)
 
 
 def _find_repo(project_dir: Path) -> tuple[Path, str] | None:
@@ -417,7 +384,7 @@ class Workspace:
             if rel == PARAMS_FILE and isinstance(content, str):
                 content = redact(content)  # AFT's own record (it quotes the command line); scripts stay as written
             data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
-            _atomic_write(target, data)
+            atomic_write_bytes(target, data, durable=False, keep_mode=True)
             staged.append(repo_rel)
         for rel in stage or ():
             staged.append(self._locate(rel, writing=True)[1])
@@ -654,9 +621,11 @@ class Workspace:
         return [prefix + name for name in top_level_candidates(self._project_dir, names, skip_paths)]
 
     def _write_meta(self, meta: dict[str, Any]) -> None:
-        _atomic_write(
+        atomic_write_bytes(
             self._state_dir / "vcs" / f"{self._session_id}.json",
             (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode("utf-8"),
+            durable=False,
+            keep_mode=True,
         )
 
     def _repo_rel(self, rel: str) -> str:
