@@ -187,21 +187,11 @@ def _project_root(explicit: str | None) -> Path:
 
 # -- commands --------------------------------------------------------------------------------
 def _open_engine(args: argparse.Namespace) -> Any:
-    from aft_tui.engine.engine import Engine
-    from aft_tui.settings import Settings, load_settings
+    from aft_tui.engine.open import open_session
 
-    if args.target is None and not args.resume:
-        raise UserError(f"aft {args.command} needs a target script, e.g. `aft {args.command} train.py`, or --resume SESSION.")
-    project = Path(args.project).resolve() if args.project else None
-    if args.target and not args.resume:
-        from aft_tui.engine.target_info import resolve_target
-
-        info = resolve_target(args.target, project=project)
-        settings = load_settings(info.project, _flags(args))
-        return Engine.open(args.target, settings, project=project)
-    flags = Settings()
-    flags.update(_flags(args), "the command line")
-    return Engine.open(None, flags, session_id=args.resume, resume=True, project=project)
+    return open_session(args.target, _flags(args), resume=args.resume, project=args.project,
+                        no_target=f"aft {args.command} needs a target script, e.g. `aft {args.command} train.py`, "
+                                  "or --resume SESSION.")
 
 
 def cmd_session(args: argparse.Namespace) -> int:

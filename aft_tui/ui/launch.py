@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from aft_tui.errors import UserError
 
 
 def want_plain(explicit: bool) -> bool:
@@ -21,21 +20,10 @@ def want_plain(explicit: bool) -> bool:
 
 def open_engine(args: argparse.Namespace, flags: dict[str, Any]) -> Any:
     """The engine for a new session on args.target, or for --resume SESSION."""
-    from aft_tui.engine.engine import Engine
-    from aft_tui.settings import Settings, load_settings
+    from aft_tui.engine.open import open_session
 
-    resume = getattr(args, "resume", None)
-    if args.target is None and not resume:
-        raise UserError("aft chat needs your training script, e.g. `aft chat train.py`, or --resume SESSION.")
-    project = Path(args.project).resolve() if getattr(args, "project", None) else None
-    if args.target and not resume:
-        from aft_tui.engine.target_info import resolve_target
-
-        info = resolve_target(args.target, project=project)
-        return Engine.open(args.target, load_settings(info.project, flags), project=project)
-    given = Settings()
-    given.update(flags, "the command line")
-    return Engine.open(None, given, session_id=resume, resume=True, project=project)
+    return open_session(args.target, flags, resume=getattr(args, "resume", None), project=getattr(args, "project", None),
+                        no_target="aft chat needs your training script, e.g. `aft chat train.py`, or --resume SESSION.")
 
 
 def history_file(engine: Any) -> Path:
