@@ -6,6 +6,9 @@ without a traceback and exits with `exit_code`.
 
 from __future__ import annotations
 
+# What `aft` exits with: done, did not do what was asked, bad usage, a bug in AFT, interrupted.
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 70, 130
+
 
 class UserError(Exception):
     """A problem with the user's input or environment, reported as one clear sentence."""
