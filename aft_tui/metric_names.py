@@ -256,6 +256,7 @@ _NICE_NAMES = {
     "nll": "NLL", "iou": "IoU", "map": "mAP", "r2": "R²",
 }
 
+
 def split_prefix(name: str) -> tuple[str, str]:
     """'val_loss' -> ('val', 'loss'); 'eval/accuracy' -> ('eval', 'accuracy'); 'loss' -> ('', 'loss')."""
     for sep in ("_", "/", "-", "."):

@@ -28,6 +28,7 @@ _BUDGET_RE = re.compile(r"\b(?:within|in|budget(?:\s+of)?|for)\s+(?P<n>\d+(?:\.\
 _TARGET_RE = re.compile(r"\b(?:stop\s+(?:at|when\s+\w+\s+(?:reaches|hits|is))|target(?:\s+of)?|reach(?:es)?)\s+(?P<v>-?\d+(?:\.\d+)?%?)",
                         re.IGNORECASE)
 
+
 @dataclass
 class GoalUpdate:
     """What a sentence asked for: settings safe to apply now, and sentences for the person."""

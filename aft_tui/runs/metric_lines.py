@@ -301,7 +301,6 @@ def _key_words(text: str, m: re.Match[str]) -> list[str]:
     return words
 
 
-
 def _normalise_key(key: str) -> str:
     words = key.split()
     if len(words) > 1 and words[0] in LOG_LEVELS:
@@ -323,4 +322,3 @@ def _dict_in_line(text: str) -> Mapping[Any, Any] | None:
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             return None
     return obj if isinstance(obj, dict) else None
-

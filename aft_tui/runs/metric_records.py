@@ -121,4 +121,3 @@ def _json_type(obj: object) -> str:
     if obj is None:
         return "null"
     return "number"
-

@@ -241,6 +241,6 @@ def _is_logging(name: str) -> bool:
 
 
 def is_print_like(call: cst.Call) -> bool:
+    """A print, tqdm/rich write or logging call: the calls a script reports its metrics through."""
     name = dotted_name(call.func) or ""
     return name in ("print", "tqdm.write", "console.print", "rich.print") or _is_logging(name)
-

@@ -34,7 +34,6 @@ class MetricPrint:
     epoch_shown: cst.BaseExpression | None = None  # how the print numbers the epoch (`epoch + 1`)
 
 
-
 def is_safe_to_repeat(node: cst.BaseExpression) -> bool:
     """True when evaluating `node` a second time cannot change the program (no user calls)."""
     if isinstance(node, (cst.Name, cst.Integer, cst.Float, cst.SimpleString)):

@@ -58,6 +58,7 @@ from aft_tui.tuning.noise import curve_noise
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
+
 def detect_train_metric(history: Sequence[dict[str, Any]], metric: str, direction: str) -> str | None:
     """The training counterpart of `metric` present in `history` (train_loss for val_loss, ...)."""
     keys = {k for r in history for k, v in r.items() if as_number(v) is not None}
@@ -76,7 +77,6 @@ def detect_train_metric(history: Sequence[dict[str, Any]], metric: str, directio
         if name in keys and name != metric:
             return name
     return None
-
 
 
 def _sign(direction: str) -> int:

@@ -34,6 +34,7 @@ from aft_tui.tuning.curve_reading import (
 )
 from aft_tui.tuning.noise import median
 
+
 @dataclass
 class Finding:
     """One statement about a run's curves, for people (`sentence`) and strategies (`suggestion`).
@@ -303,5 +304,3 @@ def find_underfitting(obj: Series, train: Series | None) -> Finding | None:
     return Finding("underfitting", sentence, "warning", evidence,
                    {"learning_rate": "increase", "model_capacity": "increase"},
                    obj.epoch_of(best_index(obj)))
-
-

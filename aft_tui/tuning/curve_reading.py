@@ -37,6 +37,7 @@ its headroom ``1 - start`` (scores bounded in [0, 1]), and validation did no bet
 EXPLODE_FACTOR = 1.5
 """A loss whose tail median exceeds 1.5x its first value has exploded (diverged)."""
 
+
 @dataclass
 class Series:
     """One metric's finite-or-not values in history order, with where each was recorded."""
@@ -242,4 +243,3 @@ def capitalised(text: str) -> str:
 
 def plural(n: int, unit: str) -> str:
     return f"{n} {unit}" + ("" if n == 1 else "s")
-

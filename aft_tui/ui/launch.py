@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 
-
 def want_plain(explicit: bool) -> bool:
     return bool(explicit) or not sys.stdout.isatty() or os.environ.get("TERM") == "dumb"
 
