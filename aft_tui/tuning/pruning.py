@@ -37,8 +37,8 @@ def median_rule(startup: int = MEDIAN_STARTUP, warmup: float = MEDIAN_WARMUP) ->
       trial (normally the defaults), whatever unit the script counts steps in.
     * **Worse by more than the noise.** A trial is pruned only when its best value so far is
       below the median by more than the objective's epoch-to-epoch noise (the median of the
-      finished trials' curve noise, `tuning.noise.curve_noise` around a local straight line): a trial level with the median
-      within noise is not evidence of a bad configuration.
+      finished trials' curve noise, `tuning.noise.curve_noise` around a local straight line):
+      a trial level with the median within noise is not evidence of a bad configuration.
     """
     import optuna
     from optuna.study import StudyDirection
