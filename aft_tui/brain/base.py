@@ -7,10 +7,11 @@ means "no opinion", and the rule-based code or the optimizer decides instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from aft_tui.errors import UserError
+from aft_tui.tuning.proposer import ParamProposal  # a brain is the tuning layer's ParamProposer
 
 if TYPE_CHECKING:  # pragma: no cover
     from aft_tui.tuning.space import SearchSpace
@@ -37,18 +38,10 @@ class EditProposal:
     reflections: int = 0  # how many "did you mean" round trips it took
 
 
-@dataclass
-class ParamProposal:
-    """Parameters for the next trial and why; `keep_optimizer` means "run the optimizer's choice"."""
-
-    params: dict[str, Any]
-    rationale: str = ""
-    keep_optimizer: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
 class Brain(Protocol):
     name: str
+    model: str | None  # the LLM's name; None for the offline brain
+    last_problem: str | None  # why the last request got no proposal
 
     async def chat(self, text: str, context: dict[str, Any], on_chunk: ChunkCallback, engine: Any) -> str:
         """Answer the person; stream pieces of the answer to `on_chunk`; return the whole answer."""

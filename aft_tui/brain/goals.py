@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aft_tui.metric_names import lower_is_better, name_for_words
-from aft_tui.tuning.strategies import ALL_STRATEGIES
+from aft_tui.tuning.base import ALL_STRATEGIES
 
 _MAX = r"(?:maximi[sz]e|maximum|increase|raise|improve|higher|boost|optimi[sz]e)"
 _MIN = r"(?:minimi[sz]e|minimum|decrease|reduce|lower|lessen|cut)"

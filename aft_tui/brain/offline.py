@@ -14,6 +14,7 @@ from typing import Any
 from aft_tui.brain.base import ChunkCallback, EditProposal, ParamProposal
 from aft_tui.brain.goals import apply_goal, parse_goal
 from aft_tui.formatting import fmt_params, fmt_value
+from aft_tui.slash_commands import help_text as commands_help
 
 CONFIGURE_MODEL = ("Set --model (e.g. openai/gpt-4o-mini or ollama/llama3.1) and the provider's key in the environment "
                    "(e.g. OPENAI_API_KEY); for a local OpenAI-compatible server add --api-base http://localhost:11434. "
@@ -30,22 +31,6 @@ def assistant_note(settings: Any) -> str:
             "--model, with the provider's key in the environment.")
 
 
-COMMANDS = (
-    ("/pipeline", "inspect, refactor, repair and tune the script in one go"),
-    ("/refactor", "expose the script's hyperparameters as flags (shown as a diff to approve)"),
-    ("/repair", "fix a refactor whose smoke run failed"),
-    ("/tune [N]", "run N trials"),
-    ("/runs", "the trials so far: parameters, metric, status, commit"),
-    ("/compare A B", "parameter, metric and code differences between two trials"),
-    ("/rollback N", "make trial N's state the branch head (history is kept)"),
-    ("/diff", "the pending proposal's diff"),
-    ("/status", "what the session is doing and the best so far"),
-    ("/model NAME", "use an LLM for the assistant"),
-    ("/theme NAME", "switch the colour theme"),
-    ("/help", "this list"),
-    ("/quit", "leave (the session can be resumed)"),
-)
-
 _HELP_RE = re.compile(r"\b(help|commands?|what can (?:you|i) do|how do i|usage)\b", re.IGNORECASE)
 _MODEL_RE = re.compile(r"\b(model|llm|api[ _-]?key|openai|anthropic|ollama|gpt|claude|configure|assistant|offline)\b",
                        re.IGNORECASE)
@@ -55,6 +40,7 @@ _STATUS_RE = re.compile(r"\b(status|progress|best|doing|so far|how is|how's|goin
 
 class OfflineBrain:
     name = "offline"
+    model: str | None = None  # no model: the llm and hybrid strategies say they need one
 
     def __init__(self) -> None:
         self.last_problem: str | None = None
@@ -93,13 +79,7 @@ class OfflineBrain:
 
     @staticmethod
     def help_text() -> str:
-        try:  # the views' own command list, so the assistant and /help never disagree
-            from aft_tui.engine.commands import help_text
-
-            lines = [help_text()]
-        except ImportError:
-            width = max(len(c) for c, _ in COMMANDS)
-            lines = ["Commands:"] + [f"  {c:<{width}}  {d}" for c, d in COMMANDS]
+        lines = [commands_help()]  # the views' own command list, so the assistant and /help never disagree
         lines.append("Free text: a goal such as \"maximise val_acc in 20 trials\". " + CONFIGURE_MODEL)
         return "\n".join(lines)
 

@@ -2,7 +2,7 @@
 
 Read-only tools (runs, explain_run, compare, inspect, status) run at once. Tools that change
 code or run something (tune, refactor, repair, rollback) never act directly: they go through
-`engine.propose()`, so the person sees a proposal and approves or rejects it first (or the
+`engine.propose_action()`, so the person sees a proposal and approves or rejects it first (or the
 engine's own refactor/repair step does, which proposes its diff the same way).
 """
 
@@ -14,7 +14,6 @@ import json
 from typing import Any
 
 from aft_tui.brain.prompts import _round
-from aft_tui.engine import events as ev
 from aft_tui.errors import UserError
 from aft_tui.redaction import redact
 
@@ -72,7 +71,7 @@ async def run_tool(engine: Any, name: str, args: dict[str, Any]) -> str:
         return f"Error: {name} could not run with {json.dumps(args, default=str)} ({exc})."
     except Exception as exc:  # a failing command must not end the conversation; the person sees it too
         message = redact(f"The assistant's {name} command failed: {type(exc).__name__}: {exc}")
-        engine.emit(ev.ErrorEvent(message=message))
+        engine.error_message(message)
         return f"Error: {message}"
     text = result if isinstance(result, str) else json.dumps(_round(result), default=str)
     return text if len(text) <= _RESULT_LIMIT else text[:_RESULT_LIMIT] + "\n... (truncated)"
@@ -127,7 +126,7 @@ async def _tune(engine: Any, args: dict[str, Any]) -> Any:
     tuner = getattr(engine, "tuner", None)
     if tuner is not None and getattr(tuner, "_inflight", 0):
         return "A tuning run is already in progress; wait for it to finish (or /stop it) before starting another."
-    from aft_tui.tuning.strategies import check_strategy
+    from aft_tui.tuning.base import check_strategy
 
     changes: dict[str, Any] = {}
     if args.get("trials") is not None:
@@ -153,8 +152,7 @@ async def _tune(engine: Any, args: dict[str, Any]) -> Any:
         rationale += "\nSettings: " + "; ".join(lines)
     from aft_tui.brain.action_summary import tune_summary
 
-    decision = await engine.propose(ev.Proposal(proposal_kind="tune", title=title, rationale=rationale,
-                                                summary=tune_summary(engine, changes, trials)))
+    decision = await engine.propose_action("tune", title, rationale, summary=tune_summary(engine, changes, trials))
     if not decision.approved:
         return _rejected(decision)
     if changes:
@@ -174,8 +172,8 @@ async def _rollback(engine: Any, args: dict[str, Any]) -> Any:
     from aft_tui.brain.action_summary import rollback_summary
 
     diff = await asyncio.to_thread(_diff_to, engine, record.get("commit") or "")
-    decision = await engine.propose(ev.Proposal(proposal_kind="rollback", title=title, rationale=rationale, diff=diff,
-                                                summary=rollback_summary(engine, record, diff)))
+    decision = await engine.propose_action("rollback", title, rationale, diff=diff,
+                                           summary=rollback_summary(engine, record, diff))
     if not decision.approved:
         return _rejected(decision)
     sha = await engine.rollback(record["run_id"])
@@ -214,7 +212,8 @@ async def _repair(engine: Any, args: dict[str, Any]) -> Any:
     return await _engine_step(engine, "repair", args)
 
 
-def _rejected(decision: ev.Decision) -> str:
+def _rejected(decision: Any) -> str:
+    """The tool's answer to a rejected proposal (`decision`: the engine's Decision)."""
     reason = f" Their reason: {decision.feedback}" if decision.feedback else ""
     return "The person rejected the proposal; nothing was changed." + reason
 

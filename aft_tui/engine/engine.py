@@ -15,7 +15,13 @@ from typing import Any, Callable
 from aft_tui.engine import events as ev
 from aft_tui.engine.input_checks import check_new_session, check_settings
 from aft_tui.engine.session import SessionState, log_path, new_session_id, state_path
-from aft_tui.engine.session_log import LINE_CHARS_KEPT, SessionLog, clip_line
+from aft_tui.engine.session_log import (
+    LINE_CHARS_KEPT,
+    LOG_CHARS_KEPT_PER_TRIAL,
+    LOG_LINES_KEPT_PER_TRIAL,
+    SessionLog,
+    clip_line,
+)
 from aft_tui.engine.target_info import TargetInfo, resolve_target
 from aft_tui.errors import UserError
 from aft_tui.runs.interpreter import Interpreter
@@ -24,11 +30,6 @@ from aft_tui.settings import Settings
 from aft_tui.target.script_args import describe as describe_args
 
 Subscriber = Callable[[ev.Event], None]
-
-# The session log keeps the first lines of each trial's output so a replay on another machine
-# shows what happened; the whole log stays in outputs/<run-id>/<run-id>.log.
-LOG_LINES_KEPT_PER_TRIAL = 400
-LOG_CHARS_KEPT_PER_TRIAL = 100_000
 
 
 class Engine:
@@ -190,6 +191,9 @@ class Engine:
     def info_message(self, text: str) -> None:
         self.emit(ev.Info(text=text))
 
+    def error_message(self, text: str) -> None:
+        self.emit(ev.ErrorEvent(message=text))
+
     # -- workspace paths ---------------------------------------------------------
     @property
     def workspace(self) -> Any:
@@ -263,6 +267,13 @@ class Engine:
     # -- proposals ---------------------------------------------------------------
     def next_proposal_id(self) -> str:
         return f"p{next(self._proposal_ids)}"
+
+    async def propose_action(self, kind: str, title: str, rationale: str, *, diff: str = "",
+                             summary: str = "") -> ev.Decision:
+        """`propose` for callers below the engine (the assistant's tools), which know a proposal's
+        parts but not the engine's event types."""
+        return await self.propose(ev.Proposal(proposal_kind=kind, title=title, rationale=rationale, diff=diff,
+                                              summary=summary))
 
     async def propose(self, proposal: ev.Proposal, auto: bool | None = None) -> ev.Decision:
         """Show a proposal and wait for the person's decision (or approve it under --yes)."""

@@ -31,7 +31,8 @@ def check_new_session(info: TargetInfo, settings: Any) -> None:
 
 def check_settings(settings: Any) -> None:
     """Checks that need no script: also made when a session is resumed with new flags."""
-    from aft_tui.tuning.strategies import _require, check_strategy
+    from aft_tui.tuning.base import check_strategy
+    from aft_tui.tuning.strategies import _require
 
     check_strategy(settings.strategy)
     for module, fix in _BACKENDS.get(settings.strategy, ()):

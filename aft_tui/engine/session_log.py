@@ -62,6 +62,11 @@ class SessionLog:
 # tensor printed whole) would otherwise be copied into the session log, and into every view.
 LINE_CHARS_KEPT = 4000
 
+# The session log keeps the first lines of each trial's output so a replay on another machine
+# shows what happened; the whole log stays in outputs/<run-id>/<run-id>.log.
+LOG_LINES_KEPT_PER_TRIAL = 400
+LOG_CHARS_KEPT_PER_TRIAL = 100_000
+
 
 def clip_line(line: str, limit: int = LINE_CHARS_KEPT, where: str = "") -> str:
     """`line`, or its first `limit` characters and a note saying how much was cut and where it is whole."""

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from aft_tui.engine import events as ev
 from aft_tui.engine import inflight
-from aft_tui.engine.engine import LOG_LINES_KEPT_PER_TRIAL
+from aft_tui.engine.session_log import LOG_LINES_KEPT_PER_TRIAL
 from aft_tui.engine.trial import TrialOutcome, TrialRun, pruning_step
 from aft_tui.errors import UserError
 from aft_tui.fsutil import json_safe, json_text
@@ -31,7 +31,9 @@ from aft_tui.runs.objective import final_value
 from aft_tui.runs.metrics import choose_objective, direction_for, normalise_name, rows_as_requested
 from aft_tui.tuning.space import SearchSpace, build_space
 from aft_tui.vcs.workspace import PARAMS_FILE
-from aft_tui.tuning.strategies import SAMPLER_STRATEGIES, Choice, make_pruner, make_sampler, make_strategy
+from aft_tui.engine.strategy import build_strategy
+from aft_tui.tuning.base import SAMPLER_STRATEGIES, Choice
+from aft_tui.tuning.strategies import make_pruner, make_sampler
 from aft_tui.formatting import fmt_params
 
 COUNTED = ("ok", "failed", "pruned", "timeout")
@@ -120,7 +122,7 @@ class Tuner:
         requested = self.state.metric or self.settings.metric
         self.metric: str | None = normalise_name(requested) if requested else None
         self.direction: str | None = self.state.direction or self.settings.direction
-        self.strategy = make_strategy(self.settings.strategy, engine=engine, seed=self.settings.seed)
+        self.strategy = build_strategy(engine)
         self._running: dict[str, TrialRun] = {}
         self._inflight = 0
         self._started = 0.0

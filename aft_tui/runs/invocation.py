@@ -8,10 +8,38 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, Sequence
 
 from aft_tui.errors import UserError
-from aft_tui.tuning.space import SearchSpace
+
+
+class Carrier(Protocol):
+    """How one parameter reaches the script: its flag, or its key in a config file."""
+
+    name: str
+    flag: str | None
+    source: str
+    presence_flag: bool
+    extra: dict[str, Any]
+
+
+class ParamLayout(Protocol):
+    """The trial's parameters as this module needs them: the search space (`tuning/space.py`),
+    which is built above the runs layer and handed down."""
+
+    @property
+    def fixed(self) -> dict[str, Any]: ...
+
+    @property
+    def dims(self) -> Sequence[Carrier]: ...
+
+    @property
+    def fixed_dims(self) -> Sequence[Carrier]: ...
+
+    def get(self, name: str) -> Carrier | None: ...
+
+    def fixed_only(self) -> "ParamLayout":
+        """The fixed values alone, nothing tuned."""
 
 
 def format_value(value: Any, bool_format: str = "lower") -> str:
@@ -55,7 +83,7 @@ def _negated(flag: str) -> str:
     return f"{dashes}no{sep}{bare}"
 
 
-def build_args(space: SearchSpace, values: dict[str, Any], run_dir: Path, base_dir: Path,
+def build_args(space: ParamLayout, values: dict[str, Any], run_dir: Path, base_dir: Path,
                script_args: list[str] | None = None) -> list[str]:
     """Command-line arguments for one trial; writes the per-trial config file when needed.
 
@@ -92,13 +120,10 @@ def build_args(space: SearchSpace, values: dict[str, Any], run_dir: Path, base_d
     return _into_script_args(list(script_args), pieces, configs, _bare_flags(space))
 
 
-def baseline_args(space: SearchSpace, script_args: list[str] | None) -> list[str]:
+def baseline_args(space: ParamLayout, script_args: list[str] | None) -> list[str]:
     """The person's arguments with the fixed values (`[search.X] fixed`) applied and nothing
     tuned: what the smoke run passes, and so what a smoke run kept as trial 1 ran."""
-    fixed_dims = [d for d in space.fixed_dims if d.flag]
-    only_fixed = SearchSpace([], {d.name: space.fixed[d.name] for d in fixed_dims if d.name in space.fixed},
-                             fixed_dims)
-    return build_args(only_fixed, {}, Path("."), Path("."), script_args or [])
+    return build_args(space.fixed_only(), {}, Path("."), Path("."), script_args or [])
 
 
 def _flag_keys(flag: str, extra: dict[str, Any]) -> set[str]:
@@ -110,7 +135,7 @@ def _flag_keys(flag: str, extra: dict[str, Any]) -> set[str]:
     return keys
 
 
-def _bare_flags(space: SearchSpace) -> list[str]:
+def _bare_flags(space: ParamLayout) -> list[str]:
     return [d.flag for d in list(space.dims) + list(space.fixed_dims) if d.flag and d.presence_flag]
 
 

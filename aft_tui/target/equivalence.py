@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Any, Protocol
 
 import libcst as cst
 
@@ -23,8 +24,12 @@ from aft_tui.target.hooks import CALLBACK, PARSER, is_aft_name
 from aft_tui.target.literals import dotted_name, keyword_arg
 from aft_tui.target.script import parse_script
 
-if TYPE_CHECKING:
-    from aft_tui.target.refactor import RefactorPlan
+
+class PlanToCheck(Protocol):
+    """What the proof reads of `refactor.RefactorPlan` (which calls it): path and `FlagBinding`s."""
+
+    path: Path
+    bindings: list[Any]
 
 
 @dataclass
@@ -33,7 +38,7 @@ class EquivalenceReport:
     problems: list[str] = field(default_factory=list)
 
 
-def check_static(original: str, refactored: str, plan: "RefactorPlan") -> EquivalenceReport:
+def check_static(original: str, refactored: str, plan: PlanToCheck) -> EquivalenceReport:
     """Prove `refactored` is `original` plus AFT's additions; only `plan.bindings` is read, so a
     plan built for a hand- or model-written refactor can be checked the same way."""
     problems: list[str] = []
@@ -94,7 +99,7 @@ def check_static(original: str, refactored: str, plan: "RefactorPlan") -> Equiva
     return EquivalenceReport(not problems, problems)
 
 
-def _own_parser_problems(after: cst.Module, refactored: str, plan: "RefactorPlan") -> list[str]:
+def _own_parser_problems(after: cst.Module, refactored: str, plan: PlanToCheck) -> list[str]:
     """AFT's own parser may declare only the lifted flags (any other would take a flag away from
     the script), and when it hands the rest of the command line on, it must do so before any
     statement that may read the command line runs, so that code sees only the script's flags."""

@@ -31,7 +31,7 @@ from aft_tui.tuning import moves
 from aft_tui.tuning.advice import best_record, move_for, objective_direction, param_kind, tried
 from aft_tui.tuning.failures import near_failure
 from aft_tui.tuning.space import Dimension, SearchSpace
-from aft_tui.tuning.strategies import Choice
+from aft_tui.tuning.base import Choice
 from aft_tui.formatting import fmt_value
 
 PER_PARAM_TRIALS = 3

@@ -13,11 +13,13 @@ Either way the rationale goes into the trial's commit message and the session.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
-from aft_tui.tuning.space import SearchSpace
-from aft_tui.tuning.strategies import Choice
 from aft_tui.formatting import fmt_params
+from aft_tui.tuning.base import Choice
+from aft_tui.tuning.proposer import ParamProposer
+from aft_tui.tuning.space import SearchSpace
+from aft_tui.tuning.strategies import make_sampler
 
 DEFAULT_OVERRIDE_FRACTION = 1 / 3
 
@@ -30,46 +32,44 @@ def latest_findings(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 class _ModelStrategy:
-    """What both strategies share: finding the brain, telling the person once when there is none."""
+    """What both strategies share: finding the model, telling the person once when there is none.
+
+    The model is a `ParamProposer`: given as `proposer`, or found by `find_proposer` when it is
+    first needed (the engine's brain, which the person may switch before tuning starts).
+    Sentences for the person go to `info`.
+    """
 
     name = "llm"
 
-    def __init__(self, engine: Any = None, brain: Any = None, seed: int = 0, base: str = "tpe") -> None:
-        self.engine = engine
-        self._brain = brain
+    def __init__(self, proposer: ParamProposer | None = None, find_proposer: Callable[[], ParamProposer] | None = None,
+                 info: Callable[[str], None] | None = None, seed: int = 0, base: str = "tpe") -> None:
+        if proposer is None and find_proposer is None:
+            raise ValueError(f"the {self.name} strategy needs a proposer or a way to find one")
+        self._proposer = proposer
+        self._find_proposer = find_proposer
+        self._info_to = info
         self.seed = seed
         self.base = base if base not in ("llm", "hybrid", "coordinate") else "tpe"
         self._told_offline = False
         self.fallback_note: str | None = None  # why the last trial went to the optimizer (for its rationale)
 
     @property
-    def brain(self) -> Any:
-        if self._brain is None:
-            if self.engine is not None:
-                self._brain = self.engine.brain
-            else:
-                from aft_tui.brain import get_brain
-                from aft_tui.settings import Settings
-
-                self._brain = get_brain(Settings())
-        attach = getattr(self._brain, "attach", None)
-        if callable(attach) and self.engine is not None and getattr(self._brain, "on_info", None) is None:
-            attach(self.engine)
-        return self._brain
+    def proposer(self) -> ParamProposer:
+        if self._proposer is None:
+            self._proposer = self._find_proposer()  # type: ignore[misc]  # one of the two is given
+        return self._proposer
 
     @property
     def model_name(self) -> str:
-        return getattr(self.brain, "model", None) or "the model"
+        return getattr(self.proposer, "model", None) or "the model"
 
     def _info(self, text: str) -> None:
-        if self.engine is not None:
-            self.engine.info_message(text)
-        elif callable(getattr(self._brain, "on_info", None)):
-            self._brain.on_info(text)
+        if self._info_to is not None:
+            self._info_to(text)
 
     def _offline_notice(self, what: str) -> None:
-        """The offline brain proposes nothing; say so once instead of every trial."""
-        if hasattr(self.brain, "attach") or self._told_offline:
+        """Without a model nothing is proposed; say so once instead of every trial."""
+        if getattr(self.proposer, "model", None) or self._told_offline:
             return
         self._told_offline = True
         self._info(f"The {self.name} strategy needs a model (set --model, e.g. openai/gpt-4o-mini, and the provider's "
@@ -81,10 +81,10 @@ class LLMStrategy(_ModelStrategy):
 
     async def propose(self, history: list[dict[str, Any]], space: SearchSpace) -> Choice | None:
         self.fallback_note = None
-        proposal = await self.brain.propose_params(space, history, latest_findings(history), None)
+        proposal = await self.proposer.propose_params(space, history, latest_findings(history), None)
         if proposal is None:
             self._offline_notice(f"the {self.base} optimizer chooses every trial instead")
-            problem = getattr(self.brain, "last_problem", None) or "the model made no proposal"
+            problem = getattr(self.proposer, "last_problem", None) or "the model made no proposal"
             self.fallback_note = problem.split("; the optimizer chooses")[0].rstrip(".")
             return None
         missing = [d.name for d in space if d.name not in proposal.params]
@@ -97,9 +97,10 @@ class LLMStrategy(_ModelStrategy):
 class HybridStrategy(_ModelStrategy):
     name = "hybrid"
 
-    def __init__(self, engine: Any = None, brain: Any = None, seed: int = 0, base: str = "tpe",
+    def __init__(self, proposer: ParamProposer | None = None, find_proposer: Callable[[], ParamProposer] | None = None,
+                 info: Callable[[str], None] | None = None, seed: int = 0, base: str = "tpe",
                  max_override_fraction: float = DEFAULT_OVERRIDE_FRACTION) -> None:
-        super().__init__(engine, brain, seed, base)
+        super().__init__(proposer, find_proposer, info, seed, base)
         self.max_override_fraction = max_override_fraction
         self.proposed = 0
         self.overrides = 0
@@ -115,7 +116,7 @@ class HybridStrategy(_ModelStrategy):
         if not self.may_override():
             return Choice(optimizer, f"proposed by the {self.base} optimizer (the model reviews at most "
                                      f"{_fraction(self.max_override_fraction)} of the trials)", source)
-        proposal = await self.brain.propose_params(space, history, latest_findings(history), dict(optimizer))
+        proposal = await self.proposer.propose_params(space, history, latest_findings(history), dict(optimizer))
         if proposal is None:
             self._offline_notice(f"the {self.base} optimizer's proposals run unchanged")
             return Choice(optimizer, f"proposed by the {self.base} optimizer", source)
@@ -145,8 +146,6 @@ def optimizer_proposal(history: list[dict[str, Any]], space: SearchSpace, base: 
     fresh in-memory study with the same kind of sampler (seeded by the trial count so
     consecutive proposals differ)."""
     import optuna
-
-    from aft_tui.tuning.strategies import make_sampler
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     direction = next((r.get("direction") for r in reversed(history) if r.get("direction")), "max")

@@ -109,6 +109,11 @@ class SearchSpace:
     def defaults(self) -> dict[str, Any]:
         return {d.name: d.default for d in self.dims}
 
+    def fixed_only(self) -> "SearchSpace":
+        """The fixed values that reach the script by a flag, and nothing tuned: the baseline's."""
+        fixed_dims = [d for d in self.fixed_dims if d.flag]
+        return SearchSpace([], {d.name: self.fixed[d.name] for d in fixed_dims if d.name in self.fixed}, fixed_dims)
+
     def distributions(self) -> dict[str, Any]:
         return {d.name: d.distribution() for d in self.dims}
 

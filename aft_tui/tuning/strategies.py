@@ -1,59 +1,19 @@
-"""Strategies behind one interface.
+"""The Optuna samplers and pruners behind the strategies.
 
-Every strategy runs through an Optuna study (so storage, resume and pruning are shared).
-Model-based ones are Optuna samplers; rule-based ones (`coordinate`, and the LLM-driven
-ones) implement `Strategy.propose` and hand their choice to the study with
-`enqueue_trial`, so the trial record is the same whoever chose it.
+A sampler strategy (`tpe`, `random`, `gp`, `cmaes`, `grid`) is its sampler; a rule-based one
+(`coordinate`, `llm`, `hybrid`) leaves to TPE every trial it does not choose itself. The
+strategy interface is in `base.py`, and `registry.py` builds a strategy from its name.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Awaitable, Protocol
+from typing import Any
 
 from aft_tui.errors import UserError
+from aft_tui.tuning.base import check_strategy
 from aft_tui.tuning.space import SearchSpace
 
-SAMPLER_STRATEGIES = ("tpe", "random", "gp", "cmaes", "grid")
-ALL_STRATEGIES = SAMPLER_STRATEGIES + ("coordinate", "llm", "hybrid")
 PRUNERS = ("median", "hyperband", "none")
-ADVISED_SAMPLERS = ("tpe", "gp", "cmaes")  # model-based samplers also run the curve analysis' moves (advice.py)
-
-
-@dataclass
-class Choice:
-    """A parameter assignment and why it was chosen (goes into the commit message)."""
-
-    params: dict[str, Any]
-    rationale: str = ""
-    source: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-class Strategy(Protocol):
-    name: str
-
-    def propose(self, history: list[dict[str, Any]], space: SearchSpace) -> "Choice | None | Awaitable[Choice | None]":
-        """Return a choice, or None to let the study's sampler decide.
-
-        Model-backed strategies (`llm`, `hybrid`) are coroutines; the tuner awaits the
-        result whenever it is awaitable, so rule-based strategies can stay plain functions.
-        """
-
-
-class SamplerStrategy:
-    """A strategy that is entirely an Optuna sampler."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def propose(self, history: list[dict[str, Any]], space: SearchSpace) -> Choice | None:
-        return None
-
-
-def check_strategy(name: str) -> None:
-    if name not in ALL_STRATEGIES:
-        raise UserError(f"Unknown strategy '{name}'; choose one of: {', '.join(ALL_STRATEGIES)}.")
 
 
 def make_sampler(name: str, seed: int, space: SearchSpace) -> Any:
@@ -160,24 +120,3 @@ def make_pruner(name: str) -> Any:
     from aft_tui.tuning.pruning import median_rule
 
     return median_rule()
-
-
-def make_strategy(name: str, **kwargs: Any) -> Strategy:
-    """The strategy called `name`; `engine` (for the model and Info sentences) and `seed` are optional."""
-    check_strategy(name)
-    if name in ("llm", "hybrid"):
-        from aft_tui.tuning.llm_strategy import HybridStrategy, LLMStrategy
-
-        cls = LLMStrategy if name == "llm" else HybridStrategy
-        return cls(engine=kwargs.get("engine"), brain=kwargs.get("brain"), seed=int(kwargs.get("seed") or 0))
-    settings = kwargs.get("settings") or getattr(kwargs.get("engine"), "settings", None)
-    if name == "coordinate":
-        from aft_tui.tuning.coordinate import PER_PARAM_TRIALS, CoordinateStrategy
-
-        return CoordinateStrategy(per_param_trials=int(getattr(settings, "coordinate_trials", None) or PER_PARAM_TRIALS),
-                                  per_param_seconds=getattr(settings, "coordinate_time", None))
-    if name in ADVISED_SAMPLERS and kwargs.get("advice", getattr(settings, "advice", True)):
-        from aft_tui.tuning.advice import AdvisedSamplerStrategy
-
-        return AdvisedSamplerStrategy(name)
-    return SamplerStrategy(name)

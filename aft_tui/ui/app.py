@@ -28,7 +28,7 @@ from textual.message import Message
 from textual.widgets import Footer, Tab, Tabs
 
 from aft_tui.engine import events as ev
-from aft_tui.engine.commands import CommandResult, CommandRouter
+from aft_tui.ui.commands import CommandResult, CommandRouter
 from aft_tui.errors import UserError
 from aft_tui.ui.model import SessionModel
 from aft_tui.ui.proposal_text import editable

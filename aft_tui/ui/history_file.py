@@ -11,6 +11,12 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
+from typing import Any
+
+
+def history_path(engine: Any) -> Path:
+    """Typed lines are remembered per project, next to its sessions."""
+    return Path(engine.state_dir) / "history"
 
 
 def load_entries(path: Path) -> list[str]:

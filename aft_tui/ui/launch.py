@@ -25,11 +25,6 @@ def open_engine(args: argparse.Namespace, flags: dict[str, Any]) -> Any:
                         no_target="aft chat needs your training script, e.g. `aft chat train.py`, or --resume SESSION.")
 
 
-def history_file(engine: Any) -> Path:
-    """Typed lines are remembered per project, next to its sessions."""
-    return Path(engine.state_dir) / "history"
-
-
 def _earlier_events(engine: Any) -> list[Any]:
     """The events a resumed session already recorded (none for a new session)."""
     if engine.state.status == "new":
@@ -66,9 +61,9 @@ def run_chat(args: argparse.Namespace, flags: dict[str, Any]) -> int:
     from functools import partial
 
     from aft_tui.ui.app import AftApp
-    from aft_tui.ui.history_file import append_entry, load_entries
+    from aft_tui.ui.history_file import append_entry, history_path, load_entries
 
-    path = history_file(engine)
+    path = history_path(engine)
     path.parent.mkdir(parents=True, exist_ok=True)
     past = load_entries(path)[-500:]
     # The app starts telemetry once its first screen is drawn, and stops it when it closes.

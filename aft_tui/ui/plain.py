@@ -16,7 +16,7 @@ import sys
 from typing import Any, Iterable
 
 from aft_tui.engine import events as ev
-from aft_tui.engine.commands import CommandResult, CommandRouter
+from aft_tui.ui.commands import CommandResult, CommandRouter
 from aft_tui.ui.headless import HeadlessView
 from aft_tui.ui.terminal_text import inert
 from aft_tui.ui.model import SessionModel
@@ -245,9 +245,9 @@ def _line_reader(router: CommandRouter, model: SessionModel, interactive: bool, 
     from prompt_toolkit.history import FileHistory
     from prompt_toolkit.patch_stdout import patch_stdout
 
-    from aft_tui.ui.launch import history_file
+    from aft_tui.ui.history_file import history_path
 
-    path = history_file(engine)
+    path = history_path(engine)
     path.parent.mkdir(parents=True, exist_ok=True)
     session: PromptSession = PromptSession(history=FileHistory(str(path)), completer=_completer(router),
                                            complete_while_typing=True)

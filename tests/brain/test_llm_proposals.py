@@ -10,7 +10,7 @@ import pytest
 from aft_tui.brain.proposals import ProposalRejected, first_json_object, parse_proposal
 from aft_tui.tuning.llm_strategy import HybridStrategy, LLMStrategy, optimizer_proposal
 from aft_tui.tuning.space import Dimension, SearchSpace
-from aft_tui.tuning.strategies import make_strategy
+from aft_tui.tuning.registry import make_strategy
 from tests.brain.llm_server import text
 
 SPACE = SearchSpace([
@@ -84,7 +84,7 @@ async def test_a_failing_model_leaves_the_choice_to_the_optimizer(brain, server)
 
 
 async def test_llm_strategy_returns_the_models_choice_or_none(brain, server):
-    strategy = make_strategy("llm", brain=brain)
+    strategy = make_strategy("llm", proposer=brain)
     assert isinstance(strategy, LLMStrategy)
     server.script(text(_json(params={"lr": 0.02}, rationale="closer to the best trial")), text("not json"))
     choice = await strategy.propose(HISTORY, SPACE)
@@ -102,7 +102,7 @@ def test_optimizer_proposal_is_inside_the_space_and_varies_with_history():
 
 
 async def test_hybrid_keeps_the_optimizer_unless_the_model_overrides_at_most_one_in_three(brain, server):
-    strategy = HybridStrategy(brain=brain)
+    strategy = HybridStrategy(proposer=brain, info=brain.on_info)
     override = text(_json(action="override", params={"lr": 0.005}, rationale="overfitting: lower the learning rate"))
     server.script(override, text(_json(action="accept", rationale="the optimizer explores well")))
 
@@ -125,7 +125,7 @@ async def test_hybrid_keeps_the_optimizer_unless_the_model_overrides_at_most_one
 
 
 async def test_hybrid_falls_back_to_the_optimizer_on_an_out_of_space_override(brain, server):
-    strategy = HybridStrategy(brain=brain, max_override_fraction=1.0)
+    strategy = HybridStrategy(proposer=brain, info=brain.on_info, max_override_fraction=1.0)
     server.script(text(_json(action="override", params={"lr": 50}, rationale="yolo")))
     choice = await strategy.propose(HISTORY, SPACE)
     assert choice.source == "hybrid:tpe" and not SPACE.validate(choice.params)

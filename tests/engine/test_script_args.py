@@ -218,7 +218,7 @@ def test_the_smoke_run_passes_fixed_values_and_stays_trial_1(git_project, tmp_pa
 
 
 async def test_the_chat_runs_command_shows_the_arguments(git_project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from aft_tui.engine.commands import CommandRouter
+    from aft_tui.ui.commands import CommandRouter
     from aft_tui.engine.engine import Engine
     from aft_tui.settings import load_settings
     from aft_tui.ui.model import SessionModel

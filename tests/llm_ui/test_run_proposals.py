@@ -10,7 +10,7 @@ from rich.console import Console
 from textual.widgets import Input
 
 from aft_tui.engine import events as ev
-from aft_tui.engine.commands import CommandRouter
+from aft_tui.ui.commands import CommandRouter
 from aft_tui.ui.app import AftApp
 from aft_tui.ui.model import SessionModel
 from aft_tui.ui.plain import PlainView, print_transcript

@@ -9,7 +9,7 @@ import json
 from rich.console import Console
 
 from aft_tui.engine import events as ev
-from aft_tui.engine.commands import CommandRouter
+from aft_tui.ui.commands import CommandRouter
 from aft_tui.engine.engine import Engine
 from aft_tui.engine.session import log_path, state_path
 from aft_tui.settings import Settings

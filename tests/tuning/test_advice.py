@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from aft_tui.tuning import moves
-from aft_tui.tuning.advice import AdvisedSamplerStrategy, advised_point, param_kind, suggested_moves
-from aft_tui.tuning.strategies import make_strategy
+from aft_tui.tuning.advice import advised_point, param_kind, suggested_moves
+from aft_tui.tuning.advised import AdvisedSamplerStrategy
+from aft_tui.tuning.registry import make_strategy
 from tests.tuning.spaces import STILL_IMPROVING, UNSTABLE, record, space
 
 

@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from aft_tui.engine import events as ev
-from aft_tui.engine.commands import COMMANDS, CommandRouter, help_text, parse
+from aft_tui.slash_commands import COMMANDS, help_text, parse
+from aft_tui.ui.commands import CommandRouter
 from aft_tui.errors import UserError
 from aft_tui.ui.model import SessionModel
 from aft_tui.ui.replay import ReplayController, load_events

@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from aft_tui.engine.commands import COMMANDS
+from aft_tui.slash_commands import COMMANDS
 
 
 class HelpScreen(ModalScreen[None]):

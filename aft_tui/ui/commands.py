@@ -3,7 +3,8 @@
 Views hand it the line the person typed and render the `CommandResult` it returns; every
 decision (what a command means, whether it may run now, which proposal "approve" refers
 to) is made here, so the TUI and the REPL behave the same. Free text goes to the
-assistant through `Engine.chat`. No UI toolkit is imported.
+assistant through `Engine.chat`. No UI toolkit is imported. The commands themselves
+(names, usage, parsing) are in `slash_commands.py`.
 
 `model` is the views' folded event state (any object with `latest_proposal()`, `records()`,
 `status_fields()`); replay passes no engine, and then only the read-only commands work.
@@ -11,61 +12,12 @@ assistant through `Engine.chat`. No UI toolkit is imported.
 
 from __future__ import annotations
 
-import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from aft_tui.errors import UserError
 from aft_tui.formatting import fmt_params, fmt_value
-
-
-@dataclass(frozen=True)
-class CommandSpec:
-    name: str
-    usage: str
-    help: str
-    aliases: tuple[str, ...] = ()
-    read_only: bool = False  # works in replay (no engine)
-    workflow: bool = False  # a long step: one at a time, runs in the background of a view
-    options: tuple[str, ...] = ()
-
-
-COMMANDS: tuple[CommandSpec, ...] = (
-    CommandSpec("pipeline", "/pipeline [--trials N]", "refactor, repair, then tune: the whole workflow", workflow=True,
-                options=("--trials",)),
-    CommandSpec("refactor", "/refactor", "propose exposing the script's hyperparameters as flags", workflow=True),
-    CommandSpec("repair", "/repair", "propose a fix until the refactored script runs like the original", workflow=True),
-    CommandSpec("tune", "/tune [--trials N]", "run trials and keep the best", aliases=("finetune",), workflow=True,
-                options=("--trials",)),
-    CommandSpec("stop", "/stop", "cancel the running trials and stop tuning"),
-    CommandSpec("approve", "/approve [ID]", "approve the pending proposal"),
-    CommandSpec("reject", "/reject [ID] [REASON]", "reject the pending proposal, optionally saying why"),
-    CommandSpec("edit", "/edit [ID]", "edit the pending proposal's diff in $EDITOR, then approve the edited diff"),
-    CommandSpec("runs", "/runs", "list the trials: params, metric, status, duration, commit", read_only=True),
-    CommandSpec("status", "/status", "session, branch, best so far, progress", read_only=True),
-    CommandSpec("compare", "/compare A B", "parameter, metric and code differences between two trials"),
-    CommandSpec("rollback", "/rollback TRIAL", "make a trial's state the branch head (a new commit)"),
-    CommandSpec("diff", "/diff", "show the latest proposal's diff", read_only=True),
-    CommandSpec("theme", "/theme NAME", "switch the colour theme (remembered)", read_only=True),
-    CommandSpec("model", "/model [NAME] [--api-base URL]", "show or set the assistant's LLM (any litellm model string; "
-                "'offline' for none), remembered", options=("--api-base",)),
-    CommandSpec("help", "/help", "list commands and keys", read_only=True),
-    CommandSpec("quit", "/quit", "leave AFT (a running tune is stopped and can be resumed)", aliases=("exit",),
-                read_only=True),
-)
-
-_BY_NAME: dict[str, CommandSpec] = {}
-for _spec in COMMANDS:
-    _BY_NAME[_spec.name] = _spec
-    for _alias in _spec.aliases:
-        _BY_NAME[_alias] = _spec
-
-
-@dataclass
-class ParsedCommand:
-    spec: CommandSpec
-    args: list[str] = field(default_factory=list)
-    options: dict[str, str] = field(default_factory=dict)
+from aft_tui.slash_commands import BY_NAME, COMMANDS, CommandSpec, ParsedCommand, help_text, parse
 
 
 @dataclass
@@ -79,56 +31,6 @@ class CommandResult:
     @property
     def ok(self) -> bool:
         return self.kind != "error"
-
-
-def parse(line: str) -> ParsedCommand:
-    """Split '/tune --trials 3' into the command, its arguments and its options."""
-    body = line.strip()
-    if not body.startswith("/"):
-        raise UserError("Commands start with '/'; type /help to list them.")
-    try:
-        words = shlex.split(body[1:])
-    except ValueError as exc:
-        raise UserError(f"Could not read that command ({exc}); check the quotes.") from None
-    if not words:
-        raise UserError("Type a command after '/', e.g. /help.")
-    name = words[0].lower()
-    spec = _BY_NAME.get(name)
-    if spec is None:
-        import difflib
-
-        close = difflib.get_close_matches(name, list(_BY_NAME), n=1)
-        hint = f" (did you mean /{close[0]}?)" if close else ""
-        raise UserError(f"Unknown command /{name}{hint}; type /help to list commands.")
-    parsed = ParsedCommand(spec)
-    rest = words[1:]
-    i = 0
-    while i < len(rest):
-        word = rest[i]
-        if word.startswith("--") and len(word) > 2:
-            key, eq, value = word[2:].partition("=")
-            if not eq:
-                if i + 1 >= len(rest):
-                    raise UserError(f"--{key} needs a value, e.g. {spec.usage}.")
-                value = rest[i + 1]
-                i += 1
-            if f"--{key}" not in spec.options:
-                allowed = ", ".join(spec.options) or "none"
-                raise UserError(f"/{spec.name} has no option --{key} (options: {allowed}); usage: {spec.usage}.")
-            parsed.options[key] = value
-        else:
-            parsed.args.append(word)
-        i += 1
-    return parsed
-
-
-def help_text() -> str:
-    width = max(len(s.usage) for s in COMMANDS)
-    lines = ["Commands (free text goes to the assistant):"]
-    for spec in COMMANDS:
-        alias = f" (alias /{', /'.join(spec.aliases)})" if spec.aliases else ""
-        lines.append(f"  {spec.usage:<{width}}  {spec.help}{alias}")
-    return "\n".join(lines)
 
 
 class CommandRouter:
@@ -157,9 +59,9 @@ class CommandRouter:
         head, space, tail = text[1:].partition(" ")
         if not space:
             names = [s.name for s in COMMANDS] + [a for s in COMMANDS for a in s.aliases]
-            usable = [n for n in names if n.startswith(head.lower()) and (not self.read_only or _BY_NAME[n].read_only)]
+            usable = [n for n in names if n.startswith(head.lower()) and (not self.read_only or BY_NAME[n].read_only)]
             return [f"/{n}" for n in sorted(usable, key=lambda n: (n != head, len(n), n))]
-        spec = _BY_NAME.get(head.lower())
+        spec = BY_NAME.get(head.lower())
         if spec is None:
             return []
         words = tail.split(" ")
