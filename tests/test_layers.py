@@ -31,7 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("engine",),
     ("tracking",),
     ("ui",),
-    ("api", "cli", "doctor", "__main__"),
+    ("api", "api_runner", "cli", "commands", "doctor", "__main__"),
 )
 
 
