@@ -15,7 +15,7 @@ flushed every 0.1 s by a thread in the trial (benchmarks/live_flush/sitecustomiz
 
 The passthrough time under AFT runs from the trial's start to the last line being in its log
 (the launcher's own measure of the trial, up to the end of its output) or, with the app, to
-the last line being folded into the app's model. The session time adds the trial's commit
+the last line being folded into the app's session view. The session time adds the trial's commit
 and bookkeeping (benchmark 1). Discovery and Optuna are imported before the clock starts:
 they are start-up costs, measured by the start-up benchmark.
 
@@ -150,11 +150,11 @@ async def _tui_run(project: Path, lines: int, buffered: bool = False) -> dict[st
         summary = await engine.tune(1)
         run_id = engine.runs()[-1]["run_id"]
         # Done when the app has folded every line the trial printed.
-        while app.model.log_lines_seen.get(run_id, 0) < lines + 1:
+        while app.view.log_lines_seen.get(run_id, 0) < lines + 1:
             await asyncio.sleep(0.005)
         await pilot.pause()
         done = time.perf_counter()
-        seen = app.model.log_lines_seen.get(run_id, 0)
+        seen = app.view.log_lines_seen.get(run_id, 0)
     engine.close("finished")
     return {"wall": done - trial_started, "session": done - began, "status": summary["statuses"],
             "logged": _log_lines(engine), "app_lines": seen}

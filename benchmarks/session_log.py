@@ -2,7 +2,7 @@
 
 Part 1 appends N events (default 100,000, a realistic mix of trial starts, log batches,
 metrics and results) through `SessionLog`, then replays them as `aft replay` does (read the
-file, rebuild each event, fold it into the views' model). The direct baselines write the same
+file, rebuild each event, fold it into the session view). The direct baselines write the same
 JSON lines with one write and flush each, and parse them with `json.loads`.
 
 Part 2 runs the git bookkeeping of T trials (default 1,000: commit of the parameters file,
@@ -94,8 +94,8 @@ def measure_log(count: int, workdir: Path) -> dict[str, Any]:
     read_s = time.perf_counter() - began
     controller.seek(controller.total)
     replay_s = time.perf_counter() - began
-    if controller.total != count or controller.model.events_applied != count:
-        raise RuntimeError(f"replay rebuilt {controller.model.events_applied} of {count} events")
+    if controller.total != count or controller.view.events_applied != count:
+        raise RuntimeError(f"replay rebuilt {controller.view.events_applied} of {count} events")
 
     began = time.perf_counter()
     with open(path, encoding="utf-8") as fh:

@@ -1,7 +1,7 @@
 """`aft chat` and `aft replay`: the Textual app, a view of the engine's event stream.
 
 The app owns no workflow logic. Engine events arrive as `EngineEvent` messages, are folded
-into a `SessionModel`, and each pane redraws from that model. What the person types goes to
+into a `SessionView`, and each pane redraws from that view. What the person types goes to
 the `CommandRouter`; keys in the panes post messages that end up there too. Replay drives
 the very same path from a recorded session, with no engine at all.
 
@@ -30,7 +30,7 @@ from textual.widgets import Footer, Tab, Tabs
 from aft_tui.engine import events as ev
 from aft_tui.ui.commands import CommandResult, CommandRouter
 from aft_tui.errors import UserError
-from aft_tui.ui.model import SessionModel
+from aft_tui.ui.session_view import SessionView
 from aft_tui.ui.proposal_text import editable
 from aft_tui.ui.replay import ReplayController
 from aft_tui.ui.replay_controls import REPLAY_ACTIONS, REPLAY_BINDINGS, ReplayControls
@@ -109,10 +109,10 @@ class AftApp(ReplayControls, App[int]):
         self._start_sampler_later = start_sampler if sampler is None else None
         self._own_sampler = False
         self.read_only = engine is None
-        self.model: SessionModel = replay.model if replay is not None else SessionModel()
+        self.view: SessionView = replay.view if replay is not None else SessionView()
         self.theme_specs, self._theme_problems = load_themes()
         self._wanted_theme = theme_name or DEFAULT_THEME
-        self.router = CommandRouter(engine, self.model, themes=list(self.theme_specs), save_setting=save_setting,
+        self.router = CommandRouter(engine, self.view, themes=list(self.theme_specs), save_setting=save_setting,
                                     editor=self._edit_in_terminal)
         self._autoplay = autoplay
         self._history = history
@@ -123,7 +123,7 @@ class AftApp(ReplayControls, App[int]):
         self._log_max_lines = log_max_lines
         # A resumed session shows what happened before (its recorded events) before the new ones.
         for event in earlier or ():
-            self.model.apply(event)
+            self.view.apply(event)
         self.active_pane = "conversation"
         # The theme is chosen before anything is mounted: set later, it would restyle every widget once more.
         for spec in self.theme_specs.values():
@@ -156,7 +156,7 @@ class AftApp(ReplayControls, App[int]):
         self._apply_layout()
         self.action_show("conversation")
         if self.engine is not None:
-            if self.model.events_applied:
+            if self.view.events_applied:
                 self.rebuild()
             self._unsubscribe = self.engine.subscribe(self._on_engine_emit)
             self.run_worker(self._start_engine(), name="start", group="engine", exit_on_error=False)
@@ -306,28 +306,28 @@ class AftApp(ReplayControls, App[int]):
     def on_engine_event(self, message: EngineEvent) -> None:
         if self.leaving:
             return
-        self.model.apply(message.event)
+        self.view.apply(message.event)
         self.render_event(message.event)
 
     def render_event(self, event: ev.Event) -> None:
-        """Redraw what `event` changed (the model already holds it)."""
+        """Redraw what `event` changed (the view already holds it)."""
         if self.leaving:
             return
         kind = event.kind
-        model = self.model
+        view = self.view
         if kind == "trial_log":
             self.logs.feed(event.run_id, event.lines)
             return
         if kind == "trial_metric":
-            self.runs.mark_stale(model)
+            self.runs.mark_stale(view)
             return
-        self.conversation.sync(model)
+        self.conversation.sync(view)
         if kind in ("proposal", "decision"):
-            self.diff.sync(model)
+            self.diff.sync(view)
             if kind == "proposal" and not self.read_only:
                 self.call_after_refresh(self._review, event.proposal_id)
         if kind in ("trial_started", "trial_finished", "best_updated", "tune_progress", "session_started", "rollback"):
-            self.runs.sync(model)
+            self.runs.sync(view)
         if kind == "trial_started":
             self.logs.trial_started(event.run_id)
             self._sync_gpu_assignments()
@@ -338,7 +338,7 @@ class AftApp(ReplayControls, App[int]):
 
     def _review(self, proposal_id: str) -> None:
         """Bring a proposal that still waits for a decision in front of the person."""
-        state = self.model.proposals.get(proposal_id)
+        state = self.view.proposals.get(proposal_id)
         if state is not None and state.pending and not self.leaving:
             self.action_show("diff")
             keys = "a approve · r reject · f reject with reason" + (" · e edit" if editable(state.proposal) else "")
@@ -346,7 +346,7 @@ class AftApp(ReplayControls, App[int]):
 
     def _sync_gpu_assignments(self) -> None:
         assignments: dict[int, list[str]] = {}
-        for row in self.model.running():
+        for row in self.view.running():
             for gpu in row.gpus:
                 assignments.setdefault(gpu, []).append(row.run_id)
         if assignments != self.gpu.assignments:
@@ -359,25 +359,25 @@ class AftApp(ReplayControls, App[int]):
             return
         prefix = self.replay.describe() if self.replay is not None else ""
         busy = f"/{self.router.active}" if self.router.active else ""
-        self.status.sync(self.model, prefix, busy)
+        self.status.sync(self.view, prefix, busy)
 
     def rebuild(self) -> None:
-        """Redraw every pane from the model (after a replay seek)."""
+        """Redraw every pane from the session view (after a replay seek)."""
         if self.leaving:
             return
-        model = self.model
+        view = self.view
         self.conversation.reset()
-        self.conversation.sync(model)
-        self.diff.sync(model)
+        self.conversation.sync(view)
+        self.diff.sync(view)
         self.runs.reset()
-        self.runs.sync(model)
+        self.runs.sync(view)
         self.logs.reset()
-        self.logs.set_runs([r.run_id for r in model.rows()])
-        newest = model.newest_run()
+        self.logs.set_runs([r.run_id for r in view.rows()])
+        newest = view.newest_run()
         if newest:
-            row = model.trials[newest]
-            self.logs.show_run(newest, list(model.logs.get(newest, ())), status=row.status, note="as recorded",
-                               received=model.log_lines_seen.get(newest))
+            row = view.trials[newest]
+            self.logs.show_run(newest, list(view.logs.get(newest, ())), status=row.status, note="as recorded",
+                               received=view.log_lines_seen.get(newest))
         self._sync_gpu_assignments()
         self.sync_status()
 
@@ -435,7 +435,7 @@ class AftApp(ReplayControls, App[int]):
 
     def _after_decision(self) -> None:
         """Once nothing waits for a decision, hand the keyboard back to the conversation."""
-        if not self.leaving and not self.model.pending() and self.active_pane == "diff" and not self.compact:
+        if not self.leaving and not self.view.pending() and self.active_pane == "diff" and not self.compact:
             self.action_show("conversation")
 
     def on_diff_pane_edit_requested(self, message: DiffPane.EditRequested) -> None:
@@ -466,7 +466,7 @@ class AftApp(ReplayControls, App[int]):
         self.action_show("conversation")
 
     def on_runs_pane_logs_requested(self, message: RunsPane.LogsRequested) -> None:
-        newest = self.model.newest_run()
+        newest = self.view.newest_run()
         self.logs.pinned = message.run_id != newest
         self.run_worker(self._load_log(message.run_id), group="logs", exclusive=True)
         self.action_show("logs")
@@ -477,11 +477,11 @@ class AftApp(ReplayControls, App[int]):
     async def _load_log(self, run_id: str) -> None:
         from aft_tui.ui.logtail import tail_lines
 
-        model = self.model
-        row = model.trials.get(run_id)
-        lines = list(model.logs.get(run_id, ()))
+        view = self.view
+        row = view.trials.get(run_id)
+        lines = list(view.logs.get(run_id, ()))
         note = "as recorded" if self.replay is not None else ""
-        received = model.log_lines_seen.get(run_id)
+        received = view.log_lines_seen.get(run_id)
         if self.engine is not None:
             path = Path(self.engine.outputs.log_path(run_id))
             if path.is_file():

@@ -19,7 +19,7 @@ from aft_tui.engine import events as ev
 from aft_tui.ui.commands import CommandResult, CommandRouter
 from aft_tui.ui.headless import HeadlessView
 from aft_tui.ui.terminal_text import inert
-from aft_tui.ui.model import SessionModel
+from aft_tui.ui.session_view import SessionView
 
 
 class PlainView(HeadlessView):
@@ -141,12 +141,12 @@ async def repl(engine: Any, console: Any = None, interactive: bool = True, lines
     from aft_tui.ui.themes import load_themes
 
     console = console or Console(highlight=False)
-    model = SessionModel()
+    state = SessionView()
     view = PlainView(console=console)
-    engine.subscribe(model.apply)
+    engine.subscribe(state.apply)
     engine.subscribe(view)
     themes, _ = load_themes()
-    router = CommandRouter(engine, model, themes=list(themes))
+    router = CommandRouter(engine, state, themes=list(themes))
     tasks: set[asyncio.Task] = set()
     try:
         await engine.start()
@@ -166,14 +166,14 @@ async def repl(engine: Any, console: Any = None, interactive: bool = True, lines
         print_result(console, result)
         return result
 
-    read = _line_reader(router, model, interactive, lines, engine)
+    read = _line_reader(router, state, interactive, lines, engine)
     code = 0
     try:
         while True:
             line = await read()
             if line is None:
                 break
-            line = decision_shorthand(line.strip(), bool(model.pending()))
+            line = decision_shorthand(line.strip(), bool(state.pending()))
             if not line:
                 continue
             if router.is_workflow(line):
@@ -224,7 +224,7 @@ def decision_shorthand(line: str, pending: bool) -> str:
     return line
 
 
-def _line_reader(router: CommandRouter, model: SessionModel, interactive: bool, lines: Iterable[str] | None,
+def _line_reader(router: CommandRouter, state: SessionView, interactive: bool, lines: Iterable[str] | None,
                  engine: Any):
     if lines is not None:
         it = iter(lines)
@@ -253,7 +253,7 @@ def _line_reader(router: CommandRouter, model: SessionModel, interactive: bool, 
                                            complete_while_typing=True)
 
     async def from_prompt() -> str | None:
-        pending = model.pending()
+        pending = state.pending()
         prefix = f"[{pending[0].proposal_id}: y/n, /edit] " if pending else ""
         with patch_stdout(raw=True):
             try:

@@ -1,8 +1,8 @@
 """Replay: a recorded session played back through the same views, never executing anything.
 
 `ReplayController` is a cursor over the recorded events: play/pause, step, seek and speed.
-Seeking backwards rebuilds a fresh `SessionModel` from the first k events, which is cheap
-because folding events is plain Python; the views then redraw from that model.
+Seeking backwards rebuilds a fresh `SessionView` from the first k events, which is cheap
+because folding events is plain Python; the views then redraw from it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Iterable
 
 from aft_tui.engine import events as ev
 from aft_tui.errors import UserError
-from aft_tui.ui.model import SessionModel
+from aft_tui.ui.session_view import SessionView
 
 # Long pauses in a recording (someone reading a diff) are shortened to this many seconds at speed 1.
 MAX_GAP_S = 1.5
@@ -67,7 +67,7 @@ class ReplayController:
         self.speed = float(speed)
         self.position = 0  # events applied so far
         self.playing = False
-        self.model = SessionModel()
+        self.view = SessionView()
         self.path: Path | None = None
         self.notes: list[str] = []  # what the person should know about the file (damaged lines skipped)
 
@@ -89,25 +89,25 @@ class ReplayController:
         return self.position >= len(self.events)
 
     def step(self) -> ev.Event | None:
-        """Apply the next event to the model and return it (None at the end)."""
+        """Apply the next event to the session view and return it (None at the end)."""
         if self.at_end:
             self.playing = False
             return None
         event = self.events[self.position]
         self.position += 1
-        self.model.apply(event)
+        self.view.apply(event)
         return event
 
-    def seek(self, position: int) -> SessionModel:
-        """Rebuild the model as it was after `position` events; views redraw from it."""
+    def seek(self, position: int) -> SessionView:
+        """Rebuild the session view as it was after `position` events; views redraw from it."""
         position = max(0, min(int(position), len(self.events)))
         if position < self.position:
-            self.model = SessionModel()
+            self.view = SessionView()
             self.position = 0
         while self.position < position:
-            self.model.apply(self.events[self.position])
+            self.view.apply(self.events[self.position])
             self.position += 1
-        return self.model
+        return self.view
 
     def next_delay(self) -> float:
         """Seconds to wait before the next event at the current speed (recorded gaps, capped)."""

@@ -3,7 +3,7 @@
 Playing schedules one timer at a time for the next recorded event, applying events that were
 recorded together in one tick (at most `REPLAY_BATCH`, so a burst of log lines never stalls
 the UI). Stepping forward renders one event; anything else rebuilds the panes from the
-model as it was after the target event.
+session view as it was after the target event.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ REPLAY_BATCH = 400
 
 class ReplayControls:
     replay: Any
-    model: Any
+    view: Any
     router: Any
     _tick_timer: Any
 
@@ -93,6 +93,6 @@ class ReplayControls:
     def _seek_to(self, position: int) -> None:
         replay = self.replay
         assert replay is not None
-        self.model = replay.seek(position)
-        self.router.model = self.model
+        self.view = replay.seek(position)
+        self.router.model = self.view
         self.rebuild()

@@ -11,7 +11,7 @@ from aft_tui.engine import events as ev
 from aft_tui.engine.session_log import SessionLog, read_events
 from aft_tui.fsutil import json_text
 from aft_tui.runs.outputs import Outputs
-from aft_tui.ui.model import SessionModel
+from aft_tui.ui.session_view import SessionView
 from benchmarks.session_log import measure_git, measure_log, measure_outputs, synthetic_events
 
 
@@ -33,25 +33,25 @@ def test_logged_events_round_trip(tmp_path: Path):
 
 
 def test_metric_points_merge_in_linear_time():
-    model = SessionModel()
-    model.apply(ev.TrialStarted(run_id="r", number=1))
+    view = SessionView()
+    view.apply(ev.TrialStarted(run_id="r", number=1))
     began = time.perf_counter()
     for step in range(20_000):
-        model.apply(ev.TrialMetric(run_id="r", step=step, values={"loss": 1.0 / (step + 1)}))
-    model.apply(ev.TrialMetric(run_id="r", step=7, values={"acc": 0.5}))  # the same evaluation, reported twice
-    model.apply(ev.TrialMetric(run_id="r", epoch=1.0, values={"val": 1.0}))
-    model.apply(ev.TrialMetric(run_id="r", epoch=1, values={"val2": 2.0}))
-    model.apply(ev.TrialMetric(run_id="r", values={"no_position": 3.0}))
-    model.apply(ev.TrialMetric(run_id="r", values={"no_position": 4.0}))
+        view.apply(ev.TrialMetric(run_id="r", step=step, values={"loss": 1.0 / (step + 1)}))
+    view.apply(ev.TrialMetric(run_id="r", step=7, values={"acc": 0.5}))  # the same evaluation, reported twice
+    view.apply(ev.TrialMetric(run_id="r", epoch=1.0, values={"val": 1.0}))
+    view.apply(ev.TrialMetric(run_id="r", epoch=1, values={"val2": 2.0}))
+    view.apply(ev.TrialMetric(run_id="r", values={"no_position": 3.0}))
+    view.apply(ev.TrialMetric(run_id="r", values={"no_position": 4.0}))
     elapsed = time.perf_counter() - began
-    history = model.trials["r"].history
+    history = view.trials["r"].history
     assert len(history) == 20_000 + 1 + 2
     assert history[7] == {"loss": 1.0 / 8, "acc": 0.5, "step": 7}
     assert history[20_000] == {"val": 1.0, "val2": 2.0, "epoch": 1}
     assert elapsed < 5.0  # scanning the history for each point took minutes
-    model.apply(ev.TrialStarted(run_id="r", number=1))  # a re-run starts a fresh history
-    model.apply(ev.TrialMetric(run_id="r", step=7, values={"acc": 0.9}))
-    assert model.trials["r"].history == [{"acc": 0.9, "step": 7}]
+    view.apply(ev.TrialStarted(run_id="r", number=1))  # a re-run starts a fresh history
+    view.apply(ev.TrialMetric(run_id="r", step=7, values={"acc": 0.9}))
+    assert view.trials["r"].history == [{"acc": 0.9, "step": 7}]
 
 
 def test_results_file_is_the_plain_dump_and_readers_follow_other_writers(tmp_path: Path):

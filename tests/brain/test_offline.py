@@ -101,12 +101,12 @@ async def test_offline_chat_applies_safe_goals_and_explains_unsafe_ones(engine_f
     saved = SessionState.load(engine.state_dir, engine.session_id).settings
     assert (saved["trials"], saved["metric"]) == (20, "val_acc")
     from aft_tui.engine import events as ev
-    from aft_tui.ui.model import SessionModel
+    from aft_tui.ui.session_view import SessionView
 
-    model = SessionModel()
+    view = SessionView()
     for event in changed:
-        model.apply(ev.event_from_dict(event))
-    assert model.total_trials == 20 and model.metric == "val_acc"
+        view.apply(ev.event_from_dict(event))
+    assert view.total_trials == 20 and view.metric == "val_acc"
 
     engine.state.metric, engine.state.direction = "val_acc", "max"
     reply = await engine.chat("minimise val loss")

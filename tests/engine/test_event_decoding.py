@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 
 from aft_tui.engine import events as ev
-from aft_tui.ui.model import SessionModel
+from aft_tui.ui.session_view import SessionView
 from aft_tui.ui.plain import PlainView
 
 JSON_VALUES = [None, 0, 7, -1, 1.5, math.nan, math.inf, "nan", "-inf", "x", "", True, [], [1], ["a"], [None], {},
@@ -19,15 +19,15 @@ JSON_VALUES = [None, 0, 7, -1, 1.5, math.nan, math.inf, "nan", "-inf", "x", "", 
 
 
 def _show(event: ev.Event) -> None:
-    model = SessionModel()
-    model.apply(ev.TrialStarted(run_id="r", number=1))
-    model.apply(ev.TrialMetric(run_id="r", step=1, values={"acc": 0.5}))
-    model.apply(event)
-    model.status_fields()
-    model.records()
-    model.curve("r")
-    model.best_so_far()
-    model.latest_proposal()
+    view = SessionView()
+    view.apply(ev.TrialStarted(run_id="r", number=1))
+    view.apply(ev.TrialMetric(run_id="r", step=1, values={"acc": 0.5}))
+    view.apply(event)
+    view.status_fields()
+    view.records()
+    view.curve("r")
+    view.best_so_far()
+    view.latest_proposal()
     view = PlainView(console=Console(file=io.StringIO(), width=80), show_logs=True, echo_user=True)
     view(event)
     view(ev.SessionEnded())

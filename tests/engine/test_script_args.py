@@ -221,7 +221,7 @@ async def test_the_chat_runs_command_shows_the_arguments(git_project, tmp_path: 
     from aft_tui.ui.commands import CommandRouter
     from aft_tui.engine.engine import Engine
     from aft_tui.settings import load_settings
-    from aft_tui.ui.model import SessionModel
+    from aft_tui.ui.session_view import SessionView
 
     project = _project(git_project, {"fit.py": ARGPARSE_SCRIPT, "d.csv": "1\n"})
     monkeypatch.chdir(project)
@@ -230,7 +230,7 @@ async def test_the_chat_runs_command_shows_the_arguments(git_project, tmp_path: 
     engine = Engine.open("fit.py", settings)
     await engine.start()
     try:
-        router = CommandRouter(engine, SessionModel(), save_setting=lambda k, v: None)
+        router = CommandRouter(engine, SessionView(), save_setting=lambda k, v: None)
         assert (await router.run("/tune --trials 1")).kind == "done"
         runs = await router.run("/runs")
         assert "script arguments: --data d.csv" in runs.text, runs.text

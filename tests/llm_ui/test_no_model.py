@@ -57,7 +57,7 @@ async def test_tui_without_a_model(make_engine, monkeypatch):
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen")
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen), what="the help screen to close")
-        assert "llm" not in app.model.status_fields()  # nothing was spent
+        assert "llm" not in app.view.status_fields()  # nothing was spent
         assert engine.llm_usage["calls"] == 0
         await type_line(pilot, app, "/quit")
         await wait_for(pilot, lambda: not app.is_running, what="the app to quit")

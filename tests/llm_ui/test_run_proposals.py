@@ -12,7 +12,7 @@ from textual.widgets import Input
 from aft_tui.engine import events as ev
 from aft_tui.ui.commands import CommandRouter
 from aft_tui.ui.app import AftApp
-from aft_tui.ui.model import SessionModel
+from aft_tui.ui.session_view import SessionView
 from aft_tui.ui.plain import PlainView, print_transcript
 from aft_tui.ui.proposal_text import editable, what_will_run
 from tests.llm_ui.conftest import shown, wait_for
@@ -40,7 +40,7 @@ async def test_tune_proposal_in_the_diff_pane_is_rejected_with_a_reason(make_eng
     engine = make_engine()
     app = AftApp(engine, save_setting=lambda k, v: None)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.model.session_id, what="the session to start")
+        await wait_for(pilot, lambda: app.view.session_id, what="the session to start")
         task = asyncio.create_task(engine.propose(_tune()))
         await wait_for(pilot, lambda: app.focused is app.diff, what="the Diff pane to take focus")
         body = shown(app.diff.query_one("#diff-code"))
@@ -65,12 +65,12 @@ async def test_tune_proposal_in_the_diff_pane_is_rejected_with_a_reason(make_eng
 async def test_router_diff_and_plain_views_show_the_summary(make_engine):
     engine = make_engine()
     await engine.start()
-    model = SessionModel()
-    engine.subscribe(model.apply)
+    state = SessionView()
+    engine.subscribe(state.apply)
     out = io.StringIO()
     view = PlainView(console=Console(file=out, width=120, color_system=None))
     engine.subscribe(view)
-    router = CommandRouter(engine, model, save_setting=lambda k, v: None)
+    router = CommandRouter(engine, state, save_setting=lambda k, v: None)
     task = asyncio.create_task(engine.propose(_tune()))
     await asyncio.sleep(0)
     shown_diff = await router.run("/diff")

@@ -41,7 +41,7 @@ async def test_streamed_answer_then_a_tune_that_waits_for_the_a_key(make_engine,
                   text("Trial 1 finished; see the Runs pane."))
     app = AftApp(engine, save_setting=lambda k, v: None)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.model.session_id, what="the session to start")
+        await wait_for(pilot, lambda: app.view.session_id, what="the session to start")
         assert "Assistant: openai/test-model at http://127.0.0.1:" in "".join(
             shown(w) for w in app.conversation.scrollback.children if hasattr(w, "content"))
         streaming = _spy_streaming(app)
@@ -52,12 +52,12 @@ async def test_streamed_answer_then_a_tune_that_waits_for_the_a_key(make_engine,
         assert partial and all(answer.startswith(s) for s in partial)  # it grew in place, piece by piece
         # The usage event follows the last streamed piece: wait for it rather than race it.
         await wait_for(pilot, lambda: "18 tok" in shown(app.status), what="the token count in the status bar")
-        assert "llm" in app.model.status_fields()
+        assert "llm" in app.view.status_fields()
 
         await type_line(pilot, app, "try one trial with random search")
-        await wait_for(pilot, lambda: app.model.pending(), what="the tune proposal")
+        await wait_for(pilot, lambda: app.view.pending(), what="the tune proposal")
         await wait_for(pilot, lambda: app.focused is app.diff, what="the Diff pane to take the keyboard")
-        (proposal,) = app.model.pending()
+        (proposal,) = app.view.pending()
         assert proposal.proposal_kind == "tune" and proposal.diff == ""
         title, body = shown(app.diff.query_one("#diff-title")), shown(app.diff.query_one("#diff-code"))
         assert "PENDING" in title and "Run 1 trial with the random strategy" in title
@@ -92,14 +92,14 @@ async def test_a_rollback_shows_what_it_restores_and_r_rejects_it(make_engine, s
                   text("Understood: the branch stays as it is."))
     app = AftApp(engine, save_setting=lambda k, v: None)
     async with app.run_test(size=(80, 24)) as pilot:  # small terminal: one pane at a time behind tabs
-        await wait_for(pilot, lambda: app.model.session_id, what="the session to start")
+        await wait_for(pilot, lambda: app.view.session_id, what="the session to start")
         await type_line(pilot, app, "/tune --trials 2")
         await wait_for(pilot, lambda: len(engine.runs()) == 2 and app.router.active is None, what="two trials")
         head_before = engine.workspace.head()
         await type_line(pilot, app, "go back to trial 1")
-        await wait_for(pilot, lambda: app.model.pending(), what="the rollback proposal")
+        await wait_for(pilot, lambda: app.view.pending(), what="the rollback proposal")
         await wait_for(pilot, lambda: app.active_pane == "diff" and app.focused is app.diff, what="the Diff tab")
-        (proposal,) = app.model.pending()
+        (proposal,) = app.view.pending()
         assert proposal.proposal_kind == "rollback"
         body = shown(app.diff.query_one("#diff-code"))
         assert "Adds a commit on aft/" in body and "restores trial 1's files" in body
@@ -108,7 +108,7 @@ async def test_a_rollback_shows_what_it_restores_and_r_rejects_it(make_engine, s
             assert "Files it changes:" in body
         await pilot.press("e")  # editing means nothing for a rollback: the key does nothing
         await pilot.pause(0.2)
-        assert app.model.pending()
+        assert app.view.pending()
         await pilot.press("r")
         await wait_for(pilot, lambda: "branch stays" in "".join(_assistant_texts(app)), what="the answer")
     assert engine.workspace.head() == head_before  # nothing was rolled back

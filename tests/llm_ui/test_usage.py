@@ -14,7 +14,7 @@ from aft_tui.engine.engine import Engine
 from aft_tui.engine.session import log_path, state_path
 from aft_tui.settings import Settings
 from aft_tui.ui.app import AftApp
-from aft_tui.ui.model import SessionModel
+from aft_tui.ui.session_view import SessionView
 from aft_tui.ui.plain import print_transcript
 from aft_tui.ui.replay import ReplayController
 from aft_tui.ui.usage import add, fmt_cost, fmt_tokens, session_usage, short_usage, usage_line, used
@@ -47,10 +47,10 @@ def _recorded() -> list[ev.Event]:
 
 
 def test_replay_and_transcript_show_the_spending_without_a_model():
-    model = SessionModel()
+    view = SessionView()
     for event in _recorded():
-        model.apply(event)
-    assert model.status_fields()["llm"] == "12.3k tok · $0.04"
+        view.apply(event)
+    assert view.status_fields()["llm"] == "12.3k tok · $0.04"
     out = io.StringIO()
     print_transcript(_recorded(), Console(file=out, width=120, color_system=None))
     lines = out.getvalue().splitlines()
@@ -70,7 +70,7 @@ async def test_totals_survive_a_model_switch_and_a_resume(make_engine, server, p
     await engine.start()
     seen: list[ev.LLMUsage] = []
     engine.subscribe(lambda e: seen.append(e) if isinstance(e, ev.LLMUsage) else None)
-    router = CommandRouter(engine, SessionModel(), save_setting=lambda k, v: None)
+    router = CommandRouter(engine, SessionView(), save_setting=lambda k, v: None)
     server.script(text("first answer"), text("second answer"), text("third answer"))
     assert (await router.run("hello")).text == "first answer"
     assert "offline one" in (await router.run("/model offline")).text

@@ -10,7 +10,7 @@ from aft_tui.engine import events as ev
 from aft_tui.slash_commands import COMMANDS, help_text, parse
 from aft_tui.ui.commands import CommandRouter
 from aft_tui.errors import UserError
-from aft_tui.ui.model import SessionModel
+from aft_tui.ui.session_view import SessionView
 from aft_tui.ui.replay import ReplayController, load_events
 
 
@@ -51,7 +51,7 @@ def test_help_lists_every_command():
 def _replay_router(session_file) -> CommandRouter:
     controller = ReplayController(load_events(session_file))
     controller.seek(controller.total)
-    return CommandRouter(None, controller.model, themes=["dark", "light"], save_setting=lambda k, v: None)
+    return CommandRouter(None, controller.view, themes=["dark", "light"], save_setting=lambda k, v: None)
 
 
 def test_completion_of_commands_and_arguments(session_file):
@@ -62,7 +62,7 @@ def test_completion_of_commands_and_arguments(session_file):
     # A replay only offers what it can do.
     assert "/tune" not in router.complete("/")
     assert "/runs" in router.complete("/r")
-    live = CommandRouter(object(), SessionModel(), save_setting=lambda k, v: None)
+    live = CommandRouter(object(), SessionView(), save_setting=lambda k, v: None)
     assert live.complete("/ro") == ["/rollback"]
     assert "/finetune" in live.complete("/f")
 
@@ -85,7 +85,7 @@ async def test_replay_router_is_read_only(session_file):
 
 async def test_theme_is_checked_and_remembered(session_file):
     saved = {}
-    router = CommandRouter(None, SessionModel(), themes=["dark", "light"], save_setting=saved.__setitem__)
+    router = CommandRouter(None, SessionView(), themes=["dark", "light"], save_setting=saved.__setitem__)
     bad = await router.run("/theme neon")
     assert bad.kind == "error" and "available themes: dark, light" in bad.text
     good = await router.run("/theme light")
@@ -94,10 +94,10 @@ async def test_theme_is_checked_and_remembered(session_file):
 
 async def test_commands_against_a_real_engine(engine):
     await engine.start()
-    model = SessionModel()
-    engine.subscribe(model.apply)
+    view = SessionView()
+    engine.subscribe(view.apply)
     saved = {}
-    router = CommandRouter(engine, model, save_setting=saved.__setitem__)
+    router = CommandRouter(engine, view, save_setting=saved.__setitem__)
 
     assert (await router.run("/tune --trials 0")).text.startswith("--trials must be at least 1")
     assert "whole number" in (await router.run("/tune --trials many")).text
@@ -146,7 +146,7 @@ async def test_missing_workflow_step_is_reported(engine):
                 raise AttributeError(name)
             return getattr(engine, name)
 
-    router = CommandRouter(NoPipeline(), SessionModel(), save_setting=lambda k, v: None)
+    router = CommandRouter(NoPipeline(), SessionView(), save_setting=lambda k, v: None)
     result = await router.run("/pipeline")
     assert result.kind == "error" and "no /pipeline step" in result.text
 
@@ -160,10 +160,10 @@ async def test_free_text_goes_to_the_brain(engine):
 
     await engine.start()
     engine._brain = EchoBrain()
-    model = SessionModel()
-    engine.subscribe(model.apply)
-    router = CommandRouter(engine, model, save_setting=lambda k, v: None)
+    view = SessionView()
+    engine.subscribe(view.apply)
+    router = CommandRouter(engine, view, save_setting=lambda k, v: None)
     result = await router.run("make it faster")
     assert result.kind == "chat" and result.text == "You said: make it faster"
-    roles = [(m.role, m.text) for m in model.messages if m.role in ("user", "assistant")]
+    roles = [(m.role, m.text) for m in view.messages if m.role in ("user", "assistant")]
     assert roles == [("user", "make it faster"), ("assistant", "You said: make it faster")]

@@ -83,7 +83,7 @@ async def test_the_status_bar_draws_only_changed_text():
             app.sync_status()
         await pilot.pause()
         assert status.draws == drawn and layouts[0] == 0
-        app.model.apply(ev.SessionStarted(session_id="s-1", target="train.py", branch="aft/s-1"))
+        app.view.apply(ev.SessionStarted(session_id="s-1", target="train.py", branch="aft/s-1"))
         app.sync_status()
         await pilot.pause()
         assert status.draws == drawn + 1 and "aft/s-1" in str(status.render())

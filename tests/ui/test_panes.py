@@ -13,7 +13,7 @@ from tests.ui.conftest import QUICK_TARGET, keys, wait_for
 
 
 async def _started(pilot, app: AftApp, engine) -> None:
-    await wait_for(pilot, lambda: engine._log is not None and app.model.session_id, what="engine start")
+    await wait_for(pilot, lambda: engine._log is not None and app.view.session_id, what="engine start")
 
 
 async def test_trial_logs_stream_into_the_pane_and_are_searchable(engine, quick_project):
@@ -40,7 +40,7 @@ async def test_trial_logs_stream_into_the_pane_and_are_searchable(engine, quick_
         assert len(lines) <= app.logs.max_lines  # bounded
         assert app.logs.run_id == run_id
         # The metric events reached the runs pane's curve.
-        assert len(app.model.curve(run_id)) == 3
+        assert len(app.view.curve(run_id)) == 3
         # Search: '/' opens the box, Enter jumps to the first match.
         app.logs.view.focus()
         await pilot.press("slash")
@@ -59,7 +59,7 @@ async def test_rollback_from_the_runs_table(engine, quick_project):
         app.submit("/tune --trials 2")
         await wait_for(pilot, lambda: app.router.active == "tune", timeout=5, what="tuning to start")
         await wait_for(pilot, lambda: app.router.active is None, timeout=60, what="tuning to finish")
-        assert [r.status for r in app.model.rows()] == ["ok", "ok"]
+        assert [r.status for r in app.view.rows()] == ["ok", "ok"]
         await pilot.press("f6")
         assert app.focused is app.runs.table
         assert app.runs.table.row_count == 2
@@ -68,7 +68,7 @@ async def test_rollback_from_the_runs_table(engine, quick_project):
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
         await pilot.press("y")
         await wait_for(pilot, lambda: any(e.role == "notice" and e.text.startswith("Rolled back")
-                                          for e in app.model.messages), what="the rollback event")
+                                          for e in app.view.messages), what="the rollback event")
     branch = f"aft/{engine.session_id}"
     head = git(quick_project, "log", "-1", "--format=%s", branch)
     assert head.startswith("rollback to trial 1")
@@ -128,5 +128,5 @@ async def test_a_resumed_session_shows_its_earlier_trials(engine, quick_project)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: resumed._log is not None, what="the resumed engine")
         assert app.runs.table.row_count == 1
-        assert app.model.rows()[0].status == "ok"
+        assert app.view.rows()[0].status == "ok"
     resumed.close("test over")

@@ -28,7 +28,7 @@ def _proposal() -> ev.Proposal:
 
 
 async def _started(pilot, app: AftApp, engine) -> None:
-    await wait_for(pilot, lambda: engine._log is not None and app.model.session_id, what="engine start")
+    await wait_for(pilot, lambda: engine._log is not None and app.view.session_id, what="engine start")
 
 
 def _logged(engine, kind: str) -> list[ev.Event]:
@@ -45,7 +45,7 @@ async def test_approve_with_a_key(engine):
         await pilot.press("a")
         decision = await asyncio.wait_for(task, 5)
         assert decision.approved and decision.by == "user"
-        await wait_for(pilot, lambda: not app.model.pending(), what="the model to see the decision")
+        await wait_for(pilot, lambda: not app.view.pending(), what="the model to see the decision")
         assert [d.approved for d in _logged(engine, "decision")] == [True]
 
 

@@ -14,15 +14,15 @@ async def test_replay_controls(session_file):
     async with app.run_test(size=(160, 48)) as pilot:
         assert replay.position == 0 and not replay.playing
         await pilot.press("full_stop")
-        assert replay.position == 1 and app.model.session_id
+        assert replay.position == 1 and app.view.session_id
         await pilot.press("dollar_sign")
         assert replay.position == total
-        assert [r.status for r in app.model.rows()] == ["ok", "ok", "pruned"]
+        assert [r.status for r in app.view.rows()] == ["ok", "ok", "pruned"]
         assert app.runs.table.row_count == 3
         await pilot.press("comma")
         assert replay.position == total - 1
         await pilot.press("0")
-        assert replay.position == 0 and app.runs.table.row_count == 0 and not app.model.trials
+        assert replay.position == 0 and app.runs.table.row_count == 0 and not app.view.trials
         await pilot.press("greater_than_sign")
         assert replay.position == round(0.1 * total)
         await pilot.press("less_than_sign")
@@ -36,10 +36,10 @@ async def test_replay_controls(session_file):
         assert replay.playing or replay.position > 0
         await wait_for(pilot, lambda: replay.at_end, timeout=20, what="playback to reach the end")
         assert not replay.playing
-        assert len(app.model.trials) == 3
+        assert len(app.view.trials) == 3
         assert "REPLAY" in str(app.status.render())
         # Read-only: the decision keys are not offered and typing is not possible.
         app.action_show("diff")
         await pilot.press("a")
-        assert app.model.latest_proposal().pending
+        assert app.view.latest_proposal().pending
         assert not app.query("#chat-input")

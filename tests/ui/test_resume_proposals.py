@@ -11,7 +11,7 @@ from aft_tui.engine.session import log_path
 from aft_tui.engine.session_log import read_events
 from aft_tui.settings import Settings
 from aft_tui.ui.app import AftApp
-from aft_tui.ui.model import SessionModel
+from aft_tui.ui.session_view import SessionView
 from tests.ui.conftest import wait_for
 
 
@@ -68,26 +68,26 @@ async def test_the_diff_pane_keeps_the_recorded_proposal_after_a_resume(engine):
             await wait_for(pilot, lambda: again._log is not None, what="the resumed engine to start")
             task = asyncio.create_task(again.propose(_proposal("third")))
             await wait_for(pilot, lambda: app.focused is app.diff, what="the new proposal to take the keyboard")
-            assert list(app.model.proposals) == ["p1", "p2", "p3"]
+            assert list(app.view.proposals) == ["p1", "p2", "p3"]
             assert app.diff.current.proposal.title == "third"
             await pilot.press("a")
             decision = await asyncio.wait_for(task, 5)
             assert decision.proposal_id == "p3" and decision.approved
-            await wait_for(pilot, lambda: not app.model.pending(), what="the decision to reach the model")
-            verdicts = {pid: state.verdict for pid, state in app.model.proposals.items()}
+            await wait_for(pilot, lambda: not app.view.pending(), what="the decision to reach the model")
+            verdicts = {pid: state.verdict for pid, state in app.view.proposals.items()}
             assert verdicts == {"p1": "approved (auto)", "p2": "rejected", "p3": "approved"}
     finally:
         again.close("quit")
 
 
 def test_a_reused_id_in_an_older_recording_keeps_both_proposals():
-    model = SessionModel()
+    view = SessionView()
     first, second = _proposal("before the resume"), _proposal("after the resume")
     first.proposal_id = second.proposal_id = "p1"
     for event in (first, ev.Decision(proposal_id="p1", approved=True, by="auto"), second):
-        model.apply(event)
-    states = list(model.proposals.values())
+        view.apply(event)
+    states = list(view.proposals.values())
     assert [s.proposal.title for s in states] == ["before the resume", "after the resume"]
     assert [s.pending for s in states] == [False, True]
-    model.apply(ev.Decision(proposal_id="p1", approved=False))
+    view.apply(ev.Decision(proposal_id="p1", approved=False))
     assert [s.verdict for s in states] == ["approved (auto)", "rejected"]

@@ -36,7 +36,7 @@ async def test_events_posted_while_the_app_exits_are_dropped(engine):
             errors.append(exc)
 
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.model.session_id, what="the engine to start")
+        await wait_for(pilot, lambda: app.view.session_id, what="the engine to start")
         thread = threading.Thread(target=from_a_thread, daemon=True)
         thread.start()
         app.exit()
@@ -66,7 +66,7 @@ async def test_events_keep_coming_while_the_panes_are_taken_down(engine):
                 await asyncio.sleep(0)
 
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.model.session_id, what="the engine to start")
+        await wait_for(pilot, lambda: app.view.session_id, what="the engine to start")
         flood = asyncio.create_task(keep_emitting())
         await pilot.pause(0.05)
     flood.cancel()

@@ -1,6 +1,6 @@
 """The conversation pane: the session's narrative, the assistant's streamed answers, the input line.
 
-It draws `SessionModel.messages` (the engine's events, already worded) and, between them,
+It draws `SessionView.messages` (the engine's events, already worded) and, between them,
 the results of commands the person typed. Assistant text is Markdown and grows in place
 while it streams.
 """
@@ -15,7 +15,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
-from aft_tui.ui.model import ChatEntry, SessionModel
+from aft_tui.ui.session_view import ChatEntry, SessionView
 from aft_tui.ui.terminal_text import inert
 from aft_tui.ui.widgets.command_input import CommandInput
 
@@ -54,19 +54,19 @@ class ConversationPane(Vertical):
         for widget in self.query(CommandInput):
             widget.focus()
 
-    # -- drawing from the model -----------------------------------------------------------
+    # -- drawing from the session view ----------------------------------------------------
     def reset(self) -> None:
         self.scrollback.remove_children()
         self._drawn_serial = 0
         self._streaming.clear()
 
-    def sync(self, model: SessionModel) -> None:
+    def sync(self, view: SessionView) -> None:
         """Draw entries added since the last call and grow the ones still streaming."""
-        new = model.message_serial - self._drawn_serial
+        new = view.message_serial - self._drawn_serial
         if new > 0:
-            entries = list(model.messages)[-min(new, len(model.messages), MAX_ENTRIES):]
+            entries = list(view.messages)[-min(new, len(view.messages), MAX_ENTRIES):]
             self._mount([self._entry_widget(e) for e in entries])
-            self._drawn_serial = model.message_serial
+            self._drawn_serial = view.message_serial
         self._grow_streams()
 
     def _grow_streams(self) -> None:

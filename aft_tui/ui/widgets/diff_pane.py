@@ -19,7 +19,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
-from aft_tui.ui.model import ProposalState, SessionModel
+from aft_tui.ui.session_view import ProposalState, SessionView
 from aft_tui.ui.proposal_text import editable, runs_something, what_will_run
 from aft_tui.ui.screens.prompt import PromptScreen
 from aft_tui.ui.terminal_text import inert
@@ -70,13 +70,13 @@ class DiffPane(Vertical, can_focus=True):
             yield Static("", id="diff-code")
 
     # -- drawing ---------------------------------------------------------------------------
-    def sync(self, model: SessionModel, jump_to_pending: bool = True) -> None:
-        states = list(model.proposals.values())
-        ids = list(model.proposals)  # the model's keys: unique even where a recording reused an id
+    def sync(self, view: SessionView, jump_to_pending: bool = True) -> None:
+        states = list(view.proposals.values())
+        ids = list(view.proposals)  # the view's keys: unique even where a recording reused an id
         current = self._ids[self._index] if 0 <= self._index < len(self._ids) else None
         self._ids, self._states = ids, states
         pending = [i for i, s in enumerate(states) if s.pending]
-        if jump_to_pending and pending and (current is None or not model.proposals[current].pending):
+        if jump_to_pending and pending and (current is None or not view.proposals[current].pending):
             self._index = pending[0]
         elif current in ids:
             self._index = ids.index(current)

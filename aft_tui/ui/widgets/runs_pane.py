@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable
 
-from aft_tui.ui.model import SessionModel, TrialRow, fmt_duration, fmt_params, fmt_value
+from aft_tui.ui.session_view import SessionView, TrialRow, fmt_duration, fmt_params, fmt_value
 from aft_tui.ui.screens.confirm import ConfirmScreen
 from aft_tui.ui.terminal_text import inert
 from aft_tui.ui.widgets.learning_plot import LearningPlot
@@ -56,7 +56,7 @@ class RunsPane(Vertical):
         self._versions: dict[str, int] = {}
         self._best = ""
         self._metric = ""
-        self._model: SessionModel | None = None
+        self._view: SessionView | None = None
         self._stale = False
 
     def compose(self) -> ComposeResult:
@@ -82,29 +82,29 @@ class RunsPane(Vertical):
     def on_mount(self) -> None:
         self.set_interval(0.25, self._sync_if_stale)
 
-    def mark_stale(self, model: SessionModel) -> None:
+    def mark_stale(self, view: SessionView) -> None:
         """Metrics can arrive every step: redraw at most a few times a second instead of per event."""
-        self._model = model
+        self._view = view
         self._stale = True
 
     def _sync_if_stale(self) -> None:
-        if self._stale and self._model is not None:
-            self.sync(self._model)
+        if self._stale and self._view is not None:
+            self.sync(self._view)
 
-    def sync(self, model: SessionModel) -> None:
-        self._model = model
+    def sync(self, view: SessionView) -> None:
+        self._view = view
         self._stale = False
         table = self.table
-        if model.metric and model.metric != self._metric:
-            self._metric = model.metric
+        if view.metric and view.metric != self._metric:
+            self._metric = view.metric
             table.clear(columns=True)
             for name in _COLUMNS:
-                table.add_column(model.metric if name == "value" else _HEADINGS.get(name, name), key=name)
+                table.add_column(view.metric if name == "value" else _HEADINGS.get(name, name), key=name)
             self._versions.clear()
-        best_changed = model.best_run != self._best
-        stale = {self._best, model.best_run} if best_changed else set()
-        self._best = model.best_run
-        for row in model.rows():
+        best_changed = view.best_run != self._best
+        stale = {self._best, view.best_run} if best_changed else set()
+        self._best = view.best_run
+        for row in view.rows():
             if row.run_id not in self._versions:
                 table.add_row(*self._cells(row), key=row.run_id)
             elif self._versions[row.run_id] != row.version or row.run_id in stale:
@@ -116,30 +116,30 @@ class RunsPane(Vertical):
     def _cells(self, row: TrialRow) -> list[Any]:
         mark = "●" if row.run_id in self.marked else " "
         status = Text(row.status + (" ★" if row.run_id == self._best else ""), style=_STATUS_STYLE.get(row.status, ""))
-        params = self._model.params_text(row) if self._model is not None else fmt_params(row.params)
+        params = self._view.params_text(row) if self._view is not None else fmt_params(row.params)
         # Text, not str: DataTable reads a str cell as markup, and a recording's strings are plain text.
         return [f"{mark}{row.number}", status, fmt_value(row.value),
                 fmt_duration(row.duration) if row.duration is not None else "…", Text(inert(row.commit[:8])),
                 Text(inert(params))]
 
     def replot(self) -> None:
-        model = self._model
-        if model is None:
+        view = self._view
+        if view is None:
             return
         chosen = list(self.marked) or ([self.cursor_run] if self.cursor_run else [])
         curves = []
         for run_id in chosen:
-            points = model.curve(run_id)
-            row = model.trials.get(run_id)
+            points = view.curve(run_id)
+            row = view.trials.get(run_id)
             label = f"t{row.number}" if row else run_id
-            shown = model.curve_metric(run_id)
-            if shown != model.metric:
+            shown = view.curve_metric(run_id)
+            if shown != view.metric:
                 label += f" {shown}"  # the objective is reported once per run; its per-epoch companion
             curves.append((label, [x for x, _ in points], [y for _, y in points]))
         self.query_one("#plot-curves", LearningPlot).plot(curves, "select a trial (m marks several)")
-        best = model.best_so_far()
+        best = view.best_so_far()
         self.query_one("#plot-best", LearningPlot).plot(
-            [(model.metric or "best", [n for n, _ in best], [v for _, v in best])], "no finished trial yet")
+            [(view.metric or "best", [n for n, _ in best], [v for _, v in best])], "no finished trial yet")
 
     @property
     def cursor_run(self) -> str:
@@ -153,7 +153,7 @@ class RunsPane(Vertical):
         return str(key.value or "")
 
     def _cursor_row(self) -> TrialRow | None:
-        return self._model.trials.get(self.cursor_run) if self._model is not None else None
+        return self._view.trials.get(self.cursor_run) if self._view is not None else None
 
     # -- events and keys -------------------------------------------------------------------------------
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -194,13 +194,13 @@ class RunsPane(Vertical):
                                            "A new commit restores its state; nothing is lost."), answered)
 
     def action_compare(self) -> None:
-        model = self._model
-        if model is None:
+        view = self._view
+        if view is None:
             return
-        rows = [model.trials[r] for r in self.marked if r in model.trials]
+        rows = [view.trials[r] for r in self.marked if r in view.trials]
         if len(rows) < 2:
             cursor = self._cursor_row()
-            best = model.trials.get(model.best_run)
+            best = view.trials.get(view.best_run)
             rows = [r for r in (best, cursor) if r is not None]
         if len(rows) >= 2 and rows[0].number != rows[1].number:
             self.post_message(self.CompareRequested(rows[0].number, rows[1].number))

@@ -10,7 +10,7 @@ from typing import Any
 
 from rich.text import Text
 
-from aft_tui.ui.model import SessionModel
+from aft_tui.ui.session_view import SessionView
 from aft_tui.ui.terminal_text import inert
 from aft_tui.ui.widgets.line_label import LineLabel
 
@@ -18,8 +18,8 @@ _ORDER = ("pending", "trial", "best", "budget", "llm", "branch", "session")
 
 
 class StatusBar(LineLabel):
-    def sync(self, model: SessionModel, prefix: str = "", busy: str = "") -> None:
-        fields: dict[str, Any] = model.status_fields()
+    def sync(self, view: SessionView, prefix: str = "", busy: str = "") -> None:
+        fields: dict[str, Any] = view.status_fields()
         text = Text()
         if prefix:
             text.append(f" {prefix} ", style="reverse bold")

@@ -1,8 +1,8 @@
 """The session as the views see it: engine events folded into plain state.
 
-Every view (Textual app, plain REPL, replay) feeds the same events into a `SessionModel`
+Every view (Textual app, plain REPL, replay) feeds the same events into a `SessionView`
 and renders from it, so they agree on what happened and none of them holds logic of its
-own. Replay rebuilds a model from the first k events to seek; nothing here touches disk,
+own. Replay rebuilds one from the first k events to seek; nothing here touches disk,
 runs code, or imports a UI toolkit.
 """
 
@@ -82,7 +82,7 @@ class ProposalState:
         return f"{how} (auto)" if self.decision.by == "auto" else how
 
 
-class SessionModel:
+class SessionView:
     """Folds events into what the views show; `apply` is the only mutator."""
 
     def __init__(self) -> None:

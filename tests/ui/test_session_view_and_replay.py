@@ -1,4 +1,4 @@
-"""Folding events into the view model, the replay cursor, and the printed transcript."""
+"""Folding events into the session view, the replay cursor, and the printed transcript."""
 
 from __future__ import annotations
 
@@ -9,43 +9,43 @@ import pytest
 
 from aft_tui.engine import events as ev
 from aft_tui.errors import UserError
-from aft_tui.ui.model import SessionModel
+from aft_tui.ui.session_view import SessionView
 from aft_tui.ui.plain import print_transcript
 from aft_tui.ui.replay import MAX_GAP_S, ReplayController, load_events, resolve_session
 
 
-def _model(session_file) -> SessionModel:
-    model = SessionModel()
+def _view(session_file) -> SessionView:
+    view = SessionView()
     for event in load_events(session_file):
-        model.apply(event)
-    return model
+        view.apply(event)
+    return view
 
 
 def test_model_folds_a_whole_session(session_file):
-    model = _model(session_file)
-    assert model.session_id == "20250615-120000-abc" and model.branch.startswith("aft/")
-    assert [r.status for r in model.rows()] == ["ok", "ok", "pruned"]
-    assert model.best_value == pytest.approx(0.915) and model.best_run.endswith("t002")
-    assert model.best_so_far() == [(1, 0.842), (2, 0.915)]
-    assert [x for x, _ in model.curve(model.rows()[1].run_id)] == [1.0, 2.0, 3.0, 4.0]
-    assert [p.proposal_id for p in model.pending()] == ["p2"]
-    assert model.latest_proposal().proposal.proposal_id == "p2"
-    fields = model.status_fields()
+    view = _view(session_file)
+    assert view.session_id == "20250615-120000-abc" and view.branch.startswith("aft/")
+    assert [r.status for r in view.rows()] == ["ok", "ok", "pruned"]
+    assert view.best_value == pytest.approx(0.915) and view.best_run.endswith("t002")
+    assert view.best_so_far() == [(1, 0.842), (2, 0.915)]
+    assert [x for x, _ in view.curve(view.rows()[1].run_id)] == [1.0, 2.0, 3.0, 4.0]
+    assert [p.proposal_id for p in view.pending()] == ["p2"]
+    assert view.latest_proposal().proposal.proposal_id == "p2"
+    fields = view.status_fields()
     assert fields["trial"] == "3/3" and fields["best"] == "val_acc=0.915 (t002)" and "pending" in fields
     # Streamed chunks become one assistant entry holding the final text.
-    assistant = [m for m in model.messages if m.role == "assistant"]
+    assistant = [m for m in view.messages if m.role == "assistant"]
     assert len(assistant) == 1 and assistant[0].final and assistant[0].text.endswith("then tune them.")
-    assert len(model.logs[model.rows()[0].run_id]) == 4 * 6
+    assert len(view.logs[view.rows()[0].run_id]) == 4 * 6
 
 
 def test_model_survives_odd_values():
-    model = SessionModel()
-    model.apply(ev.TrialStarted(run_id="s-t001", number=1, params={"lr": 0.1}))
-    model.apply(ev.TrialFinished(run_id="s-t001", number=1, status="failed", value="nan", reason="diverged"))
-    model.apply(ev.UnknownEvent(raw={"kind": "from_the_future"}))
-    assert model.rows()[0].status == "failed"
-    assert model.best_so_far() == []
-    assert any("diverged" in m.text for m in model.messages)
+    view = SessionView()
+    view.apply(ev.TrialStarted(run_id="s-t001", number=1, params={"lr": 0.1}))
+    view.apply(ev.TrialFinished(run_id="s-t001", number=1, status="failed", value="nan", reason="diverged"))
+    view.apply(ev.UnknownEvent(raw={"kind": "from_the_future"}))
+    assert view.rows()[0].status == "failed"
+    assert view.best_so_far() == []
+    assert any("diverged" in m.text for m in view.messages)
 
 
 def test_replay_step_seek_and_speed(session_file):
@@ -53,11 +53,11 @@ def test_replay_step_seek_and_speed(session_file):
     assert replay.step().kind == "session_started" and replay.position == 1
     replay.seek(replay.total)
     assert replay.at_end and replay.step() is None
-    full = replay.model
+    full = replay.view
     rebuilt = replay.seek(5)
     assert rebuilt is not full and replay.position == 5 and not rebuilt.trials
     replay.seek(replay.total)
-    assert [r.status for r in replay.model.rows()] == [r.status for r in full.rows()]
+    assert [r.status for r in replay.view.rows()] == [r.status for r in full.rows()]
     replay.seek(1)
     assert 0 <= replay.next_delay() <= MAX_GAP_S / 2
     assert replay.faster() == 4 and replay.slower() == 2
@@ -108,33 +108,33 @@ def test_bundled_demo_session_replays(tmp_path):
     events = load_events(demo)
     replay = ReplayController(events)
     replay.seek(replay.total)
-    model = replay.model
-    assert model.target.endswith("mlp_classifier.py")
-    assert len(model.rows()) == 4 and all(r.status in ("ok", "pruned") for r in model.rows())
-    assert model.best_value is not None and model.metric == "val_acc"
+    view = replay.view
+    assert view.target.endswith("mlp_classifier.py")
+    assert len(view.rows()) == 4 and all(r.status in ("ok", "pruned") for r in view.rows())
+    assert view.best_value is not None and view.metric == "val_acc"
     for line in demo.read_text().splitlines():
         assert json.loads(line)["kind"]
 
 
 def test_a_once_per_run_objective_plots_its_per_epoch_held_out_curve():
-    model = SessionModel()
-    model.apply(ev.SessionStarted(session_id="s", target="train.py", branch="aft/s",
+    view = SessionView()
+    view.apply(ev.SessionStarted(session_id="s", target="train.py", branch="aft/s",
                                   settings={"metric": "validation", "direction": "max"}))
-    model.apply(ev.TrialStarted(run_id="s-t001", number=1, params={"lr": 0.1}))
+    view.apply(ev.TrialStarted(run_id="s-t001", number=1, params={"lr": 0.1}))
     for epoch, (loss, acc) in enumerate([(0.9, 0.6), (0.7, 0.7), (0.6, 0.75)], start=1):
-        model.apply(ev.TrialMetric(run_id="s-t001", epoch=epoch, values={"loss": loss, "val_accuracy": acc}))
-    model.apply(ev.TrialMetric(run_id="s-t001", values={"validation": 0.75}))
-    assert model.metric == "validation"
-    assert model.curve_metric("s-t001") == "val_accuracy"
-    assert model.curve("s-t001") == [(1.0, 0.6), (2.0, 0.7), (3.0, 0.75)]
+        view.apply(ev.TrialMetric(run_id="s-t001", epoch=epoch, values={"loss": loss, "val_accuracy": acc}))
+    view.apply(ev.TrialMetric(run_id="s-t001", values={"validation": 0.75}))
+    assert view.metric == "validation"
+    assert view.curve_metric("s-t001") == "val_accuracy"
+    assert view.curve("s-t001") == [(1.0, 0.6), (2.0, 0.7), (3.0, 0.75)]
 
 
 def test_the_runs_table_shows_later_trials_by_what_they_change():
-    model = SessionModel()
-    model.apply(ev.TrialStarted(run_id="s-t001", number=1, params={"lr": 0.001, "epochs": 5, "dropout": 0.2}))
-    model.apply(ev.TrialStarted(run_id="s-t002", number=2, params={"lr": 0.001, "epochs": 8, "dropout": 0.2}))
-    model.apply(ev.TrialStarted(run_id="s-t003", number=3, params={"lr": 0.001, "epochs": 5, "dropout": 0.2}))
-    first, second, third = model.rows()
-    assert model.params_text(first) == "lr=0.001, epochs=5, dropout=0.2"
-    assert model.params_text(second) == "epochs=8"
-    assert model.params_text(third) == "same as trial 1"
+    view = SessionView()
+    view.apply(ev.TrialStarted(run_id="s-t001", number=1, params={"lr": 0.001, "epochs": 5, "dropout": 0.2}))
+    view.apply(ev.TrialStarted(run_id="s-t002", number=2, params={"lr": 0.001, "epochs": 8, "dropout": 0.2}))
+    view.apply(ev.TrialStarted(run_id="s-t003", number=3, params={"lr": 0.001, "epochs": 5, "dropout": 0.2}))
+    first, second, third = view.rows()
+    assert view.params_text(first) == "lr=0.001, epochs=5, dropout=0.2"
+    assert view.params_text(second) == "epochs=8"
+    assert view.params_text(third) == "same as trial 1"
