@@ -242,7 +242,7 @@ class LLMBrain:
         (for scripts the rule-based refactor cannot change); None when the model offers nothing usable."""
         from aft_tui.brain.verify import added_flags, derived_bindings
         from aft_tui.target.params import Param
-        from aft_tui.target.refactor import RefactorPlan
+        from aft_tui.target.refactor_plan import RefactorPlan
 
         self.attach(engine)
         from aft_tui.target.source_text import read_source

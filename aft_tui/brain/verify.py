@@ -62,7 +62,7 @@ def added_flags(original: str, updated: str) -> list[AddedFlag]:
 
 def derived_bindings(original: str, updated: str) -> list[Any]:
     """`FlagBinding`s for the new flags, read from where `updated` uses them."""
-    from aft_tui.target.refactor import FlagBinding
+    from aft_tui.target.refactor_plan import FlagBinding
 
     flags = {f.dest: f for f in added_flags(original, updated)}
     readers: set[tuple[str, str]] = set()
