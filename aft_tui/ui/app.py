@@ -19,23 +19,24 @@ import asyncio
 from pathlib import Path
 from typing import Any, Callable
 
-from textual import events
-from textual.app import App, ComposeResult, SuspendNotSupported
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
-from textual.geometry import Size
-from textual.message import Message
-from textual.widgets import Footer, Tab, Tabs
+from textual.widgets import Footer
 
 from aft_tui.engine import events as ev
 from aft_tui.ui.commands import CommandResult, CommandRouter
 from aft_tui.errors import UserError
-from aft_tui.ui.session_view import SessionView
+from aft_tui.ui.messages import EngineEvent
+from aft_tui.ui.pane_layout import PANES, PaneLayout
+from aft_tui.ui.pane_requests import PaneRequests
 from aft_tui.ui.proposal_text import editable
 from aft_tui.ui.replay import ReplayController
 from aft_tui.ui.replay_controls import REPLAY_ACTIONS, REPLAY_BINDINGS, ReplayControls
 from aft_tui.ui.screens.help import HelpScreen, binding_rows
-from aft_tui.ui.themes import DEFAULT_THEME, ThemeSpec, load_themes
+from aft_tui.ui.session_view import SessionView
+from aft_tui.ui.theme_switching import ThemeSwitching
+from aft_tui.ui.themes import DEFAULT_THEME, load_themes
 from aft_tui.ui.widgets.command_input import CommandInput
 from aft_tui.ui.widgets.conversation import ConversationPane
 from aft_tui.ui.widgets.diff_pane import DiffPane
@@ -44,29 +45,14 @@ from aft_tui.ui.widgets.log_pane import LogPane
 from aft_tui.ui.widgets.runs_pane import RunsPane
 from aft_tui.ui.widgets.status_bar import StatusBar
 
-PANES: tuple[tuple[str, str, str], ...] = (
-    ("conversation", "Chat", "f2"),
-    ("diff", "Diff", "f3"),
-    ("logs", "Logs", "f4"),
-    ("gpu", "GPU", "f5"),
-    ("runs", "Runs", "f6"),
-)
 
+class AftApp(ReplayControls, PaneLayout, PaneRequests, ThemeSwitching, App[int]):
+    """The app itself: composition, start and exit, engine events, commands and the global keys;
+    pane layout, pane requests, themes and replay keys live in its mixins."""
 
-class EngineEvent(Message):
-    """One engine event, delivered on the app's message queue."""
-
-    def __init__(self, event: ev.Event) -> None:
-        super().__init__()
-        self.event = event
-
-
-class AftApp(ReplayControls, App[int]):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     TITLE = "AFT"
     ENABLE_COMMAND_PALETTE = False
-    COMPACT_WIDTH = 120
-    COMPACT_HEIGHT = 32
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("f1", "help", "Help"),
@@ -213,82 +199,6 @@ class AftApp(ReplayControls, App[int]):
                                               "already takes flags, or /help. F1 lists every key.\n"
                                               + assistant_note(self.engine.settings))
 
-    # -- pane access --------------------------------------------------------------------------------
-    @property
-    def conversation(self) -> ConversationPane:
-        return self.query_one(ConversationPane)
-
-    @property
-    def diff(self) -> DiffPane:
-        return self.query_one(DiffPane)
-
-    @property
-    def logs(self) -> LogPane:
-        return self.query_one(LogPane)
-
-    @property
-    def runs(self) -> RunsPane:
-        return self.query_one(RunsPane)
-
-    @property
-    def gpu(self) -> GpuPane:
-        return self.query_one(GpuPane)
-
-    @property
-    def status(self) -> StatusBar:
-        return self.query_one(StatusBar)
-
-    # -- layout -------------------------------------------------------------------------------------
-    def on_resize(self, event: events.Resize) -> None:
-        self._apply_layout(event.size)
-
-    def _apply_layout(self, size: Size | None = None) -> None:
-        compact = self._is_compact(size or self.size)
-        self.set_class(compact, "-compact")
-        if compact and not self.query("#pane-tabs"):
-            self.mount(self._pane_tabs(), before="#panes")
-
-    def _is_compact(self, size: Size) -> bool:
-        width, height = size
-        return width < self.COMPACT_WIDTH or height < self.COMPACT_HEIGHT
-
-    def _pane_tabs(self) -> Tabs:
-        tabs = [Tab(f"{label} {key.upper()}", id=f"tab-{name}") for name, label, key in PANES]
-        return Tabs(*tabs, active=f"tab-{self.active_pane}", id="pane-tabs")
-
-    @property
-    def compact(self) -> bool:
-        return self.has_class("-compact")
-
-    def action_show(self, name: str) -> None:
-        self.active_pane = name
-        for pane_name, _, _ in PANES:
-            self.query_one(f"#{pane_name}").set_class(pane_name == name, "-active")
-        for tabs in self.query("#pane-tabs").results(Tabs):
-            if tabs.active != f"tab-{name}":
-                tabs.active = f"tab-{name}"
-        self._focus_pane(name)
-
-    def _focus_pane(self, name: str) -> None:
-        if name == "conversation":
-            if self.read_only:
-                self.query_one("#chat-log").focus()
-            else:
-                self.conversation.focus_input()
-        elif name == "diff":
-            self.diff.focus()
-        elif name == "logs":
-            self.logs.view.focus()
-        elif name == "runs":
-            self.runs.table.focus()
-        else:
-            self.gpu.focus()
-
-    def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
-        name = (event.tab.id or "").removeprefix("tab-")
-        if name and name != self.active_pane:
-            self.action_show(name)
-
     # -- engine events --------------------------------------------------------------------------------
     def _on_engine_emit(self, event: ev.Event) -> None:
         """The engine's subscriber: hand the event to the app's queue from whichever thread emitted it.
@@ -423,105 +333,6 @@ class AftApp(ReplayControls, App[int]):
         self.conversation.show_result(kind, result.text)
         if kind == "error":
             self.bell()
-
-    # -- proposals -----------------------------------------------------------------------------------------
-    def on_diff_pane_decided(self, message: DiffPane.Decided) -> None:
-        result = self.router.decide(message.proposal_id, message.approved, message.feedback)
-        if not result.ok:
-            self.conversation.show_result("error", result.text)
-            self.notify(result.text, severity="error")
-        else:
-            self.call_after_refresh(self._after_decision)
-
-    def _after_decision(self) -> None:
-        """Once nothing waits for a decision, hand the keyboard back to the conversation."""
-        if not self.leaving and not self.view.pending() and self.active_pane == "diff" and not self.compact:
-            self.action_show("conversation")
-
-    def on_diff_pane_edit_requested(self, message: DiffPane.EditRequested) -> None:
-        result = self.router.edit(message.proposal_id)
-        if result.kind == "error":
-            self.notify(result.text, severity="error")
-        elif result.kind == "text":
-            self.notify(result.text)
-        else:
-            self.call_after_refresh(self._after_decision)
-
-    def _edit_in_terminal(self, text: str, name: str) -> str:
-        """The router's editor: the app gives the terminal to $EDITOR and takes it back after."""
-        from aft_tui.ui.editor import edit_text
-
-        try:
-            with self.suspend():
-                return edit_text(text, name)
-        except SuspendNotSupported:  # no real terminal (tests, web): the editor runs without one
-            return edit_text(text, name)
-
-    # -- runs and logs -------------------------------------------------------------------------------------
-    def on_runs_pane_rollback_requested(self, message: RunsPane.RollbackRequested) -> None:
-        self.submit(f"/rollback {message.number}")
-
-    def on_runs_pane_compare_requested(self, message: RunsPane.CompareRequested) -> None:
-        self.submit(f"/compare {message.a} {message.b}")
-        self.action_show("conversation")
-
-    def on_runs_pane_logs_requested(self, message: RunsPane.LogsRequested) -> None:
-        newest = self.view.newest_run()
-        self.logs.pinned = message.run_id != newest
-        self.run_worker(self._load_log(message.run_id), group="logs", exclusive=True)
-        self.action_show("logs")
-
-    def on_log_pane_trial_requested(self, message: LogPane.TrialRequested) -> None:
-        self.run_worker(self._load_log(message.run_id), group="logs", exclusive=True)
-
-    async def _load_log(self, run_id: str) -> None:
-        from aft_tui.ui.logtail import tail_lines
-
-        view = self.view
-        row = view.trials.get(run_id)
-        lines = list(view.logs.get(run_id, ()))
-        note = "as recorded" if self.replay is not None else ""
-        received = view.log_lines_seen.get(run_id)
-        if self.engine is not None:
-            path = Path(self.engine.outputs.log_path(run_id))
-            if path.is_file():
-                lines, truncated = await asyncio.to_thread(tail_lines, path, self.logs.max_lines)
-                note = f"{'end of ' if truncated else ''}{path.name}"
-                received = None if truncated else len(lines)
-        if self.leaving:
-            return
-        self.logs.show_run(run_id, lines, status=row.status if row else "", note=note,
-                           received=received if received is not None else len(lines))
-
-    # -- themes ------------------------------------------------------------------------------------------------
-    def _syntax_theme(self) -> str:
-        spec = self.theme_specs.get(self._wanted_theme)
-        return spec.syntax if spec else "ansi_dark"
-
-    def apply_theme(self, name: str, quiet: bool = False) -> None:
-        spec = self._select_theme(name)
-        if spec is None:
-            if not quiet:
-                self.notify(f"No theme '{name}'; available: {', '.join(self.theme_specs)}.", severity="error")
-            return
-        self.diff.set_syntax_theme(spec.syntax)
-
-    def _select_theme(self, name: str) -> ThemeSpec | None:
-        """Make `name` the app's theme (the default one when unknown); its spec, or None when unknown."""
-        spec: ThemeSpec | None = self.theme_specs.get(name)
-        if spec is None:
-            fallback = self.theme_specs.get(DEFAULT_THEME)
-            self.theme = fallback.name if fallback else "textual-dark"
-            return None
-        self.theme = spec.name
-        return spec
-
-    def action_cycle_theme(self) -> None:
-        names = list(self.theme_specs)
-        if not names:
-            return
-        current = names.index(self.theme) if self.theme in names else -1
-        self.submit(f"/theme {names[(current + 1) % len(names)]}")
 
     # -- other keys ----------------------------------------------------------------------------------------------
     def action_help(self) -> None:

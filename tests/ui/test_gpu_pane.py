@@ -6,7 +6,8 @@ from pathlib import Path
 
 from aft_tui.engine import events as ev
 from aft_tui.telemetry.sampler import RecordedSource, Sampler
-from aft_tui.ui.app import AftApp, EngineEvent
+from aft_tui.ui.app import AftApp
+from aft_tui.ui.messages import EngineEvent
 from aft_tui.ui.widgets.gpu_card import GpuCard
 from tests.ui.conftest import wait_for
 
