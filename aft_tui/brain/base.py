@@ -52,7 +52,7 @@ class Brain(Protocol):
     async def repair(self, source: str, traceback: str, diff: str, log_tail: str) -> EditProposal | None:
         """Propose a fix for a script that failed after `diff`, or None when there is no fix to offer."""
 
-    async def propose_params(self, space: "SearchSpace", history: list[dict[str, Any]],
+    async def propose_params(self, space: "SearchSpace", records: list[dict[str, Any]],
                              findings: list[dict[str, Any]], optimizer_choice: dict[str, Any] | None
                              ) -> ParamProposal | None:
         """Parameters for the next trial, or None to let the optimizer choose."""

@@ -24,7 +24,7 @@ from aft_tui.brain.prompts import (
     clip,
     compact_context,
     context_message,
-    history_rows,
+    record_rows,
     shrink,
 )
 from aft_tui.brain.proposals import ProposalRejected, parse_proposal, space_for_prompt
@@ -266,16 +266,16 @@ class LLMBrain:
                             bindings=derived_bindings(source, proposal.updated))
 
     # -- parameters ----------------------------------------------------------------------
-    async def propose_params(self, space: Any, history: list[dict[str, Any]], findings: list[dict[str, Any]],
+    async def propose_params(self, space: Any, records: list[dict[str, Any]], findings: list[dict[str, Any]],
                              optimizer_choice: dict[str, Any] | None) -> ParamProposal | None:
         hybrid = optimizer_choice is not None
         self.last_problem = None
-        objective = next(({"metric": r.get("metric"), "direction": r.get("direction")} for r in reversed(history)
+        objective = next(({"metric": r.get("metric"), "direction": r.get("direction")} for r in reversed(records)
                           if r.get("metric")), {})
 
         def build(rows: int, with_findings: bool) -> list[dict[str, Any]]:
             payload: dict[str, Any] = {"objective": objective, "search_space": space_for_prompt(space),
-                                       "history": history_rows(history, rows)}
+                                       "history": record_rows(records, rows)}
             if with_findings and findings:
                 payload["findings"] = [f.get("sentence", f) if isinstance(f, dict) else f for f in findings[:6]]
             if hybrid:

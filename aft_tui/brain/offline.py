@@ -89,7 +89,7 @@ class OfflineBrain:
     async def repair(self, source: str, traceback: str, diff: str, log_tail: str) -> EditProposal | None:
         return None
 
-    async def propose_params(self, space: Any, history: list[dict[str, Any]], findings: list[dict[str, Any]],
+    async def propose_params(self, space: Any, records: list[dict[str, Any]], findings: list[dict[str, Any]],
                              optimizer_choice: dict[str, Any] | None) -> ParamProposal | None:
         self.last_problem = "no model is configured (" + CONFIGURE_MODEL.split(";")[0] + ")"
         return None

@@ -97,10 +97,10 @@ def context_message(context: dict[str, Any]) -> str:
     return "Session context (JSON):\n" + json.dumps(context, default=str, separators=(",", ":"))
 
 
-def history_rows(history: list[dict[str, Any]], limit: int = 30) -> list[dict[str, Any]]:
-    """Trial records reduced to what a proposal needs."""
+def record_rows(records: list[dict[str, Any]], limit: int = 30) -> list[dict[str, Any]]:
+    """Trial records reduced to what a proposal needs (the prompt calls the list "history")."""
     rows = []
-    for r in history[-limit:]:
+    for r in records[-limit:]:
         row = {"trial": r.get("number"), "params": r.get("params"), "status": r.get("status"), "value": r.get("value")}
         if r.get("best") is not None and r.get("best") != r.get("value"):
             row["best_during_run"] = r.get("best")

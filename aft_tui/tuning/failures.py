@@ -51,10 +51,10 @@ def failure_kind(record: dict[str, Any]) -> str:
     return "crash"
 
 
-def near_failure(space: SearchSpace, params: dict[str, Any], history: list[dict[str, Any]],
+def near_failure(space: SearchSpace, params: dict[str, Any], records: list[dict[str, Any]],
                  radius: float = FAILURE_RADIUS) -> dict[str, Any] | None:
     """The failed trial whose region `params` falls in, or None."""
-    for record in history:
+    for record in records:
         if not is_failure(record):
             continue
         failed = record.get("params") or {}
@@ -63,21 +63,21 @@ def near_failure(space: SearchSpace, params: dict[str, Any], history: list[dict[
     return None
 
 
-def penalty_value(history: list[dict[str, Any]], direction: str) -> float | None:
+def penalty_value(records: list[dict[str, Any]], direction: str) -> float | None:
     """The worst value a successful trial reached (what a failure is told as), or None."""
-    values = [r["value"] for r in history if r.get("status") == "ok" and isinstance(r.get("value"), (int, float))
+    values = [r["value"] for r in records if r.get("status") == "ok" and isinstance(r.get("value"), (int, float))
               and not isinstance(r.get("value"), bool) and math.isfinite(r["value"])]
     if not values:
         return None
     return float(min(values) if direction == "max" else max(values))
 
 
-def tell(study: Any, trial: Any, status: str, value: float | None, history: list[dict[str, Any]],
+def tell(study: Any, trial: Any, status: str, value: float | None, records: list[dict[str, Any]],
          direction: str, reason: str = "") -> None:
     """Tell the study how a finished trial went (see the module doc for failures).
 
     `trial` is the Trial the study handed out, or a FrozenTrial when reconciling after a crash.
-    `history` is the session's records, which may include this trial's own.
+    `records` are the session's trial records, which may include this trial's own.
     """
     from optuna.trial import TrialState
 
@@ -88,7 +88,7 @@ def tell(study: Any, trial: Any, status: str, value: float | None, history: list
     if status == "pruned":
         study.tell(target, state=TrialState.PRUNED)
         return
-    penalty = penalty_value(history, direction) if status == "failed" else None
+    penalty = penalty_value(records, direction) if status == "failed" else None
     if penalty is None:
         study.tell(target, state=TrialState.FAIL)
         return
