@@ -6,8 +6,8 @@ to) is made here, so the TUI and the REPL behave the same. Free text goes to the
 assistant through `Engine.chat`. No UI toolkit is imported. The commands themselves
 (names, usage, parsing) are in `slash_commands.py`.
 
-`model` is the views' folded event state (any object with `latest_proposal()`, `records()`,
-`status_fields()`); replay passes no engine, and then only the read-only commands work.
+`view` is the views' folded event state (a `SessionView`, or any object with `latest_proposal()`,
+`records()`, `status_fields()`); replay passes no engine, and then only the read-only commands work.
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ class CommandResult:
 
 
 class CommandRouter:
-    def __init__(self, engine: Any | None, model: Any | None = None, themes: Sequence[str] = (),
+    def __init__(self, engine: Any | None, view: Any | None = None, themes: Sequence[str] = (),
                  save_setting: Callable[[str, Any], None] | None = None,
                  editor: Callable[[str, str], str] | None = None) -> None:
         self.engine = engine
-        self.model = model
+        self.view = view
         self.themes = list(themes)
         self.active: str | None = None  # the workflow step running now
         if save_setting is None:
@@ -166,8 +166,8 @@ class CommandRouter:
 
     # -- proposals ---------------------------------------------------------------------------
     def _pending(self) -> list[Any]:
-        if self.model is not None:
-            return list(self.model.pending())
+        if self.view is not None:
+            return list(self.view.pending())
         return []
 
     def _pending_id(self, requested: str | None) -> str:
@@ -201,7 +201,7 @@ class CommandRouter:
             if self.engine is None:
                 raise UserError("A replay cannot edit proposals: it only shows what was decided.")
             pid = self._pending_id(proposal_id)
-            state = self.model.proposals.get(pid) if self.model is not None else None
+            state = self.view.proposals.get(pid) if self.view is not None else None
             if state is None:
                 raise UserError(f"The diff of {pid} is not known to this view; approve or reject it instead.")
             from aft_tui.ui.proposal_text import editable
@@ -240,7 +240,7 @@ class CommandRouter:
                 return self.engine.runs()
             except Exception:  # an unreadable results file must not break completion
                 return []
-        return self.model.records() if self.model is not None else []
+        return self.view.records() if self.view is not None else []
 
     async def _cmd_runs(self, parsed: ParsedCommand) -> CommandResult:
         records = self._records()
@@ -259,7 +259,7 @@ class CommandRouter:
         return CommandResult("runs", "Trials:\n" + "\n".join(lines), records)
 
     async def _cmd_status(self, parsed: ParsedCommand) -> CommandResult:
-        fields_ = dict(self.model.status_fields()) if self.model is not None else {}
+        fields_ = dict(self.view.status_fields()) if self.view is not None else {}
         if self.engine is not None:
             fields_.setdefault("session", self.engine.session_id)
             fields_["target"] = self.engine.state.target
@@ -287,7 +287,7 @@ class CommandRouter:
                                      "(history kept).", sha)
 
     async def _cmd_diff(self, parsed: ParsedCommand) -> CommandResult:
-        state = self.model.latest_proposal() if self.model is not None else None
+        state = self.view.latest_proposal() if self.view is not None else None
         if state is None:
             return CommandResult("text", "No proposal yet in this session.")
         from aft_tui.ui.proposal_text import what_will_run

@@ -94,5 +94,5 @@ class ReplayControls:
         replay = self.replay
         assert replay is not None
         self.view = replay.seek(position)
-        self.router.model = self.view
+        self.router.view = self.view
         self.rebuild()
