@@ -91,11 +91,11 @@ def move_for(findings: list[dict[str, Any]], space: SearchSpace, name: str) -> M
     return None
 
 
-def best_record(history: list[dict[str, Any]], direction: str) -> dict[str, Any] | None:
+def best_record(records: list[dict[str, Any]], direction: str) -> dict[str, Any] | None:
     """The successful trial with the best value (the earliest on ties)."""
     best = None
     sign = 1 if direction == "max" else -1
-    for record in sorted(history, key=lambda r: r.get("number") or 0):
+    for record in sorted(records, key=lambda r: r.get("number") or 0):
         value = record.get("value")
         if record.get("status") != "ok" or not isinstance(value, (int, float)) or not math.isfinite(value):
             continue
@@ -104,24 +104,24 @@ def best_record(history: list[dict[str, Any]], direction: str) -> dict[str, Any]
     return best
 
 
-def objective_direction(history: list[dict[str, Any]]) -> str:
-    return next((r["direction"] for r in reversed(history) if r.get("direction") in ("min", "max")), "max")
+def objective_direction(records: list[dict[str, Any]]) -> str:
+    return next((r["direction"] for r in reversed(records) if r.get("direction") in ("min", "max")), "max")
 
 
-def tried(space: SearchSpace, params: dict[str, Any], history: list[dict[str, Any]],
+def tried(space: SearchSpace, params: dict[str, Any], records: list[dict[str, Any]],
           pending: list[dict[str, Any]] | None = None) -> bool:
     """Whether these parameters already ran (or are running)."""
-    points = [r.get("params") or {} for r in history] + list(pending or [])
+    points = [r.get("params") or {} for r in records] + list(pending or [])
     return any(moves.same_point(space, params, p) for p in points)
 
 
-def advised_point(history: list[dict[str, Any]], space: SearchSpace, size: float = ADVICE_STEP,
+def advised_point(records: list[dict[str, Any]], space: SearchSpace, size: float = ADVICE_STEP,
                   pending: list[dict[str, Any]] | None = None) -> Choice | None:
     """The best trial's parameters with its first actionable finding applied, if untried."""
     from aft_tui.tuning.failures import near_failure
 
-    direction = objective_direction(history)
-    best = best_record(history, direction)
+    direction = objective_direction(records)
+    best = best_record(records, direction)
     if best is None or not best.get("findings"):
         return None
     base = {d.name: (best.get("params") or {}).get(d.name, d.default) for d in space}
@@ -135,7 +135,7 @@ def advised_point(history: list[dict[str, Any]], space: SearchSpace, size: float
                 continue
             applied.append(f"{move.param} {fmt_value(params[move.param])} → {fmt_value(new)}")
             params[move.param] = new
-        if not applied or tried(space, params, history, pending) or near_failure(space, params, history):
+        if not applied or tried(space, params, records, pending) or near_failure(space, params, records):
             continue
         sentence = str(finding.get("sentence", "")).rstrip(".")
         rationale = f"the analysis of trial {best.get('number')} (the best so far) says: {sentence}; so {', '.join(applied)}"

@@ -62,13 +62,13 @@ class AdvisedSamplerStrategy:
         self._asked_sampler = 0
         self.fallback_note: str | None = None
 
-    def scores(self, history: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+    def scores(self, records: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
         """(improvements of the best, trials) for the local moves and for the sampler."""
-        direction = objective_direction(history)
+        direction = objective_direction(records)
         sign = 1 if direction == "max" else -1
         tally = {"local": [0, 0], "sampler": [0, 0]}
         best = None
-        for r in sorted(history, key=lambda r: (r.get("finished_at") or 0, r.get("number") or 0)):
+        for r in sorted(records, key=lambda r: (r.get("finished_at") or 0, r.get("number") or 0)):
             value = r.get("value")
             improved = (r.get("status") == "ok" and isinstance(value, (int, float)) and math.isfinite(value)
                         and (best is None or sign * value > sign * best))
@@ -84,33 +84,33 @@ class AdvisedSamplerStrategy:
         tally["sampler"][1] += max(0, self._asked_sampler - finished_sampler)
         return {k: (v[0], v[1]) for k, v in tally.items()}
 
-    def _local_turn(self, history: list[dict[str, Any]]) -> bool:
-        sc = self.scores(history)
+    def _local_turn(self, records: list[dict[str, Any]]) -> bool:
+        sc = self.scores(records)
         (ls, ln), (ss, sn) = sc["local"], sc["sampler"]
         local_rate, sampler_rate = (ls + 1) / (ln + 2), (ss + 1) / (sn + 2)
         if abs(local_rate - sampler_rate) > 1e-12:
             return local_rate > sampler_rate
         return ln <= sn
 
-    def propose(self, history: list[dict[str, Any]], space: SearchSpace) -> Choice | None:
-        finished = {(r.get("strategy_info") or {}).get("advice_id") for r in history}
+    def propose(self, records: list[dict[str, Any]], space: SearchSpace) -> Choice | None:
+        finished = {(r.get("strategy_info") or {}).get("advice_id") for r in records}
         for ident in list(self._pending_ids):
             if ident in finished:
                 self._pending_ids.discard(ident)
         self._pending = [p for p in self._pending if p["_id"] in self._pending_ids]
-        counted = [r for r in history if r.get("status") in ("ok", "failed", "pruned", "timeout")]
+        counted = [r for r in records if r.get("status") in ("ok", "failed", "pruned", "timeout")]
         if self._local is not None:
-            if not self._local_turn(history):
+            if not self._local_turn(records):
                 self._asked_sampler += 1
                 return None
         else:
-            used = sum(1 for r in history if r.get("strategy") in LOCAL_SOURCES) + len(self._pending)
+            used = sum(1 for r in records if r.get("strategy") in LOCAL_SOURCES) + len(self._pending)
             if used >= 1 + len(counted) // self.every:
                 return None
         pending = [p["params"] for p in self._pending]
-        choice = advised_point(history, space, self.size, pending)
+        choice = advised_point(records, space, self.size, pending)
         if choice is None and self._local is not None:
-            choice = self._local.propose(history, space)
+            choice = self._local.propose(records, space)
         if choice is None:
             self._asked_sampler += 1
             return None

@@ -32,7 +32,7 @@ class Choice:
 class Strategy(Protocol):
     name: str
 
-    def propose(self, history: list[dict[str, Any]], space: SearchSpace) -> "Choice | None | Awaitable[Choice | None]":
+    def propose(self, records: list[dict[str, Any]], space: SearchSpace) -> "Choice | None | Awaitable[Choice | None]":
         """Return a choice, or None to let the study's sampler decide.
 
         Model-backed strategies (`llm`, `hybrid`) are coroutines; the tuner awaits the
@@ -46,7 +46,7 @@ class SamplerStrategy:
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def propose(self, history: list[dict[str, Any]], space: SearchSpace) -> Choice | None:
+    def propose(self, records: list[dict[str, Any]], space: SearchSpace) -> Choice | None:
         return None
 
 

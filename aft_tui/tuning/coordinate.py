@@ -68,12 +68,12 @@ class CoordinateStrategy:
         self._order: list[str] | None = None
 
     # -- the interface -------------------------------------------------------------
-    def propose(self, history: list[dict[str, Any]], space: SearchSpace) -> Choice | None:
+    def propose(self, records: list[dict[str, Any]], space: SearchSpace) -> Choice | None:
         self.fallback_note = None
-        done_ids = {info.get("id") for info in map(_info, history) if info}
+        done_ids = {info.get("id") for info in map(_info, records) if info}
         for ident in [i for i in self._pending if i in done_ids]:
             del self._pending[ident]
-        records = sorted(history, key=lambda r: r.get("number") or 0)
+        records = sorted(records, key=lambda r: r.get("number") or 0)
         order = self.order(records, space)
         explored = [info for info in map(_info, records) if info] + list(self._pending.values())
         frontier = max(((i["pass"], order.index(i["param"])) for i in explored if i.get("param") in order),

@@ -1,11 +1,11 @@
 """The `llm` and `hybrid` strategies: a model proposes trials, or reviews the optimizer's.
 
-`llm`: the model proposes every trial from the history and the curve analysis; a proposal
+`llm`: the model proposes every trial from the trial records and the curve analysis; a proposal
 that is malformed or leaves the search space is rejected before it runs and the optimizer
 chooses that trial instead (propose returns None).
 
 `hybrid`: the optimizer proposes every trial. Its proposal is computed here by replaying the
-history into a throw-away in-memory study with the same sampler, so the model can see it;
+trial records into a throw-away in-memory study with the same sampler, so the model can see it;
 the model may override at most a fraction of trials (default 1 in 3) and must say why.
 Either way the rationale goes into the trial's commit message and the session.
 """
@@ -24,8 +24,8 @@ from aft_tui.tuning.strategies import make_sampler
 DEFAULT_OVERRIDE_FRACTION = 1 / 3
 
 
-def latest_findings(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    for record in reversed(history):
+def latest_findings(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for record in reversed(records):
         if record.get("findings"):
             return list(record["findings"])
     return []
@@ -79,9 +79,9 @@ class _ModelStrategy:
 class LLMStrategy(_ModelStrategy):
     name = "llm"
 
-    async def propose(self, history: list[dict[str, Any]], space: SearchSpace) -> Choice | None:
+    async def propose(self, records: list[dict[str, Any]], space: SearchSpace) -> Choice | None:
         self.fallback_note = None
-        proposal = await self.proposer.propose_params(space, history, latest_findings(history), None)
+        proposal = await self.proposer.propose_params(space, records, latest_findings(records), None)
         if proposal is None:
             self._offline_notice(f"the {self.base} optimizer chooses every trial instead")
             problem = getattr(self.proposer, "last_problem", None) or "the model made no proposal"
@@ -109,14 +109,14 @@ class HybridStrategy(_ModelStrategy):
         """At most `max_override_fraction` of the trials proposed so far (this one included)."""
         return self.overrides + 1 <= self.max_override_fraction * self.proposed + 1e-9
 
-    async def propose(self, history: list[dict[str, Any]], space: SearchSpace) -> Choice | None:
-        optimizer = optimizer_proposal(history, space, self.base, self.seed)
+    async def propose(self, records: list[dict[str, Any]], space: SearchSpace) -> Choice | None:
+        optimizer = optimizer_proposal(records, space, self.base, self.seed)
         self.proposed += 1
         source = f"hybrid:{self.base}"
         if not self.may_override():
             return Choice(optimizer, f"proposed by the {self.base} optimizer (the model reviews at most "
                                      f"{_fraction(self.max_override_fraction)} of the trials)", source)
-        proposal = await self.proposer.propose_params(space, history, latest_findings(history), dict(optimizer))
+        proposal = await self.proposer.propose_params(space, records, latest_findings(records), dict(optimizer))
         if proposal is None:
             self._offline_notice(f"the {self.base} optimizer's proposals run unchanged")
             return Choice(optimizer, f"proposed by the {self.base} optimizer", source)
@@ -141,19 +141,19 @@ def _fraction(value: float) -> str:
     return f"{value:.0%}"
 
 
-def optimizer_proposal(history: list[dict[str, Any]], space: SearchSpace, base: str, seed: int) -> dict[str, Any]:
-    """What the optimizer would run next given `history`: the finished trials replayed into a
+def optimizer_proposal(records: list[dict[str, Any]], space: SearchSpace, base: str, seed: int) -> dict[str, Any]:
+    """What the optimizer would run next given `records`: the finished trials replayed into a
     fresh in-memory study with the same kind of sampler (seeded by the trial count so
     consecutive proposals differ)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    direction = next((r.get("direction") for r in reversed(history) if r.get("direction")), "max")
+    direction = next((r.get("direction") for r in reversed(records) if r.get("direction")), "max")
     study = optuna.create_study(direction="maximize" if direction == "max" else "minimize",
-                                sampler=make_sampler(base, seed + len(history), space))
+                                sampler=make_sampler(base, seed + len(records), space))
     distributions = space.distributions()
     names = set(distributions)
-    for record in history:
+    for record in records:
         params = {k: v for k, v in (record.get("params") or {}).items() if k in names}
         value = record.get("value")
         if (record.get("status") != "ok" or set(params) != names or space.validate(params)

@@ -29,7 +29,7 @@ class ParamProposer(Protocol):
     # Why the last call gave no proposal (a rejected reply, no model), for the trial's rationale.
     last_problem: str | None
 
-    async def propose_params(self, space: SearchSpace, history: list[dict[str, Any]],
+    async def propose_params(self, space: SearchSpace, records: list[dict[str, Any]],
                              findings: list[dict[str, Any]], optimizer_choice: dict[str, Any] | None
                              ) -> ParamProposal | None:
         """Parameters for the next trial, or None to let the optimizer choose."""
