@@ -7,7 +7,6 @@ longer found its own record ran extra trials beyond its budget.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 
 from tests.conftest import git
 from tests.engine.helpers import aft, aft_popen
+from tests.faults.helpers import script_project, strict_json
 
 pytestmark = pytest.mark.slow
 
@@ -34,18 +34,8 @@ for epoch in range(200):
 '''
 
 
-def _strict(text: str) -> object:
-    def refuse(constant: str) -> object:
-        raise ValueError(f"bare {constant} is not JSON")
-
-    return json.loads(text, parse_constant=refuse)
-
-
-def test_three_sessions_at_once_keep_every_record_and_their_own_budgets(git_project):
-    project = git_project()
-    (project / "train.py").write_text(SCRIPT)
-    git(project, "add", "train.py")
-    git(project, "commit", "-q", "-m", "train")
+def test_three_sessions_at_once_keep_every_record_and_their_own_budgets(tmp_path: Path):
+    project = script_project(tmp_path, SCRIPT)
 
     procs = []
     for _ in range(SESSIONS):  # all in the same second: their ids differ in the random part
@@ -57,7 +47,7 @@ def test_three_sessions_at_once_keep_every_record_and_their_own_budgets(git_proj
         assert "Traceback" not in err
 
     out_dir = project / "outputs"
-    records = _strict((out_dir / "results.json").read_text())
+    records = strict_json((out_dir / "results.json").read_text())
     assert isinstance(records, list)
     run_ids = [r["run_id"] for r in records]
     assert len(run_ids) == len(set(run_ids)), Counter(run_ids).most_common(3)
@@ -79,17 +69,17 @@ def test_three_sessions_at_once_keep_every_record_and_their_own_budgets(git_proj
         assert len(trial_commits) == TRIALS
         # Each per-run copy is the record results.json holds.
         for r in mine:
-            assert _strict((out_dir / r["run_id"] / "result.json").read_text()) == r
+            assert strict_json((out_dir / r["run_id"] / "result.json").read_text()) == r
 
-    latest = _strict((out_dir / "result.json").read_text())
+    latest = strict_json((out_dir / "result.json").read_text())
     assert latest == records[-1]  # written under the same lock as results.json, so it is the last record
 
     # outputs/model* is not involved (the script saves none); metadata.json is whole and strict JSON.
-    assert _strict((out_dir / "metadata.json").read_text())["session"] in sessions
+    assert strict_json((out_dir / "metadata.json").read_text())["session"] in sessions
 
     listing = aft(project, "runs", "--all", "--json")
     assert listing.returncode == 0, listing.stderr
-    assert sorted(r["run_id"] for r in _strict(listing.stdout)) == folders
+    assert sorted(r["run_id"] for r in strict_json(listing.stdout)) == folders
     first = sessions[0]
     cmp_ = aft(project, "compare", "1", str(TRIALS), "--session", first)
     assert cmp_.returncode == 0, cmp_.stderr

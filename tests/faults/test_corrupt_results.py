@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import git
 from tests.engine.helpers import aft, aft_env
+from tests.faults.helpers import script_project, strict_json
 
 pytestmark = pytest.mark.slow
 
@@ -30,21 +30,8 @@ for epoch in range(3):
 TUNE = ("tune", "train.py", "--metric", "val_loss", "--direction", "min", "--yes")
 
 
-def _strict(text: str) -> object:
-    def refuse(constant: str) -> object:
-        raise ValueError(f"bare {constant} is not JSON")
-
-    return json.loads(text, parse_constant=refuse)
-
-
 def _make_project(root: Path, env: dict[str, str], trials: int) -> Path:
-    project = root / "proj"
-    project.mkdir()
-    git(project, "init", "-q", "-b", "main")
-    (project / "train.py").write_text(SCRIPT)
-    (project / ".gitignore").write_text("outputs/\n")
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "initial")
+    project = script_project(root, SCRIPT)
     proc = aft(project, *TUNE, "--trials", str(trials), env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return project
@@ -53,7 +40,7 @@ def _make_project(root: Path, env: dict[str, str], trials: int) -> Path:
 def _run_copies(project: Path) -> dict[str, dict]:
     """Each run folder's own copy of its record."""
     out = project / "outputs"
-    return {p.name: _strict((p / "result.json").read_text()) for p in sorted(out.iterdir())
+    return {p.name: strict_json((p / "result.json").read_text()) for p in sorted(out.iterdir())
             if p.is_dir() and (p / "result.json").is_file()}
 
 
@@ -94,9 +81,9 @@ def test_a_corrupt_results_file_is_named_kept_and_rebuilt_from_the_run_folders(t
     assert len(lines) == 1, proc.stderr  # one sentence, no traceback
     sentence = lines[0]
     assert str(path) in sentence and "corrupt" in sentence and sentence.endswith("."), sentence
-    listed = _strict(proc.stdout)
+    listed = strict_json(proc.stdout)
     assert {r["run_id"]: r for r in listed} == copies
-    rebuilt = _strict(path.read_text())
+    rebuilt = strict_json(path.read_text())
     assert {r["run_id"]: r for r in rebuilt} == copies
     assert [r["number"] for r in rebuilt] == [1, 2, 3]  # in the order the trials finished
     assert _aside(sentence, out, "results.json").read_bytes() == CORRUPTIONS[kind]  # kept, byte for byte
@@ -110,7 +97,7 @@ def test_a_torn_results_file_keeps_the_records_it_still_holds(tuned):
     project, env = tuned
     out = project / "outputs"
     path = out / "results.json"
-    records = _strict(path.read_text())
+    records = strict_json(path.read_text())
     text = json.dumps(records, indent=2)
     cut = text.index(records[2]["run_id"])  # torn inside the third record
     path.write_text(text[:cut])
@@ -120,7 +107,7 @@ def test_a_torn_results_file_keeps_the_records_it_still_holds(tuned):
     try:
         proc = aft(project, "runs", "--all", "--json", env=env)
         assert proc.returncode == 0, proc.stderr
-        listed = {r["run_id"]: r for r in _strict(proc.stdout)}
+        listed = {r["run_id"]: r for r in strict_json(proc.stdout)}
         assert listed == {r["run_id"]: r for r in records}
     finally:
         kept.rename(gone)
@@ -134,14 +121,14 @@ def test_commands_that_read_trials_repair_too(tuned):
         proc = aft(project, *command, env=env)
         assert proc.returncode == 0, (command, proc.stderr)
         assert "Traceback" not in proc.stderr and str(path) in proc.stderr, (command, proc.stderr)
-        assert len(_strict(path.read_text())) == 3
+        assert len(strict_json(path.read_text())) == 3
 
 
 def test_run_folders_gone_or_corrupt_are_rebuilt_from_the_git_notes(tmp_path: Path):
     env = aft_env(XDG_CONFIG_HOME=str(tmp_path / "xdg"))
     project = _make_project(tmp_path, env, 3)
     out = project / "outputs"
-    original = {r["number"]: r for r in _strict((out / "results.json").read_text())}
+    original = {r["number"]: r for r in strict_json((out / "results.json").read_text())}
     shutil.rmtree(out / original[2]["run_id"])  # the person cleaned a run folder up
     broken = out / original[3]["run_id"] / "result.json"
     broken.write_bytes(b"\x00\x01 not json")
@@ -154,7 +141,7 @@ def test_run_folders_gone_or_corrupt_are_rebuilt_from_the_git_notes(tmp_path: Pa
     assert len(lines) == 2, proc.stderr
     assert str(broken) in lines[0] and "skipped" in lines[0]  # the corrupt run copy, in one line
     assert str(out / "results.json") in lines[1] and "git notes" in lines[1]
-    listed = {r["number"]: r for r in _strict(proc.stdout)}
+    listed = {r["number"]: r for r in strict_json(proc.stdout)}
     assert sorted(listed) == [1, 2, 3]
     assert listed[1] == original[1]  # from its run folder, whole
     for n in (2, 3):  # from the note on the trial commit and the commit's parameters file
@@ -187,8 +174,8 @@ def test_tuning_on_corrupt_results_and_metadata_repairs_both_and_loses_nothing(t
 
     after = _run_copies(project)
     assert len(after) == len(before) + 2 and all(after[k] == v for k, v in before.items())
-    assert {r["run_id"]: r for r in _strict((out / "results.json").read_text())} == after
-    assert _strict((out / "metadata.json").read_text())["trials"] == 2
+    assert {r["run_id"]: r for r in strict_json((out / "results.json").read_text())} == after
+    assert strict_json((out / "metadata.json").read_text())["trials"] == 2
 
 
 def test_a_corrupt_metadata_file_is_named_and_kept_when_read(tmp_path: Path):
@@ -207,17 +194,11 @@ def test_a_corrupt_metadata_file_is_named_and_kept_when_read(tmp_path: Path):
 def test_a_broken_result_file_the_script_writes_is_named_and_ignored(tmp_path: Path):
     """A script may write its own result.json into $AFT_RUN_DIR; a torn one must not fail the trial."""
     env = aft_env(XDG_CONFIG_HOME=str(tmp_path / "xdg"))
-    project = tmp_path / "proj"
-    project.mkdir()
-    git(project, "init", "-q", "-b", "main")
-    (project / "train.py").write_text(SCRIPT + 'import os\nopen(os.path.join(os.environ["AFT_RUN_DIR"], "result.json"), "w").write("[{")\n')
-    (project / ".gitignore").write_text("outputs/\n")
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "initial")
+    project = script_project(tmp_path, SCRIPT + 'import os\nopen(os.path.join(os.environ["AFT_RUN_DIR"], "result.json"), "w").write("[{")\n')
     proc = aft(project, *TUNE, "--trials", "2", env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
-    records = _strict((project / "outputs" / "results.json").read_text())
+    records = strict_json((project / "outputs" / "results.json").read_text())
     assert [r["status"] for r in records] == ["ok", "ok"]
     assert all(isinstance(r["value"], float) for r in records)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.engine.helpers import aft, session_ids
+from tests.faults.helpers import script_project
 
 SCRIPT = '''\
 import argparse
@@ -29,15 +30,7 @@ print(f"val_loss: {abs(a.lr - 0.05) + 0.1:.4f}", flush=True)
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A git project with one real finished session (one trial), made once for the module."""
-    from tests.conftest import git
-
-    project = tmp_path_factory.mktemp("recorded") / "proj"
-    project.mkdir()
-    git(project, "init", "-q", "-b", "main")
-    (project / "train.py").write_text(SCRIPT)
-    (project / ".gitignore").write_text("outputs/\n")
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "initial")
+    project = script_project(tmp_path_factory.mktemp("recorded"), SCRIPT)
     done = aft(project, "tune", "train.py", "--trials", "1", "--metric", "val_loss", "--direction", "min", "--yes")
     assert done.returncode == 0, done.stdout + done.stderr
     return project

@@ -4,7 +4,6 @@ the records (the tuner on resume, `aft runs`, `aft compare`, the analyzer, repla
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 
 from tests.conftest import git
 from tests.engine.helpers import aft
+from tests.faults.helpers import script_project, strict_json
 
 pytestmark = pytest.mark.slow
 
@@ -32,42 +32,32 @@ for epoch in range(3):
 '''
 
 
-def _strict(text: str) -> object:
-    def refuse(constant: str) -> object:
-        raise ValueError(f"bare {constant} is not JSON")
-
-    return json.loads(text, parse_constant=refuse)
-
-
-def test_files_hold_strict_json_and_every_reader_takes_the_spelled_values(git_project):
-    project = git_project()
-    (project / "train.py").write_text(SCRIPT)
-    git(project, "add", "train.py")
-    git(project, "commit", "-q", "-m", "train")
+def test_files_hold_strict_json_and_every_reader_takes_the_spelled_values(tmp_path: Path):
+    project = script_project(tmp_path, SCRIPT)
     proc = aft(project, "tune", "train.py", "--trials", "3", "--metric", "val_loss", "--direction", "min", "--yes")
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
     out = project / "outputs"
-    records = _strict((out / "results.json").read_text())
+    records = strict_json((out / "results.json").read_text())
     first = next(r for r in records if r["number"] == 1)
     assert first["status"] == "failed" and first["value"] == "nan" and "nan" in first["reason"]
     assert first["history"][0]["grad_norm"] == "inf" and first["history"][-1]["val_loss"] == "nan"
     for r in records:
-        assert _strict((out / r["run_id"] / "result.json").read_text()) == r
+        assert strict_json((out / r["run_id"] / "result.json").read_text()) == r
         note = git(project, "notes", "--ref", "aft", "show", r["commit"])
-        assert _strict(note)["value"] == r["value"]
-        _strict(git(project, "show", f"{r['commit']}:aft_params.json"))
-    _strict((out / "result.json").read_text())
-    _strict((out / "metadata.json").read_text())
+        assert strict_json(note)["value"] == r["value"]
+        strict_json(git(project, "show", f"{r['commit']}:aft_params.json"))
+    strict_json((out / "result.json").read_text())
+    strict_json((out / "metadata.json").read_text())
     (sid,) = [p.stem for p in (project / ".aft" / "sessions").glob("*.json")]
-    _strict((project / ".aft" / "sessions" / f"{sid}.json").read_text())
+    strict_json((project / ".aft" / "sessions" / f"{sid}.json").read_text())
 
     # aft runs, as a table and as JSON
     table = aft(project, "runs")
     assert table.returncode == 0 and "nan" in table.stdout, table.stderr
     listing = aft(project, "runs", "--json")
     assert listing.returncode == 0
-    assert _strict(listing.stdout) == records
+    assert strict_json(listing.stdout) == records
     # aft compare with a NaN objective on one side
     ok = next(r for r in records if r["status"] == "ok")
     cmp_ = aft(project, "compare", "1", str(ok["number"]))
@@ -82,7 +72,7 @@ def test_files_hold_strict_json_and_every_reader_takes_the_spelled_values(git_pr
     # the tuner, resuming from the records
     resumed = aft(project, "tune", "--resume", sid, "--trials", "4", "--yes")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    again = _strict((out / "results.json").read_text())
+    again = strict_json((out / "results.json").read_text())
     assert len(again) == 4 and [r for r in again if r["number"] == 1] == [first]
 
 
@@ -95,7 +85,7 @@ def test_json_text_spells_non_finite_numbers_wherever_they_are():
 
     data = {"value": math.nan, "curve": [1.0, math.inf, -math.inf], "pair": (math.nan, 2), "report": Report(),
             "path": Path("/x")}
-    back = _strict(json_text(data))
+    back = strict_json(json_text(data))
     assert back == {"value": "nan", "curve": [1.0, "inf", "-inf"], "pair": ["nan", 2], "report": {"loss": "nan"},
                     "path": "/x"}
     assert math.isnan(number("nan")) and number("inf") == math.inf and number("-inf") == -math.inf
@@ -112,6 +102,6 @@ def test_a_results_file_with_bare_nan_from_an_older_version_is_read_and_rewritte
     assert math.isnan(outputs.results()[0]["value"])  # still readable
     outputs.run_dir("s-t002").mkdir()
     outputs.write_result({"run_id": "s-t002", "session": "s", "number": 2, "value": math.inf})
-    assert _strict((out / "results.json").read_text()) == [
+    assert strict_json((out / "results.json").read_text()) == [
         {"run_id": "s-t001", "session": "s", "number": 1, "value": "nan"},
         {"run_id": "s-t002", "session": "s", "number": 2, "value": "inf"}]
