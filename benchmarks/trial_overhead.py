@@ -74,7 +74,7 @@ class _PhaseTimer:
 
 def _phase_timer() -> _PhaseTimer:
     from aft_tui.engine.trial import TrialRun
-    from aft_tui.engine.tune import Tuner
+    from aft_tui.engine.tuner import Tuner
     from aft_tui.runs.outputs import Outputs
     from aft_tui.vcs.workspace import Workspace
 
@@ -117,7 +117,7 @@ def measure(trials: int = 50, workdir: Path | None = None) -> dict[str, Any]:
     trial is compared with the direct runs either side of it, under the same machine load;
     the time of those direct runs is taken out of the session's figures.
     """
-    from aft_tui.engine.tune import Tuner
+    from aft_tui.engine.tuner import one_trial
 
     use_benchmark_identity()
     with tempfile.TemporaryDirectory(prefix="aft-bench-trials-", dir=workdir) as tmp:
@@ -131,18 +131,18 @@ def measure(trials: int = 50, workdir: Path | None = None) -> dict[str, Any]:
             if event.kind == "trial_started":
                 starts.append(time.perf_counter())
 
-        original = Tuner._run_trial
+        original = one_trial.run_trial
 
-        async def direct_then_trial(self: Any, *args: Any, **kwargs: Any) -> Any:
+        async def direct_then_trial(*args: Any, **kwargs: Any) -> Any:
             direct.append(run_direct(command, project))
-            return await original(self, *args, **kwargs)
+            return await original(*args, **kwargs)
 
         timer = _phase_timer()
-        Tuner._run_trial = direct_then_trial  # type: ignore[method-assign]
+        one_trial.run_trial = direct_then_trial  # type: ignore[assignment]
         try:
             spans = asyncio.run(_tune(project, trials, on_event))
         finally:
-            Tuner._run_trial = original  # type: ignore[method-assign]
+            one_trial.run_trial = original  # type: ignore[assignment]
             timer.restore()
         direct.append(run_direct(command, project))
 

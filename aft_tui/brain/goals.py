@@ -98,7 +98,7 @@ def apply_goal(update: GoalUpdate, engine: Any) -> GoalUpdate:
                 f"to optimise {metric} instead, start a new session: `aft tune {target} --metric {metric} --direction {direction}`.")
         else:
             applied.update(metric=metric, direction=direction)
-    if "strategy" in wanted and getattr(engine, "tuner", None) is not None and _tuning_now(engine):
+    if "strategy" in wanted and _tuning_now(engine):
         update.notes.append(f"A tuning run is in progress; the {wanted.pop('strategy')} strategy will apply to the next `/tune`.")
     applied.update(wanted)
     if applied:
@@ -109,8 +109,8 @@ def apply_goal(update: GoalUpdate, engine: Any) -> GoalUpdate:
 
 
 def _tuning_now(engine: Any) -> bool:
-    tuner = engine.tuner
-    return bool(getattr(tuner, "_inflight", 0))
+    in_flight = getattr(engine, "trials_in_flight", None)
+    return callable(in_flight) and in_flight() > 0
 
 
 def _describe(key: str, value: Any) -> str:

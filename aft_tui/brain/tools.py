@@ -123,8 +123,8 @@ async def _inspect(engine: Any, args: dict[str, Any]) -> Any:
 
 # -- actions (always through a proposal) ----------------------------------------------
 async def _tune(engine: Any, args: dict[str, Any]) -> Any:
-    tuner = getattr(engine, "tuner", None)
-    if tuner is not None and getattr(tuner, "_inflight", 0):
+    in_flight = getattr(engine, "trials_in_flight", None)
+    if callable(in_flight) and in_flight() > 0:
         return "A tuning run is already in progress; wait for it to finish (or /stop it) before starting another."
     from aft_tui.tuning.base import check_strategy
 

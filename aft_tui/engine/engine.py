@@ -309,7 +309,7 @@ class Engine:
 
     # -- workflow steps ----------------------------------------------------------
     async def tune(self, trials: int | None = None) -> dict[str, Any]:
-        from aft_tui.engine.tune import Tuner
+        from aft_tui.engine.tuner import Tuner
 
         self.tuner = Tuner(self)
         if self.state.status != "running":  # a second tuning run in one conversation
@@ -345,6 +345,15 @@ class Engine:
 
     async def pipeline(self, trials: int | None = None) -> dict[str, Any] | None:
         return await self.workflow.pipeline(trials)
+
+    def take_baseline_run(self) -> Any:
+        """The smoke run kept for trial 1, handed to the tuner once."""
+        smoke, self.baseline_run = self.baseline_run, None
+        return smoke
+
+    def trials_in_flight(self) -> int:
+        """How many trials of a tuning run are running now (0 when none is)."""
+        return self.tuner.in_flight if self.tuner is not None else 0
 
     def request_stop(self) -> None:
         """Stop after cancelling running trials (Ctrl-C)."""

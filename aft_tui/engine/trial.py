@@ -7,7 +7,6 @@ user's one-off run, and so pruning is just a callback.
 from __future__ import annotations
 
 import math
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,14 +15,10 @@ from typing import Any, Callable
 from aft_tui.engine.events import Event, TrialLog, TrialMetric
 from aft_tui.fsutil import CorruptJSON, read_json
 from aft_tui.runs import artifacts, result_files
+from aft_tui.engine.judge import Evidence, judge
 from aft_tui.runs.launch_request import LaunchRequest
 from aft_tui.runs.launcher import TrialProcess
-from aft_tui.runs.objective import final_value
-from aft_tui.runs.diagnosis import traceback_tail
 from aft_tui.runs.metrics import MetricRecord, find_metric, parameter_names
-
-_ERROR_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(Error|Exception|Interrupt)|Killed|Traceback|CUDA out of memory)")
-_OOM = re.compile(r"out of memory|OutOfMemoryError|CUBLAS_STATUS_ALLOC_FAILED", re.I)
 
 
 @dataclass
@@ -69,6 +64,8 @@ class TrialOutcome:
     pruned_at: int | None = None
     script_result: dict[str, Any] | None = None
     sources: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    evidence: Any = None  # what it was judged from (engine/judge.Evidence), to judge it again
+    judged_for: str | None = None  # the objective it was judged against
 
 
 def pruning_step(step: Any, epoch: Any, count: int) -> int:
@@ -134,7 +131,7 @@ class TrialRun:
         self._process = TrialProcess(request, self._on_lines, self._on_metrics, self._on_warning)
         launched = await self._process.run()
         self._read_result_files(started)
-        outcome = self._judge(launched)
+        outcome = judge(self.evidence(launched), self.metric, self.direction, self.spec.metric_window)
         outcome.duration = launched.duration or (time.time() - started)
         outcome.artifact = self._find_artifact(outcome, watch, before, started)
         return outcome
@@ -213,19 +210,6 @@ class TrialRun:
             asyncio.get_running_loop().create_task(self._process.cancel("pruned"))
 
     # -- judging ---------------------------------------------------------------
-    def history(self, metric: str | None = None) -> list[dict[str, Any]]:
-        """Per-evaluation rows from the metrics file when it carries the objective, else from the
-        printed lines (a script may write only its final score to AFT_METRICS but print every epoch)."""
-        metric = metric or self.metric
-        records = self._file_records or self._stdout_records or self._result_records
-        if metric and self._file_records and not any(metric in r.values for r in self._file_records):
-            if any(metric in r.values for r in self._stdout_records):
-                records = self._stdout_records
-        if metric and not any(metric in r.values for r in records):
-            if any(metric in r.values for r in self._result_records):
-                records = self._result_records  # only the script's result files carry it
-        return self._rows(records)
-
     def histories(self) -> dict[str, list[dict[str, Any]]]:
         """Both sources, so the objective can be chosen after the run and its history rebuilt."""
         both = {"file": self._rows(self._file_records), "stdout": self._rows(self._stdout_records)}
@@ -246,74 +230,19 @@ class TrialRun:
             rows.append(row)
         return rows
 
-    def _judge(self, launched: Any) -> TrialOutcome:
-        history = self.history()
-        outcome = TrialOutcome(status="ok", history=history, metric_names=list(self._names),
-                               returncode=launched.returncode, tail=list(launched.tail), sources=self.histories())
+    def evidence(self, launched: Any) -> Evidence:
+        """What the run left to judge it by (see engine/judge.py)."""
         try:
             script_result = read_json(self.spec.run_dir / "result.json")
         except CorruptJSON as exc:  # the script's own file: named and ignored, the trial's metrics still count
             script_result = None
             self._on_warning(f"The script wrote {exc.path.name} in its run folder but it is not valid JSON ({exc.why}); "
                              "AFT ignored it.")
-        if isinstance(script_result, dict):
-            outcome.script_result = script_result
-        values = [row[self.metric] for row in history if self.metric and self.metric in row]
-        if self.metric and not values and outcome.script_result:
-            key = find_metric(self.metric, outcome.script_result)
-            if key is not None:
-                values = [outcome.script_result[key]]
-        if values:
-            final = final_value(values, self.spec.metric_window)
-            outcome.value = float(final) if isinstance(final, (int, float)) else None
-            finite = [(i, float(v)) for i, v in enumerate(values) if _finite(v)]
-            if finite:
-                pick = max if self.direction == "max" else min
-                idx, best = pick(finite, key=lambda iv: iv[1])
-                outcome.best = best
-                rows = [row for row in history if self.metric in row]
-                if idx < len(rows):
-                    outcome.best_epoch = rows[idx].get("epoch", rows[idx].get("step"))
-        status = launched.status
-        if status == "start_failed":
-            outcome.status, outcome.reason = "failed", launched.error or "the script could not be started"
-        elif status == "pruned":
-            outcome.status = "pruned"
-            outcome.reason = self._prune_reason or "pruned"
-            outcome.pruned_at = self._pruned_at
-        elif status == "timeout":
-            outcome.status = "timeout"
-            outcome.reason = f"no exit within the {self.spec.timeout:g} s per-trial timeout"
-        elif status == "cancelled":
-            outcome.status, outcome.reason = "cancelled", "cancelled by the user"
-        elif launched.returncode not in (0, None):
-            outcome.status = "failed"
-            outcome.tail = traceback_tail(self.spec.log_path, outcome.tail)
-            outcome.reason = self._crash_reason(launched.returncode, outcome.tail)
-        elif self.metric is None:
-            if not self._names:
-                outcome.status, outcome.reason = "failed", "the script reported no metric (no AFT_METRICS lines and no 'name: value' prints)"
-        elif not values:
-            seen = ", ".join(self._names) or "nothing"
-            outcome.status = "failed"
-            outcome.reason = f"the script never reported '{self.metric}' (it reported: {seen})"
-        elif outcome.value is None or not math.isfinite(outcome.value):
-            outcome.status, outcome.reason = "failed", f"'{self.metric}' became {outcome.value} (diverged)"
-        if self._warnings and outcome.status == "ok" and not values:
-            outcome.reason = self._warnings[0]
-        return outcome
-
-    @staticmethod
-    def _crash_reason(code: int, tail: list[str]) -> str:
-        text = "\n".join(tail)
-        if _OOM.search(text):
-            return f"ran out of memory (exit code {code})"
-        last_error = next((line.strip() for line in reversed(tail) if _ERROR_LINE.match(line)), "")
-        if last_error and last_error != "Traceback (most recent call last):":
-            return f"exited with code {code}: {last_error[:200]}"
-        if code < 0:
-            return f"killed by signal {-code}"
-        return f"exited with code {code}"
+        return Evidence(sources=self.histories(), names=list(self._names), launch_status=launched.status,
+                        returncode=launched.returncode, tail=list(launched.tail), error=launched.error or "",
+                        script_result=script_result if isinstance(script_result, dict) else None,
+                        prune_reason=self._prune_reason, pruned_at=self._pruned_at, warnings=list(self._warnings),
+                        timeout=self.spec.timeout, log_path=self.spec.log_path, renamed_for=self.metric)
 
     def _find_artifact(self, outcome: TrialOutcome, watch: list[Path], before: dict[Path, float],
                        started: float) -> Path | None:

@@ -113,7 +113,7 @@ async def test_the_log_pane_draws_a_huge_line_cut_and_quickly():
 def test_the_first_lines_of_a_run_log_are_read_without_holding_a_huge_line(tmp_path: Path):
     """When the smoke run becomes trial 1 its log's first lines are shown again; a 3 MB line is
     read in bounded pieces and shown cut like any other."""
-    from aft_tui.engine.tune import _first_lines
+    from aft_tui.engine.tuner.one_trial import first_lines as _first_lines
 
     log = tmp_path / "run.log"
     log.write_text("first\n" + "y" * 3_000_000 + "\nval_loss: 0.1\n")
