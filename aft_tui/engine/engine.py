@@ -15,13 +15,10 @@ from typing import Any, Callable
 from aft_tui.engine import events as ev
 from aft_tui.engine.input_checks import check_new_session, check_settings
 from aft_tui.engine.session import SessionState, log_path, new_session_id, state_path
-from aft_tui.engine.session_log import (
-    LINE_CHARS_KEPT,
-    LOG_CHARS_KEPT_PER_TRIAL,
-    LOG_LINES_KEPT_PER_TRIAL,
-    SessionLog,
-    clip_line,
-)
+from aft_tui.engine.conversation import Conversation
+from aft_tui.engine.log_budget import LogBudget
+from aft_tui.engine.proposals import Proposals, highest_proposal_number
+from aft_tui.engine.session_log import SessionLog
 from aft_tui.engine.target_info import TargetInfo, resolve_target
 from aft_tui.errors import UserError
 from aft_tui.runs.interpreter import Interpreter
@@ -32,7 +29,7 @@ from aft_tui.target.script_args import describe as describe_args
 Subscriber = Callable[[ev.Event], None]
 
 
-class Engine:
+class Engine(Proposals, Conversation):
     def __init__(self, info: TargetInfo, settings: Settings, state: SessionState, state_dir: Path) -> None:
         self.info = info
         self.settings = settings
@@ -46,8 +43,7 @@ class Engine:
                                                     unbuffered=not settings.buffered_output)
         self._subscribers: list[Subscriber] = []
         self._log: SessionLog | None = None
-        self._logged_lines: dict[str, int] = {}
-        self._logged_chars: dict[str, int] = {}
+        self._log_budget = LogBudget(self.outputs, info.project)
         self._workspace: Any = None
         self._pending: dict[str, asyncio.Future] = {}
         self._proposal_ids = itertools.count(1)
@@ -152,33 +148,11 @@ class Engine:
 
     def emit(self, event: ev.Event) -> None:
         if self._log is not None:
-            logged = self._for_log(event)
+            logged = self._log_budget.for_log(event)
             if logged is not None:
                 self._log.append(logged)
         for callback in list(self._subscribers):
             callback(event)
-
-    def _for_log(self, event: ev.Event) -> ev.Event | None:
-        """The event as the session log keeps it, or None when it is not kept.
-
-        A trial's output is kept up to LOG_LINES_KEPT_PER_TRIAL lines and LOG_CHARS_KEPT_PER_TRIAL
-        characters, each line cut at LINE_CHARS_KEPT with a note naming the trial's log file, which
-        has everything: one 10 MB line would otherwise be copied whole into the session log.
-        """
-        if not isinstance(event, ev.TrialLog):
-            return event
-        lines, chars = self._logged_lines.get(event.run_id, 0), self._logged_chars.get(event.run_id, 0)
-        if lines >= LOG_LINES_KEPT_PER_TRIAL or chars >= LOG_CHARS_KEPT_PER_TRIAL:
-            return None
-        self._logged_lines[event.run_id] = lines + len(event.lines)
-        if all(len(line) <= LINE_CHARS_KEPT for line in event.lines):
-            self._logged_chars[event.run_id] = chars + sum(map(len, event.lines))
-            return event
-        log_file = self.outputs.log_path(event.run_id)
-        where = str(log_file.relative_to(self.info.project)) if log_file.is_relative_to(self.info.project) else str(log_file)
-        kept = [clip_line(line, where=where) for line in event.lines]
-        self._logged_chars[event.run_id] = chars + sum(map(len, kept))
-        return ev.TrialLog(run_id=event.run_id, lines=kept, ts=event.ts)
 
     def change_settings(self, values: dict[str, Any], origin: str) -> None:
         """Change settings mid-session: kept for a resume, and told to every view (and the replay)."""
@@ -264,49 +238,6 @@ class Engine:
         assigned = slots.assign_slots(self.settings.parallel, self.settings.gpus_per_trial, slots.gpu_ids())
         return assigned[0], slots.threads_per_trial(len(assigned))
 
-    # -- proposals ---------------------------------------------------------------
-    def next_proposal_id(self) -> str:
-        return f"p{next(self._proposal_ids)}"
-
-    async def propose_action(self, kind: str, title: str, rationale: str, *, diff: str = "",
-                             summary: str = "") -> ev.Decision:
-        """`propose` for callers below the engine (the assistant's tools), which know a proposal's
-        parts but not the engine's event types."""
-        return await self.propose(ev.Proposal(proposal_kind=kind, title=title, rationale=rationale, diff=diff,
-                                              summary=summary))
-
-    async def propose(self, proposal: ev.Proposal, auto: bool | None = None) -> ev.Decision:
-        """Show a proposal and wait for the person's decision (or approve it under --yes)."""
-        if not proposal.proposal_id:
-            proposal.proposal_id = self.next_proposal_id()
-        self.emit(proposal)
-        if auto if auto is not None else self.settings.yes:
-            decision = ev.Decision(proposal_id=proposal.proposal_id, approved=True, by="auto")
-            self.emit(decision)
-            return decision
-        future: asyncio.Future = asyncio.get_running_loop().create_future()
-        self._pending[proposal.proposal_id] = future
-        try:
-            decision = await future
-        finally:
-            self._pending.pop(proposal.proposal_id, None)
-        return decision
-
-    def decide(self, proposal_id: str, approved: bool, feedback: str = "", edited_diff: str | None = None) -> None:
-        """Called by a view when the person approves or rejects a pending proposal."""
-        future = self._pending.get(proposal_id)
-        if future is None or future.done():
-            raise UserError(f"There is no pending proposal '{proposal_id}'.")
-        decision = ev.Decision(proposal_id=proposal_id, approved=approved, feedback=feedback, edited_diff=edited_diff)
-        if edited_diff is not None:
-            decision.feedback = feedback or "edited by the user"
-        self.emit(decision)
-        future.set_result(decision)
-
-    @property
-    def pending_proposals(self) -> list[str]:
-        return list(self._pending)
-
     # -- workflow steps ----------------------------------------------------------
     async def tune(self, trials: int | None = None) -> dict[str, Any]:
         from aft_tui.engine.tuner import Tuner
@@ -391,82 +322,6 @@ class Engine:
         self.emit(ev.CommitMade(sha=sha, message=message, branch=self.workspace.branch))
         return sha
 
-    # -- conversation ------------------------------------------------------------
-    @property
-    def brain(self) -> Any:
-        if getattr(self, "_brain", None) is None:
-            from aft_tui.brain import get_brain
-
-            self._brain = get_brain(self.settings)
-            watch = getattr(self._brain, "watch_usage", None)
-            if callable(watch):
-                watch(self._count_llm_usage)
-        return self._brain
-
-    def set_model(self, model: str | None, api_base: str | None = None) -> None:
-        """Switch the assistant's model (None: the offline brain); the next request uses it.
-
-        The spending so far stays in the session's totals; the conversation with the old model
-        is not carried over. The choice is saved with the session, so a resume keeps it.
-        """
-        self.settings.model = model or None
-        if api_base is not None:
-            self.settings.api_base = api_base or None
-        self._brain = None
-        # A resumed session talks to the model chosen last, not the one it started with.
-        self.state.settings["model"] = self.settings.model
-        self.state.settings["api_base"] = self.settings.api_base
-        if self._log is not None:
-            self.state.save(self.state_dir)
-
-    @property
-    def llm_usage(self) -> dict[str, Any]:
-        """The session's model spending so far (kept in the session state, so it survives a resume)."""
-        usage = self.state.notes.get("llm_usage")
-        if not isinstance(usage, dict):
-            usage = {"model": "", "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": None, "calls": 0}
-        return usage
-
-    def _count_llm_usage(self, model: str, prompt_tokens: int, completion_tokens: int, cost_usd: float | None) -> None:
-        usage = dict(self.llm_usage)
-        usage["model"] = model
-        usage["prompt_tokens"] = int(usage.get("prompt_tokens") or 0) + int(prompt_tokens)
-        usage["completion_tokens"] = int(usage.get("completion_tokens") or 0) + int(completion_tokens)
-        if cost_usd:
-            usage["cost_usd"] = float(usage.get("cost_usd") or 0.0) + float(cost_usd)
-        usage["calls"] = int(usage.get("calls") or 0) + 1
-        self.state.notes["llm_usage"] = usage
-        self.state.save(self.state_dir)
-        self.emit(ev.LLMUsage(**usage))
-
-    def chat_context(self) -> dict[str, Any]:
-        """What the assistant is told about the session: compact, never secrets."""
-        results = self.runs()
-        rows = [{k: r.get(k) for k in ("number", "status", "value", "params", "reason")} for r in results[-20:]]
-        latest = next((r.get("findings") for r in reversed(results) if r.get("findings")), [])
-        return {
-            "target": self.state.target,
-            "metric": self.state.metric or self.settings.metric,
-            "direction": self.state.direction or self.settings.direction,
-            "search_space": self.state.space,
-            "runs": rows,
-            "latest_findings": latest,
-            "trials_budget": self.settings.trials,
-            "branch": getattr(self._workspace, "branch", None),
-        }
-
-    async def chat(self, text: str) -> str:
-        """Free text from the person: the brain answers (streamed) and may use engine tools."""
-        self.emit(ev.UserMessage(text=text))
-        message_id = f"m{next(self._message_ids)}"
-
-        def on_chunk(chunk: str) -> None:
-            self.emit(ev.AssistantMessage(text=chunk, message_id=message_id, final=False))
-
-        reply = await self.brain.chat(text, self.chat_context(), on_chunk, self)
-        self.emit(ev.AssistantMessage(text=reply, message_id=message_id, final=True))
-        return reply
-
     def close(self, reason: str = "", *, error: BaseException | None = None, ok: bool = True) -> None:
         """End the session and record truthfully how it ended; every view calls this on every exit.
 
@@ -519,28 +374,6 @@ class Engine:
 
 def _is_interrupt(exc: BaseException) -> bool:
     return isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
-
-
-def highest_proposal_number(path: Path) -> int:
-    """The largest n among the proposal ids "p<n>" a session log holds (0 when none or no log).
-
-    Only lines that mention a proposal id are parsed, so this stays cheap on long sessions.
-    """
-    highest = 0
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                if '"proposal_id"' not in line:
-                    continue
-                try:
-                    pid = json.loads(line).get("proposal_id")
-                except (ValueError, AttributeError):  # a torn last line, or not an object
-                    continue
-                if isinstance(pid, str) and pid[:1] == "p" and pid[1:].isdigit():
-                    highest = max(highest, int(pid[1:]))
-    except FileNotFoundError:
-        return 0
-    return highest
 
 
 def _public_settings(settings: Settings) -> dict[str, Any]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from aft_tui.engine import events as ev
-from aft_tui.engine.engine import Engine, highest_proposal_number
+from aft_tui.engine.engine import Engine
+from aft_tui.engine.proposals import highest_proposal_number
 from aft_tui.engine.session import log_path
 from aft_tui.engine.session_log import read_events
 from aft_tui.settings import Settings

@@ -3,7 +3,6 @@ best, progress, and the summary and metadata.json at the end."""
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
