@@ -5,7 +5,7 @@ in between leaves a commit and a tag that no record names, and possibly the scri
 running. The file bridges that gap: it holds what the record needs (number, parameters,
 commit, tag, command, start) and, once the script runs, its process (see
 `runs/orphans.record_process`). A resume reads the files its session left behind, stops what
-still runs and records each trial as cancelled (`Tuner._recover_interrupted`).
+still runs and records each trial as cancelled (`engine/tuner/setup.recover_interrupted`).
 
 The files live in `.aft/running/<run-id>.json`, beside the session state rather than in the
 person's outputs folder.
@@ -61,7 +61,7 @@ def stop_leftovers(state_dir: Path, session_id: str) -> list[str]:
 
     Called when the session reopens (whatever runs first: a smoke run, a repair, trials), so no
     run of the resumed session ever trains beside a leftover. The file stays, marked with when
-    it was stopped: the tuner records the trial from it (Tuner._recover_interrupted). Returns a
+    it was stopped: the tuner records the trial from it (setup.recover_interrupted). Returns a
     sentence for each trial stopped (this runs in a worker thread; the caller tells the views).
     """
     from aft_tui.runs.orphans import is_running, stop_recorded
