@@ -116,7 +116,6 @@ async def run_trial(tuner: "Tuner", number: int, choice: Choice, gpus: list[int]
     else:
         outcome = await _run(tuner, spec, trial)
         live = trial is not None
-    bookkeeping.settle(tagging, host.info_message, f"Could not tag {sha[:8]} as {tag}")
     if tuner.metric is None and outcome.status != "failed":
         tuner.choose_objective(outcome)  # no --metric: trial 1 tells what the script reports
     if outcome.evidence is not None and outcome.judged_for != tuner.metric:
@@ -124,6 +123,9 @@ async def run_trial(tuner: "Tuner", number: int, choice: Choice, gpus: list[int]
     if trial is None and tuner.metric is not None:
         trial = tuner.late_trial(choice)  # the study opened once the objective was known
     record = write_record(tuner, run_id, number, choice, outcome, sha, tag, command, started_at, trial)
+    # Waited for on every trial, after the record (the tag overlaps with writing it): a tag
+    # that failed is said, never lost.
+    bookkeeping.settle(tagging, host.info_message, f"Could not tag {sha[:8]} as {tag}")
     inflight.clear(spec.process_file)
     if trial is not None and not live:
         report_curve(trial, record["history"], tuner.metric or "")
