@@ -10,7 +10,7 @@ import asyncio
 import itertools
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from aft_tui.engine import events as ev
 from aft_tui.engine.input_checks import check_new_session, check_settings
@@ -25,6 +25,9 @@ from aft_tui.runs.interpreter import Interpreter
 from aft_tui.runs.outputs import Outputs
 from aft_tui.settings import Settings
 from aft_tui.target.script_args import describe as describe_args
+
+if TYPE_CHECKING:
+    from aft_tui.engine.tuner import Tuner
 
 Subscriber = Callable[[ev.Event], None]
 
@@ -50,7 +53,7 @@ class Engine(Proposals, Conversation):
         self._message_ids = itertools.count(1)  # apart from proposals, so those read p1, p2, p3
         self.stop_requested = False
         self._created_here = False  # start() made the session's branch and worktree (not a resume)
-        self.tuner: Any = None
+        self.tuner: Tuner | None = None  # the tuning run of this session, once one started
         # A passing smoke run of the refactored script with no extra flags ran exactly the
         # defaults: the tuner takes it as trial 1 instead of training the same thing again.
         self.baseline_run: Any = None
