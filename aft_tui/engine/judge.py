@@ -43,6 +43,26 @@ class Evidence:
     renamed_for: str | None = None  # the objective the rows were already renamed to while streaming
 
 
+@dataclass
+class TrialOutcome:
+    status: str  # ok | failed | pruned | timeout | cancelled
+    reason: str = ""
+    value: float | None = None  # final value of the objective
+    best: float | None = None
+    best_epoch: float | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    metric_names: list[str] = field(default_factory=list)
+    duration: float = 0.0
+    returncode: int | None = None
+    tail: list[str] = field(default_factory=list)
+    artifact: Path | None = None
+    pruned_at: int | None = None
+    script_result: dict[str, Any] | None = None
+    sources: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    evidence: Evidence | None = None  # what it was judged from, to judge it again
+    judged_for: str | None = None  # the objective it was judged against
+
+
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
 
@@ -60,10 +80,8 @@ def history_for(evidence: Evidence, metric: str | None) -> list[dict[str, Any]]:
     return next((sources[kind] for kind in _KINDS if sources.get(kind)), [])
 
 
-def judge(evidence: Evidence, metric: str | None, direction: str | None, window: int | None) -> Any:
+def judge(evidence: Evidence, metric: str | None, direction: str | None, window: int | None) -> TrialOutcome:
     """The trial's outcome (a TrialOutcome without duration and artifact, which the run adds)."""
-    from aft_tui.engine.trial import TrialOutcome
-
     history = history_for(evidence, metric)
     outcome = TrialOutcome(status="ok", history=history, metric_names=list(evidence.names),
                            returncode=evidence.returncode, tail=list(evidence.tail), sources=evidence.sources,

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from aft_tui.engine.events import Event, TrialLog, TrialMetric
 from aft_tui.fsutil import CorruptJSON, read_json
 from aft_tui.runs import artifacts, result_files
-from aft_tui.engine.judge import Evidence, judge
+from aft_tui.engine.judge import Evidence, TrialOutcome, judge
 from aft_tui.runs.launch_request import LaunchRequest
 from aft_tui.runs.launcher import TrialProcess
 from aft_tui.runs.metrics import MetricRecord, find_metric, parameter_names
@@ -46,26 +46,6 @@ class TrialSpec:
     # resume after AFT was killed can stop a trial still running and record it.
     process_file: Path | None = None
     process_note: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class TrialOutcome:
-    status: str  # ok | failed | pruned | timeout | cancelled
-    reason: str = ""
-    value: float | None = None  # final value of the objective
-    best: float | None = None
-    best_epoch: float | None = None
-    history: list[dict[str, Any]] = field(default_factory=list)
-    metric_names: list[str] = field(default_factory=list)
-    duration: float = 0.0
-    returncode: int | None = None
-    tail: list[str] = field(default_factory=list)
-    artifact: Path | None = None
-    pruned_at: int | None = None
-    script_result: dict[str, Any] | None = None
-    sources: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    evidence: Any = None  # what it was judged from (engine/judge.Evidence), to judge it again
-    judged_for: str | None = None  # the objective it was judged against
 
 
 def pruning_step(step: Any, epoch: Any, count: int) -> int:

@@ -16,7 +16,7 @@ from aft_tui.engine.tuner import Tuner, one_trial
 from aft_tui.fsutil import json_text
 from aft_tui.runs.outputs import Outputs
 from aft_tui.settings import Settings
-from aft_tui.tuning.strategies import Choice
+from aft_tui.tuning.base import Choice
 
 
 class _Workspace:

@@ -1,4 +1,4 @@
-"""What the tuner needs from the session that runs it, and nothing more.
+"""What the tuner needs from the session that runs it, and what its parts share.
 
 The Engine satisfies this; the tuner never reaches past it, and the engine never reaches into
 the tuner (it asks `Tuner.in_flight`, `Tuner.cancel_running`, `Tuner.run`).
@@ -6,15 +6,20 @@ the tuner (it asks `Tuner.in_flight`, `Tuner.cancel_running`, `Tuner.run`).
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from aft_tui.engine.events import Event
+from aft_tui.engine.judge import TrialOutcome
 from aft_tui.engine.session import SessionState
 from aft_tui.engine.target_info import TargetInfo
+from aft_tui.engine.tuner.ledger import Ledger
 from aft_tui.runs.interpreter import Interpreter
 from aft_tui.runs.outputs import Outputs
 from aft_tui.settings import Settings
+from aft_tui.tuning.base import Choice
+from aft_tui.tuning.space import SearchSpace
 
 
 class TunerHost(Protocol):
@@ -58,3 +63,49 @@ class TunerHost(Protocol):
     def take_baseline_run(self) -> Any:
         """The smoke run of the defaults kept for trial 1, handed over once (None when there is none)."""
         ...
+
+
+class TuningRun(Protocol):
+    """What the tuner's parts (one_trial, setup, summary) share: the loop's state, as the Tuner
+    holds it. Typed here so the parts need not import the loop that uses them."""
+
+    host: TunerHost
+    settings: Settings
+    state: SessionState
+    ledger: Ledger
+    study: Any
+    space: SearchSpace | None
+    metric: str | None
+    direction: str | None
+    n_trials: int
+    started: float
+    end_reason: str
+    stop_sentence: str
+    cancelled: bool
+    omp_threads: int
+    own_start: float | None
+    running: dict[str, Any]
+    commit_lock: asyncio.Lock
+
+    def session_results(self) -> list[dict[str, Any]]: ...
+
+    def best_result(self) -> dict[str, Any] | None: ...
+
+    def take_baseline(self) -> Any: ...
+
+    def trial_timeout(self) -> float | None: ...
+
+    def choose_objective(self, outcome: TrialOutcome) -> None: ...
+
+    def late_trial(self, choice: Choice) -> Any: ...
+
+    def prune_check(self, trial: Any) -> Callable[[float, int], str | None]: ...
+
+    def findings(self, history: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
+
+    def diagnose(self, record: Any, outcome: TrialOutcome) -> dict[str, Any]: ...
+
+    def keep_if_best(self, record: dict[str, Any], outcome: TrialOutcome,
+                     previous_best: dict[str, Any] | None) -> None: ...
+
+    def announce_finish(self, record: dict[str, Any]) -> None: ...

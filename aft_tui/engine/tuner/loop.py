@@ -16,7 +16,7 @@ import warnings
 from typing import Any
 
 from aft_tui.engine import events as ev
-from aft_tui.engine.trial import TrialOutcome
+from aft_tui.engine.judge import TrialOutcome
 from aft_tui.engine.tuner import one_trial, setup, summary
 from aft_tui.engine.tuner.context import TunerHost
 from aft_tui.engine.tuner.ledger import Ledger

@@ -14,22 +14,21 @@ import os
 import time
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aft_tui.engine import events as ev
 from aft_tui.engine import inflight
-from aft_tui.engine.judge import judge
+from aft_tui.engine.judge import TrialOutcome, judge
 from aft_tui.engine.session_log import LOG_LINES_KEPT_PER_TRIAL
-from aft_tui.engine.trial import TrialOutcome, TrialRun, pruning_step
+from aft_tui.engine.trial import TrialRun, pruning_step
 from aft_tui.engine.trial_record import TrialRecord
 from aft_tui.engine.tuner import bookkeeping
+from aft_tui.engine.tuner.context import TuningRun
 from aft_tui.fsutil import json_safe
 from aft_tui.formatting import fmt_params
 from aft_tui.runs.invocation import build_args
 from aft_tui.tuning.base import Choice
 
-if TYPE_CHECKING:
-    from aft_tui.engine.tuner.loop import Tuner
 
 
 
@@ -70,7 +69,7 @@ def first_lines(path: Path, n: int, width: int = 64 * 1024) -> list[str]:
     return lines
 
 
-async def run_trial(tuner: "Tuner", number: int, choice: Choice, gpus: list[int] | None,
+async def run_trial(tuner: TuningRun, number: int, choice: Choice, gpus: list[int] | None,
                     trial: Any) -> tuple[TrialOutcome, dict[str, Any], Any]:
     """Run trial `number` and record it; returns its outcome, its record and its Optuna trial
     (asked for after the run when the study opened only then)."""
@@ -133,7 +132,7 @@ async def run_trial(tuner: "Tuner", number: int, choice: Choice, gpus: list[int]
     return outcome, record, trial
 
 
-async def _run(tuner: "Tuner", spec: Any, trial: Any) -> TrialOutcome:
+async def _run(tuner: TuningRun, spec: Any, trial: Any) -> TrialOutcome:
     runner = TrialRun(spec, tuner.host.emit, tuner.metric, tuner.direction,
                       tuner.prune_check(trial) if trial is not None else None)
     tuner.running[spec.run_id] = runner
@@ -145,7 +144,7 @@ async def _run(tuner: "Tuner", spec: Any, trial: Any) -> TrialOutcome:
         tuner.running.pop(spec.run_id, None)
 
 
-async def _replay_smoke_run(tuner: "Tuner", smoke: Any, run_id: str) -> TrialOutcome:
+async def _replay_smoke_run(tuner: TuningRun, smoke: Any, run_id: str) -> TrialOutcome:
     """Trial 1 is the smoke run that already trained the defaults: its folder became trial 1's,
     and the views and the session log are shown what its run showed under the smoke run's id."""
     host = tuner.host
@@ -171,7 +170,7 @@ async def _replay_smoke_run(tuner: "Tuner", smoke: Any, run_id: str) -> TrialOut
     return outcome
 
 
-def _judged_again(tuner: "Tuner", outcome: TrialOutcome) -> TrialOutcome:
+def _judged_again(tuner: TuningRun, outcome: TrialOutcome) -> TrialOutcome:
     """A run judged before the objective was known, judged by the same rules now that it is."""
     again = judge(outcome.evidence, tuner.metric, tuner.direction, tuner.settings.metric_window)
     again.duration, again.artifact = outcome.duration, outcome.artifact
@@ -190,7 +189,7 @@ def report_curve(trial: Any, history: list[dict[str, Any]], metric: str) -> None
                 continue
 
 
-def write_record(tuner: "Tuner", run_id: str, number: int, choice: Choice, outcome: TrialOutcome, sha: str,
+def write_record(tuner: TuningRun, run_id: str, number: int, choice: Choice, outcome: TrialOutcome, sha: str,
                  tag: str, command: list[str], started_at: float, trial: Any) -> dict[str, Any]:
     """The one place a trial's record is made and written: outputs/ (result.json, results.json),
     the git note on its commit, its analysis, and the best model when it is the best."""

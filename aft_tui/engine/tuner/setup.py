@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aft_tui.engine import inflight
-from aft_tui.engine.trial import TrialOutcome
+from aft_tui.engine.judge import TrialOutcome
 from aft_tui.engine.trial_record import COUNTED
+from aft_tui.engine.tuner.context import TuningRun
 from aft_tui.errors import UserError
 from aft_tui.runs.invocation import baseline_args
 from aft_tui.runs.metrics import direction_for
@@ -18,8 +19,6 @@ from aft_tui.tuning.space import SearchSpace, build_space as space_from
 from aft_tui.tuning.base import Choice
 from aft_tui.tuning.strategies import make_pruner, make_sampler
 
-if TYPE_CHECKING:
-    from aft_tui.engine.tuner.loop import Tuner
 
 
 class _TrialRef:
@@ -29,7 +28,7 @@ class _TrialRef:
         self.number = number
 
 
-def build_space(tuner: "Tuner") -> SearchSpace:
+def build_space(tuner: TuningRun) -> SearchSpace:
     host, state = tuner.host, tuner.state
     if state.space:
         return SearchSpace.from_dict(state.space)
@@ -75,7 +74,7 @@ def build_space(tuner: "Tuner") -> SearchSpace:
     return space
 
 
-def open_study(tuner: "Tuner") -> None:
+def open_study(tuner: TuningRun) -> None:
     from aft_tui.tuning.study import open_study as open_journal_study
 
     assert tuner.space is not None and tuner.direction is not None
@@ -84,7 +83,7 @@ def open_study(tuner: "Tuner") -> None:
                                      make_pruner(tuner.settings.pruner))
 
 
-def resolve_direction(tuner: "Tuner") -> None:
+def resolve_direction(tuner: TuningRun) -> None:
     if tuner.metric and not tuner.direction:
         tuner.direction = direction_for(tuner.metric)
         if tuner.direction is None:
@@ -94,7 +93,7 @@ def resolve_direction(tuner: "Tuner") -> None:
         tuner.state.save(tuner.host.state_dir)
 
 
-def reconcile(tuner: "Tuner") -> None:
+def reconcile(tuner: TuningRun) -> None:
     """Bring the study in line with outputs/ after a crash or a Ctrl-C."""
     from optuna.trial import TrialState
 
@@ -115,7 +114,7 @@ def reconcile(tuner: "Tuner") -> None:
             tuner.host.info_message(f"Trial {trial.number + 1} was interrupted before it finished; it will run again.")
 
 
-async def recover_interrupted(tuner: "Tuner") -> None:
+async def recover_interrupted(tuner: TuningRun) -> None:
     """A session killed while trials ran left their in-flight files (see engine/inflight.py):
     stop a trial still running, so that it does not train beside its own re-run, and record
     each as cancelled, so that its commit and tag have a record. reconcile re-queues it."""
@@ -135,7 +134,7 @@ async def recover_interrupted(tuner: "Tuner") -> None:
         inflight.clear(path)
 
 
-def _record_interrupted(tuner: "Tuner", note: dict[str, Any], ended: float | None) -> None:
+def _record_interrupted(tuner: TuningRun, note: dict[str, Any], ended: float | None) -> None:
     """The record of a trial whose session was killed while it ran: cancelled, like a trial
     stopped with Ctrl-C (recorded, not counted, its parameters run again). `ended`: when it
     was stopped, if it still ran."""
@@ -159,7 +158,7 @@ def _record_interrupted(tuner: "Tuner", note: dict[str, Any], ended: float | Non
     tuner.announce_finish(record)
 
 
-def rerun_failed_baseline(tuner: "Tuner") -> None:
+def rerun_failed_baseline(tuner: TuningRun) -> None:
     """A resumed session whose own configuration failed (and so stopped) runs it again first:
     the person has most likely fixed what the stop sentence named."""
     from optuna.trial import TrialState
@@ -173,7 +172,7 @@ def rerun_failed_baseline(tuner: "Tuner") -> None:
     tuner.host.info_message("The script's own configuration failed last time; it runs again first.")
 
 
-def usable_baseline(tuner: "Tuner") -> Any:
+def usable_baseline(tuner: TuningRun) -> Any:
     """The refactor's smoke run, when it is exactly the run trial 1 would be: the defaults
     (no extra flags), run to the end, on the commit the branch is still at, with the same
     interpreter, GPUs and threads, within the trial time limit, in a session with no trial yet."""

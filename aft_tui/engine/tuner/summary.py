@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aft_tui.engine import events as ev
-from aft_tui.engine.trial import TrialOutcome
+from aft_tui.engine.judge import TrialOutcome
 from aft_tui.engine.trial_record import finite_value, is_counted
-
-if TYPE_CHECKING:
-    from aft_tui.engine.tuner.loop import Tuner
+from aft_tui.engine.tuner.context import TuningRun
 
 
-def findings(tuner: "Tuner", history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+
+def findings(tuner: TuningRun, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not (tuner.metric and history):
         return []
     try:
@@ -26,7 +25,7 @@ def findings(tuner: "Tuner", history: list[dict[str, Any]]) -> list[dict[str, An
         return [{"code": "analysis_failed", "sentence": f"Curve analysis failed: {exc}"}]
 
 
-def diagnose(tuner: "Tuner", record: Any, outcome: TrialOutcome) -> dict[str, Any]:
+def diagnose(tuner: TuningRun, record: Any, outcome: TrialOutcome) -> dict[str, Any]:
     """The one-sentence diagnosis of a failed trial (what broke, the fix)."""
     from aft_tui.runs.diagnosis import RunContext, diagnose_outcome
 
@@ -36,7 +35,7 @@ def diagnose(tuner: "Tuner", record: Any, outcome: TrialOutcome) -> dict[str, An
     return diagnose_outcome(outcome, context, params=record.params, metric=record.metric).to_dict()
 
 
-def keep_if_best(tuner: "Tuner", record: dict[str, Any], outcome: TrialOutcome,
+def keep_if_best(tuner: TuningRun, record: dict[str, Any], outcome: TrialOutcome,
                  previous_best: dict[str, Any] | None) -> None:
     """A new best: copy its model to outputs/ and say so."""
     host = tuner.host
@@ -61,7 +60,7 @@ def _better(a: float, b: float | None, direction: str | None) -> bool:
     return a > b if (direction or "max") == "max" else a < b
 
 
-def announce_finish(tuner: "Tuner", record: dict[str, Any]) -> None:
+def announce_finish(tuner: TuningRun, record: dict[str, Any]) -> None:
     host = tuner.host
     host.emit(ev.TrialFinished(run_id=record["run_id"], number=record["number"], status=record["status"],
                                value=record["value"], reason=record["reason"], duration=record["duration"],
@@ -82,7 +81,7 @@ def announce_finish(tuner: "Tuner", record: dict[str, Any]) -> None:
                               metric=tuner.metric or "", eta_s=eta, budget_left_s=budget_left))
 
 
-def summarise(tuner: "Tuner") -> dict[str, Any]:
+def summarise(tuner: TuningRun) -> dict[str, Any]:
     results = tuner.session_results()
     best = tuner.best_result()
     defaults = next((r for r in results if r.get("number") == 1), None)
@@ -99,7 +98,7 @@ def summarise(tuner: "Tuner") -> dict[str, Any]:
     }
 
 
-def write_metadata(tuner: "Tuner", summary: dict[str, Any]) -> None:
+def write_metadata(tuner: TuningRun, summary: dict[str, Any]) -> None:
     host = tuner.host
     best = summary["best"]
     how = "no trial finished successfully"
