@@ -21,96 +21,21 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, Callable, Iterator
 
 from aft_tui.errors import UserError
 from aft_tui.fsutil import (CorruptJSON, atomic_write_json, atomic_write_text, json_text, keep_aside, number,
                             parse_json_bytes, read_json)
 from aft_tui.runs.file_lock import locked
+from aft_tui.runs.results_format import (EMPTY, Snapshot, array_item, file_identity, is_record, list_text,
+                                         record_order, records_problem, salvage)
 
 # Held around every read-modify-write of results.json and the files that go with it (see file_lock).
 LOCK_NAME = ".aft.lock"
 
 
-def _identity(path: Path) -> tuple[int, ...]:
-    info = os.stat(path)
-    return info.st_dev, info.st_ino, info.st_mtime_ns, info.st_ctime_ns, info.st_size
-
-
-def _array_item(record: Any) -> str:
-    """A record's text as an element of the indented results list."""
-    return "  " + json_text(record).replace("\n", "\n  ")
-
-
-def _joined(texts: list[str]) -> str:
-    return "[\n" + ",\n".join(texts) + "\n]\n" if texts else "[]\n"
-
-
-def is_record(item: Any) -> bool:
-    """A trial record as results.json holds it: an object naming its run."""
-    return isinstance(item, dict) and isinstance(item.get("run_id"), str) and bool(item["run_id"])
-
-
 def _stderr(sentence: str) -> None:
     print(f"aft: {sentence}", file=sys.stderr)
-
-
-def _records_problem(data: Any) -> str | None:
-    """Why parsed results.json content is not a list of trial records, or None when it is."""
-    if not isinstance(data, list):
-        kind = ("an object" if isinstance(data, dict) else "text" if isinstance(data, str)
-                else "null" if data is None else "true/false" if isinstance(data, bool) else "a number")
-        return f"it holds {kind} instead of a list of records"
-    for i, item in enumerate(data, start=1):
-        if not is_record(item):
-            return f"item {i} is not a trial record"
-    return None
-
-
-def _salvage(raw: bytes) -> list[dict[str, Any]]:
-    """The whole records a damaged results.json still holds (a torn tail, a stray item, a wrong shape)."""
-    text = raw.decode("utf-8", errors="replace")
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        data = None
-    if data is not None:
-        items = data if isinstance(data, list) else list(data.values()) if isinstance(data, dict) else []
-        if isinstance(data, dict) and is_record(data):
-            items = [data]
-        return [item for item in items if is_record(item)]
-    # Torn: read the list's elements one by one until the damage.
-    decoder, found, pos = json.JSONDecoder(), [], text.find("[") + 1
-    while 0 < pos < len(text):
-        while pos < len(text) and text[pos] in " \t\r\n,":
-            pos += 1
-        try:
-            item, pos = decoder.raw_decode(text, pos)
-        except (ValueError, RecursionError):
-            break
-        if is_record(item):
-            found.append(item)
-    return found
-
-
-def _order(record: dict[str, Any]) -> tuple[float, str, float]:
-    finished = number(record.get("finished_at"))
-    trial = number(record.get("number"))
-    return (finished if finished is not None and math.isfinite(finished) else math.inf,
-            str(record.get("session") or ""), trial if trial is not None and math.isfinite(trial) else math.inf)
-
-
-class _Snapshot(NamedTuple):
-    """results.json as this process last read or wrote it."""
-
-    key: tuple[int, ...]  # the file's identity (see _identity)
-    records: list[dict[str, Any]]
-    texts: list[str] | None  # each record's text in the file, when this process wrote it
-    raw: bytes
-    clean: bool  # strict JSON: new records may be appended to `raw` as it is
-
-
-_EMPTY = _Snapshot((), [], [], b"", True)
 
 
 class Outputs:
@@ -126,7 +51,7 @@ class Outputs:
         self.root = Path(root)
         self.recover = recover
         self.warn: Callable[[str], None] = warn or _stderr
-        self._cache: _Snapshot | None = None  # results.json as last read or written
+        self._cache: Snapshot | None = None  # results.json as last read or written
 
     def ensure_writable(self) -> None:
         """Fail before any trial runs rather than after an hour of training."""
@@ -179,20 +104,20 @@ class Outputs:
         """
         return [dict(r) for r in self._load().records]
 
-    def _load(self) -> "_Snapshot":
+    def _load(self) -> "Snapshot":
         path = self.results_path
         try:
-            key = _identity(path)
+            key = file_identity(path)
             if self._cache is not None and self._cache.key == key:
                 return self._cache
             raw = path.read_bytes()
         except FileNotFoundError:
             self._cache = None
-            return _EMPTY
+            return EMPTY
         parsed = self._parse(raw)
         if parsed is None:
             return self._repair()
-        self._cache = _Snapshot(key, parsed[0], None, raw, parsed[1])
+        self._cache = Snapshot(key, parsed[0], None, raw, parsed[1])
         return self._cache
 
     def _parse(self, raw: bytes) -> tuple[list[dict[str, Any]], bool] | None:
@@ -203,9 +128,9 @@ class Outputs:
             data = parse_json_bytes(raw, self.results_path, parse_constant=lambda c: bare.append(c) or float(c))
         except CorruptJSON:
             return None
-        return (data, not bare) if _records_problem(data) is None else None
+        return (data, not bare) if records_problem(data) is None else None
 
-    def _fresh(self) -> "_Snapshot":
+    def _fresh(self) -> "Snapshot":
         """results.json as it is now (call with the lock held).
 
         The bytes are compared with the last ones this process read or wrote, so an unchanged file
@@ -215,16 +140,16 @@ class Outputs:
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
-            return _EMPTY
+            return EMPTY
         if self._cache is not None and self._cache.raw == raw:
             return self._cache
         parsed = self._parse(raw)
         if parsed is None:
             return self._repair()
-        self._cache = _Snapshot(_identity(path), parsed[0], None, raw, parsed[1])
+        self._cache = Snapshot(file_identity(path), parsed[0], None, raw, parsed[1])
         return self._cache
 
-    def _repair(self) -> "_Snapshot":
+    def _repair(self) -> "Snapshot":
         """Set a corrupt results.json aside and rebuild it from the other copies of each record.
 
         Each record is also in its run folder (outputs/<run-id>/result.json, the most complete
@@ -239,10 +164,10 @@ class Outputs:
                     raw = path.read_bytes()
                 except FileNotFoundError:
                     self._cache = None
-                    return _EMPTY
+                    return EMPTY
                 try:
                     data = parse_json_bytes(raw, path)
-                    why = _records_problem(data)
+                    why = records_problem(data)
                 except CorruptJSON as exc:
                     why = exc.why
                 if why is None:  # another session repaired it while this one waited for the lock
@@ -250,20 +175,20 @@ class Outputs:
                     return self._fresh()
                 records, sources = self._rebuild(raw)
                 aside = keep_aside(path)
-                texts = [_array_item(r) for r in records]
-                text = _joined(texts)
+                texts = [array_item(r) for r in records]
+                text = list_text(texts)
                 atomic_write_text(path, text)
-                self._cache = _Snapshot(_identity(path), [json.loads(t) for t in texts], texts,
+                self._cache = Snapshot(file_identity(path), [json.loads(t) for t in texts], texts,
                                         text.encode("utf-8"), True)
         except OSError as exc:  # a read-only folder: show what the copies hold, change nothing
             try:
-                raw, key = path.read_bytes(), _identity(path)
+                raw, key = path.read_bytes(), file_identity(path)
             except OSError:
                 raw, key = b"", ()
             records, sources = self._rebuild(raw)
             self.warn(f"{path} is corrupt and could not be repaired ({exc.strerror or exc}); "
                       f"showing the {len(records)} records found in {sources}.")
-            self._cache = _Snapshot(key, records, None, raw, False)  # said once, not at every read
+            self._cache = Snapshot(key, records, None, raw, False)  # said once, not at every read
             return self._cache
         self.warn(f"{path} was corrupt ({why}); it was kept as {aside.name} and rebuilt with "
                   f"{len(records)} records from {sources}.")
@@ -282,7 +207,7 @@ class Outputs:
                 if is_record(record):
                     by_run[record["run_id"]] = record
                     counts["notes"] += 1
-        for record in _salvage(damaged):
+        for record in salvage(damaged):
             by_run[record["run_id"]] = record
             counts["file"] += 1
         for record in self.run_records():
@@ -293,7 +218,7 @@ class Outputs:
             sources.append(f"{counts['file']} readable records of the damaged file")
         if counts["notes"]:
             sources.append(f"{counts['notes']} git notes")
-        return sorted(by_run.values(), key=_order), ", ".join(sources)
+        return sorted(by_run.values(), key=record_order), ", ".join(sources)
 
     def run_records(self) -> Iterator[dict[str, Any]]:
         """The record in each run folder (outputs/<run-id>/result.json), skipping a corrupt one with a warning.
@@ -329,7 +254,7 @@ class Outputs:
         """
         run_id = result["run_id"]
         text = json_text(result)
-        item = "  " + text.replace("\n", "\n  ")  # as _array_item, without serialising twice
+        item = "  " + text.replace("\n", "\n  ")  # as array_item, without serialising twice
         with self.lock():
             atomic_write_text(self.run_dir(run_id) / "result.json", text + "\n", durable=False)
             atomic_write_text(self.root / "result.json", text + "\n", durable=False)
@@ -342,16 +267,16 @@ class Outputs:
                 joined = head + (",\n" if records else "\n") + item + "\n]\n"
                 texts = None
             else:
-                texts = now.texts if now.texts is not None else [_array_item(r) for r in records]
+                texts = now.texts if now.texts is not None else [array_item(r) for r in records]
                 keep = [i for i, r in enumerate(records) if r.get("run_id") != run_id]
                 texts = [texts[i] for i in keep] + [item]
                 records = [records[i] for i in keep]
-                joined = _joined(texts)
+                joined = list_text(texts)
             # The cached record is the file's view of it, not the caller's dict (which may change).
             records = records + [json.loads(item)]
             path = self.results_path
             atomic_write_text(path, joined)
-            self._cache = _Snapshot(_identity(path), records, texts, joined.encode("utf-8"), True)
+            self._cache = Snapshot(file_identity(path), records, texts, joined.encode("utf-8"), True)
 
     # -- metadata.json ----------------------------------------------------------------------
     def write_metadata(self, metadata: dict[str, Any]) -> None:
