@@ -23,9 +23,12 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Awaitable, Callable, TYPE_CHECKING, TypeVar
 
 from aft_tui.api_runner import EngineRunner, EventCallback
+
+if TYPE_CHECKING:
+    from aft_tui.engine.engine import Engine
 
 T = TypeVar("T")
 # Called with a Proposal when yes=False; returns True to approve, False to reject, or a
@@ -108,7 +111,7 @@ def pipeline(target: str | Path | None = None, *, args: list[str] | None = None,
     """
     flags = dict(settings, trials=trials, metric=metric, direction=direction, args=args)
 
-    async def run(engine: Any) -> dict[str, Any]:
+    async def run(engine: Engine) -> dict[str, Any]:
         summary = await engine.pipeline()
         if summary is not None:
             return summary
@@ -120,7 +123,7 @@ def pipeline(target: str | Path | None = None, *, args: list[str] | None = None,
 
 def _workflow_step(command: str, target: Any, resume: str | None, project: Any, settings: dict[str, Any], yes: bool,
                    approve: Approver | None, on_event: EventCallback | None, quiet: bool, logs: bool) -> dict[str, Any]:
-    async def run(engine: Any) -> dict[str, Any]:
+    async def run(engine: Engine) -> dict[str, Any]:
         ok = await (engine.refactor() if command == "refactor" else engine.repair())
         return {"ok": ok, "session": engine.session_id, "project": str(engine.info.project),
                 "branch": engine.workspace.branch, "script": str(engine.work_script)}
@@ -251,7 +254,7 @@ def _default_printer(logs: bool) -> EventCallback:
     return HeadlessView(show_logs=logs, progress=False)
 
 
-def _approver(engine: Any, approve: Approver | None, fail: Callable[[BaseException], None]) -> EventCallback:
+def _approver(engine: Engine, approve: Approver | None, fail: Callable[[BaseException], None]) -> EventCallback:
     """Decides proposals that --yes did not: `approve(proposal)`, or ask on a terminal as the CLI does."""
     if approve is None:
         from aft_tui.ui.headless import HeadlessApprover, HeadlessView

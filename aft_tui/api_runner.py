@@ -11,7 +11,10 @@ import asyncio
 import queue
 import signal
 import threading
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Awaitable, Callable, TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from aft_tui.engine.engine import Engine
 
 T = TypeVar("T")
 EventCallback = Callable[[Any], None]
@@ -27,7 +30,7 @@ class EngineRunner:
     An exception raised by `sink` also stops the engine and is re-raised afterwards.
     """
 
-    def __init__(self, engine: Any, sink: EventCallback | None) -> None:
+    def __init__(self, engine: Engine, sink: EventCallback | None) -> None:
         self.engine = engine
         self.sink = sink
         self.interrupted = False

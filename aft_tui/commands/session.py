@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from aft_tui.commands.options import flags_of
 from aft_tui.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+
+if TYPE_CHECKING:
+    from aft_tui.engine.engine import Engine
 
 
 def _open_engine(args: argparse.Namespace) -> Any:
@@ -32,7 +35,7 @@ def cmd_session(args: argparse.Namespace) -> int:
     return asyncio.run(_run_session(engine, view, args.command, mirror))
 
 
-async def _run_session(engine: Any, view: Any, command: str, mirror: Any = None) -> int:
+async def _run_session(engine: Engine, view: Any, command: str, mirror: Any = None) -> int:
     import asyncio
     import signal
 

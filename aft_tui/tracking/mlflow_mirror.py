@@ -20,10 +20,13 @@ import sys
 import threading
 from collections import deque
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TYPE_CHECKING
 
 from aft_tui.engine import events as ev
 from aft_tui.errors import UserError
+
+if TYPE_CHECKING:
+    from aft_tui.engine.engine import Engine
 
 # Logs up to this size are attached to their MLflow run; larger ones are referenced by path.
 MAX_LOG_ARTIFACT_BYTES = 5 * 1024 * 1024
@@ -314,7 +317,7 @@ def _params(values: dict[str, Any]) -> dict[str, str]:
     return {str(k): str(v)[:_MAX_PARAM] for k, v in values.items()}
 
 
-def attach(engine: Any) -> MlflowMirror | None:
+def attach(engine: Engine) -> MlflowMirror | None:
     """Subscribe a mirror to `engine` when its settings name an MLflow store (`--mlflow URI`).
 
     Raises UserError before anything runs when mlflow is not installed.

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TYPE_CHECKING
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -44,6 +44,9 @@ from aft_tui.ui.widgets.gpu_pane import GpuPane
 from aft_tui.ui.widgets.log_pane import LogPane
 from aft_tui.ui.widgets.runs_pane import RunsPane
 from aft_tui.ui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from aft_tui.engine.engine import Engine
 
 
 class AftApp(ReplayControls, PaneLayout, PaneRequests, ThemeSwitching, App[int]):
@@ -73,7 +76,7 @@ class AftApp(ReplayControls, PaneLayout, PaneRequests, ThemeSwitching, App[int])
 
     def __init__(
         self,
-        engine: Any = None,
+        engine: Engine = None,
         *,
         replay: ReplayController | None = None,
         sampler: Any = None,

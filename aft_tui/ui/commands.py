@@ -13,11 +13,14 @@ assistant through `Engine.chat`. No UI toolkit is imported. The commands themsel
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TYPE_CHECKING
 
 from aft_tui.errors import UserError
 from aft_tui.formatting import fmt_params, fmt_value
 from aft_tui.slash_commands import BY_NAME, COMMANDS, CommandSpec, ParsedCommand, help_text, parse
+
+if TYPE_CHECKING:
+    from aft_tui.engine.engine import Engine
 
 
 @dataclass
@@ -34,7 +37,7 @@ class CommandResult:
 
 
 class CommandRouter:
-    def __init__(self, engine: Any | None, view: Any | None = None, themes: Sequence[str] = (),
+    def __init__(self, engine: Engine | None, view: Any | None = None, themes: Sequence[str] = (),
                  save_setting: Callable[[str, Any], None] | None = None,
                  editor: Callable[[str, str], str] | None = None) -> None:
         self.engine = engine

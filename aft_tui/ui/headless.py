@@ -7,11 +7,14 @@ every decision is the engine's.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from aft_tui.engine import events as ev
 from aft_tui.formatting import fmt_params, fmt_value
 from aft_tui.ui.terminal_text import inert
+
+if TYPE_CHECKING:
+    from aft_tui.engine.engine import Engine
 
 # Past this many characters a message is printed without Rich's word wrap (see HeadlessView.print).
 LONG_TEXT = 10_000
@@ -157,7 +160,7 @@ class HeadlessApprover:
     to approve it, instead of waiting forever.
     """
 
-    def __init__(self, engine: Any, view: HeadlessView) -> None:
+    def __init__(self, engine: Engine, view: HeadlessView) -> None:
         self.engine = engine
         self.view = view
         self._tasks: list[Any] = []

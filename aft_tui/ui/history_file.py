@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aft_tui.engine.engine import Engine
 
 
-def history_path(engine: Any) -> Path:
+def history_path(engine: Engine) -> Path:
     """Typed lines are remembered per project, next to its sessions."""
     return Path(engine.state_dir) / "history"
 

@@ -10,7 +10,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aft_tui.engine.engine import Engine
 
 
 def want_plain(explicit: bool) -> bool:
@@ -25,7 +28,7 @@ def open_engine(args: argparse.Namespace, flags: dict[str, Any]) -> Any:
                         no_target="aft chat needs your training script, e.g. `aft chat train.py`, or --resume SESSION.")
 
 
-def _earlier_events(engine: Any) -> list[Any]:
+def _earlier_events(engine: Engine) -> list[Any]:
     """The events a resumed session already recorded (none for a new session)."""
     if engine.state.status == "new":
         return []

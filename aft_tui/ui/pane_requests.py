@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from textual.app import SuspendNotSupported
 
@@ -16,9 +16,12 @@ from aft_tui.ui.widgets.diff_pane import DiffPane
 from aft_tui.ui.widgets.log_pane import LogPane
 from aft_tui.ui.widgets.runs_pane import RunsPane
 
+if TYPE_CHECKING:
+    from aft_tui.engine.engine import Engine
+
 
 class PaneRequests:
-    engine: Any
+    engine: Engine
     replay: Any
     router: Any
     view: Any

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Any, Iterable
+from typing import Any, Iterable, TYPE_CHECKING
 
 from aft_tui.engine import events as ev
 from aft_tui.ui.commands import CommandResult, CommandRouter
 from aft_tui.ui.headless import HeadlessView
 from aft_tui.ui.terminal_text import inert
 from aft_tui.ui.session_view import SessionView
+
+if TYPE_CHECKING:
+    from aft_tui.engine.engine import Engine
 
 
 class PlainView(HeadlessView):
@@ -130,11 +133,11 @@ def _completer(router: CommandRouter) -> Any:
     return AftCompleter()
 
 
-def run_repl(engine: Any, console: Any = None) -> int:
+def run_repl(engine: Engine, console: Any = None) -> int:
     return asyncio.run(repl(engine, console, interactive=sys.stdin.isatty() and sys.stdout.isatty()))
 
 
-async def repl(engine: Any, console: Any = None, interactive: bool = True, lines: Iterable[str] | None = None) -> int:
+async def repl(engine: Engine, console: Any = None, interactive: bool = True, lines: Iterable[str] | None = None) -> int:
     """Run the REPL until /quit or end of input; returns the exit code."""
     from rich.console import Console
 
@@ -199,7 +202,7 @@ async def repl(engine: Any, console: Any = None, interactive: bool = True, lines
     return code
 
 
-async def _until_input_needed(tasks: set[asyncio.Task], engine: Any) -> None:
+async def _until_input_needed(tasks: set[asyncio.Task], engine: Engine) -> None:
     """Without a terminal, the next line is read once AFT needs it: the work started by earlier lines
     (including work an approval just let go on) has finished or waits for a decision."""
     await asyncio.sleep(0.01)  # let a decision just made reach the step that waits for it
@@ -225,7 +228,7 @@ def decision_shorthand(line: str, pending: bool) -> str:
 
 
 def _line_reader(router: CommandRouter, state: SessionView, interactive: bool, lines: Iterable[str] | None,
-                 engine: Any):
+                 engine: Engine):
     if lines is not None:
         it = iter(lines)
 
