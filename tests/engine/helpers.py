@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, git
 
 
 def aft_env(**extra: str) -> dict[str, str]:
@@ -60,3 +60,15 @@ def results(project: Path) -> list[dict]:
 
 def session_ids(project: Path) -> list[str]:
     return sorted(p.stem for p in (project / ".aft" / "sessions").glob("*.json"))
+
+
+def script_project(parent: Path, script: str, name: str = "proj") -> Path:
+    """A new git repository in parent/name whose one commit holds train.py (outputs/ ignored)."""
+    project = parent / name
+    project.mkdir()
+    git(project, "init", "-q", "-b", "main")
+    (project / "train.py").write_text(script)
+    (project / ".gitignore").write_text("outputs/\n")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "initial")
+    return project

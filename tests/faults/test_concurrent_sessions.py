@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git
-from tests.engine.helpers import aft, aft_popen
-from tests.faults.helpers import script_project, strict_json
+from tests.engine.helpers import script_project, aft, aft_popen
+from tests.faults.helpers import strict_json
 
 pytestmark = pytest.mark.slow
 

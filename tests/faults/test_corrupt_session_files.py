@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.helpers import aft, session_ids
-from tests.faults.helpers import script_project
+from tests.engine.helpers import script_project, aft, session_ids
 
 SCRIPT = '''\
 import argparse

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from aft_tui.vcs.workspace import Workspace
-from tests.engine.helpers import aft, results
+from tests.engine.helpers import aft, results, script_project
 
 SCRIPT = '''\
 import argparse
@@ -22,15 +22,8 @@ for e in (1, 2):
 
 
 @pytest.fixture
-def project(tmp_path: Path, run_git) -> Path:
-    root = tmp_path / "proj"
-    root.mkdir()
-    run_git(root, "init", "-q", "-b", "main")
-    (root / "train.py").write_text(SCRIPT)
-    (root / ".gitignore").write_text("outputs/\n")
-    run_git(root, "add", "-A")
-    run_git(root, "commit", "-q", "-m", "initial")
-    return root
+def project(tmp_path: Path) -> Path:
+    return script_project(tmp_path, SCRIPT)
 
 
 @pytest.mark.parametrize("kind", ["branch", "tag"])
