@@ -260,3 +260,10 @@ def test_the_checker_sees_lazy_relative_and_package_imports(tmp_path):
     message = describe_cycle(["aft_tui.ui.app", "aft_tui.ui.screens"], module_edges(imps), tmp_path)
     assert "aft_tui/ui/app.py:1 imports aft_tui.ui.screens" in message
     assert "aft_tui/ui/screens.py:3 imports aft_tui.ui.app" in message
+
+
+def test_no_module_is_over_400_lines():
+    """A module past 400 lines holds more than one concept: split it by concept, not in halves."""
+    long = {str(path.relative_to(REPO)): n for path in sorted((REPO / PACKAGE).rglob("*.py"))
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400}
+    assert not long, long
