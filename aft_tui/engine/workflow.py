@@ -18,6 +18,7 @@ from typing import Any, Iterator
 from aft_tui.engine import events as ev
 from aft_tui.engine.trial import TrialOutcome, TrialRun
 from aft_tui.errors import UserError
+from aft_tui.target.patches import apply_unified_diff
 
 MAX_REPAIRS = 3
 
@@ -343,25 +344,3 @@ def _analysis_text(best: dict[str, Any]) -> str:
     lines = [f"Analysis of the best trial ({best['run_id']}):"]
     lines += [f"- {f.get('sentence')}" for f in best.get("findings", [])]
     return "\n".join(lines)
-
-
-def apply_unified_diff(original: str, diff: str, name: str) -> str:
-    """Apply a unified diff of one file to `original` with `git apply` (in a scratch folder)."""
-    import subprocess
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="aft-edit-") as tmp:
-        path = Path(tmp) / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(original, encoding="utf-8")
-        patch = Path(tmp) / ".edited.diff"
-        patch.write_text(diff if diff.endswith("\n") else diff + "\n", encoding="utf-8")
-        errors = []
-        for strip in ("-p1", "-p0"):
-            done = subprocess.run(["git", "apply", strip, "--recount", "--whitespace=nowarn", str(patch)], cwd=tmp,
-                                  capture_output=True, text=True)
-            if done.returncode == 0:
-                return path.read_text(encoding="utf-8")
-            errors.append(done.stderr.strip().splitlines()[0] if done.stderr.strip() else "git apply failed")
-        raise ValueError(errors[0])
-
