@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from aft_tui.brain.base import ChunkCallback, EditProposal, ParamProposal
 from aft_tui.brain.client import LLMClient, LLMError
+from aft_tui.brain.code_experiments import CodeExperimentIdea, CodeExperimentRequest, ask_model
 from aft_tui.brain.prompts import (
     CHAT_SYSTEM,
     HYBRID_SYSTEM,
@@ -264,6 +265,16 @@ class LLMBrain:
                             rationale=f"Written by {self.model}: {proposal.rationale}", lifted=lifted,
                             reporting="model-written", parser_mode="new",
                             bindings=derived_bindings(source, proposal.updated))
+
+    async def code_experiment(self, request: CodeExperimentRequest) -> CodeExperimentIdea | None:
+        """One change to the script for the research loop; None (why in last_problem) when the model
+        declines or sends no usable diff after one retry. The caller checks its scope before it runs."""
+        self.last_problem = None
+        outcome = await ask_model(self.client, request, self._info)
+        if isinstance(outcome, str):
+            self._reject(outcome)
+            return None
+        return outcome
 
     # -- parameters ----------------------------------------------------------------------
     async def propose_params(self, space: Any, records: list[dict[str, Any]], findings: list[dict[str, Any]],

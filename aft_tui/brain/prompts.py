@@ -59,6 +59,21 @@ or
 {"action": "override", "params": {"name": value, ...}, "rationale": "the evidence for overriding"}"""
 
 
+CODE_EXPERIMENT_SYSTEM = """You propose the next code experiment of an automated research loop that improves a \
+training script's objective. Each experiment is one change to the code, run for a fixed time and kept only if the \
+metric improves. Propose ONE focused change likely to improve the metric within that time (a training-recipe idea: \
+schedule, regularisation, architecture, data handling, optimizer). Rules: change only the editable files; never \
+touch the read-only ones; import nothing the project does not already use (the standard library is fine); keep the \
+script's command-line flags, its metric reports and any time-budget check; at most {max_lines} changed lines; \
+follow the person's steering notes; do not repeat an experiment the journal already records.
+Reply exactly in this form:
+Title: <a few words naming the change>
+Rationale: <one or two sentences: why it should improve the metric>
+```diff
+<a unified diff with --- a/<path> and +++ b/<path> headers and @@ hunks, against the files exactly as shown>
+```
+If no change is worth trying, reply with one line instead: No experiment: <why>"""
+
 def _round(value: Any) -> Any:
     if isinstance(value, float):
         return float(f"{value:.4g}")
