@@ -13,7 +13,8 @@ import os
 import sys
 from typing import Callable
 
-from aft_tui.commands.options import SCRIPT_ARG_COMMANDS, SCRIPT_ARGS_HELP, add_run_options, split_script_args
+from aft_tui.commands.options import (SCRIPT_ARG_COMMANDS, SCRIPT_ARGS_HELP, add_research_options, add_run_options,
+                                     split_script_args)
 from aft_tui.commands.options import flags_of as _flags
 from aft_tui.errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserError
 
@@ -53,6 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--smoke", help="extra flags for the smoke run, e.g. \"--epochs 1\"")
         p.add_argument("--smoke-timeout", dest="smoke_timeout", type=float, help="time limit of the smoke run (s)")
         add_run_options(p)
+
+    p = sub.add_parser("research", help="experiments on the numbers and the code within a time budget; "
+                                        "`aft research report|finalize` read a session's results",
+                       usage="aft research [options] [target] [-- SCRIPT ARGS ...]\n"
+                             "       aft research report [--session ID]\n"
+                             "       aft research finalize [--session ID]", epilog=SCRIPT_ARGS_HELP)
+    p.add_argument("target", nargs="?", help="the training script (or `report`, `finalize`)")
+    p.add_argument("--resume", metavar="SESSION", help="continue a research session from its journal")
+    p.add_argument("--session", help="report/finalize: the research session (default: the latest)")
+    add_research_options(p)
+    add_run_options(p)
 
     p = sub.add_parser("runs", help="list trials: params, metric, status, duration, commit")
     p.add_argument("--session", help="session id (default: latest)")
@@ -122,6 +134,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "doctor": _command("inspect", "cmd_doctor"),
     "chat": _command("session", "cmd_chat"),
     "replay": _command("inspect", "cmd_replay"),
+    "research": _command("research", "cmd_research"),
 }
 
 

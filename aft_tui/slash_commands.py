@@ -30,6 +30,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("repair", "/repair", "propose a fix until the refactored script runs like the original", workflow=True),
     CommandSpec("tune", "/tune [--trials N]", "run trials and keep the best", aliases=("finetune",), workflow=True,
                 options=("--trials",)),
+    CommandSpec("research", "/research [--hours H] [--experiment-time T] [--experiments N] | pause | resume | "
+                "steer TEXT", "experiments on the numbers and the code until the budget is spent; pause, resume "
+                "or steer it while it runs", workflow=True, options=("--hours", "--experiment-time", "--experiments")),
     CommandSpec("stop", "/stop", "cancel the running trials and stop tuning"),
     CommandSpec("approve", "/approve [ID]", "approve the pending proposal"),
     CommandSpec("reject", "/reject [ID] [REASON]", "reject the pending proposal, optionally saying why"),
@@ -52,6 +55,14 @@ for _spec in COMMANDS:
     BY_NAME[_spec.name] = _spec
     for _alias in _spec.aliases:
         BY_NAME[_alias] = _spec
+
+
+RESEARCH_CONTROLS = ("pause", "resume", "steer")
+"""/research words that act on a running research session instead of starting one."""
+
+
+def is_research_control(parsed: "ParsedCommand") -> bool:
+    return parsed.spec.name == "research" and bool(parsed.args) and parsed.args[0].lower() in RESEARCH_CONTROLS
 
 
 @dataclass

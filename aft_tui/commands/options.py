@@ -77,7 +77,25 @@ def flags_of(args: argparse.Namespace) -> dict[str, Any]:
 
 
 # Commands that run (or read) the script and so take its own arguments after `--`.
-SCRIPT_ARG_COMMANDS = ("tune", "inspect", "refactor", "repair", "pipeline", "chat")
+SCRIPT_ARG_COMMANDS = ("tune", "inspect", "refactor", "repair", "pipeline", "chat", "research")
+
+
+def add_research_options(p: argparse.ArgumentParser) -> None:
+    """`aft research`: the budget, the files code experiments may touch, approvals, notifications."""
+    g = p.add_argument_group("research")
+    g.add_argument("--hours", type=float, help="wall-clock budget of the session in hours (default: until stopped)")
+    g.add_argument("--experiment-time", dest="experiment_time", metavar="TIME",
+                   help="training time of every experiment, e.g. 5m, 90s, 0.5h (default: none, each runs to its end)")
+    g.add_argument("--experiments", type=int, metavar="N", help="stop after N experiments")
+    g.add_argument("--editable", action="append", metavar="FILE",
+                   help="a file code experiments may change (repeatable; default: the script alone)")
+    g.add_argument("--read-only", dest="read_only", action="append", metavar="FILE",
+                   help="a file no code experiment may change, e.g. the evaluation code (repeatable)")
+    g.add_argument("--approve", choices=("numeric", "all"),
+                   help="what runs without asking: numeric experiments only (default; code changes wait for "
+                        "approval), or all (same as --yes)")
+    g.add_argument("--notify", metavar="CMD",
+                   help="a shell command run with a JSON summary on stdin on a new best, a crash streak and the end")
 SCRIPT_ARGS_HELP = ("Arguments after `--` are your script's own, passed verbatim to every run, e.g. "
                      "`aft tune train.py -- --data ./data --epochs 3`: their values are the baseline (trial 1 and the "
                      "centre of every searched range), and AFT replaces the ones it tunes instead of passing them "

@@ -35,7 +35,7 @@ def cmd_session(args: argparse.Namespace) -> int:
     return asyncio.run(_run_session(engine, view, args.command, mirror))
 
 
-async def _run_session(engine: Engine, view: Any, command: str, mirror: Any = None) -> int:
+async def _run_session(engine: Engine, view: Any, command: str, mirror: Any = None, research: Any = None) -> int:
     import asyncio
     import signal
 
@@ -72,6 +72,11 @@ async def _run_session(engine: Engine, view: Any, command: str, mirror: Any = No
             ok = await engine.refactor()
         elif command == "repair":
             ok = await engine.repair()
+        elif command == "research":
+            from aft_tui.engine.research.session import run_research
+
+            summary = await run_research(engine, research)
+            ok = summary is not None
         else:
             summary = await engine.pipeline()
             ok = summary is not None

@@ -57,6 +57,9 @@ class Engine(Proposals, Conversation):
         # A passing smoke run of the refactored script with no extra flags ran exactly the
         # defaults: the tuner takes it as trial 1 instead of training the same thing again.
         self.baseline_run: Any = None
+        # Variables every run of the script gets besides the trial protocol's (research mode's
+        # AFT_TIME_BUDGET), so smoke runs and trials see the same environment.
+        self.trial_env: dict[str, str] = {}
 
     # -- construction ----------------------------------------------------------
     @classmethod
@@ -218,7 +221,8 @@ class Engine(Proposals, Conversation):
                          omp_threads=omp_threads, model_path=self.settings.model_path,
                          unbuffered=not self.settings.buffered_output, param_names=self.param_names(),
                          metric_window=self.settings.metric_window,
-                         artifact_dirs=[self.work_script.parent] if self.work_script.parent != cwd else [])
+                         artifact_dirs=[self.work_script.parent] if self.work_script.parent != cwd else [],
+                         env=dict(self.trial_env))
 
     def param_names(self) -> tuple[str, ...]:
         """The names and flags of the script's settings known to the session: its search space and

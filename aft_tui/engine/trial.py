@@ -46,6 +46,7 @@ class TrialSpec:
     # resume after AFT was killed can stop a trial still running and record it.
     process_file: Path | None = None
     process_note: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)  # set for the script besides the trial protocol's own
 
 
 def pruning_step(step: Any, epoch: Any, count: int) -> int:
@@ -107,6 +108,7 @@ class TrialRun:
             metric=self.metric,
             process_file=spec.process_file,
             process_note=dict(spec.process_note),
+            env=dict(spec.env),
         )
         self._process = TrialProcess(request, self._on_lines, self._on_metrics, self._on_warning)
         launched = await self._process.run()

@@ -17,7 +17,8 @@ from typing import Any, Callable, Sequence, TYPE_CHECKING
 
 from aft_tui.errors import UserError
 from aft_tui.formatting import fmt_params, fmt_value
-from aft_tui.slash_commands import BY_NAME, COMMANDS, CommandSpec, ParsedCommand, help_text, parse
+from aft_tui.slash_commands import BY_NAME, COMMANDS, CommandSpec, ParsedCommand, help_text, is_research_control, parse
+from aft_tui.ui import research_commands
 
 if TYPE_CHECKING:
     from aft_tui.engine.engine import Engine
@@ -97,6 +98,8 @@ class CommandRouter:
                 return CommandResult("error", f"/{parsed.spec.name} is not available in a replay: it only shows "
                                               "what was recorded; open the project with `aft chat` to act on it.")
             handler = getattr(self, f"_cmd_{parsed.spec.name}")
+            if is_research_control(parsed):
+                return CommandResult(*research_commands.control(self.engine, parsed.args))
             if parsed.spec.workflow:
                 return await self._workflow(parsed, handler)
             return await handler(parsed)
@@ -119,7 +122,8 @@ class CommandRouter:
         if not line.strip().startswith("/"):
             return True  # the assistant may take a while too
         try:
-            return parse(line).spec.workflow
+            parsed = parse(line)
+            return parsed.spec.workflow and not is_research_control(parsed)
         except UserError:
             return False
 
@@ -128,6 +132,8 @@ class CommandRouter:
         if self.read_only:
             return CommandResult("error", "This is a replay: it shows what was recorded and cannot answer; "
                                           "open the project with `aft chat` to talk to the assistant.")
+        if research_commands.running(self.engine):  # while research runs, words to it steer it
+            return CommandResult(*research_commands.control(self.engine, ["steer", text]))
         try:
             reply = await self.engine.chat(text)
         except ImportError:
@@ -159,6 +165,9 @@ class CommandRouter:
     async def _cmd_tune(self, parsed: ParsedCommand) -> CommandResult:
         summary = await self.engine.tune(_trials(parsed))
         return CommandResult("done", _summarise("tune", summary), summary)
+
+    async def _cmd_research(self, parsed: ParsedCommand) -> CommandResult:
+        return CommandResult(*await research_commands.start(self.engine, parsed))
 
     async def _cmd_stop(self, parsed: ParsedCommand) -> CommandResult:
         if self.active is None:

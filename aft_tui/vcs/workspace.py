@@ -258,6 +258,12 @@ class Workspace:
 
     # ----------------------------------------------------------------- tags and notes
 
+    @property
+    def snapshot(self) -> str:
+        """The commit of the person's files the session branch started from ("" when unknown)."""
+        meta = read_json(self._state_dir / "vcs" / f"{self.session_id}.json") or {}
+        return str(meta.get("snapshot") or "")
+
     def trial_tag(self, trial: int | str) -> str:
         """The conventional tag name for a trial of this session."""
         return f"{self._prefix}{self._session_id}/trial-{trial}"

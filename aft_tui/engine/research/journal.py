@@ -1,0 +1,54 @@
+"""The research journal: what was tried, what it scored, what was kept and why, in words.
+
+It is markdown a person reads in the morning and the LLM reads back before proposing the next
+change, so a restarted session neither repeats an idea nor forgets what it learnt.
+"""
+
+from __future__ import annotations
+
+import time
+
+from aft_tui.engine.research.records import Experiment
+from aft_tui.formatting import fmt_params
+
+
+def header(script: str, metric: str, direction: str, hours: float | None, experiment_time: float | None) -> str:
+    budget = f"{hours:g} h" if hours else "until stopped"
+    per = f"{experiment_time:g} s per experiment" if experiment_time else "no fixed time per experiment"
+    better = "higher" if direction == "max" else "lower"
+    return (f"# Research journal: {script}\n\nObjective: {metric} ({better} is better). Budget: {budget}; {per}.\n"
+            f"Started {time.strftime('%Y-%m-%d %H:%M', time.localtime())}.")
+
+
+def entry(e: Experiment, metric: str) -> str:
+    value = "no value" if e.value is None else f"{metric} = {e.value:.6g}"
+    lines = [f"## Experiment {e.number}: {e.description}",
+             f"- kind: {e.kind} ({e.source}); status: **{e.status}**; {value}"
+             + (f"; stopped at the time limit" if e.stopped_at_limit else "")]
+    if e.params:
+        lines.append(f"- parameters: {fmt_params(e.params)}")
+    if e.code_commit:
+        lines.append(f"- code commit {e.code_commit[:10]}" + (f", reverted by {e.revert_commit[:10]}" if e.revert_commit else ""))
+    if e.knobs:
+        lines.append(f"- new knobs: {', '.join(e.knobs)}")
+    if e.reason:
+        lines.append(f"- why: {e.reason}")
+    return "\n".join(lines)
+
+
+def note(text: str) -> str:
+    return f"> {time.strftime('%H:%M', time.localtime())} {text}"
+
+
+def summary_for_model(experiments: list[Experiment], metric: str, limit: int = 40) -> str:
+    """The compact journal the LLM is given: every code idea ever tried (so none is repeated) and
+    the latest experiments in full."""
+    ideas = [f"- #{e.number} {e.description}: {e.status}" + (f" ({e.reason})" if e.reason else "")
+             for e in experiments if e.kind == "code"]
+    recent = [entry(e, metric) for e in experiments[-limit:]]
+    parts = []
+    if ideas:
+        parts.append("Code changes tried so far:\n" + "\n".join(ideas))
+    if recent:
+        parts.append("Latest experiments:\n\n" + "\n\n".join(recent))
+    return "\n\n".join(parts)

@@ -1,0 +1,281 @@
+"""The research loop: experiments on the numbers and on the code, one branch, kept only when they
+beat the noise.
+
+It is the tuning loop (engine/tuner/loop.py) with another way of choosing the next trial, so
+every experiment takes the one path of a trial (commit, run, judge, record, tag, note). Around
+that path it adds what research needs: the baseline run a few times to measure the noise, a
+bandit choosing between the optimizer and code changes, a code change committed before its run
+and reverted after it when it did not pay off, confirming re-runs, and the memory a restart
+continues from (store.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aft_tui.engine import events as ev
+from aft_tui.engine.research import journal
+from aft_tui.engine.research.code_changes import CodeChange
+from aft_tui.engine.research.experiment_plan import ExperimentPlan
+from aft_tui.engine.research.options import ResearchOptions
+from aft_tui.engine.research.records import Experiment, Kind, Status
+from aft_tui.engine.research.sources import CodeSources
+from aft_tui.engine.research.store import ResearchStore
+from aft_tui.engine.research.verdicts import conclude
+from aft_tui.engine.tuner import one_trial, setup
+from aft_tui.engine.tuner.loop import Tuner
+from aft_tui.formatting import fmt_params
+from aft_tui.tuning.acceptance import noise_of
+from aft_tui.tuning.bandit import Bandit
+
+from aft_tui.engine.research.context import ResearchHost
+
+BASELINE_RUNS = 3
+"""The person's configuration runs this many times before any change: the spread is the noise."""
+CRASH_STREAK = 3
+"""Crashes in a row that are worth telling the person about (--notify)."""
+
+
+class ResearchLoop(Tuner):
+    def __init__(self, host: ResearchHost, options: ResearchOptions) -> None:
+        super().__init__(host)
+        self.engine = host
+        self.options = options
+        self.store = ResearchStore(host.outputs.root, host.session_id)
+        self.experiments: list[Experiment] = self.store.experiments()
+        self.rstate = self.store.state()
+        seed = self.settings.seed if isinstance(self.settings.seed, int) else 0
+        self.bandit = Bandit.from_dict(self.rstate.bandit) if self.rstate.bandit else Bandit(seed=seed)
+        self.sources = CodeSources(self)
+        self.pending_confirm: Experiment | None = None
+        self.resume_event = asyncio.Event()
+        self.resume_event.set()
+
+    # -- what the person controls ------------------------------------------------------------------
+    def pause(self) -> None:
+        self.rstate.paused = True
+        self.resume_event.clear()
+        self._save()
+        self.host.info_message("Research paused after the running experiment; /research resume goes on.")
+
+    def resume(self) -> None:
+        self.rstate.paused = False
+        self.resume_event.set()
+        self._save()
+        self.host.info_message("Research resumed.")
+
+    def steer(self, text: str) -> None:
+        """A note from the person ("try larger models next"): the LLM reads it with the journal;
+        offline, a note naming a recipe moves that recipe first."""
+        text = " ".join(text.split())
+        if not text:
+            return
+        self.rstate.steer.append(text)
+        self.store.append_journal(journal.note(f"The person steered: {text}"))
+        self._save()
+        self.host.info_message(f"Noted for the next code experiments: {text}")
+
+    # -- the loop ---------------------------------------------------------------------------------------
+    async def run(self, n_trials: int) -> dict[str, Any]:
+        self.host.info_message(self._opening())
+        if not self.store.journal():
+            self.store.append_journal(journal.header(str(self.host.info.rel_script), self.metric or "the objective",
+                                                     self.direction or "max", self.options.hours,
+                                                     self.options.experiment_time))
+        elif self.experiments:
+            self.store.append_journal(journal.note(f"Restarted after {len(self.experiments)} experiment(s); "
+                                                   "continuing from this journal."))
+        if not self.rstate.origin_commit:
+            self.rstate.origin_commit = self.options.origin_commit
+        if not self.rstate.base_commit:
+            self.rstate.base_commit = await asyncio.to_thread(self.host.workspace.head)
+        if self.rstate.best_experiment is not None and self.experiments:
+            self.host.info_message(self._restart_summary())
+        if self.rstate.paused:
+            self.resume_event.clear()
+        try:
+            summary = await super().run(n_trials)
+        finally:
+            self._save()
+        summary["research"] = self.research_summary()
+        self.options.notify_event("end", summary["research"], self.host.info_message)
+        self.store.append_journal(journal.note(f"Stopped: {self.end_reason}. {self._best_sentence()}"))
+        return summary
+
+    def _should_stop(self, n_trials: int) -> bool:
+        if self.stop_sentence:
+            return True
+        if self.cancelled or self.host.stop_requested:
+            self.end_reason = "cancelled"
+            return True
+        if len(self.experiments) >= n_trials:
+            self.end_reason = f"{n_trials} experiments run"
+            return True
+        budget = self.settings.budget
+        if budget is not None and time.time() - self.started >= budget:
+            self.end_reason = "time budget reached"
+            return True
+        return False
+
+    def trial_timeout(self) -> float | None:
+        """The experiment's limit: its time budget (plus time to evaluate when the script stops
+        itself), never past the session's budget."""
+        timeout = self.options.hard_limit() or self.settings.timeout
+        if self.settings.budget is not None:
+            left = max(1.0, self.settings.budget - (time.time() - self.started))
+            timeout = min(timeout, left) if timeout else left
+        return timeout
+
+    async def _step(self, gpus: list[int] | None, n_trials: int) -> bool:
+        while not self.resume_event.is_set():
+            if self.cancelled or self.host.stop_requested:
+                return False
+            await asyncio.sleep(0.2)
+        async with self._lock:
+            if self._should_stop(n_trials):
+                return False
+            plan = await self._plan()
+            if plan.params is not None and self.study is not None:
+                self.study.enqueue_trial(plan.params, user_attrs={"aft_source": plan.source,
+                                                                  "aft_rationale": plan.rationale})
+            trial, choice = await self._ask()
+            self._in_flight += 1
+        number = trial.number + 1 if trial is not None else 1
+        started = time.time()
+        try:
+            outcome, record, trial = await one_trial.run_trial(self, number, choice, gpus, trial)
+        finally:
+            self._in_flight -= 1
+        if trial is not None:
+            self._tell(trial, outcome, record)
+        experiment = plan.experiment(len(self.experiments) + 1, record, choice.params, started)
+        if not plan.description:
+            experiment.description = f"{choice.source}: {fmt_params(choice.params)}"
+        await conclude(self, plan, experiment, record)
+        if plan.kind == Kind.BASELINE:
+            self._fail_fast_after(record, choice)
+        return True
+
+    # -- choosing the next experiment -------------------------------------------------------------
+    async def _plan(self) -> ExperimentPlan:
+        if self.study is None:  # no objective yet: the person's configuration, run as-is
+            return ExperimentPlan(Kind.BASELINE, "defaults", "baseline: your own configuration")
+        baselines = [e for e in self.experiments if e.kind == Kind.BASELINE.value]
+        assert self.space is not None
+        if self.rstate.noise is None and len(baselines) < BASELINE_RUNS and not any(
+                e.status == Status.CRASH.value for e in baselines):
+            return ExperimentPlan(Kind.BASELINE, "defaults",
+                                  f"baseline run {len(baselines) + 1} of {BASELINE_RUNS} (measuring run-to-run noise)",
+                                  params=self.space.defaults(), rationale="the baseline again, to measure the noise")
+        if self.pending_confirm is not None:
+            original, self.pending_confirm = self.pending_confirm, None
+            return ExperimentPlan(Kind.CONFIRM, "confirm", f"confirming #{original.number}: {original.description}",
+                                  params=self._within_space(original.params), confirms=original,
+                                  rationale=f"a re-run of experiment {original.number}, whose gain was inside the noise")
+        arm = self.bandit.choose(await self.sources.available())
+        if arm != "numeric":
+            change = await self.sources.next_change(arm)
+            if change is not None:
+                return await self._code_plan(arm, change)
+        return ExperimentPlan(Kind.NUMERIC, "", "", arm="numeric")
+
+    async def _code_plan(self, arm: str, change: CodeChange) -> ExperimentPlan:
+        workspace = self.host.workspace
+        parent = await asyncio.to_thread(workspace.head)
+        number = len(self.experiments) + 1
+        message = f"research {number}: {change.title}\n\n{change.rationale}"
+        async with self.commit_lock:
+            sha = await asyncio.to_thread(workspace.commit, message, change.files)
+        self.host.emit(ev.CommitMade(sha=sha, message=message.splitlines()[0], branch=workspace.branch))
+        self.rebuild_space(change.knobs)
+        params = self._within_space(self.rstate.best_params)
+        return ExperimentPlan(Kind.CODE, arm, change.title, params=params, change=change, code_commit=sha,
+                              parent_commit=parent, arm=arm,
+                              rationale=f"code change ({arm}): {change.title}, with the best parameters so far")
+
+    def _within_space(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The best parameters carried over to the current space: new knobs at their defaults,
+        values of knobs the code no longer has dropped, values outside a range clipped."""
+        assert self.space is not None
+        chosen = self.space.defaults()
+        for dim in self.space.dims:
+            if dim.name in params and dim.contains(params[dim.name]):
+                chosen[dim.name] = params[dim.name]
+        return chosen
+
+    def rebuild_space(self, knobs: list[str] | None = None) -> None:
+        """The search space of the script as it is now (after a code change or its revert)."""
+        self.state.space = None
+        chosen = self.settings.params
+        if chosen and knobs:
+            self.settings.params = list(dict.fromkeys([*chosen, *knobs]))
+        try:
+            self.space = setup.build_space(self)
+        finally:
+            self.settings.params = chosen
+
+    # -- memory --------------------------------------------------------------------------------------
+    def record_experiment(self, experiment: Experiment) -> None:
+        self.experiments.append(experiment)
+        self.rstate.bandit = self.bandit.to_dict()
+        self.rstate.metric, self.rstate.direction = self.metric, self.direction
+        self._save()
+        self.store.append_journal(journal.entry(experiment, self.metric or "value"))
+
+    def set_noise(self) -> None:
+        values = [e.value for e in self.experiments if e.kind == Kind.BASELINE.value and e.value is not None]
+        deterministic = len(values) == 2 and values[0] == values[1]
+        if len(values) < BASELINE_RUNS and not deterministic:
+            return
+        # Two identical runs: the script is deterministic, its noise is zero, a third run would say the same.
+        self.rstate.noise = noise_of(values)
+        self.rstate.baseline_values = list(values)
+        mean = sum(values) / len(values)
+        self.rstate.best_value = mean
+        self.store.append_journal(journal.note(
+            f"Run-to-run noise of the baseline: {self.rstate.noise:.3g} (standard deviation of {len(values)} runs, "
+            f"mean {mean:.6g}); a change is kept only when it beats the best by more than twice that."))
+        self.host.info_message(f"Baseline measured: {self.metric} = {mean:.6g} ± {self.rstate.noise:.3g} over "
+                               f"{len(values)} runs.")
+
+    def _save(self) -> None:
+        self.rstate.bandit = self.bandit.to_dict()
+        self.store.save(self.experiments, self.rstate)
+
+    # -- words ---------------------------------------------------------------------------------------
+    def _opening(self) -> str:
+        hours = f"for {self.options.hours:g} h" if self.options.hours else "until stopped"
+        per = (f", {self.options.experiment_time:g} s per experiment" if self.options.experiment_time else "")
+        kinds = "numeric and code experiments" if self.sources.any_code_source() else "numeric experiments"
+        return f"Research mode {hours}{per}: {kinds}; results in {self.store.folder}."
+
+    def _best_sentence(self) -> str:
+        if self.rstate.best_value is None:
+            return "No experiment has a value yet."
+        start = self.rstate.baseline_values
+        base = f" (baseline {sum(start) / len(start):.6g})" if start else ""
+        which = f"experiment {self.rstate.best_experiment}" if self.rstate.best_experiment else "the baseline"
+        return f"Best {self.metric} = {self.rstate.best_value:.6g}{base}, from {which}."
+
+    def _restart_summary(self) -> str:
+        kept = sum(1 for e in self.experiments if e.kept and e.kind == Kind.CODE.value)
+        return (f"Continuing research from its journal: {len(self.experiments)} experiment(s) so far, {kept} code "
+                f"change(s) kept. {self._best_sentence()}")
+
+    def research_summary(self) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for e in self.experiments:
+            counts[e.status] = counts.get(e.status, 0) + 1
+        return {"session": self.host.session_id, "experiments": len(self.experiments), "statuses": counts,
+                "metric": self.metric, "direction": self.direction, "best_value": _finite(self.rstate.best_value),
+                "best_experiment": self.rstate.best_experiment, "best_params": self.rstate.best_params,
+                "noise": _finite(self.rstate.noise), "folder": str(self.store.folder),
+                "kept_code": [e.description for e in self.experiments if e.kept and e.kind == Kind.CODE.value]}
+
+
+def _finite(value: float | None) -> float | None:
+    return value if isinstance(value, (int, float)) and math.isfinite(value) else None

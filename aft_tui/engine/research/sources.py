@@ -1,0 +1,139 @@
+"""Where code experiments come from: the offline catalogue of recipe edits and, when a model is
+configured, the LLM. Each is an arm of the bandit while it still has ideas.
+
+Both are prepared against the script as it is now in the session's worktree and come back as a
+`CodeChange` whose files are complete new texts, so nothing is written until the person (or
+--yes) approves and the loop commits it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+from pathlib import Path
+from typing import Any, Iterator
+
+from aft_tui.engine.research import journal
+from aft_tui.engine.research.code_changes import CodeChange, next_recipe, read_text
+from aft_tui.target.source_text import encode_source
+
+from aft_tui.engine.research.context import ResearchRun
+
+LLM_FAILURES_TOLERATED = 3
+"""The LLM arm rests after this many answers in a row that could not be used."""
+
+
+class CodeSources:
+    def __init__(self, loop: ResearchRun) -> None:
+        self.loop = loop
+        self.engine = loop.engine
+        self.llm_failures = 0
+        self._installed: dict[str, bool] = {}
+        self._catalogue_empty_at: str | None = None  # the head at which the catalogue had nothing left
+
+    # -- arms --------------------------------------------------------------------------------
+    def any_code_source(self) -> bool:
+        return True
+
+    def has_llm(self) -> bool:
+        return callable(getattr(self.engine.brain, "code_experiment", None))
+
+    async def available(self) -> list[str]:
+        arms = ["numeric"]
+        head = await asyncio.to_thread(self.engine.workspace.head)
+        if self._catalogue_empty_at != head:
+            arms.append("catalogue")
+        if self.has_llm() and self.llm_failures < LLM_FAILURES_TOLERATED:
+            arms.append("llm")
+        return arms
+
+    async def next_change(self, arm: str) -> CodeChange | None:
+        if arm == "catalogue":
+            change = await asyncio.to_thread(self._next_recipe)
+            if change is None:
+                self._catalogue_empty_at = await asyncio.to_thread(self.engine.workspace.head)
+            return change
+        if arm == "llm":
+            return await self._llm_change()
+        return None
+
+    # -- the offline catalogue --------------------------------------------------------------------
+    def _next_recipe(self) -> CodeChange | None:
+        engine = self.engine
+        return next_recipe(engine.work_script, str(engine.info.rel_script), engine.work_root,
+                           gpu=self.loop.options.gpu, tried=self.loop.rstate.tried_recipes,
+                           expose=self.expose, prefer=self.loop.rstate.steer)
+
+    def expose(self, script: Path, new_source: str, knobs: dict[str, Any]) -> tuple[str, list[str]]:
+        """Lift a recipe's new constants into flags with the session's own refactor, so the
+        optimizer can tune them; the recipe alone when the refactor cannot."""
+        from aft_tui.target.refactor import plan_refactor
+
+        wanted = {name.lower() for name in knobs}
+        with _temporarily(script, new_source):
+            discovery = self.engine.discover()
+            names = [p.name for p in discovery.params
+                     if not p.flag and (p.name.lower() in wanted or str(p.extra.get("constant") or "").lower() in wanted)]
+            if not names:
+                return new_source, []
+            try:
+                plan = plan_refactor(script, discovery, names, project_root=self.engine.work_root)
+            except Exception:  # a refactor that cannot be planned leaves the recipe's constants as they are
+                return new_source, []
+        if not plan.changed:
+            return new_source, []
+        return plan.new_source, [p.name for p in plan.lifted]
+
+    # -- the LLM --------------------------------------------------------------------------------------
+    async def _llm_change(self) -> CodeChange | None:
+        from aft_tui.brain.code_experiments import CodeExperimentRequest, llm_code_experiment
+
+        loop, engine = self.loop, self.engine
+        editable = loop.options.editable or [str(engine.info.rel_script)]
+        files = {}
+        for rel in editable:
+            try:
+                files[rel] = read_text(engine.work_root / rel)
+            except OSError:
+                continue
+        request = CodeExperimentRequest(
+            script=str(engine.info.rel_script), files=files, read_only=list(loop.options.read_only),
+            metric=loop.metric or "", direction=loop.direction or "max",
+            journal=journal.summary_for_model(loop.experiments, loop.metric or "value"),
+            steer=list(loop.rstate.steer), experiment_time=loop.options.experiment_time)
+        answer = await llm_code_experiment(engine.brain, request, engine.work_root, editable,
+                                           loop.options.read_only, self.is_installed)
+        if isinstance(answer, str):
+            self.llm_failures += 1
+            engine.info_message(f"The model's code experiment was refused before running: {answer}")
+            loop.store.append_journal(journal.note(f"Refused an LLM code change before running it: {answer}"))
+            return None
+        self.llm_failures = 0
+        idea, check = answer
+        from aft_tui.engine.research.code_changes import unified_diff
+
+        diff = "".join(unified_diff(rel, files.get(rel, ""), text) for rel, text in check.files.items())
+        return CodeChange(source="llm", title=idea.title, rationale=idea.rationale, files=dict(check.files), diff=diff)
+
+    def is_installed(self, module: str) -> bool:
+        """Whether the trials' interpreter can import `module` (a change needing more is refused)."""
+        if module not in self._installed:
+            command = self.engine.interpreter.command(
+                "-c", ["import importlib.util, sys; sys.exit(0 if importlib.util.find_spec(sys.argv[1]) else 1)", module])
+            try:
+                done = subprocess.run(command, capture_output=True, timeout=30, cwd=self.engine.trial_cwd)
+                self._installed[module] = done.returncode == 0
+            except (OSError, subprocess.TimeoutExpired):
+                self._installed[module] = False
+        return self._installed[module]
+
+
+@contextlib.contextmanager
+def _temporarily(path: Path, text: str) -> Iterator[None]:
+    original = path.read_bytes()
+    path.write_bytes(encode_source(text))
+    try:
+        yield
+    finally:
+        path.write_bytes(original)

@@ -1,0 +1,146 @@
+"""What happens after an experiment's trial: keep it, confirm it, or discard it (and take its
+code back), and tell the bandit, the journal and --notify.
+
+A discarded code change is undone by a new commit that restores the files as they were, never by
+moving the branch back: the change's commit stays in the branch's history (and its trial's tag
+points past it), so every idea can be inspected, compared and revived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aft_tui.engine import events as ev
+from aft_tui.engine.research.experiment_plan import ExperimentPlan
+from aft_tui.engine.research.records import Experiment, Kind, Status
+from aft_tui.tuning.acceptance import judge_change
+
+from aft_tui.engine.research.context import ResearchRun
+
+
+def arm_of(experiment: Experiment) -> str:
+    return experiment.source if experiment.kind == Kind.CODE.value else "numeric"
+
+
+async def conclude(loop: ResearchRun, plan: ExperimentPlan, e: Experiment, record: dict[str, Any]) -> None:
+    rs = loop.rstate
+    if plan.kind == Kind.BASELINE:
+        _baseline(loop, e, record)
+        return
+    if e.status == Status.CRASH.value or e.value is None:
+        await _crashed(loop, plan, e, record)
+        return
+    rs.crash_streak = 0
+    direction = loop.direction or "max"
+    noise = rs.noise or 0.0
+    if plan.kind == Kind.CONFIRM and plan.confirms is not None:
+        original = plan.confirms
+        verdict = judge_change([original.value, e.value], rs.best_value, direction, noise)
+        kept = verdict.decision == "keep"
+        e.status = original.status = Status.KEEP.value if kept else Status.DISCARD.value
+        e.reason = f"confirmation of #{original.number}: {verdict.sentence}"
+        original.reason = (f"kept after confirming run #{e.number}: {verdict.sentence}" if kept
+                           else f"not confirmed by run #{e.number}: {verdict.sentence}")
+        if original.kind == Kind.CODE.value:
+            e.code_commit = ""
+            if not kept:
+                await _revert(loop, original, original.reason)
+        loop.bandit.update(arm_of(original), kept)
+        if kept:
+            _new_best(loop, original, (original.value + e.value) / 2)
+        loop.record_experiment(e)
+        return
+    verdict = judge_change([e.value], rs.best_value, direction, noise)
+    e.reason = verdict.sentence
+    if verdict.decision == "keep":
+        e.status = Status.KEEP.value
+        loop.bandit.update(plan.arm or arm_of(e), True)
+        _new_best(loop, e, e.value)
+        loop.record_experiment(e)
+        return
+    if verdict.decision == "confirm":
+        e.status = Status.DISCARD.value  # until the confirming run says otherwise
+        loop.pending_confirm = e
+        loop.record_experiment(e)
+        return
+    e.status = Status.DISCARD.value
+    loop.bandit.update(plan.arm or arm_of(e), False)
+    if plan.kind == Kind.CODE:
+        _mark_tried(loop, plan)
+        await _revert(loop, e, e.reason)
+    loop.record_experiment(e)
+
+
+def _baseline(loop: ResearchRun, e: Experiment, record: dict[str, Any]) -> None:
+    rs = loop.rstate
+    if e.value is None:
+        e.status = Status.CRASH.value
+        e.reason = _failure(record) or "the baseline reported no value"
+    else:
+        e.status = Status.KEEP.value
+        e.reason = "the reference every change is measured against"
+        if rs.best_value is None:
+            rs.best_value, rs.best_params = e.value, dict(e.params)
+    loop.record_experiment(e)
+    loop.set_noise()
+
+
+async def _crashed(loop: ResearchRun, plan: ExperimentPlan, e: Experiment, record: dict[str, Any]) -> None:
+    rs = loop.rstate
+    reason = _failure(record) or f"the run ended {record.get('status')} without a value"
+    e.status = Status.CRASH.value if record.get("status") == "failed" else Status.DISCARD.value
+    e.reason = reason
+    loop.bandit.update(plan.arm or arm_of(e), False)
+    target = plan.confirms if plan.kind == Kind.CONFIRM and plan.confirms is not None else None
+    if target is not None and target.kind == Kind.CODE.value:
+        target.reason = f"its confirming run #{e.number} failed: {reason}"
+        await _revert(loop, target, target.reason)
+    if plan.kind == Kind.CODE:
+        _mark_tried(loop, plan)
+        await _revert(loop, e, reason)
+    if e.status == Status.CRASH.value:
+        rs.crash_streak += 1
+        if rs.crash_streak == 3:
+            loop.options.notify_event("crash_streak", {**loop.research_summary(), "last_reason": reason},
+                                      loop.host.info_message)
+    loop.record_experiment(e)
+
+
+def _new_best(loop: ResearchRun, e: Experiment, value: float) -> None:
+    rs = loop.rstate
+    rs.best_value, rs.best_params, rs.best_experiment = value, dict(e.params), e.number
+    loop.host.info_message(f"Experiment {e.number} kept ({e.description}): {loop.metric} = {value:.6g}.")
+    loop.options.notify_event("new_best", loop.research_summary(), loop.host.info_message)
+
+
+def _mark_tried(loop: ResearchRun, plan: ExperimentPlan) -> None:
+    if plan.change is not None and plan.change.recipe and plan.change.recipe not in loop.rstate.tried_recipes:
+        loop.rstate.tried_recipes.append(plan.change.recipe)
+
+
+async def _revert(loop: ResearchRun, e: Experiment, reason: str) -> None:
+    """Restore the files the experiment's change touched as they were before it, in a new commit."""
+    if not e.code_commit or e.revert_commit:
+        return
+    workspace = loop.host.workspace
+    files: dict[str, bytes] = {}
+    removed: list[str] = []
+    for rel in e.files:
+        before = await asyncio.to_thread(workspace.file_bytes_at, e.code_commit + "^", rel)
+        if before is None:
+            removed.append(rel)
+        else:
+            files[rel] = before
+    message = f"research {e.number}: discard {e.description}\n\n{reason}"
+    async with loop.commit_lock:
+        e.revert_commit = await asyncio.to_thread(workspace.commit, message, files, removed)
+    loop.host.emit(ev.CommitMade(sha=e.revert_commit, message=message.splitlines()[0], branch=workspace.branch))
+    loop.rebuild_space()
+
+
+def _failure(record: dict[str, Any]) -> str:
+    diagnosis = record.get("diagnosis")
+    if isinstance(diagnosis, dict) and diagnosis.get("sentence"):
+        return str(diagnosis["sentence"])
+    return str(record.get("reason") or "")

@@ -1,0 +1,95 @@
+"""`aft research` end to end: the real CLI, a real git project, real trials of a small PyTorch script."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.engine.helpers import aft, aft_env, script_project, tree_fingerprint
+from tests.engine.research.fixture_script import SCRIPT
+
+pytest.importorskip("torch")
+
+
+def _git(project: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=project, capture_output=True, text=True)
+
+
+def _folder(project: Path) -> Path:
+    folders = sorted((project / "outputs" / "research").iterdir())
+    assert len(folders) == 1
+    return folders[0]
+
+
+def _experiments(project: Path) -> list[dict]:
+    return json.loads((_folder(project) / "experiments.json").read_text())
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    return script_project(tmp_path, SCRIPT)
+
+
+def test_research_runs_unattended_and_keeps_every_experiment_reachable(project: Path):
+    before = tree_fingerprint(project)
+    done = aft(project, "research", "train.py", "--experiments", "6", "--yes", "--seed", "1",
+               "--metric", "val_loss", timeout=400)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    folder = _folder(project)
+    experiments = _experiments(project)
+    assert len(experiments) == 6
+    assert [e["number"] for e in experiments] == list(range(1, 7))
+    kinds = {e["kind"] for e in experiments}
+    assert "baseline" in kinds and "code" in kinds, kinds
+    # results.tsv: a header and one line per experiment, in the columns research scripts use
+    rows = (folder / "results.tsv").read_text().splitlines()
+    assert rows[0].split("\t") == ["commit", "val_loss", "memory_gb", "status", "description"]
+    assert len(rows) == 7 and all(r.split("\t")[3] in ("keep", "discard", "crash") for r in rows[1:])
+    journal = (folder / "journal.md").read_text()
+    assert "# Research journal" in journal and journal.count("## Experiment") == 6
+    branch = next(line.split()[-1] for line in _git(project, "branch", "--list", "aft*").stdout.splitlines())
+    head = _git(project, "rev-parse", branch).stdout.strip()
+    for e in experiments:
+        for sha in (e["commit"], e["code_commit"], e["revert_commit"]):
+            if sha:  # every experiment's commit is in the branch's history: inspectable, revivable
+                assert _git(project, "merge-base", "--is-ancestor", sha, head).returncode == 0, (e, sha)
+        if e["kind"] == "code" and e["status"] != "keep":
+            assert e["revert_commit"], e
+            restored = _git(project, "show", f"{e['revert_commit']}:train.py").stdout
+            original = _git(project, "show", f"{e['code_commit']}^:train.py").stdout
+            assert restored == original
+        if e["kind"] == "code" and e["status"] == "keep":
+            assert not e["revert_commit"]
+    assert (folder / "report.md").exists() and (folder / "metric.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert tree_fingerprint(project) == before  # the person's working copy and branch are untouched
+
+
+def test_a_restarted_session_continues_from_its_journal(project: Path):
+    first = aft(project, "research", "train.py", "--experiments", "4", "--yes", "--seed", "2", "--metric", "val_loss",
+                timeout=300)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    session = _folder(project).name
+    before = _experiments(project)
+    again = aft(project, "research", "--resume", session, "--experiments", "7", "--yes", timeout=300)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "Continuing research from its journal" in again.stdout
+    after = _experiments(project)
+    assert after[:4] == before and [e["number"] for e in after] == list(range(1, 8))
+    assert not any(e["kind"] == "baseline" for e in after[4:])  # the noise is remembered, not measured again
+    recipes = [e["recipe"] for e in after if e["recipe"]]
+    assert len(recipes) == len(set(recipes)), recipes  # no idea is tried twice
+    assert "Restarted after 4 experiment(s)" in (_folder(project) / "journal.md").read_text()
+
+
+def test_bad_research_options_create_nothing(project: Path):
+    for args, words in ((["--experiment-time", "soon"], "--experiment-time takes a positive duration"),
+                        (["--hours", "0"], "--hours must be a positive"),
+                        (["--editable", "../elsewhere.py"], "outside the project"),
+                        (["--read-only", "train.py"], "cannot also be --read-only")):
+        done = aft(project, "research", "train.py", *args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert words in done.stderr and "Traceback" not in done.stderr
+        assert not (project / ".aft" / "sessions").exists() or not list((project / ".aft" / "sessions").iterdir())
