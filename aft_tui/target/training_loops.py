@@ -8,6 +8,8 @@ a batch loop written in a helper function still counts as the epoch loop's batch
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from aft_tui.target.literals import dotted_name, last_part
@@ -17,6 +19,9 @@ from aft_tui.target.script import Script
 Loop = cst.For | cst.While
 _REPORTS = {"print", "log", "info", "log_metrics", "add_scalar", "add_scalars", "set_postfix", "write"}
 _EVAL_WORDS = ("eval", "estimate", "valid", "test")
+# What a hand-written descent step subtracts: a gradient (`grad`, `gw`, `d_w`) or something scaled by
+# a learning rate (`lr * velocity`, `FLAGS.learning_rate * g`), as update_step.py reads them.
+_DESCENT = re.compile(r"grad|(?<![a-z0-9_])(lr|learning_rate|rate|step_size|dw|db|gw|gb|g_\w+|d_\w+)(?![a-z0-9_])")
 
 
 class TrainingLoops:
@@ -36,6 +41,8 @@ class TrainingLoops:
     def loop_of(self, node: cst.CSTNode, depth: int = 0) -> Loop | None:
         """The innermost loop that runs `node`, through the call sites of the function holding it."""
         for anc in self.script.ancestors(node):
+            if isinstance(anc, cst.For) and _over_parameters(anc, self.script):
+                continue  # `for p in model.parameters(): p -= lr * p.grad` is one update, not a loop to stop
             if isinstance(anc, (cst.For, cst.While)):
                 return anc
             if isinstance(anc, (cst.Lambda, cst.ClassDef)):
@@ -69,13 +76,13 @@ class TrainingLoops:
                     or (attr in ("add_", "sub_") and "grad" in s.code(call).lower())):
                 sites.append(call)
         for aug in s.find(cst.AugAssign):
-            if isinstance(aug.operator, cst.SubtractAssign) and "grad" in s.code(aug.value).lower():
+            if isinstance(aug.operator, cst.SubtractAssign) and _DESCENT.search(s.code(aug.value).lower()):
                 sites.append(aug)
         for assign in s.find(cst.Assign):
             value = assign.value
             if (isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Subtract)
                     and len(assign.targets) == 1 and s.code(value.left) == s.code(assign.targets[0].target)
-                    and "grad" in s.code(value.right).lower()):
+                    and _DESCENT.search(s.code(value.right).lower())):
                 sites.append(assign)
         return sites
 
@@ -84,6 +91,11 @@ class TrainingLoops:
         module = self.script.module
         step_loops = [loop for site in self.steps() if (loop := self.loop_of(site)) is not None]
         found: dict[Loop, list[Loop]] = {}
+        if not step_loops:
+            # No update recognised: an epoch loop still names itself. Its inner loops may as well be
+            # evaluation loops, so only the epoch loop is stopped (after the current epoch).
+            epochs = [l for l in self.script.find(cst.For) if is_epoch_loop(l, module) and self.loop_of(l) is None]
+            return {loop: [] for loop in epochs}
         for loop in step_loops:
             chain = self.chain(loop)
             epochs = [l for l in chain if is_epoch_loop(l, module)]
@@ -155,6 +167,11 @@ class TrainingLoops:
                 return depth < 3 and any(self.reports_after(call, depth + 1) for call in self.callers.get(anc, []))
             child = anc
         return False
+
+
+def _over_parameters(loop: cst.For, script: Script) -> bool:
+    code = script.code(loop.iter).lower()
+    return "param" in code or "grad" in code
 
 
 def _callee(call: cst.Call) -> str | None:

@@ -378,3 +378,63 @@ def test_the_condition_then_evaluation_shape_is_handled_when_something_reports_a
     source = NOT_HANDLED["the only evaluation behind a condition"] + "print('final', evaluate())\n"
     new = edited(source)
     assert new.endswith("        break\nprint('final', evaluate())\n")
+
+
+# Evaluates every third epoch only: the cut-short epoch must still evaluate once.
+EVERY_THIRD_EPOCH = '''import time
+
+STEP = {step}
+data = [(x / 10, 2 * x / 10) for x in range(10)]
+w = 0.0
+steps = 0
+for epoch in range({epochs}):
+    for x, y in data:
+        time.sleep(STEP)
+        grad = 2 * (w * x - y) * x
+        w -= 0.1 * grad
+        steps += 1
+    if epoch % 3 == 0:
+        print(f"epoch {{epoch}} steps {{steps}} val_loss: {{sum((w * x - y) ** 2 for x, y in data) / len(data):.6f}}")
+'''
+
+
+def test_an_epoch_loop_that_evaluates_every_few_epochs_evaluates_at_the_stop(tmp_path):
+    source = EVERY_THIRD_EPOCH.format(step=STEP, epochs=60)
+    new = edited(source)
+    assert "if epoch % 3 == 0 or _aft_out_of_time:" in new
+    last = run(tmp_path, new, budget="1").splitlines()[-1]
+    steps = int(re.search(r"steps (\d+) val_loss", last).group(1))
+    assert 1 <= steps and steps * STEP <= 1 + STEP + 1e-9  # the last print is the one at the stop
+    quick = EVERY_THIRD_EPOCH.format(step=0, epochs=8)
+    assert run(tmp_path, edited(quick)) == run(tmp_path, quick, name="original.py")
+
+
+def test_an_update_over_the_parameters_is_never_cut_in_half():
+    # The loop over parameters is part of one update; the loop to stop is the one around it.
+    source = (
+        "import torch\nfor it in range(1000):\n    loss = model(x).sum()\n    loss.backward()\n"
+        "    with torch.no_grad():\n        for p in model.parameters():\n            p -= 0.1 * p.grad\n"
+        "            p.grad = None\nprint('val_loss', 1)\n"
+    )
+    new = edited(source)
+    assert "            p.grad = None\n    if _AFT_DEADLINE is not None and time.monotonic() > _AFT_DEADLINE:\n        break\n" in new
+    assert new.count("break") == 1
+
+
+def test_an_optimizer_written_in_the_script_keeps_its_loop_whole():
+    source = (
+        "class SGD:\n    def step(self, grads):\n        for i, g in enumerate(grads):\n"
+        "            self.params[i] -= self.lr * g\n\n\n"
+        "for epoch in range(5):\n    grads = [0.0]\n    for x, y in data:\n        grads[0] += 2 * (w * x - y) * x\n"
+        "    opt.step(grads)\n    print('val_loss', 1)\n"
+    )
+    edit = insert_budget_check(source)
+    assert edit is not None and edit.where == "the end of the epoch loop at line 7"
+    assert edit.new_source.count("break") == 1
+
+
+def test_an_epoch_loop_whose_update_is_not_recognised_is_stopped_between_epochs():
+    source = "for epoch in range(5):\n    for x in data:\n        model.fit_one(x)\n    print('val_loss', evaluate())\n"
+    edit = insert_budget_check(source)
+    assert edit is not None and edit.where == "the end of the epoch loop at line 1"
+    assert "    for x in data:\n        model.fit_one(x)\n" in edit.new_source  # a loop that may evaluate is left whole
