@@ -49,7 +49,7 @@ class FinalizeResult:
     best_params: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)   # sentences worth saying besides the commits
 
-    def summary(self) -> str:
+    def text(self) -> str:
         """What `aft research finalize` prints: the branch, its commits, and how to use it."""
         git = f"git --git-dir={self.repository}" if self.private else "git"
         lines = [f"Created branch {self.branch} in {self.repository}: {len(self.commits)} commit(s) on the snapshot "

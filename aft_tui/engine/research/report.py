@@ -143,6 +143,10 @@ class ResearchReport:
             sentence += f" That is {delta / self.noise:.3g} times the run-to-run noise."
         return sentence
 
+    def text(self, width: int | None = None, color: bool = False) -> str:
+        """What `aft research report` prints (see `terminal_text`)."""
+        return terminal_text(self, width=width, color=color)
+
     def noise_sentence(self) -> str:
         if self.noise is None:
             return "Run-to-run noise: not measured yet (it takes the baseline runs)."

@@ -126,7 +126,7 @@ def test_finalize_in_a_private_repository(tmp_path: Path):
     assert [c.experiment for c in result.commits] == [None, 4, 7]
     assert len(_commits(project, shape.origin, FINAL, git_dir)) == 3
     assert person_tree(project, FINAL, git_dir=repo) == person_tree(project, shape.workspace.head(), git_dir=repo)
-    assert f"git --git-dir={repo} log -p" in result.summary()
+    assert f"git --git-dir={repo} log -p" in result.text()
     with pytest.raises(UserError, match=f"git --git-dir={repo} branch -D {FINAL}"):
         finalize(project, None)
 

@@ -123,7 +123,7 @@ def test_terminal_text_takes_the_terminal_width_by_default(project: Path, monkey
     chart_lines = [line for line in text.splitlines() if "┤" in line or "┌" in line]
     assert chart_lines and {len(line) for line in chart_lines} == {72}
     monkeypatch.delenv("COLUMNS")
-    wide = terminal_text(report, width=120)
+    wide = report.text(width=120)
     assert {len(line) for line in wide.splitlines() if "┌" in line} == {120}
     assert "  1. #7          0.35  keep    code     " in text
     assert "Kept changes to 2 file(s): model.py, train.py." in text
