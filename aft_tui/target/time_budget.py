@@ -4,21 +4,24 @@ while it still evaluates and prints its metric.
 Research mode gives every experiment the same wall-clock budget, so experiments are comparable
 whatever they change. The edit is inert without the variable: the deadline is None and every added
 check is false, so the person's own runs and AFT's static proof of unchanged behaviour see the
-original program. The deadline is taken once, right after the script's imports.
+original program. The deadline is taken once, right after the script's imports, so the budget
+covers data loading and setup as well as training.
 
 Shapes handled; anything else gives None rather than an edit that could skip the evaluation:
 - an epoch loop (see loops.py) around a batch loop, in the same function or in a function the epoch
   loop calls: a check at the top of the batch loop, so the rest of the epoch (its evaluation and
   print) still runs, and one at the end of the epoch loop, so the next epoch does not start (the
   first epoch always reaches its evaluation, even when setup spent the whole budget);
-- an epoch loop that steps itself (full-batch training): the check at its end;
+- an epoch loop that steps itself (full-batch training), or whose update is not recognised: the
+  check at its end (its inner loops are left whole: they may be evaluation loops);
 - an iteration loop (`while True`, `for it in range(max_iters)`, one pass over a loader), also around
   gradient-accumulation micro-steps (left whole) or around a loop over the data: the check at its end;
   where it evaluates every k iterations (`if it % k == 0: ...`), the clock is read once before that
   evaluation, which then also runs when the time is up, and the loop stops right after it;
 - a Hugging Face Trainer/SFTTrainer construction: a TrainerCallback whose on_step_end stops training
   past the deadline (and asks for the last evaluation under a per-step evaluation strategy).
-Not handled (None): Lightning or Keras training, an epoch loop inside another loop (a sweep), an
+A loop over the parameters (`for p in model.parameters(): p -= lr * p.grad`) is part of one update
+and is never cut. Not handled (None): Lightning or Keras training, an epoch loop inside another loop (a sweep), an
 iteration loop repeated by an outer loop that does not step itself, loops with an `else:` clause or
 a one-line body, a loop whose only evaluation sits behind a condition that is not periodic.
 Each process reads its own clock: under torchrun the ranks may stop at different steps.
@@ -90,7 +93,10 @@ def insert_budget_check(source: str) -> BudgetEdit | None:
     if trainers:
         if any(kind != "hf_trainer" for _, kind in trainers) or not script.imports_module("transformers"):
             return None  # Lightning's Trainer; or an SFTTrainer in a script that never imports transformers
-        return _trainer_edit(script, [call for call, _ in trainers])
+        calls = [call for call, _ in trainers]
+        if any(a.star == "**" for c in calls for a in c.args) and not all(keyword_arg(c, "callbacks") for c in calls):
+            return None  # Trainer(**kwargs): a callbacks= added beside it could name callbacks twice
+        return _trainer_edit(script, calls)
     return _loop_edit(script)
 
 
@@ -276,7 +282,10 @@ class _Apply(cst.CSTTransformer):
     def leave_IndentedBlock(self, original: cst.IndentedBlock, updated: cst.IndentedBlock) -> cst.IndentedBlock:
         body: list[cst.BaseStatement] = list(self.plan.top.get(original, []))
         for orig, upd in zip(original.body, updated.body):
-            body += self.plan.before.get(orig, [])
+            before = self.plan.before.get(orig, [])
+            if before:  # the statement's blank lines and comments move above what goes before it
+                body += [before[0].with_changes(leading_lines=upd.leading_lines), *before[1:]]
+                upd = upd.with_changes(leading_lines=[])
             body.append(upd)
             body += self.plan.after.get(orig, [])
         body += self.plan.end.get(original, [])

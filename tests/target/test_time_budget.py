@@ -360,6 +360,7 @@ NOT_HANDLED = {
         "    if it == 999:\n        print('val_loss', evaluate())\n"
     ),
     "a syntax error": "for epoch in range(3)\n    opt.step()\n",
+    "a Trainer built from **kwargs": "from transformers import Trainer\ntrainer = Trainer(**settings)\ntrainer.train()\n",
 }
 
 
