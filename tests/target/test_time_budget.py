@@ -439,3 +439,10 @@ def test_an_epoch_loop_whose_update_is_not_recognised_is_stopped_between_epochs(
     edit = insert_budget_check(source)
     assert edit is not None and edit.where == "the end of the epoch loop at line 1"
     assert "    for x in data:\n        model.fit_one(x)\n" in edit.new_source  # a loop that may evaluate is left whole
+
+
+def test_a_tab_indented_script_gets_tab_indented_checks():
+    source = "import time\nfor epoch in range(3):\n\tfor x in data:\n\t\topt.step()\n\tprint('val_loss', 1)\n"
+    new = edited(source)
+    compile(new, "train.py", "exec")
+    assert "\tfor x in data:\n\t\tif _AFT_DEADLINE is not None and time.monotonic() > _AFT_DEADLINE:\n\t\t\tbreak\n" in new
