@@ -20,7 +20,7 @@ HYPER_WORDS = frozenset(
     """.split()
 )
 # Exact names that are hyperparameters although they contain none of the words.
-HYPER_NAMES = frozenset({"c", "k", "r", "n_estimators", "max_depth", "max_len", "max_length", "d_model"})
+HYPER_NAMES = frozenset({"c", "k", "r", "n_estimators", "max_depth", "max_len", "max_length", "d_model", "max_grad_norm"})
 # Words that mark a name as data, plumbing or bookkeeping rather than a hyperparameter.
 EXCLUDE_WORDS = frozenset(
     """

@@ -21,8 +21,9 @@ COUNT_WORDS = frozenset({"round", "rounds", "estimators", "iterations", "iters",
 UNIT_WORDS = frozenset(
     {"ratio", "frac", "fraction", "prob", "probability", "tau", "coef", "coeff", "subsample", "colsample", "beta"}
 )
-# Discounts and trace decays sit just below 1, where the search must look closely.
-DISCOUNT_WORDS = frozenset({"gamma", "discount", "lambda", "lam", "lmbda"})
+# Discounts, trace decays and the decay of a weight average (EMA) sit just below 1, where the
+# search must look closely.
+DISCOUNT_WORDS = frozenset({"gamma", "discount", "lambda", "lam", "lmbda", "ema"})
 # A lambda next to these is a regularisation strength (`lambda_l1`, `reg_lambda`), not a decay.
 PENALTY_WORDS = frozenset({"reg", "l1", "l2", "penalty", "weight"})
 LR_SCHEDULER_TYPES = ["linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup"]
