@@ -114,7 +114,7 @@ def _evaluation_calls(script: Script, training: TrainingCode, model: str, scope:
         args = [(i, a) for i, a in enumerate(call.args) if isinstance(a.value, cst.Name) and a.value.value == model]
         if not args:
             continue
-        if training.in_training(call) or script.enclosing_function(call) is not scope:
+        if script.enclosing_function(call) is not scope:
             return None
         for index, arg in args:
             param = _parameter(functions[func.value], index, arg)

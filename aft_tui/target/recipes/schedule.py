@@ -123,7 +123,7 @@ def _total_steps(script: Script, edit: SourceEdit, step: UpdateStep) -> tuple[cs
         return None
     if not isinstance(loop, cst.For):
         return None
-    if range_call(loop.iter) is not None and not is_epoch_loop(loop, script.module):
+    if range_call(loop.iter) is not None:  # one update per pass: a step loop, or full-batch epochs
         count = _range_count(script, edit, loop)
         return (loop, count) if count is not None else None
     loader = _loader(script, loop.iter)

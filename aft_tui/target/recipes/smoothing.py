@@ -3,6 +3,8 @@ evaluated with: the reported validation loss must keep meaning what it meant."""
 
 from __future__ import annotations
 
+from typing import Callable
+
 import libcst as cst
 
 from aft_tui.target.cst_tools import append_item
@@ -64,7 +66,8 @@ class LabelSmoothing:
             self.needs_gpu,
         )
 
-    def _criterion(self, script: Script, training: TrainingCode, edit: SourceEdit, call: cst.Call, smoothed) -> None:  # type: ignore[no-untyped-def]
+    def _criterion(self, script: Script, training: TrainingCode, edit: SourceEdit, call: cst.Call,
+                   smoothed: Callable[[cst.Call], cst.Call]) -> None:
         """`criterion = nn.CrossEntropyLoss()`: smoothed where every use trains; where it also
         evaluates, a smoothed copy for the training uses alone."""
         assign = script.parent(call)
