@@ -89,13 +89,11 @@ def _check_files(engine: Any, options: Any) -> None:
 def _report(args: argparse.Namespace) -> int:
     from aft_tui.engine.records import project_root
     from aft_tui.engine.research.report import build_report, write_report
-    from aft_tui.engine.research.plot import terminal_chart
 
     project = project_root(args.project)
     report = build_report(project, args.session)
     paths = write_report(report, report.folder)
     print(report.text())
-    print(terminal_chart(report))
     for path in paths:
         print(f"Wrote {path}")
     return EXIT_OK

@@ -40,6 +40,9 @@ class Bandit:
             raise ValueError("no arm is available")
         rng = random.Random(None if self.seed is None else self.seed * 1_000_003 + self.draws)
         self.draws += 1
+        untried = [name for name in names if name not in self.arms or self.arms[name].tried == 0]
+        if untried:  # every source gets one experiment before the posteriors decide
+            return untried[0]
         best, best_draw = names[0], -1.0
         for name in names:
             stats = self.arms.get(name, ArmStats())

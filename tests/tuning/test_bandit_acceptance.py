@@ -58,3 +58,12 @@ def test_without_noise_any_strict_gain_counts_and_no_value_is_a_discard():
     assert judge_change([0.9], 0.9, "max", 0.0).decision == "discard"
     assert judge_change([float("nan")], 0.9, "max", 0.0).decision == "discard"
     assert judge_change([0.3], None, "min", 0.0).decision == "keep"
+
+
+def test_every_arm_is_tried_once_before_the_posteriors_decide():
+    bandit = Bandit(seed=5)
+    for _ in range(5):
+        bandit.update("numeric", True)
+    assert bandit.choose(["numeric", "catalogue", "llm"]) == "catalogue"
+    bandit.update("catalogue", False)
+    assert bandit.choose(["numeric", "catalogue", "llm"]) == "llm"

@@ -26,6 +26,7 @@ class CodeChange:
     diff: str
     recipe: str = ""
     knobs: list[str] = field(default_factory=list)   # parameters the change exposed as flags
+    removed: list[str] = field(default_factory=list)  # files the change deletes (an LLM diff may)
 
     @property
     def description(self) -> str:

@@ -36,7 +36,7 @@ class ExperimentPlan:
             params=dict(params), trial=record.get("number"), run_id=str(record.get("run_id") or ""),
             commit=str(record.get("commit") or ""), code_commit=self.code_commit,
             recipe=self.change.recipe if self.change else "", knobs=list(self.change.knobs) if self.change else [],
-            files=sorted(self.change.files) if self.change else [],
+            files=sorted([*self.change.files, *self.change.removed]) if self.change else [],
             value=float(value) if finite and status in ("ok", "timeout") else None,
             memory_gb=memory_gb(record), duration=record.get("duration"),
             stopped_at_limit=status == "timeout", trial_status=status,

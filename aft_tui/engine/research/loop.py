@@ -82,18 +82,17 @@ class ResearchLoop(Tuner):
     # -- the loop ---------------------------------------------------------------------------------------
     async def run(self, n_trials: int) -> dict[str, Any]:
         self.host.info_message(self._opening())
-        if not self.store.journal():
-            self.store.append_journal(journal.header(str(self.host.info.rel_script), self.metric or "the objective",
-                                                     self.direction or "max", self.options.hours,
-                                                     self.options.experiment_time))
-        elif self.experiments:
+        if self.metric:
+            setup.resolve_direction(self)
+            self._ensure_header()
+        if self.experiments:
             self.store.append_journal(journal.note(f"Restarted after {len(self.experiments)} experiment(s); "
                                                    "continuing from this journal."))
         if not self.rstate.origin_commit:
             self.rstate.origin_commit = self.options.origin_commit
         if not self.rstate.base_commit:
             self.rstate.base_commit = await asyncio.to_thread(self.host.workspace.head)
-        if self.rstate.best_experiment is not None and self.experiments:
+        if self.experiments:
             self.host.info_message(self._restart_summary())
         if self.rstate.paused:
             self.resume_event.clear()
@@ -164,6 +163,14 @@ class ResearchLoop(Tuner):
     async def _plan(self) -> ExperimentPlan:
         if self.study is None:  # no objective yet: the person's configuration, run as-is
             return ExperimentPlan(Kind.BASELINE, "defaults", "baseline: your own configuration")
+        from optuna.trial import TrialState
+
+        waiting = self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+        if waiting:  # queued before this step: the defaults of a fresh study, or an interrupted trial again
+            source = waiting[0].user_attrs.get("aft_source") or "requeued"
+            if source == "defaults":
+                return ExperimentPlan(Kind.BASELINE, "defaults", "baseline: your own configuration")
+            return ExperimentPlan(Kind.NUMERIC, source, "a re-run of a trial that was interrupted", arm="numeric")
         baselines = [e for e in self.experiments if e.kind == Kind.BASELINE.value]
         assert self.space is not None
         if self.rstate.noise is None and len(baselines) < BASELINE_RUNS and not any(
@@ -179,9 +186,43 @@ class ResearchLoop(Tuner):
         arm = self.bandit.choose(await self.sources.available())
         if arm != "numeric":
             change = await self.sources.next_change(arm)
-            if change is not None:
+            if change is not None and await self._approved(change):
                 return await self._code_plan(arm, change)
         return ExperimentPlan(Kind.NUMERIC, "", "", arm="numeric")
+
+    async def _approved(self, change: CodeChange) -> bool:
+        """Nothing the catalogue or the model wrote runs before the person approves it (or chose
+        --yes / --approve all). An edited diff replaces the change; a rejection is remembered."""
+        number = len(self.experiments) + 1
+        proposal = ev.Proposal(proposal_kind="experiment", title=f"experiment {number}: {change.title}",
+                               diff=change.diff, rationale=change.rationale, files=sorted(change.files))
+        decision = await self.engine.propose(proposal, auto=True if self.options.approve == "all" else None)
+        if decision.approved and decision.edited_diff is not None:
+            edited = self._edited(change, decision.edited_diff)
+            if edited is None:
+                return False
+            change.files, change.diff = edited, decision.edited_diff
+            change.title += " (edited by the person)"
+        if not decision.approved:
+            if change.recipe and change.recipe not in self.rstate.tried_recipes:
+                self.rstate.tried_recipes.append(change.recipe)
+            why = f": {decision.feedback}" if decision.feedback else ""
+            self.store.append_journal(journal.note(f"The person rejected the code change '{change.title}'{why}."))
+            if decision.feedback:
+                self.rstate.steer.append(decision.feedback)
+            self._save()
+        return decision.approved
+
+    def _edited(self, change: CodeChange, diff: str) -> dict[str, str] | None:
+        from aft_tui.engine.research.code_changes import read_text
+        from aft_tui.target.patches import apply_unified_diff
+
+        rel = str(self.host.info.rel_script)
+        try:
+            return {rel: apply_unified_diff(read_text(self.host.work_script), diff, rel)}
+        except ValueError as exc:
+            self.host.emit(ev.ErrorEvent(message=f"Your edited diff does not apply ({exc}); the change was not run."))
+            return None
 
     async def _code_plan(self, arm: str, change: CodeChange) -> ExperimentPlan:
         workspace = self.host.workspace
@@ -189,7 +230,7 @@ class ResearchLoop(Tuner):
         number = len(self.experiments) + 1
         message = f"research {number}: {change.title}\n\n{change.rationale}"
         async with self.commit_lock:
-            sha = await asyncio.to_thread(workspace.commit, message, change.files)
+            sha = await asyncio.to_thread(workspace.commit, message, change.files, change.removed)
         self.host.emit(ev.CommitMade(sha=sha, message=message.splitlines()[0], branch=workspace.branch))
         self.rebuild_space(change.knobs)
         params = self._within_space(self.rstate.best_params)
@@ -219,7 +260,15 @@ class ResearchLoop(Tuner):
             self.settings.params = chosen
 
     # -- memory --------------------------------------------------------------------------------------
+    def _ensure_header(self) -> None:
+        """The journal opens with the objective, written once it is known (trial 1 may choose it)."""
+        if not self.store.journal():
+            self.store.append_journal(journal.header(str(self.host.info.rel_script), self.metric or "the objective",
+                                                     self.direction or "max", self.options.hours,
+                                                     self.options.experiment_time))
+
     def record_experiment(self, experiment: Experiment) -> None:
+        self._ensure_header()
         self.experiments.append(experiment)
         self.rstate.bandit = self.bandit.to_dict()
         self.rstate.metric, self.rstate.direction = self.metric, self.direction

@@ -30,7 +30,7 @@ class CodeSources:
         self.engine = loop.engine
         self.llm_failures = 0
         self._installed: dict[str, bool] = {}
-        self._catalogue_empty_at: str | None = None  # the head at which the catalogue had nothing left
+        self._catalogue_empty_at: str | None = None  # the script (and recipes tried) when the catalogue had nothing left
 
     # -- arms --------------------------------------------------------------------------------
     def any_code_source(self) -> bool:
@@ -41,8 +41,7 @@ class CodeSources:
 
     async def available(self) -> list[str]:
         arms = ["numeric"]
-        head = await asyncio.to_thread(self.engine.workspace.head)
-        if self._catalogue_empty_at != head:
+        if self._catalogue_empty_at != await asyncio.to_thread(self._code_state):
             arms.append("catalogue")
         if self.has_llm() and self.llm_failures < LLM_FAILURES_TOLERATED:
             arms.append("llm")
@@ -52,11 +51,20 @@ class CodeSources:
         if arm == "catalogue":
             change = await asyncio.to_thread(self._next_recipe)
             if change is None:
-                self._catalogue_empty_at = await asyncio.to_thread(self.engine.workspace.head)
+                self._catalogue_empty_at = await asyncio.to_thread(self._code_state)
             return change
         if arm == "llm":
             return await self._llm_change()
         return None
+
+    def _code_state(self) -> str:
+        """What decides whether the catalogue has something new: the script's text and the recipes
+        tried (every trial commits, so the branch head says nothing about it)."""
+        import hashlib
+
+        digest = hashlib.sha256(self.engine.work_script.read_bytes())
+        digest.update("\0".join(self.loop.rstate.tried_recipes).encode())
+        return digest.hexdigest()
 
     # -- the offline catalogue --------------------------------------------------------------------
     def _next_recipe(self) -> CodeChange | None:
@@ -106,7 +114,7 @@ class CodeSources:
                                            loop.options.read_only, self.is_installed)
         if isinstance(answer, str):
             self.llm_failures += 1
-            engine.info_message(f"The model's code experiment was refused before running: {answer}")
+            engine.info_message(answer)
             loop.store.append_journal(journal.note(f"Refused an LLM code change before running it: {answer}"))
             return None
         self.llm_failures = 0
@@ -114,7 +122,10 @@ class CodeSources:
         from aft_tui.engine.research.code_changes import unified_diff
 
         diff = "".join(unified_diff(rel, files.get(rel, ""), text) for rel, text in check.files.items())
-        return CodeChange(source="llm", title=idea.title, rationale=idea.rationale, files=dict(check.files), diff=diff)
+        deleted = list(getattr(check, "deleted", []) or [])
+        diff += "".join(unified_diff(rel, files.get(rel, ""), "") for rel in deleted)
+        return CodeChange(source="llm", title=idea.title, rationale=idea.rationale, files=dict(check.files), diff=diff,
+                          removed=deleted)
 
     def is_installed(self, module: str) -> bool:
         """Whether the trials' interpreter can import `module` (a change needing more is refused)."""

@@ -63,7 +63,7 @@ def test_research_runs_unattended_and_keeps_every_experiment_reachable(project: 
             assert restored == original
         if e["kind"] == "code" and e["status"] == "keep":
             assert not e["revert_commit"]
-    assert (folder / "report.md").exists() and (folder / "metric.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (folder / "report.md").exists() and (folder / "progress.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert tree_fingerprint(project) == before  # the person's working copy and branch are untouched
 
 
