@@ -149,3 +149,47 @@ def test_pass_through_parser_on_a_tyro_script(tmp_path):
     late = "".join(rest[:at] + block + rest[at:])
     report = check_static(plan.original, late, plan)
     assert not report.ok and any("before AFT's parser" in p for p in report.problems)
+
+
+_AGAIN = '''\
+import argparse
+
+LABEL_SMOOTHING = 0.1
+MAX_GRAD_NORM = 1.0
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--lr", type=float, default=0.01)
+args = parser.parse_args()
+'''
+
+
+def _refactored_twice(tmp_path: Path):
+    """A script AFT refactored once (a flag, a metrics report) and then gave a time-budget check,
+    refactored again for a new constant: the later refactor is proved against the earlier state."""
+    from aft_tui.target.time_budget import insert_budget_check
+
+    script = tmp_path / "train.py"
+    loop = ("\nfor epoch in range(3):\n    for step in range(4):\n        loss = args.lr * LABEL_SMOOTHING\n"
+            "        loss.backward()\n        optimizer.step()\n    print(f\"val_loss: {loss * MAX_GRAD_NORM}\")\n")
+    script.write_text(_AGAIN + "optimizer = None\n" + loop)
+    first = plan_refactor(script, discover(script), ["label_smoothing"], project_root=tmp_path)
+    assert first.changed
+    budgeted = insert_budget_check(first.new_source)
+    assert budgeted is not None
+    script.write_text(budgeted.new_source)
+    return plan_refactor(script, discover(script), ["max_grad_norm"], project_root=tmp_path)
+
+
+def test_a_script_aft_already_changed_can_be_refactored_again(tmp_path: Path):
+    plan = _refactored_twice(tmp_path)
+    assert [p.name for p in plan.lifted] == ["max_grad_norm"]
+    assert "_aft_report" in plan.new_source and "_AFT_DEADLINE" in plan.new_source
+    assert check_static(plan.original, plan.new_source, plan).ok
+
+
+def test_an_earlier_addition_changed_by_the_later_refactor_is_still_caught(tmp_path: Path):
+    plan = _refactored_twice(tmp_path)
+    tampered = plan.new_source.replace("if _AFT_DEADLINE is not None", "if _AFT_DEADLINE is None", 1)
+    assert tampered != plan.new_source
+    report = check_static(plan.original, tampered, plan)
+    assert not report.ok
