@@ -78,3 +78,25 @@ def test_out_of_scope_model_edits_are_refused_before_anything_runs_and_a_good_on
     branch_script = subprocess.run(["git", "show", f"{experiments[-1]['commit']}:train.py"], cwd=project,
                                    capture_output=True, text=True).stdout
     assert "SCALE = 0.5" in branch_script and "lightning_fancy_scheduler" not in branch_script
+
+
+def _scale_to(value: str) -> str:
+    return GOOD.replace("+SCALE = 0.5", f"+SCALE = {value}")
+
+
+def test_a_crashing_change_goes_to_repair_at_most_twice_told_how_it_crashed(tmp_path: Path, server):
+    project = script_project(tmp_path, SCRIPT)
+    server.script(text(_answer("a broken idea", _scale_to("1.0 / 0"))),
+                  text(_answer("still broken", _scale_to("undefined_scale"))),
+                  text(_answer("the fix", _scale_to("0.25"))))
+    done = aft(project, "research", "train.py", "--model", MODEL, "--api-base", server.url, "--strategy", "tpe",
+               "--experiments", "7", "--yes", "--seed", "3", "--metric", "val_loss", timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    folder = next((project / "outputs" / "research").iterdir())
+    code = [e for e in json.loads((folder / "experiments.json").read_text()) if e["kind"] == "code"]
+    assert [(e["status"], e["repairs"]) for e in code] == [("crash", 0), ("crash", 1), ("keep", 2)], code
+    assert "repair 1 of 2 comes next" in code[0]["reason"] and code[2]["description"].startswith("repair 2 of")
+    prompts = [json.dumps(r["body"]) for r in server.requests]
+    assert "ZeroDivisionError" in prompts[1] and "crashed" in prompts[1]  # the model is told how it crashed
+    assert "undefined_scale" in prompts[2]
+    assert all(e["revert_commit"] for e in code[:2]) and not code[2]["revert_commit"]

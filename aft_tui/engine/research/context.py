@@ -42,6 +42,7 @@ class ResearchRun(Protocol):
     metric: str | None
     direction: str | None
     pending_confirm: Experiment | None
+    pending_repair: Any
     commit_lock: asyncio.Lock
 
     def record_experiment(self, experiment: Experiment) -> None: ...
@@ -51,3 +52,5 @@ class ResearchRun(Protocol):
     def rebuild_space(self, knobs: list[str] | None = None) -> None: ...
 
     def research_summary(self) -> dict[str, Any]: ...
+
+    def stop_for(self, sentence: str) -> None: ...

@@ -24,6 +24,7 @@ class ExperimentPlan:
     parent_commit: str = ""                   # the head before the code change: what a revert restores
     confirms: Experiment | None = None
     arm: str = ""                             # the bandit arm this experiment pays (or not)
+    repairs: int = 0                          # a repaired change: which repair (1 or 2)
 
     def experiment(self, number: int, record: dict[str, Any], params: dict[str, Any], started: float) -> Experiment:
         """The experiment as its trial's record says it went (the verdict comes after)."""
@@ -40,7 +41,7 @@ class ExperimentPlan:
             value=float(value) if finite and status in ("ok", "timeout") else None,
             memory_gb=memory_gb(record), duration=record.get("duration"),
             stopped_at_limit=status == "timeout", trial_status=status,
-            confirms=self.confirms.number if self.confirms else None,
+            confirms=self.confirms.number if self.confirms else None, repairs=self.repairs,
             started_at=started, finished_at=time.time())
 
 

@@ -46,9 +46,13 @@ def summary_for_model(experiments: list[Experiment], metric: str, limit: int = 4
     ideas = [f"- #{e.number} {e.description}: {e.status}" + (f" ({e.reason})" if e.reason else "")
              for e in experiments if e.kind == "code"]
     recent = [entry(e, metric) for e in experiments[-limit:]]
+    failures = [f"- #{e.number} {fmt_params(e.params)}: {e.reason}" for e in experiments
+                if e.status == "crash" and e.kind != "code"]
     parts = []
     if ideas:
         parts.append("Code changes tried so far:\n" + "\n".join(ideas))
+    if failures:  # out-of-memory and other failure regions: not to be proposed again
+        parts.append("Parameter values that failed (avoid them):\n" + "\n".join(failures[-20:]))
     if recent:
         parts.append("Latest experiments:\n\n" + "\n\n".join(recent))
     return "\n\n".join(parts)

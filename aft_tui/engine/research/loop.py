@@ -36,8 +36,6 @@ from aft_tui.engine.research.context import ResearchHost
 
 BASELINE_RUNS = 3
 """The person's configuration runs this many times before any change: the spread is the noise."""
-CRASH_STREAK = 3
-"""Crashes in a row that are worth telling the person about (--notify)."""
 
 
 class ResearchLoop(Tuner):
@@ -52,6 +50,7 @@ class ResearchLoop(Tuner):
         self.bandit = Bandit.from_dict(self.rstate.bandit) if self.rstate.bandit else Bandit(seed=seed)
         self.sources = CodeSources(self)
         self.pending_confirm: Experiment | None = None
+        self.pending_repair: tuple[CodeChange, str, int] | None = None  # a crashed change, its reason, the next attempt
         self.resume_event = asyncio.Event()
         self.resume_event.set()
 
@@ -183,6 +182,14 @@ class ResearchLoop(Tuner):
             return ExperimentPlan(Kind.CONFIRM, "confirm", f"confirming #{original.number}: {original.description}",
                                   params=self._within_space(original.params), confirms=original,
                                   rationale=f"a re-run of experiment {original.number}, whose gain was inside the noise")
+        if self.pending_repair is not None:
+            crashed, reason, attempt = self.pending_repair
+            self.pending_repair = None
+            change = await self.sources.repair(crashed, reason, attempt)
+            if change is not None and await self._approved(change):
+                plan = await self._code_plan(crashed.source, change)
+                plan.repairs = attempt
+                return plan
         arm = self.bandit.choose(await self.sources.available())
         if arm != "numeric":
             change = await self.sources.next_change(arm)
@@ -258,6 +265,13 @@ class ResearchLoop(Tuner):
             self.space = setup.build_space(self)
         finally:
             self.settings.params = chosen
+
+    def stop_for(self, sentence: str) -> None:
+        """Stop after this experiment, saying why (a crash streak)."""
+        if not self.stop_sentence:
+            self.stop_sentence = sentence
+            self.end_reason = "stopped: experiments kept crashing"
+            self.host.emit(ev.ErrorEvent(message=sentence))
 
     # -- memory --------------------------------------------------------------------------------------
     def _ensure_header(self) -> None:

@@ -93,8 +93,42 @@ class CodeSources:
             return new_source, []
         return plan.new_source, [p.name for p in plan.lifted]
 
+    # -- repairs ---------------------------------------------------------------------------------------
+    async def repair(self, change: CodeChange, reason: str, attempt: int) -> CodeChange | None:
+        """A crashed code change, repaired once more (at most twice in all): offline, the recipe
+        without its new flags (bisecting the change into the edit and the exposure of its knobs);
+        with a model, the model's fix of its own or the recipe's change, told how it crashed."""
+        if change.source == "catalogue" and change.knobs and attempt == 1:
+            fixed = await asyncio.to_thread(self._recipe_alone, change)
+            if fixed is not None:
+                return fixed
+        if not self.has_llm():
+            return None
+        note = (f"The code change '{change.title}' crashed: {reason}. Its diff was:\n{change.diff[:6000]}\n"
+                "Propose a corrected version of that change (against the files as they are now).")
+        repaired = await self._llm_change(extra_steer=[note])
+        if repaired is not None:
+            repaired.title = f"repair {attempt} of '{change.title}': {repaired.title}"
+        return repaired
+
+    def _recipe_alone(self, change: CodeChange) -> CodeChange | None:
+        from aft_tui.target.recipes.catalogue import applicable
+
+        from aft_tui.engine.research.code_changes import unified_diff
+
+        rel = str(self.engine.info.rel_script)
+        original = read_text(self.engine.work_script)
+        for edit in applicable(original, gpu=self.loop.options.gpu):
+            if edit.recipe == change.recipe:
+                return CodeChange(source="catalogue", title=f"repair 1 of '{change.title}': without its new flags",
+                                  rationale=f"{edit.rationale} Its new values stay constants in the script: exposing "
+                                            "them as flags is the part left out.",
+                                  files={rel: edit.new_source}, diff=unified_diff(rel, original, edit.new_source),
+                                  recipe=change.recipe)
+        return None
+
     # -- the LLM --------------------------------------------------------------------------------------
-    async def _llm_change(self) -> CodeChange | None:
+    async def _llm_change(self, extra_steer: list[str] | None = None) -> CodeChange | None:
         from aft_tui.brain.code_experiments import CodeExperimentRequest, llm_code_experiment
 
         loop, engine = self.loop, self.engine
@@ -109,7 +143,7 @@ class CodeSources:
             script=str(engine.info.rel_script), files=files, read_only=list(loop.options.read_only),
             metric=loop.metric or "", direction=loop.direction or "max",
             journal=journal.summary_for_model(loop.experiments, loop.metric or "value"),
-            steer=list(loop.rstate.steer), experiment_time=loop.options.experiment_time)
+            steer=[*loop.rstate.steer, *(extra_steer or [])], experiment_time=loop.options.experiment_time)
         answer = await llm_code_experiment(engine.brain, request, engine.work_root, editable,
                                            loop.options.read_only, self.is_installed)
         if isinstance(answer, str):

@@ -19,6 +19,22 @@ from aft_tui.tuning.acceptance import judge_change
 from aft_tui.engine.research.context import ResearchRun
 
 
+NOTIFY_STREAK = 3
+"""Crashes in a row worth telling the person about (--notify)."""
+STOP_STREAK = 5
+"""Crashes in a row that stop the session: something beyond any one experiment is wrong."""
+MAX_REPAIRS = 2
+"""A crashed code change is repaired at most this many times, then discarded with its reason."""
+
+
+def _environmental(record: dict[str, Any]) -> bool:
+    """A crash caused by the surroundings (a missing package or file, no memory): no edit repairs it."""
+    from aft_tui.runs.diagnosis import ENVIRONMENTAL
+
+    diagnosis = record.get("diagnosis")
+    return isinstance(diagnosis, dict) and diagnosis.get("kind") in ENVIRONMENTAL
+
+
 def arm_of(experiment: Experiment) -> str:
     return experiment.source if experiment.kind == Kind.CODE.value else "numeric"
 
@@ -99,11 +115,20 @@ async def _crashed(loop: ResearchRun, plan: ExperimentPlan, e: Experiment, recor
     if plan.kind == Kind.CODE:
         _mark_tried(loop, plan)
         await _revert(loop, e, reason)
+        if e.status == Status.CRASH.value and plan.change is not None and plan.repairs < MAX_REPAIRS \
+                and not _environmental(record):
+            loop.pending_repair = (plan.change, reason, plan.repairs + 1)
+            e.reason += f"; repair {plan.repairs + 1} of {MAX_REPAIRS} comes next"
+        elif e.status == Status.CRASH.value and plan.repairs:
+            e.reason += f"; discarded after {plan.repairs} repair(s)"
     if e.status == Status.CRASH.value:
         rs.crash_streak += 1
-        if rs.crash_streak == 3:
+        if rs.crash_streak == NOTIFY_STREAK:
             loop.options.notify_event("crash_streak", {**loop.research_summary(), "last_reason": reason},
                                       loop.host.info_message)
+        if rs.crash_streak >= STOP_STREAK:
+            loop.stop_for(f"{rs.crash_streak} experiments in a row crashed (the last: {reason}); research stopped so "
+                          "that the rest of the budget is not spent the same way. Fix the cause and resume.")
     loop.record_experiment(e)
 
 
