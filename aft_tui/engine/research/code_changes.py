@@ -27,6 +27,8 @@ class CodeChange:
     recipe: str = ""
     knobs: list[str] = field(default_factory=list)   # parameters the change exposed as flags
     removed: list[str] = field(default_factory=list)  # files the change deletes (an LLM diff may)
+    repairs: int = 0                  # a repair of a crashed change: which one (1 or 2)
+    base: str = ""                    # digest of the files it was written against (approvals.py)
 
     @property
     def description(self) -> str:
@@ -44,7 +46,7 @@ def read_text(path: Path) -> str:
 
 def next_recipe(script: Path, rel_script: str, project_root: Path, *, gpu: bool, tried: Iterable[str],
                 expose: Callable[[Path, str, dict[str, Any]], tuple[str, list[str]]],
-                prefer: Iterable[str] = ()) -> CodeChange | None:
+                prefer: Iterable[str] = (), only: str | None = None) -> CodeChange | None:
     """The next catalogue recipe that applies to the script and has not been tried, or None.
 
     `expose(script, new_source, knobs)` lifts the recipe's new constants into flags and returns
@@ -53,7 +55,7 @@ def next_recipe(script: Path, rel_script: str, project_root: Path, *, gpu: bool,
     from aft_tui.target.recipes.catalogue import applicable
 
     original = read_text(script)
-    edits = applicable(original, gpu=gpu, tried=list(tried))
+    edits = [e for e in applicable(original, gpu=gpu, tried=list(tried)) if only is None or e.recipe == only]
     words = {w.strip(".,;:!?\"'").lower() for note in prefer for w in note.split()}
     edits.sort(key=lambda edit: not _named(edit, words))  # stable: the catalogue's order otherwise
     for edit in edits:

@@ -19,6 +19,7 @@ from typing import Any
 
 from aft_tui.engine import events as ev
 from aft_tui.engine.research import journal
+from aft_tui.engine.research.approvals import ApprovalQueue
 from aft_tui.engine.research.code_changes import CodeChange
 from aft_tui.engine.research.experiment_plan import ExperimentPlan
 from aft_tui.engine.research.options import ResearchOptions
@@ -49,6 +50,7 @@ class ResearchLoop(Tuner):
         seed = self.settings.seed if isinstance(self.settings.seed, int) else 0
         self.bandit = Bandit.from_dict(self.rstate.bandit) if self.rstate.bandit else Bandit(seed=seed)
         self.sources = CodeSources(self)
+        self.approvals = ApprovalQueue(self)
         self.pending_confirm: Experiment | None = None
         self.pending_repair: tuple[CodeChange, str, int] | None = None  # a crashed change, its reason, the next attempt
         self.resume_event = asyncio.Event()
@@ -98,6 +100,7 @@ class ResearchLoop(Tuner):
         try:
             summary = await super().run(n_trials)
         finally:
+            self.approvals.cancel_all()
             self._save()
         summary["research"] = self.research_summary()
         self.options.notify_event("end", summary["research"], self.host.info_message)
@@ -182,54 +185,36 @@ class ResearchLoop(Tuner):
             return ExperimentPlan(Kind.CONFIRM, "confirm", f"confirming #{original.number}: {original.description}",
                                   params=self._within_space(original.params), confirms=original,
                                   rationale=f"a re-run of experiment {original.number}, whose gain was inside the noise")
+        taken = self.approvals.take()  # a change the person approved while experiments ran
+        if taken is not None:
+            change = await self.sources.refresh(taken[0])
+            if change is not None:
+                return await self._code_plan(taken[1], change)
         if self.pending_repair is not None:
             crashed, reason, attempt = self.pending_repair
             self.pending_repair = None
-            change = await self.sources.repair(crashed, reason, attempt)
-            if change is not None and await self._approved(change):
-                plan = await self._code_plan(crashed.source, change)
-                plan.repairs = attempt
-                return plan
+            change = await self.sources.repair(crashed, reason, attempt, waiting=self.approvals.titles())
+            if change is not None:
+                change.repairs = attempt
+                plan = await self._propose(crashed.source, change)
+                if plan is not None:
+                    return plan
         arm = self.bandit.choose(await self.sources.available())
-        if arm != "numeric":
-            change = await self.sources.next_change(arm)
-            if change is not None and await self._approved(change):
-                return await self._code_plan(arm, change)
+        if arm != "numeric" and not self.approvals.full:
+            change = await self.sources.next_change(arm, waiting=self.approvals.titles(),
+                                                    skip=self.approvals.recipes())
+            if change is not None:
+                plan = await self._propose(arm, change)
+                if plan is not None:
+                    return plan
         return ExperimentPlan(Kind.NUMERIC, "", "", arm="numeric")
 
-    async def _approved(self, change: CodeChange) -> bool:
-        """Nothing the catalogue or the model wrote runs before the person approves it (or chose
-        --yes / --approve all). An edited diff replaces the change; a rejection is remembered."""
-        number = len(self.experiments) + 1
-        proposal = ev.Proposal(proposal_kind="experiment", title=f"experiment {number}: {change.title}",
-                               diff=change.diff, rationale=change.rationale, files=sorted(change.files))
-        decision = await self.engine.propose(proposal, auto=True if self.options.approve == "all" else None)
-        if decision.approved and decision.edited_diff is not None:
-            edited = self._edited(change, decision.edited_diff)
-            if edited is None:
-                return False
-            change.files, change.diff = edited, decision.edited_diff
-            change.title += " (edited by the person)"
-        if not decision.approved:
-            if change.recipe and change.recipe not in self.rstate.tried_recipes:
-                self.rstate.tried_recipes.append(change.recipe)
-            why = f": {decision.feedback}" if decision.feedback else ""
-            self.store.append_journal(journal.note(f"The person rejected the code change '{change.title}'{why}."))
-            if decision.feedback:
-                self.rstate.steer.append(decision.feedback)
-            self._save()
-        return decision.approved
-
-    def _edited(self, change: CodeChange, diff: str) -> dict[str, str] | None:
-        from aft_tui.engine.research.code_changes import read_text
-        from aft_tui.target.patches import apply_unified_diff
-
-        rel = str(self.host.info.rel_script)
-        try:
-            return {rel: apply_unified_diff(read_text(self.host.work_script), diff, rel)}
-        except ValueError as exc:
-            self.host.emit(ev.ErrorEvent(message=f"Your edited diff does not apply ({exc}); the change was not run."))
-            return None
+    async def _propose(self, arm: str, change: CodeChange) -> ExperimentPlan | None:
+        """Run the change now when approvals are automatic; else offer it and go on meanwhile."""
+        if self.approvals.auto:
+            return await self._code_plan(arm, change) if await self.approvals.approve_now(change) else None
+        self.approvals.offer(change, arm)
+        return None
 
     async def _code_plan(self, arm: str, change: CodeChange) -> ExperimentPlan:
         workspace = self.host.workspace
@@ -242,7 +227,7 @@ class ResearchLoop(Tuner):
         self.rebuild_space(change.knobs)
         params = self._within_space(self.rstate.best_params)
         return ExperimentPlan(Kind.CODE, arm, change.title, params=params, change=change, code_commit=sha,
-                              parent_commit=parent, arm=arm,
+                              parent_commit=parent, arm=arm, repairs=change.repairs,
                               rationale=f"code change ({arm}): {change.title}, with the best parameters so far")
 
     def _within_space(self, params: dict[str, Any]) -> dict[str, Any]:

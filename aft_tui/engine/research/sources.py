@@ -47,14 +47,42 @@ class CodeSources:
             arms.append("llm")
         return arms
 
-    async def next_change(self, arm: str) -> CodeChange | None:
+    async def next_change(self, arm: str, *, waiting: list[str] = (), skip: list[str] = ()) -> CodeChange | None:
+        """The arm's next idea; `skip`/`waiting`: recipes and titles already waiting for approval."""
         if arm == "catalogue":
-            change = await asyncio.to_thread(self._next_recipe)
-            if change is None:
+            change = await asyncio.to_thread(self._next_recipe, list(skip))
+            if change is None and not skip:
                 self._catalogue_empty_at = await asyncio.to_thread(self._code_state)
             return change
         if arm == "llm":
-            return await self._llm_change()
+            return await self._llm_change(_waiting_note(waiting))
+        return None
+
+    async def refresh(self, change: CodeChange) -> CodeChange | None:
+        """An approved change, as it applies to the code now: unchanged when nothing was kept since
+        it was written; a recipe applied again to the new code; a model's diff checked again."""
+        from aft_tui.engine.research.approvals import still_applies
+
+        if still_applies(self.loop, change):
+            return change
+        engine = self.engine
+        if change.recipe:
+            fresh = await asyncio.to_thread(self._next_recipe, [], change.recipe)
+            if fresh is not None:
+                fresh.title, fresh.repairs = change.title + " (applied again to the current code)", change.repairs
+                return fresh
+        else:
+            from aft_tui.target.patch_scope import check_patch
+
+            editable = self.loop.options.editable or [str(engine.info.rel_script)]
+            check = await asyncio.to_thread(check_patch, change.diff, engine.work_root, editable=editable,
+                                            read_only=self.loop.options.read_only, is_installed=self.is_installed)
+            if check.ok:
+                change.files, change.base = dict(check.files), ""
+                return change
+        engine.info_message(f"The approved change '{change.title}' no longer applies to the code (a change was kept "
+                            "since it was proposed); it was not run.")
+        self.loop.store.append_journal(journal.note(f"'{change.title}' no longer applied when its turn came."))
         return None
 
     def _code_state(self) -> str:
@@ -67,11 +95,12 @@ class CodeSources:
         return digest.hexdigest()
 
     # -- the offline catalogue --------------------------------------------------------------------
-    def _next_recipe(self) -> CodeChange | None:
+    def _next_recipe(self, skip: list[str], only: str | None = None) -> CodeChange | None:
         engine = self.engine
+        tried = [*self.loop.rstate.tried_recipes, *skip]
         return next_recipe(engine.work_script, str(engine.info.rel_script), engine.work_root,
-                           gpu=self.loop.options.gpu, tried=self.loop.rstate.tried_recipes,
-                           expose=self.expose, prefer=self.loop.rstate.steer)
+                           gpu=self.loop.options.gpu, tried=tried, expose=self.expose,
+                           prefer=self.loop.rstate.steer, only=only)
 
     def expose(self, script: Path, new_source: str, knobs: dict[str, Any]) -> tuple[str, list[str]]:
         """Lift a recipe's new constants into flags with the session's own refactor, so the
@@ -94,7 +123,8 @@ class CodeSources:
         return plan.new_source, [p.name for p in plan.lifted]
 
     # -- repairs ---------------------------------------------------------------------------------------
-    async def repair(self, change: CodeChange, reason: str, attempt: int) -> CodeChange | None:
+    async def repair(self, change: CodeChange, reason: str, attempt: int, *,
+                     waiting: list[str] = ()) -> CodeChange | None:
         """A crashed code change, repaired once more (at most twice in all): offline, the recipe
         without its new flags (bisecting the change into the edit and the exposure of its knobs);
         with a model, the model's fix of its own or the recipe's change, told how it crashed."""
@@ -106,7 +136,7 @@ class CodeSources:
             return None
         note = (f"The code change '{change.title}' crashed: {reason}. Its diff was:\n{change.diff[:6000]}\n"
                 "Propose a corrected version of that change (against the files as they are now).")
-        repaired = await self._llm_change(extra_steer=[note])
+        repaired = await self._llm_change([note, *_waiting_note(waiting)])
         if repaired is not None:
             repaired.title = f"repair {attempt} of '{change.title}': {repaired.title}"
         return repaired
@@ -172,6 +202,11 @@ class CodeSources:
             except (OSError, subprocess.TimeoutExpired):
                 self._installed[module] = False
         return self._installed[module]
+
+
+def _waiting_note(titles: list[str]) -> list[str]:
+    """Ideas already waiting for the person's approval: the model should not propose them again."""
+    return [f"Already proposed and waiting for approval (do not repeat): {'; '.join(titles)}."] if titles else []
 
 
 @contextlib.contextmanager
