@@ -88,6 +88,11 @@ class TrialRun:
         self._reports = 0
         self._last_step: int | None = None
 
+    @property
+    def pid(self) -> int | None:
+        """The script's process while it runs (for measuring it; None before the launch)."""
+        return self._process.pid if self._process is not None else None
+
     async def run(self) -> TrialOutcome:
         spec = self.spec
         spec.run_dir.mkdir(parents=True, exist_ok=True)

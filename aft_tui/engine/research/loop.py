@@ -22,6 +22,7 @@ from aft_tui.engine.research import journal
 from aft_tui.engine.research.approvals import ApprovalQueue
 from aft_tui.engine.research.code_changes import CodeChange
 from aft_tui.engine.research.experiment_plan import ExperimentPlan
+from aft_tui.engine.research.memory import PeakMemory
 from aft_tui.engine.research.options import ResearchOptions
 from aft_tui.engine.research.records import Experiment, Kind, Status
 from aft_tui.engine.research.sources import CodeSources
@@ -147,13 +148,19 @@ class ResearchLoop(Tuner):
             self._in_flight += 1
         number = trial.number + 1 if trial is not None else 1
         started = time.time()
+        memory = PeakMemory()
+        watching = asyncio.get_running_loop().create_task(
+            memory.follow(lambda: [runner.pid for runner in list(self.running.values())]))
         try:
             outcome, record, trial = await one_trial.run_trial(self, number, choice, gpus, trial)
         finally:
             self._in_flight -= 1
+            watching.cancel()
         if trial is not None:
             self._tell(trial, outcome, record)
         experiment = plan.experiment(len(self.experiments) + 1, record, choice.params, started)
+        if experiment.memory_gb is None:
+            experiment.memory_gb = memory.gb
         if not plan.description:
             experiment.description = f"{choice.source}: {fmt_params(choice.params)}"
         await conclude(self, plan, experiment, record)

@@ -48,6 +48,9 @@ def test_research_runs_unattended_and_keeps_every_experiment_reachable(project: 
     rows = (folder / "results.tsv").read_text().splitlines()
     assert rows[0].split("\t") == ["commit", "val_loss", "memory_gb", "status", "description"]
     assert len(rows) == 7 and all(r.split("\t")[3] in ("keep", "discard", "crash") for r in rows[1:])
+    # peak memory of each run, in GB (trial 1 is the smoke run that proved the refactor: not measured again)
+    memory = [float(r.split("\t")[2]) for r in rows[2:]]
+    assert all(0.02 < m < 8 for m in memory), memory
     journal = (folder / "journal.md").read_text()
     assert "# Research journal" in journal and journal.count("## Experiment") == 6
     branch = next(line.split()[-1] for line in _git(project, "branch", "--list", "aft*").stdout.splitlines())
