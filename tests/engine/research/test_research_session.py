@@ -35,8 +35,9 @@ def project(tmp_path: Path) -> Path:
 
 def test_research_runs_unattended_and_keeps_every_experiment_reachable(project: Path):
     before = tree_fingerprint(project)
+    notes = project.parent / "notes.jsonl"
     done = aft(project, "research", "train.py", "--experiments", "6", "--yes", "--seed", "1",
-               "--metric", "val_loss", timeout=400)
+               "--metric", "val_loss", "--notify", f"cat >> {notes}; echo >> {notes}", timeout=400)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     folder = _folder(project)
     experiments = _experiments(project)
@@ -67,6 +68,19 @@ def test_research_runs_unattended_and_keeps_every_experiment_reachable(project: 
         if e["kind"] == "code" and e["status"] == "keep":
             assert not e["revert_commit"]
     assert (folder / "report.md").exists() and (folder / "progress.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    events = [json.loads(line) for line in notes.read_text().splitlines() if line.strip()]
+    assert events[-1]["event"] == "end" and events[-1]["experiments"] == 6
+    assert ("new_best" in {e["event"] for e in events}) == any(e["kind"] != "baseline" and e["status"] == "keep"
+                                                                 for e in experiments)
+    report = aft(project, "research", "report")
+    assert report.returncode == 0, report.stderr
+    assert "report.md" in report.stdout and "val_loss" in report.stdout
+    final = aft(project, "research", "finalize")
+    kept_code = [e for e in experiments if e["kind"] == "code" and e["status"] == "keep"]
+    assert final.returncode == 0, final.stdout + final.stderr
+    state = json.loads((folder / "state.json").read_text())
+    commits = _git(project, "rev-list", f"{state['origin_commit']}..{branch}-final").stdout.split()
+    assert len(commits) == 1 + len(kept_code)  # AFT's set-up (the metric report), then each kept change
     assert tree_fingerprint(project) == before  # the person's working copy and branch are untouched
 
 
