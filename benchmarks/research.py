@@ -9,9 +9,9 @@ git project (one copy per mode, so neither sees the other's `.aft/` state):
 
 The two modes of one script run side by side (two processes at once, each trial with
 OMP_NUM_THREADS=1), so both see the same machine load. A script whose settings are not all flags
-yet is tuned with `aft pipeline` instead of `aft tune` (the same refactor research starts with,
-then numeric tuning; `--numeric` chooses), so the numeric side is not handicapped by having
-nothing to tune.
+yet (a literal, a constant, a config-file key) is tuned with `aft pipeline` instead of `aft tune`
+(the same refactor research starts with, then numeric tuning; `--numeric` chooses), so the
+numeric side is not handicapped by having nothing to tune.
 
     python -m benchmarks.research [--only NAME ...] [--budget 240] [--repeats 1] [--out FILE.json]
                                   [--work DIR] [--corpus PREPARED --spec SPEC_DIR] [--python PY]
@@ -51,7 +51,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from benchmarks.corpus import OFFLINE, Proc, Spec, choose_command, escape, fmt, fresh_copy, run, spec_names
+from benchmarks.corpus import OFFLINE, Proc, Spec, _commit, escape, fmt, fresh_copy, run, spec_names
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ROOT / "cookbook" / "targets"
@@ -323,15 +323,21 @@ def commands(target: Target, numeric: str, budget: float, python: str,
     return {"research": research + tail, numeric: tune + tail}
 
 
+def numeric_via(params: list[dict[str, Any]]) -> str:
+    """tune when every tunable parameter the script has is already a command-line flag; else
+    pipeline, whose refactor exposes the rest first (research starts with the same refactor).
+    A config-file key counts as not exposed: `aft tune` needs flags."""
+    tunable = [p for p in params if (p.get("extra") or {}).get("tunable", True)]
+    return "tune" if tunable and all(p.get("flag") for p in tunable) else "pipeline"
+
+
 def numeric_command(target: Target, project: Path, python: str, env: dict[str, str], log: Path) -> str:
-    """pipeline when a tunable parameter of the script has no flag yet (research refactors those
-    first too), else tune."""
     argv = [python, "-m", "aft_tui", "inspect", os.path.relpath(target.script, target.cwd), "--json"]
     proc = run(argv + (["--", *target.args] if target.args else []), project / target.cwd, env, 300, log)
     try:
-        return choose_command(json.loads(proc.stdout).get("params") or [])
+        return numeric_via(json.loads(proc.stdout).get("params") or [])
     except (ValueError, AttributeError):
-        return "tune"
+        return "pipeline"
 
 
 def run_pair(target: Target, folder: Path, repeat: int, budget: float, python: str, numeric: str,
@@ -435,14 +441,6 @@ def say(text: str) -> None:
     print(f"[research] {text}", file=sys.stderr, flush=True)
 
 
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              timeout=30).stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
@@ -500,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--python", default=sys.executable, help="interpreter that runs aft and the trials")
     p.add_argument("--experiment-time", help="passed to aft research (default: each experiment runs to its end)")
     p.add_argument("--numeric", choices=("auto", "tune", "pipeline"), default="auto",
-                   help="the numeric mode: auto is pipeline when a tunable parameter has no flag yet, else tune")
+                   help="the numeric mode: auto is tune when every tunable parameter is a flag already, else pipeline")
     args = p.parse_args(argv)
     if args.budget <= 0 or args.repeats < 1:
         p.error("--budget must be positive and --repeats at least 1")

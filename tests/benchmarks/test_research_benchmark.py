@@ -23,6 +23,7 @@ from benchmarks.research import (
     main,
     majority,
     make_copy,
+    numeric_via,
     read_experiments,
     read_runs,
     render_markdown,
@@ -182,6 +183,18 @@ def test_both_modes_get_the_same_budget_objective_and_script_arguments():
     for argv in (research, tune):
         assert argv[argv.index("--metric") + 1] == "Val" and argv[argv.index("--direction") + 1] == "max"
         assert "--yes" in argv and argv[-3:] == ["--", "--epochs", "100"]
+
+
+def _param(name, flag=None, source="argparse", tunable=True):
+    return {"name": name, "source": source, "flag": flag, "extra": {"tunable": tunable}}
+
+
+def test_the_numeric_side_is_tune_only_when_every_tunable_parameter_is_a_flag():
+    assert numeric_via([_param("lr", "--lr"), _param("seed", None, "constant", tunable=False)]) == "tune"
+    assert numeric_via([_param("lr", "--lr"), _param("dropout", None, "kwarg")]) == "pipeline"
+    # aft tune refuses a script whose settings live only in a config file: the refactor gives it --config
+    assert numeric_via([_param("training.learning_rate", None, "config_file")]) == "pipeline"
+    assert numeric_via([]) == "pipeline"
 
 
 def test_a_bundled_copy_is_a_fresh_project_with_its_edits_committed(tmp_path: Path):
