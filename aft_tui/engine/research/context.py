@@ -43,6 +43,7 @@ class ResearchRun(Protocol):
     direction: str | None
     pending_confirm: Experiment | None
     pending_repair: Any
+    cut_short: bool
     commit_lock: asyncio.Lock
 
     def record_experiment(self, experiment: Experiment) -> None: ...

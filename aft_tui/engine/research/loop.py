@@ -53,6 +53,8 @@ class ResearchLoop(Tuner):
         self.sources = CodeSources(self)
         self.approvals = ApprovalQueue(self)
         self.pending_confirm: Experiment | None = None
+        self.cut_short = False  # the running experiment's limit is the session's end, not its own
+        self.current_kind: Kind | None = None
         self.pending_repair: tuple[CodeChange, str, int] | None = None  # a crashed change, its reason, the next attempt
         self.resume_event = asyncio.Event()
         self.resume_event.set()
@@ -121,16 +123,33 @@ class ResearchLoop(Tuner):
         if budget is not None and time.time() - self.started >= budget:
             self.end_reason = "time budget reached"
             return True
+        if budget is not None and budget - (time.time() - self.started) < 0.5 * self._typical_duration():
+            # An experiment cut short by the session's end measures nothing: none is started.
+            self.end_reason = "time budget reached (too little left for another experiment)"
+            return True
         return False
+
+    def _typical_duration(self) -> float:
+        durations = sorted(e.duration for e in self.experiments if isinstance(e.duration, (int, float)))
+        return durations[len(durations) // 2] if durations else 0.0
 
     def trial_timeout(self) -> float | None:
         """The experiment's limit: its time budget (plus time to evaluate when the script stops
-        itself), never past the session's budget."""
+        itself), never past the session's budget (then the experiment is marked cut short)."""
         timeout = self.options.hard_limit() or self.settings.timeout
+        self.cut_short = False
         if self.settings.budget is not None:
             left = max(1.0, self.settings.budget - (time.time() - self.started))
+            self.cut_short = not timeout or left < timeout
             timeout = min(timeout, left) if timeout else left
         return timeout
+
+    def prune_check(self, trial: Any):  # type: ignore[no-untyped-def]
+        """Only numeric experiments are pruned: a code change alters the learning curve itself
+        (a warmup starts slower), and baselines and confirmations are measurements to finish."""
+        if self.current_kind is not Kind.NUMERIC:
+            return None
+        return super().prune_check(trial)
 
     async def _step(self, gpus: list[int] | None, n_trials: int) -> bool:
         while not self.resume_event.is_set():
@@ -145,6 +164,7 @@ class ResearchLoop(Tuner):
                 self.study.enqueue_trial(plan.params, user_attrs={"aft_source": plan.source,
                                                                   "aft_rationale": plan.rationale})
             trial, choice = await self._ask()
+            self.current_kind = plan.kind
             self._in_flight += 1
         number = trial.number + 1 if trial is not None else 1
         started = time.time()

@@ -47,6 +47,9 @@ async def conclude(loop: ResearchRun, plan: ExperimentPlan, e: Experiment, recor
     if e.status == Status.CRASH.value or e.value is None:
         await _crashed(loop, plan, e, record)
         return
+    if e.stopped_at_limit and loop.cut_short:
+        await _cut_short(loop, plan, e)
+        return
     rs.crash_streak = 0
     direction = loop.direction or "max"
     noise = rs.noise or 0.0
@@ -129,6 +132,20 @@ async def _crashed(loop: ResearchRun, plan: ExperimentPlan, e: Experiment, recor
         if rs.crash_streak >= STOP_STREAK:
             loop.stop_for(f"{rs.crash_streak} experiments in a row crashed (the last: {reason}); research stopped so "
                           "that the rest of the budget is not spent the same way. Fix the cause and resume.")
+    loop.record_experiment(e)
+
+
+async def _cut_short(loop: ResearchRun, plan: ExperimentPlan, e: Experiment) -> None:
+    """Stopped by the session's end, not by its own limit: a partial run says nothing about the
+    change, so it is discarded unjudged (a code change is taken back; its recipe may come again)."""
+    e.status = Status.DISCARD.value
+    e.reason = f"cut short by the end of the session's time budget ({e.value:.6g} at that point); not judged"
+    if plan.kind == Kind.CODE:
+        await _revert(loop, e, e.reason)
+    target = plan.confirms if plan.kind == Kind.CONFIRM else None
+    if target is not None and target.kind == Kind.CODE.value:
+        target.reason = f"its confirming run #{e.number} was cut short by the session's end"
+        await _revert(loop, target, target.reason)
     loop.record_experiment(e)
 
 
