@@ -29,7 +29,7 @@ def cmd_research(args: argparse.Namespace) -> int:
         flags["yes"] = True
     if options.hours:
         flags["budget"] = options.hours * 3600
-    if args.model and "strategy" not in flags:
+    if args.model and "strategy" not in flags and not args.resume:
         flags["strategy"] = "hybrid"  # the optimizer proposes, the model overrides some proposals
     args.yes = flags.get("yes")
     from aft_tui.engine.open import open_session

@@ -100,3 +100,24 @@ def test_a_crashing_change_goes_to_repair_at_most_twice_told_how_it_crashed(tmp_
     assert "ZeroDivisionError" in prompts[1] and "crashed" in prompts[1]  # the model is told how it crashed
     assert "undefined_scale" in prompts[2]
     assert all(e["revert_commit"] for e in code[:2]) and not code[2]["revert_commit"]
+
+
+def test_after_a_restart_the_model_reads_the_journal_so_it_neither_repeats_nor_forgets(tmp_path: Path, server):
+    # The script's defaults are already its best values, so numeric experiments stop paying off
+    # and the bandit turns to the model after the restart.
+    flat = SCRIPT.replace("default=0.05", "default=0.2").replace("1.0 / (epoch + 2)", "0.1")
+    project = script_project(tmp_path, flat)
+    server.script(text(_answer("halve the scale", GOOD)))
+    first = aft(project, "research", "train.py", "--model", MODEL, "--api-base", server.url, "--strategy", "tpe",
+                "--experiments", "5", "--yes", "--seed", "3", "--metric", "val_loss", timeout=300)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    folder = next((project / "outputs" / "research").iterdir())
+    assert any(e["description"] == "halve the scale" for e in json.loads((folder / "experiments.json").read_text()))
+    asked = len(server.requests)
+    server.script(*(text("No experiment: the journal shows the scale was already halved.") for _ in range(3)))
+    again = aft(project, "research", "--resume", folder.name, "--model", MODEL, "--api-base", server.url,
+                "--experiments", "12", "--yes", timeout=300)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    later = [json.dumps(r["body"]) for r in server.requests[asked:]]
+    assert later, "the restarted session asked the model nothing"
+    assert "halve the scale" in later[0] and "Restarted after 5 experiment(s)" in later[0]

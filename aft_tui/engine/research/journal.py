@@ -40,12 +40,16 @@ def note(text: str) -> str:
     return f"> {time.strftime('%H:%M', time.localtime())} {text}"
 
 
-def summary_for_model(experiments: list[Experiment], metric: str, limit: int = 40) -> str:
-    """The compact journal the LLM is given: every code idea ever tried (so none is repeated) and
-    the latest experiments in full."""
+JOURNAL_TAIL = 12_000
+"""Characters of journal.md the model reads back: its latest entries and notes."""
+
+
+def for_model(experiments: list[Experiment], metric: str, journal_text: str) -> str:
+    """What the model reads before proposing a change: every idea tried and every failure (so
+    nothing is repeated, even after a restart), then the journal itself, its latest part in full
+    (steering notes, refusals and rejections are only there)."""
     ideas = [f"- #{e.number} {e.description}: {e.status}" + (f" ({e.reason})" if e.reason else "")
              for e in experiments if e.kind == "code"]
-    recent = [entry(e, metric) for e in experiments[-limit:]]
     failures = [f"- #{e.number} {fmt_params(e.params)}: {e.reason}" for e in experiments
                 if e.status == "crash" and e.kind != "code"]
     parts = []
@@ -53,6 +57,7 @@ def summary_for_model(experiments: list[Experiment], metric: str, limit: int = 4
         parts.append("Code changes tried so far:\n" + "\n".join(ideas))
     if failures:  # out-of-memory and other failure regions: not to be proposed again
         parts.append("Parameter values that failed (avoid them):\n" + "\n".join(failures[-20:]))
-    if recent:
-        parts.append("Latest experiments:\n\n" + "\n\n".join(recent))
+    text = journal_text if len(journal_text) <= JOURNAL_TAIL else "...\n" + journal_text[-JOURNAL_TAIL:]
+    if text.strip():
+        parts.append("The research journal:\n\n" + text.strip())
     return "\n\n".join(parts)

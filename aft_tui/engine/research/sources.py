@@ -172,7 +172,7 @@ class CodeSources:
         request = CodeExperimentRequest(
             script=str(engine.info.rel_script), files=files, read_only=list(loop.options.read_only),
             metric=loop.metric or "", direction=loop.direction or "max",
-            journal=journal.summary_for_model(loop.experiments, loop.metric or "value"),
+            journal=journal.for_model(loop.experiments, loop.metric or "value", loop.store.journal()),
             steer=[*loop.rstate.steer, *(extra_steer or [])], experiment_time=loop.options.experiment_time)
         answer = await llm_code_experiment(engine.brain, request, engine.work_root, editable,
                                            loop.options.read_only, self.is_installed)
