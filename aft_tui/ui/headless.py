@@ -135,6 +135,34 @@ class HeadlessView:
             self._progress.stop()
             self._progress = None
 
+    def hold_progress(self) -> None:
+        """Take the progress bar off the screen while a question waits for an answer (it would
+        redraw over the question); the next progress event brings it back."""
+        self.close()
+
+
+async def _read_line(prompt: str) -> str:
+    """input() in a daemon thread: a question still open when the session ends does not keep
+    the process alive (a pool thread would be waited for at exit)."""
+    import asyncio
+    import threading
+
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[str] = loop.create_future()
+
+    def read() -> None:
+        try:
+            line = input(prompt)
+        except (EOFError, OSError):
+            line = ""
+        try:
+            loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(line))
+        except RuntimeError:  # the session ended while the question was open
+            pass
+
+    threading.Thread(target=read, name="aft-approval", daemon=True).start()
+    return await answer
+
 
 def print_summary(console: Any, summary: dict[str, Any]) -> None:
     best = summary.get("best")
@@ -164,6 +192,7 @@ class HeadlessApprover:
         self.engine = engine
         self.view = view
         self._tasks: list[Any] = []
+        self._asking: Any = None  # one question on the terminal at a time (research proposes ahead)
 
     def __call__(self, event: ev.Event) -> None:
         if isinstance(event, ev.Proposal):
@@ -181,7 +210,14 @@ class HeadlessApprover:
             self.engine.decide(proposal.proposal_id, False,
                                "no terminal to ask for approval; rerun with --yes or use `aft chat`")
             return
-        answer = await asyncio.to_thread(input, "Apply this change? [y]es / [n]o / type a reason to reject: ")
+        if self._asking is None:
+            self._asking = asyncio.Lock()
+        async with self._asking:
+            if proposal.proposal_id not in self.engine.pending_proposals:
+                return  # decided elsewhere while an earlier question was open
+            self.view.hold_progress()
+            answer = await _read_line(f"Apply {proposal.proposal_id} ({proposal.title[:60]})? "
+                                      "[y]es / [n]o / type a reason to reject: ")
         answer = answer.strip()
         if proposal.proposal_id not in self.engine.pending_proposals:
             return
