@@ -31,6 +31,11 @@ def torch_project(tmp_path: Path) -> Path:
     return project
 
 
+def _state(project: Path) -> dict:
+    found = list((project / "outputs" / "research").glob("*/state.json"))
+    return json.loads(found[0].read_text()) if found else {}
+
+
 def _experiments(project: Path) -> list[dict]:
     folders = list((project / "outputs" / "research").glob("*/experiments.json"))
     return json.loads(folders[0].read_text()) if folders else []
@@ -56,6 +61,13 @@ async def test_code_experiments_wait_for_approval_while_numeric_ones_run(torch_p
                            what="an experiment finishing while the code change waits")
             app.submit("try label smoothing next")
             await pilot.press("a")
+            app.submit("/research pause")
+            await wait_for(pilot, lambda: _state(torch_project).get("paused") is True, what="the pause")
+            paused_at = len(_experiments(torch_project))
+            await wait_for(pilot, lambda: engine.trials_in_flight() == 0, timeout=60, what="the running experiment")
+            await pilot.pause(3.0)  # paused: no new experiment starts
+            assert len(_experiments(torch_project)) <= paused_at + 1 and engine.trials_in_flight() == 0
+            app.submit("/research resume")
             await wait_for(pilot, lambda: any(e["kind"] == "code" for e in _experiments(torch_project)),
                            timeout=120, what="the approved code experiment")
             await wait_for(pilot, lambda: len(_experiments(torch_project)) >= 7, timeout=180, what="the session end")
@@ -64,5 +76,5 @@ async def test_code_experiments_wait_for_approval_while_numeric_ones_run(torch_p
     experiments = _experiments(torch_project)
     first_code = next(i for i, e in enumerate(experiments) if e["kind"] == "code")
     assert first_code > waiting_since  # it ran after numeric experiments that went on while it waited
-    state = json.loads(next((torch_project / "outputs" / "research").glob("*/state.json")).read_text())
-    assert state["steer"] == ["try label smoothing next"]
+    assert _state(torch_project)["steer"] == ["try label smoothing next"]
+    assert _state(torch_project)["paused"] is False
