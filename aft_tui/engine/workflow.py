@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import shlex
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from aft_tui.engine import events as ev
 from aft_tui.engine.trial import TrialOutcome, TrialRun
 from aft_tui.errors import UserError
 from aft_tui.target.patches import apply_unified_diff
+from aft_tui.target.source_text import temporarily
 
 MAX_REPAIRS = 3
 
@@ -40,20 +40,6 @@ class SmokeResult:
         """It ran to the end with the person's arguments and fixed values and no --smoke extras:
         exactly the run trial 1 would be."""
         return self.ok and not self.extras and self.outcome.status == "ok"
-
-
-@contextmanager
-def _temporarily(path: Path, text: str) -> Iterator[None]:
-    """Put `text` in the worktree file for a check, then restore what was there (byte for byte;
-    the text is written in the encoding its coding line names, as Python will read it)."""
-    from aft_tui.target.source_text import encode_source
-
-    original = path.read_bytes()
-    path.write_bytes(encode_source(text))
-    try:
-        yield
-    finally:
-        path.write_bytes(original)
 
 
 class Workflow:
@@ -177,7 +163,7 @@ class Workflow:
                 return False
             engine.info_message("Applying your edited version; the static proof covers AFT's own changes only, "
                                 "so the smoke run is its check.")
-        with _temporarily(engine.work_script, new_source):
+        with temporarily(engine.work_script, new_source):
             smoke = await self.smoke()
         if smoke.ok:
             message = _commit_message(kind, plan, smoke.summary, failure)
@@ -258,13 +244,13 @@ class Workflow:
         while len(candidates) > 1:
             half = candidates[: len(candidates) // 2]
             plan = await asyncio.to_thread(self._plan, discovery, [n for n in chosen if n not in half])
-            with _temporarily(self.engine.work_script, plan.new_source):
+            with temporarily(self.engine.work_script, plan.new_source):
                 result = await self.smoke(label="bisect")
             candidates = half if result.ok else candidates[len(candidates) // 2:]
         if not candidates:
             return None
         plan = await asyncio.to_thread(self._plan, discovery, [n for n in chosen if n != candidates[0]])
-        with _temporarily(self.engine.work_script, plan.new_source):
+        with temporarily(self.engine.work_script, plan.new_source):
             result = await self.smoke(label="bisect")
         return candidates[0] if result.ok else None
 
@@ -296,7 +282,7 @@ class Workflow:
         if blob is None:
             return False
         parent = decode_source(blob, engine.info.rel_script.name)
-        with _temporarily(engine.work_script, parent):
+        with temporarily(engine.work_script, parent):
             discovery = await asyncio.to_thread(self.inspect)
         engine.workspace.commit("repair: restore the script before AFT's refactor",
                                 {str(engine.info.rel_script): blob})

@@ -12,9 +12,11 @@ This module imports nothing heavy: target resolution reads scripts before any pa
 from __future__ import annotations
 
 import ast
+import contextlib
 import io
 import tokenize
 from pathlib import Path
+from typing import Iterator
 
 from aft_tui.errors import UserError
 
@@ -89,3 +91,15 @@ def _undecodable(name: str, encoding: str, data: bytes, start: int) -> str:
                 "as UTF-8, or add one such as `# -*- coding: latin-1 -*-` as its first line, and try again.")
     return (f"{name} is not valid {encoding} text (line {line}), the encoding its coding line names; fix the "
             "coding line or save the file in that encoding, and try again.")
+
+
+@contextlib.contextmanager
+def temporarily(path: Path, text: str) -> Iterator[None]:
+    """Put `text` in a (worktree) file for a check, then restore what was there byte for byte;
+    the text is written in the encoding its coding line names, as Python will read it."""
+    original = path.read_bytes()
+    path.write_bytes(encode_source(text))
+    try:
+        yield
+    finally:
+        path.write_bytes(original)

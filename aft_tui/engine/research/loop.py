@@ -111,10 +111,7 @@ class ResearchLoop(Tuner):
         return summary
 
     def _should_stop(self, n_trials: int) -> bool:
-        if self.stop_sentence:
-            return True
-        if self.cancelled or self.host.stop_requested:
-            self.end_reason = "cancelled"
+        if self._stopped():
             return True
         if len(self.experiments) >= n_trials:
             self.end_reason = f"{n_trials} experiments run"

@@ -9,14 +9,13 @@ Both are prepared against the script as it is now in the session's worktree and 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import subprocess
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from aft_tui.engine.research import journal
 from aft_tui.engine.research.code_changes import CodeChange, next_recipe, read_text
-from aft_tui.target.source_text import encode_source
+from aft_tui.target.source_text import temporarily
 
 from aft_tui.engine.research.context import ResearchRun
 
@@ -108,7 +107,7 @@ class CodeSources:
         from aft_tui.target.refactor import plan_refactor
 
         wanted = {name.lower() for name in knobs}
-        with _temporarily(script, new_source):
+        with temporarily(script, new_source):
             discovery = self.engine.discover()
             names = [p.name for p in discovery.params
                      if not p.flag and (p.name.lower() in wanted or str(p.extra.get("constant") or "").lower() in wanted)]
@@ -207,13 +206,3 @@ class CodeSources:
 def _waiting_note(titles: list[str]) -> list[str]:
     """Ideas already waiting for the person's approval: the model should not propose them again."""
     return [f"Already proposed and waiting for approval (do not repeat): {'; '.join(titles)}."] if titles else []
-
-
-@contextlib.contextmanager
-def _temporarily(path: Path, text: str) -> Iterator[None]:
-    original = path.read_bytes()
-    path.write_bytes(encode_source(text))
-    try:
-        yield
-    finally:
-        path.write_bytes(original)

@@ -127,11 +127,17 @@ class Tuner:
         summary.write_metadata(self, result)
         return result
 
-    def _should_stop(self, n_trials: int) -> bool:
+    def _stopped(self) -> bool:
+        """Stopped by failures (fail-fast) or by the person (Ctrl-C, /stop)."""
         if self.stop_sentence:
             return True
         if self.cancelled or self.host.stop_requested:
             self.end_reason = "cancelled"
+            return True
+        return False
+
+    def _should_stop(self, n_trials: int) -> bool:
+        if self._stopped():
             return True
         if self.finished_count() + self._in_flight >= n_trials:
             return True
