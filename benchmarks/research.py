@@ -288,6 +288,7 @@ class Pair:
     research: ModeResult
     tune: ModeResult
     winner: str = ""
+    commit: str = ""     # the AFT code the pair ran (it is read when the pair starts)
 
 
 @dataclass
@@ -343,6 +344,7 @@ def numeric_command(target: Target, project: Path, python: str, env: dict[str, s
 def run_pair(target: Target, folder: Path, repeat: int, budget: float, python: str, numeric: str,
              experiment_time: str | None) -> Pair:
     folder.mkdir(parents=True, exist_ok=True)
+    commit = _commit()
     env = target_env(target)
     projects = {"research": make_copy(target, folder / "research"), "numeric": make_copy(target, folder / "numeric")}
     if numeric == "auto":
@@ -358,7 +360,7 @@ def run_pair(target: Target, folder: Path, repeat: int, budget: float, python: s
     collect_research(projects["research"], target.direction, research)
     tune = _mode_result(numeric, procs[numeric])
     collect_tune(projects["numeric"], target.direction, tune, python, env)
-    return Pair(repeat, research, tune, winner(research.best, tune.best, target.direction))
+    return Pair(repeat, research, tune, winner(research.best, tune.best, target.direction), commit)
 
 
 def _mode_result(mode: str, proc: Proc) -> ModeResult:
@@ -387,7 +389,7 @@ def _err(r: ModeResult) -> str:
 
 def render_table(results: list[ScriptResult]) -> str:
     """One row per pair: each mode's best, its trials, research's code changes, the winner."""
-    lines = ["| script | metric | pair | research best (incumbent) | experiments (baseline, numeric, code, confirm) "
+    lines = ["| script | metric | pair (AFT commit) | research best (incumbent) | experiments (baseline, numeric, code, confirm) "
              "| code changes tried | kept | numeric via | numeric best | trials | winner |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in results:
@@ -397,7 +399,7 @@ def render_table(results: list[ScriptResult]) -> str:
         for p in s.pairs:
             r, t = p.research, p.tune
             lines.append(
-                f"| {s.name} | {s.direction} `{escape(s.metric)}` | {p.repeat} | {fmt(r.best)} ({fmt(r.incumbent)}){_err(r)} "
+                f"| {s.name} | {s.direction} `{escape(s.metric)}` | {p.repeat}{f' ({escape(p.commit)})' if p.commit else ''} | {fmt(r.best)} ({fmt(r.incumbent)}){_err(r)} "
                 f"| {_kinds(r)} | {_names(r.code_tried)} | {_names(r.kept_code)} | {t.mode} | {fmt(t.best)}{_err(t)} "
                 f"| {t.trials} | {p.winner} |")
     if any(len(s.pairs) > 1 for s in results):

@@ -134,11 +134,13 @@ def _pair(repeat: int, research: float | None, tune: float | None, direction: st
 
 
 def test_the_table_has_a_row_per_pair_with_both_bests_and_the_winner():
-    result = ScriptResult("mlp", "bundled", "val_acc", "max", [], pairs=[_pair(1, 0.95, 0.93)])
+    pair = _pair(1, 0.95, 0.93)
+    pair.commit = "abc1234"
+    result = ScriptResult("mlp", "bundled", "val_acc", "max", [], pairs=[pair])
     table = render_table([result])
     row = next(line for line in table.splitlines() if line.startswith("| mlp |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells == ["mlp", "max `val_acc`", "1", "0.95 (0.95)", "6 (3 b, 1 n, 2 c, 0 conf)", "`adamw`, `grad_clip`",
+    assert cells == ["mlp", "max `val_acc`", "1 (abc1234)", "0.95 (0.95)", "6 (3 b, 1 n, 2 c, 0 conf)", "`adamw`, `grad_clip`",
                      "`adamw`", "tune", "0.93", "9", "research"]
     assert "majority" not in table  # one pair per script: no majority table
 
