@@ -37,9 +37,6 @@ def cmd_research(args: argparse.Namespace) -> int:
     engine = open_session(args.target, flags, resume=args.resume, project=args.project,
                           no_target="aft research needs a target script, e.g. `aft research train.py`, or --resume SESSION.")
     _check_files(engine, options)
-    from aft_tui.runs import slots
-
-    options.gpu = bool(slots.gpu_ids())
     view = HeadlessView(show_logs=args.logs)
     engine.subscribe(view)
     from aft_tui.tracking.mlflow_mirror import attach

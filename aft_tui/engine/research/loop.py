@@ -322,7 +322,9 @@ class ResearchLoop(Tuner):
     def _opening(self) -> str:
         hours = f"for {self.options.hours:g} h" if self.options.hours else "until stopped"
         per = (f", {self.options.experiment_time:g} s per experiment" if self.options.experiment_time else "")
-        kinds = "numeric and code experiments" if self.sources.any_code_source() else "numeric experiments"
+        kinds = ("numeric and code experiments" if self.sources.any_code_source() else
+                 "numeric experiments only (no recipe of AFT's catalogue applies to this script and no model is "
+                 "configured; --model adds code experiments written by an LLM)")
         return f"Research mode {hours}{per}: {kinds}; results in {self.store.folder}."
 
     def _best_sentence(self) -> str:

@@ -42,6 +42,9 @@ async def run_research(engine: ResearchHost, options: ResearchOptions) -> dict[s
         notes["research_budget_check"] = options.budget_check
         stage = _advance(engine, "research")
     options.budget_check = bool(notes.get("research_budget_check"))
+    from aft_tui.runs import slots
+
+    options.gpu = bool(slots.gpu_ids())  # GPU-only recipes (bf16 autocast, compile) only where they can help
     options.origin_commit = await asyncio.to_thread(lambda: engine.workspace.snapshot)
     from aft_tui.engine.research.loop import ResearchLoop
 

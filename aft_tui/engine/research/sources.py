@@ -33,7 +33,16 @@ class CodeSources:
 
     # -- arms --------------------------------------------------------------------------------
     def any_code_source(self) -> bool:
-        return True
+        """Whether code experiments can come at all: a model is configured, or a recipe applies now."""
+        if self.has_llm():
+            return True
+        from aft_tui.target.recipes.catalogue import applicable
+
+        try:
+            source = read_text(self.engine.work_script)
+        except OSError:
+            return False
+        return bool(applicable(source, gpu=self.loop.options.gpu, tried=self.loop.rstate.tried_recipes))
 
     def has_llm(self) -> bool:
         return callable(getattr(self.engine.brain, "code_experiment", None))
