@@ -27,6 +27,15 @@ def noise_of(values: Sequence[float]) -> float:
     return statistics.stdev(finite)
 
 
+def noise_at(noise: float, baseline_mean: float | None, best: float | None) -> float:
+    """The noise carried from the baseline's level to the best's: a loss that fell a hundredfold
+    also wobbles about a hundredfold less, so the baseline's absolute spread would hide every real
+    gain down there. It only ever shrinks (an accuracy that rose is not noisier for it)."""
+    if not noise or baseline_mean is None or best is None or baseline_mean == 0 or best * baseline_mean <= 0:
+        return noise
+    return min(noise, noise * abs(best) / abs(baseline_mean))
+
+
 def gain(value: float, best: float, direction: str) -> float:
     """How much better `value` is than `best` (negative when worse)."""
     return (value - best) if direction == "max" else (best - value)

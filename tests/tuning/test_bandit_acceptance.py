@@ -67,3 +67,25 @@ def test_every_arm_is_tried_once_before_the_posteriors_decide():
     assert bandit.choose(["numeric", "catalogue", "llm"]) == "catalogue"
     bandit.update("catalogue", False)
     assert bandit.choose(["numeric", "catalogue", "llm"]) == "llm"
+
+
+def test_an_arm_that_stopped_paying_off_loses_its_lead_to_one_that_pays_now():
+    bandit = Bandit(seed=11)
+    for _ in range(12):  # the optimizer paid off early ...
+        bandit.update("numeric", True)
+    for _ in range(8):  # ... then hit a plateau
+        bandit.update("numeric", False)
+    bandit.update("catalogue", True)
+    picks = [bandit.choose(["numeric", "catalogue"]) for _ in range(200)]
+    assert picks.count("catalogue") > 150
+    restored = Bandit.from_dict(bandit.to_dict())
+    assert restored.arms["numeric"].recent == [0] * 8 and restored.arms["numeric"].kept == 12
+
+
+def test_the_noise_shrinks_with_a_loss_that_fell_far_below_the_baseline():
+    from aft_tui.tuning.acceptance import noise_at
+
+    assert noise_at(0.01, 1.0, 0.01) == pytest.approx(0.0001)  # a hundredfold lower loss
+    assert noise_at(0.01, 0.5, 0.9) == 0.01  # a higher accuracy keeps the baseline's spread
+    assert noise_at(0.01, -2.0, 1.0) == 0.01 and noise_at(0.0, 1.0, 0.5) == 0.0
+    assert judge_change([0.008], 0.01, "min", noise_at(0.01, 1.0, 0.01)).decision == "keep"

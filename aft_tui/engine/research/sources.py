@@ -18,6 +18,7 @@ from aft_tui.engine.research.code_changes import CodeChange, next_recipe, read_t
 from aft_tui.target.source_text import temporarily
 
 from aft_tui.engine.research.context import ResearchRun
+from aft_tui.engine.research.verdicts import blocked_recipes
 
 LLM_FAILURES_TOLERATED = 3
 """The LLM arm rests after this many answers in a row that could not be used."""
@@ -42,7 +43,7 @@ class CodeSources:
             source = read_text(self.engine.work_script)
         except OSError:
             return False
-        return bool(applicable(source, gpu=self.loop.options.gpu, tried=self.loop.rstate.tried_recipes))
+        return bool(applicable(source, gpu=self.loop.options.gpu, tried=blocked_recipes(self.loop)))
 
     def has_llm(self) -> bool:
         return callable(getattr(self.engine.brain, "code_experiment", None))
@@ -99,13 +100,13 @@ class CodeSources:
         import hashlib
 
         digest = hashlib.sha256(self.engine.work_script.read_bytes())
-        digest.update("\0".join(self.loop.rstate.tried_recipes).encode())
+        digest.update("\0".join(blocked_recipes(self.loop)).encode())
         return digest.hexdigest()
 
     # -- the offline catalogue --------------------------------------------------------------------
     def _next_recipe(self, skip: list[str], only: str | None = None) -> CodeChange | None:
         engine = self.engine
-        tried = [*self.loop.rstate.tried_recipes, *skip]
+        tried = [*blocked_recipes(self.loop), *skip]
         return next_recipe(engine.work_script, str(engine.info.rel_script), engine.work_root,
                            gpu=self.loop.options.gpu, tried=tried, expose=self.expose,
                            prefer=self.loop.rstate.steer, only=only)

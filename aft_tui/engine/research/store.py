@@ -35,6 +35,7 @@ class ResearchState:
     base_commit: str = ""            # the code research started from (after AFT's own set-up commits)
     origin_commit: str = ""          # the person's code, before anything AFT changed
     tried_recipes: list[str] = field(default_factory=list)
+    recipe_tries: dict[str, list[float | None]] = field(default_factory=dict)  # recipe -> best when it was tried
     steer: list[str] = field(default_factory=list)
     bandit: dict[str, Any] = field(default_factory=dict)
     crash_streak: int = 0

@@ -14,7 +14,7 @@ from typing import Any
 from aft_tui.engine import events as ev
 from aft_tui.engine.research.experiment_plan import ExperimentPlan
 from aft_tui.engine.research.records import Experiment, Kind, Status
-from aft_tui.tuning.acceptance import judge_change
+from aft_tui.tuning.acceptance import judge_change, noise_at
 
 from aft_tui.engine.research.context import ResearchRun
 
@@ -35,6 +35,12 @@ def _environmental(record: dict[str, Any]) -> bool:
     return isinstance(diagnosis, dict) and diagnosis.get("kind") in ENVIRONMENTAL
 
 
+def current_noise(loop: ResearchRun) -> float:
+    rs = loop.rstate
+    mean = sum(rs.baseline_values) / len(rs.baseline_values) if rs.baseline_values else None
+    return noise_at(rs.noise or 0.0, mean, rs.best_value)
+
+
 def arm_of(experiment: Experiment) -> str:
     return experiment.source if experiment.kind == Kind.CODE.value else "numeric"
 
@@ -52,7 +58,7 @@ async def conclude(loop: ResearchRun, plan: ExperimentPlan, e: Experiment, recor
         return
     rs.crash_streak = 0
     direction = loop.direction or "max"
-    noise = rs.noise or 0.0
+    noise = current_noise(loop)
     if plan.kind == Kind.CONFIRM and plan.confirms is not None:
         original = plan.confirms
         verdict = judge_change([original.value, e.value], rs.best_value, direction, noise)
@@ -64,6 +70,7 @@ async def conclude(loop: ResearchRun, plan: ExperimentPlan, e: Experiment, recor
         if original.kind == Kind.CODE.value:
             e.code_commit = ""
             if not kept:
+                mark_recipe(loop, original.recipe)
                 await _revert(loop, original, original.reason)
         loop.bandit.update(arm_of(original), kept)
         if kept:
@@ -114,6 +121,7 @@ async def _crashed(loop: ResearchRun, plan: ExperimentPlan, e: Experiment, recor
     target = plan.confirms if plan.kind == Kind.CONFIRM and plan.confirms is not None else None
     if target is not None and target.kind == Kind.CODE.value:
         target.reason = f"its confirming run #{e.number} failed: {reason}"
+        mark_recipe(loop, target.recipe)
         await _revert(loop, target, target.reason)
     if plan.kind == Kind.CODE:
         _mark_tried(loop, plan)
@@ -157,8 +165,38 @@ def _new_best(loop: ResearchRun, e: Experiment, value: float) -> None:
 
 
 def _mark_tried(loop: ResearchRun, plan: ExperimentPlan) -> None:
-    if plan.change is not None and plan.change.recipe and plan.change.recipe not in loop.rstate.tried_recipes:
-        loop.rstate.tried_recipes.append(plan.change.recipe)
+    if plan.change is not None:
+        mark_recipe(loop, plan.change.recipe)
+
+
+def mark_recipe(loop: ResearchRun, recipe: str) -> None:
+    """A recipe that did not pay off, with the best value it was measured against: it may come
+    back once the best has moved on (blocked_recipes)."""
+    if not recipe:
+        return
+    rs = loop.rstate
+    if recipe not in rs.tried_recipes:
+        rs.tried_recipes.append(recipe)
+    rs.recipe_tries.setdefault(recipe, []).append(rs.best_value)
+
+
+RECIPE_TRIES = 2
+"""A recipe that did not pay off is tried once more at most, in a new context."""
+
+
+def blocked_recipes(loop: ResearchRun) -> list[str]:
+    """Recipes not to propose now: rejected by the person, tried RECIPE_TRIES times, or tried at
+    a best the session has not clearly moved past since. A change that did not pay off with
+    early parameters may pay off with better ones; with the same ones it would not."""
+    rs = loop.rstate
+    blocked = []
+    for recipe in rs.tried_recipes:
+        tries = rs.recipe_tries.get(recipe) or []
+        last = tries[-1] if tries else None
+        if (len(tries) >= RECIPE_TRIES or last is None or rs.best_value is None
+                or judge_change([rs.best_value], last, loop.direction or "max", current_noise(loop)).decision != "keep"):
+            blocked.append(recipe)
+    return blocked
 
 
 async def _revert(loop: ResearchRun, e: Experiment, reason: str) -> None:

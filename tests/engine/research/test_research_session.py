@@ -97,7 +97,7 @@ def test_a_restarted_session_continues_from_its_journal(project: Path):
     assert after[:4] == before and [e["number"] for e in after] == list(range(1, 8))
     assert not any(e["kind"] == "baseline" for e in after[4:])  # the noise is remembered, not measured again
     recipes = [e["recipe"] for e in after if e["recipe"]]
-    assert len(recipes) == len(set(recipes)), recipes  # no idea is tried twice
+    assert all(recipes.count(r) <= 2 for r in recipes), recipes  # an idea comes back once at most, in a new context
     assert "Restarted after 4 experiment(s)" in (_folder(project) / "journal.md").read_text()
 
 
