@@ -52,10 +52,11 @@ def research_options(args: argparse.Namespace) -> Any:
 
     if args.hours is not None and not args.hours > 0:
         raise UserError(f"--hours must be a positive number of hours (got {args.hours:g}).")
-    if args.experiments is not None and args.experiments < 1:
-        raise UserError(f"--experiments must be at least 1 (got {args.experiments}).")
+    for flag, value in (("--experiments", args.experiments), ("--trials", args.trials)):
+        if value is not None and value < 1:
+            raise UserError(f"{flag} must be at least 1 (got {value}).")
     return ResearchOptions(hours=args.hours, experiment_time=parse_duration(args.experiment_time),
-                           experiments=args.experiments, editable=list(args.editable or []),
+                           experiments=args.experiments or args.trials, editable=list(args.editable or []),
                            read_only=list(args.read_only or []), approve=args.approve or ("all" if args.yes else "numeric"),
                            notify=args.notify)
 
