@@ -54,7 +54,7 @@ async def test_code_experiments_wait_for_approval_while_numeric_ones_run(torch_p
             await wait_for(pilot, lambda: app.view.pending(), timeout=60, what="the refactor proposal")
             await pilot.press("a")
             await wait_for(pilot, lambda: any(p.proposal_kind == "experiment" for p in app.view.pending()),
-                           timeout=120, what="a code experiment waiting for approval")
+                           timeout=240, what="a code experiment waiting for approval")
             waiting_since = len(_experiments(torch_project))
             # Research does not wait for the person: another experiment finishes meanwhile.
             await wait_for(pilot, lambda: len(_experiments(torch_project)) > waiting_since, timeout=60,
@@ -69,7 +69,7 @@ async def test_code_experiments_wait_for_approval_while_numeric_ones_run(torch_p
             assert len(_experiments(torch_project)) <= paused_at + 1 and engine.trials_in_flight() == 0
             app.submit("/research resume")
             await wait_for(pilot, lambda: any(e["kind"] == "code" for e in _experiments(torch_project)),
-                           timeout=120, what="the approved code experiment")
+                           timeout=240, what="the approved code experiment")
             await wait_for(pilot, lambda: len(_experiments(torch_project)) >= 7, timeout=180, what="the session end")
     finally:
         engine.close("test over")
