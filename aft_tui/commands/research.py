@@ -52,6 +52,10 @@ def research_options(args: argparse.Namespace) -> Any:
 
     if args.hours is not None and not args.hours > 0:
         raise UserError(f"--hours must be a positive number of hours (got {args.hours:g}).")
+    for flag, value in (("--patience", args.patience), ("--stagnation", args.stagnation)):
+        if value is not None:
+            raise UserError(f"{flag} belongs to `aft tune`; research keeps going until its budget (--hours, "
+                            "--experiments) and turns to code changes when the numbers stop improving.")
     for flag, value in (("--experiments", args.experiments), ("--trials", args.trials)):
         if value is not None and value < 1:
             raise UserError(f"{flag} must be at least 1 (got {value}).")

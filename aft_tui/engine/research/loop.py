@@ -85,6 +85,10 @@ class ResearchLoop(Tuner):
 
     # -- the loop ---------------------------------------------------------------------------------------
     async def run(self, n_trials: int) -> dict[str, Any]:
+        if (self.settings.parallel or 1) > 1:  # a code change is judged alone, on the one worktree
+            self.host.info_message("Research runs one experiment at a time (each code change is judged on its own), "
+                                   f"so --parallel {self.settings.parallel} does not apply.")
+            self.settings.parallel = 1
         self.host.info_message(self._opening())
         if self.metric:
             setup.resolve_direction(self)
@@ -115,6 +119,10 @@ class ResearchLoop(Tuner):
             return True
         if len(self.experiments) >= n_trials:
             self.end_reason = f"{n_trials} experiments run"
+            return True
+        target, best = self.settings.target_value, self.rstate.best_value
+        if target is not None and best is not None and (best >= target if self.direction == "max" else best <= target):
+            self.end_reason = f"target value {target:g} reached"
             return True
         budget = self.settings.budget
         if budget is not None and time.time() - self.started >= budget:

@@ -105,8 +105,31 @@ def test_bad_research_options_create_nothing(project: Path):
     for args, words in ((["--experiment-time", "soon"], "--experiment-time takes a positive duration"),
                         (["--hours", "0"], "--hours must be a positive"),
                         (["--editable", "../elsewhere.py"], "outside the project"),
-                        (["--read-only", "train.py"], "cannot also be --read-only")):
+                        (["--read-only", "train.py"], "cannot also be --read-only"),
+                        (["--patience", "3"], "--patience belongs to `aft tune`"),
+                        (["--trials", "0"], "--trials must be at least 1")):
         done = aft(project, "research", "train.py", *args)
         assert done.returncode == 2, (args, done.stderr)
         assert words in done.stderr and "Traceback" not in done.stderr
         assert not (project / ".aft" / "sessions").exists() or not list((project / ".aft" / "sessions").iterdir())
+
+
+PLAIN = '''\
+import argparse
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--lr", type=float, default=0.05)
+args = parser.parse_args()
+print(f"val_loss={(args.lr - 0.2) ** 2 + 0.1:.6f}")
+'''
+
+
+def test_research_stops_at_the_target_value_and_runs_one_experiment_at_a_time(tmp_path: Path):
+    project = script_project(tmp_path, PLAIN)
+    done = aft(project, "research", "train.py", "--yes", "--metric", "val_loss", "--target-value", "0.2",
+               "--parallel", "2", "--experiments", "20")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    said = " ".join(done.stdout.split())
+    assert "--parallel 2 does not apply" in said and "target value 0.2 reached" in said
+    experiments = _experiments(project)
+    assert len(experiments) < 20 and min(e["value"] for e in experiments if e["value"] is not None) <= 0.2
