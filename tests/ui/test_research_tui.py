@@ -71,6 +71,8 @@ async def test_code_experiments_wait_for_approval_while_numeric_ones_run(torch_p
             await wait_for(pilot, lambda: any(e["kind"] == "code" for e in _experiments(torch_project)),
                            timeout=240, what="the approved code experiment")
             await wait_for(pilot, lambda: len(_experiments(torch_project)) >= 7, timeout=180, what="the session end")
+            # Changes still waiting when research ends are closed as not run: none is left "to review".
+            await wait_for(pilot, lambda: not app.view.pending(), timeout=60, what="undecided changes to be closed")
     finally:
         engine.close("test over")
     experiments = _experiments(torch_project)

@@ -26,6 +26,7 @@ AHEAD = 2
 class Waiting:
     change: CodeChange
     arm: str
+    proposal: ev.Proposal
     task: "asyncio.Task[ev.Decision]"
 
 
@@ -58,8 +59,7 @@ class ApprovalQueue:
         return [w.change.title for w in self.waiting]
 
     def proposal(self, change: CodeChange) -> ev.Proposal:
-        number = len(self.loop.experiments) + 1
-        return ev.Proposal(proposal_kind="experiment", title=f"code experiment (from experiment {number} on): {change.title}",
+        return ev.Proposal(proposal_kind="experiment", title=f"code experiment: {change.title}",
                            diff=change.diff, rationale=change.rationale, files=sorted(change.files))
 
     async def approve_now(self, change: CodeChange) -> bool:
@@ -69,8 +69,9 @@ class ApprovalQueue:
 
     def offer(self, change: CodeChange, arm: str) -> None:
         change.base = code_digest(self.loop, [*change.files, *change.removed])
-        task = asyncio.get_running_loop().create_task(self.loop.engine.propose(self.proposal(change)))
-        self.waiting.append(Waiting(change, arm, task))
+        proposal = self.proposal(change)
+        task = asyncio.get_running_loop().create_task(self.loop.engine.propose(proposal))
+        self.waiting.append(Waiting(change, arm, proposal, task))
         self.loop.host.info_message(f"Code experiment waiting for your approval: {change.title} (numeric experiments "
                                     "run meanwhile).")
 
@@ -87,8 +88,15 @@ class ApprovalQueue:
         return None
 
     def cancel_all(self) -> None:
+        """The session ended with changes undecided: each is closed as not run, so the views and
+        the session log stop showing it as waiting."""
+        engine = self.loop.engine
         for item in self.waiting:
-            item.task.cancel()
+            pid = item.proposal.proposal_id
+            if pid and pid in engine.pending_proposals:
+                engine.decide(pid, False, "research ended before this change was decided; it was not run")
+            else:
+                item.task.cancel()
         self.waiting.clear()
 
     def _settle(self, change: CodeChange, decision: ev.Decision) -> bool:

@@ -28,6 +28,11 @@ class ResearchHost(TunerHost, Protocol):
 
     async def propose(self, proposal: Proposal, auto: bool | None = None) -> Decision: ...
 
+    @property
+    def pending_proposals(self) -> list[str]: ...
+
+    def decide(self, proposal_id: str, approved: bool, feedback: str = "", edited_diff: str | None = None) -> None: ...
+
 
 class ResearchRun(Protocol):
     """The research loop as its parts (sources.py, verdicts.py) see it."""
