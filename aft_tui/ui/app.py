@@ -49,6 +49,10 @@ if TYPE_CHECKING:
     from aft_tui.engine.engine import Engine
 
 
+WIDE_ENOUGH_FOR_TOAST = 120
+"""Columns from which a proposal's toast sits beside the diff instead of over it."""
+
+
 class AftApp(ReplayControls, PaneLayout, PaneRequests, ThemeSwitching, App[int]):
     """The app itself: composition, start and exit, engine events, commands and the global keys;
     pane layout, pane requests, themes and replay keys live in its mixins."""
@@ -254,8 +258,9 @@ class AftApp(ReplayControls, PaneLayout, PaneRequests, ThemeSwitching, App[int])
         state = self.view.proposals.get(proposal_id)
         if state is not None and state.pending and not self.leaving:
             self.action_show("diff")
-            keys = "a approve · r reject · f reject with reason" + (" · e edit" if editable(state.proposal) else "")
-            self.notify(f"Proposal {proposal_id} is waiting: {keys}", timeout=6)
+            if self.size.width >= WIDE_ENOUGH_FOR_TOAST:  # narrower, it would cover the diff; the footer has the keys
+                keys = "a approve · r reject · f reject with reason" + (" · e edit" if editable(state.proposal) else "")
+                self.notify(f"Proposal {proposal_id} is waiting: {keys}", timeout=6)
 
     def _sync_gpu_assignments(self) -> None:
         assignments: dict[int, list[str]] = {}

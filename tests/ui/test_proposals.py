@@ -89,3 +89,17 @@ async def test_edit_in_editor_approves_the_edited_diff(engine, tmp_path, monkeyp
         assert decision.approved
         assert decision.feedback == "edited by the user"
         assert seen and seen[-1] == DIFF + "+# reviewed by a person\n"
+
+
+async def test_the_waiting_toast_stays_off_the_diff_on_a_narrow_terminal(engine):
+    """At 80 columns the toast would cover the diff; the footer lists the keys instead."""
+    for size, toasts in (((80, 24), 0), ((160, 48), 1)):
+        app = AftApp(engine, save_setting=lambda k, v: None)
+        async with app.run_test(size=size) as pilot:
+            await _started(pilot, app, engine)
+            task = asyncio.create_task(engine.propose(_proposal()))
+            await wait_for(pilot, lambda: app.focused is app.diff, what="the diff pane to take focus")
+            await pilot.pause(0.2)
+            assert len([n for n in app._notifications if "is waiting" in n.message]) == toasts, size
+            await pilot.press("a")
+            await asyncio.wait_for(task, 5)
