@@ -30,10 +30,6 @@ class CodeChange:
     repairs: int = 0                  # a repair of a crashed change: which one (1 or 2)
     base: str = ""                    # digest of the files it was written against (approvals.py)
 
-    @property
-    def description(self) -> str:
-        return self.title
-
 
 def unified_diff(rel: str, old: str, new: str) -> str:
     return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),

@@ -64,6 +64,3 @@ class Experiment:
     def kept(self) -> bool:
         return self.status == Status.KEEP.value
 
-    @property
-    def changed_code(self) -> bool:
-        return bool(self.code_commit)

@@ -107,10 +107,8 @@ async def _insert_budget_check(engine: ResearchHost, options: ResearchOptions) -
 
 def _write_report(engine: ResearchHost) -> None:
     """The report (leaderboard, kept diff, plot) at the end of every research run."""
-    try:
-        from aft_tui.engine.research.report import build_report, write_report
-    except ImportError:
-        return
+    from aft_tui.engine.research.report import build_report, write_report
+
     try:
         report = build_report(engine.info.project, engine.session_id)
         paths = write_report(report, engine.outputs.root / "research" / engine.session_id)

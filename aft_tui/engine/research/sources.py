@@ -9,16 +9,17 @@ Both are prepared against the script as it is now in the session's worktree and 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import subprocess
 from pathlib import Path
 from typing import Any
 
 from aft_tui.engine.research import journal
-from aft_tui.engine.research.code_changes import CodeChange, next_recipe, read_text
-from aft_tui.target.source_text import temporarily
-
+from aft_tui.engine.research.approvals import still_applies
+from aft_tui.engine.research.code_changes import CodeChange, next_recipe, read_text, unified_diff
 from aft_tui.engine.research.context import ResearchRun
 from aft_tui.engine.research.verdicts import blocked_recipes
+from aft_tui.target.source_text import temporarily
 
 LLM_FAILURES_TOLERATED = 3
 """The LLM arm rests after this many answers in a row that could not be used."""
@@ -70,8 +71,6 @@ class CodeSources:
     async def refresh(self, change: CodeChange) -> CodeChange | None:
         """An approved change, as it applies to the code now: unchanged when nothing was kept since
         it was written; a recipe applied again to the new code; a model's diff checked again."""
-        from aft_tui.engine.research.approvals import still_applies
-
         if still_applies(self.loop, change):
             return change
         engine = self.engine
@@ -97,8 +96,6 @@ class CodeSources:
     def _code_state(self) -> str:
         """What decides whether the catalogue has something new: the script's text and the recipes
         tried (every trial commits, so the branch head says nothing about it)."""
-        import hashlib
-
         digest = hashlib.sha256(self.engine.work_script.read_bytes())
         digest.update("\0".join(blocked_recipes(self.loop)).encode())
         return digest.hexdigest()
@@ -153,8 +150,6 @@ class CodeSources:
     def _recipe_alone(self, change: CodeChange) -> CodeChange | None:
         from aft_tui.target.recipes.catalogue import applicable
 
-        from aft_tui.engine.research.code_changes import unified_diff
-
         rel = str(self.engine.info.rel_script)
         original = read_text(self.engine.work_script)
         for edit in applicable(original, gpu=self.loop.options.gpu):
@@ -192,8 +187,6 @@ class CodeSources:
             return None
         self.llm_failures = 0
         idea, check = answer
-        from aft_tui.engine.research.code_changes import unified_diff
-
         diff = "".join(unified_diff(rel, files.get(rel, ""), text) for rel, text in check.files.items())
         deleted = list(getattr(check, "deleted", []) or [])
         diff += "".join(unified_diff(rel, files.get(rel, ""), "") for rel in deleted)
