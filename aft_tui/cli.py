@@ -86,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sessions", help="list sessions (resume one with `aft tune --resume ID`)")
     p.add_argument("--project")
 
-    sub.add_parser("doctor", help="check Python, git, torch/CUDA, GPUs and LLM configuration")
+    p = sub.add_parser("doctor", help="check Python, git, torch/CUDA, GPUs and LLM configuration")
+    p.add_argument("--cluster", nargs="?", const="ray", metavar="ADDRESS",
+                   help="also reach the Ray cluster (default: RAY_ADDRESS, else this machine's) and list its nodes")
 
     p = sub.add_parser("chat", help="the terminal UI: talk, approve diffs, watch trials, GPUs and runs",
                        usage="aft chat [options] [target] [-- SCRIPT ARGS ...]", epilog=SCRIPT_ARGS_HELP)

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 KEY_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "MISTRAL_API_KEY", "GROQ_API_KEY",
             "DEEPSEEK_API_KEY", "UPSTAGE_API_KEY", "OPENROUTER_API_KEY", "AZURE_API_KEY", "TOGETHERAI_API_KEY")
@@ -140,12 +141,42 @@ def _probe(url: str, timeout: float) -> tuple[bool, str]:
         return False, str(reason)[:120]
 
 
-def run_doctor() -> int:
+def cluster_checks(address: str) -> list[tuple[str, bool, str]]:
+    """The Ray cluster: reachable or not (in the sentence --cluster would say), then each live node."""
+    from aft_tui.errors import UserError
+    from aft_tui.settings import cluster_kind
+
+    if cluster_kind(address) is None:
+        return [("cluster", False, f"--cluster {address!r} is not an address; use ray, ray://HOST:PORT or HOST:PORT")]
+    from aft_tui.runs.cluster.connect import connect, import_ray, nodes
+
+    try:
+        reached = connect(address)
+        live = nodes()
+    except UserError as exc:
+        return [("cluster", False, str(exc))]
+    ray = import_ray()
+    out = [("cluster", True, f"Ray {ray.__version__} cluster at {reached}: {len(live)} live node"
+                             f"{'s' if len(live) != 1 else ''}")]
+    for node in live:
+        gpus = f"{node.gpus:g} GPU" + (f" ({', '.join(_gpu_types(node))})" if _gpu_types(node) else "")
+        out.append(("node", True, f"{node.ip} {node.hostname}: {node.cpus:g} CPU, {gpus}, "
+                                  f"{node.memory / 1024 ** 3:.1f} GiB memory (id {node.node_id[:12]})"))
+    return out
+
+
+def _gpu_types(node: Any) -> list[str]:
+    """Ray labels a node's GPUs with a resource such as accelerator_type:H100."""
+    return [key.split(":", 1)[1] for key in node.resources if key.startswith("accelerator_type:")]
+
+
+def run_doctor(cluster: str | None = None) -> int:
     from rich.console import Console
 
     console = Console(highlight=False)
     failed = False
-    for name, ok, text in checks():
+    found = checks() + (cluster_checks(cluster) if cluster else [])
+    for name, ok, text in found:
         mark = "[green]ok[/]" if ok else "[red]!![/]"
         failed |= not ok
         console.print(f"{mark} {name:10} {text}")

@@ -26,3 +26,12 @@ def params_against_first(params: dict[str, Any], first: dict[str, Any] | None, i
         return fmt_params(params)
     changed = {k: v for k, v in params.items() if first.get(k) != v}
     return fmt_params(changed) if changed else "same as trial 1"
+
+
+def fmt_bytes(size: float) -> str:
+    """A size as people read it: 512 B, 3.2 MiB, 1.5 GiB."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(size) < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"

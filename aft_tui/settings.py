@@ -8,6 +8,7 @@ object means every view and the engine read the same answer.
 from __future__ import annotations
 
 import math
+import re
 import os
 import sys
 from dataclasses import asdict, dataclass, field, fields
@@ -39,8 +40,13 @@ class Settings:
     coordinate_time: float | None = None  # coordinate strategy: seconds per parameter
     pruner: str = "median"  # median | hyperband | none
     seed: int = 0
-    parallel: int = 1
-    gpus_per_trial: int = 1
+    parallel: int | None = None  # trials at once; None: 1 here, as many as the cluster holds with --cluster
+    gpus_per_trial: int | None = None  # None: 1 where GPUs exist (on a cluster: when it has GPUs), else 0
+    cluster: str | None = None  # run trials on a Ray cluster: "ray" (RAY_ADDRESS or auto), "ray://host:port", "host:port"
+    cpus_per_trial: float | None = None  # a cluster trial's CPUs (default 1)
+    memory_per_trial: str | None = None  # a cluster trial's memory, e.g. "8G" (default: Ray's own accounting)
+    ship: list[str] = field(default_factory=list)  # project folders sent to the nodes with every cluster trial
+    cluster_artifacts: str = "copy"  # copy: a cluster trial's files come back into outputs/; leave: large ones stay on the node
     outputs: str = "outputs"
     model_path: str | None = None  # glob of the artifact a trial saves, relative to its run dir or worktree
     python: str | None = None
@@ -93,6 +99,51 @@ class Settings:
             raise UserError(f"metric_window must be a whole number of reports, 1 or more (got {window!r} from {origin}).")
         if self.direction is not None and self.direction not in ("min", "max"):
             raise UserError(f"direction must be 'min' or 'max' (got '{self.direction}' from {origin}).")
+        self._check_cluster(origin)
+
+    def _check_cluster(self, origin: str) -> None:
+        """The cluster settings' forms, checked before anything is created (reaching the cluster comes later)."""
+        if self.cluster_artifacts not in ("copy", "leave"):
+            raise UserError(f"cluster_artifacts must be 'copy' or 'leave' (got {self.cluster_artifacts!r} from {origin}).")
+        if not isinstance(self.ship, list) or not all(isinstance(v, str) and v for v in self.ship):
+            raise UserError(f"ship in {origin} must be a list of project folders, e.g. ship = [\"data\"] (got {self.ship!r}).")
+        cpus = self.cpus_per_trial
+        if cpus is not None and (isinstance(cpus, bool) or not isinstance(cpus, (int, float)) or not cpus > 0):
+            raise UserError(f"cpus_per_trial must be a positive number (got {cpus!r} from {origin}).")
+        for name in ("parallel", "gpus_per_trial"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise UserError(f"{name} must be a whole number (got {value!r} from {origin}).")
+        if self.memory_per_trial is not None and parse_size(self.memory_per_trial) is None:
+            raise UserError(f"memory_per_trial must be a size such as 8G or 512M (got {self.memory_per_trial!r} "
+                            f"from {origin}).")
+        if self.cluster is not None and cluster_kind(self.cluster) is None:
+            raise UserError(f"cluster must be 'ray', 'ray://HOST:PORT' or 'HOST:PORT' (got {self.cluster!r} from {origin}).")
+
+
+_SIZE_UNITS = {"": 1, "B": 1, "K": 1024, "KB": 1024, "KIB": 1024, "M": 1024 ** 2, "MB": 1024 ** 2, "MIB": 1024 ** 2,
+               "G": 1024 ** 3, "GB": 1024 ** 3, "GIB": 1024 ** 3, "T": 1024 ** 4, "TB": 1024 ** 4, "TIB": 1024 ** 4}
+
+
+def parse_size(text: Any) -> int | None:
+    """Bytes from '8G', '512M', '1.5GiB' or a plain number; None when it is not a size."""
+    if isinstance(text, bool):
+        return None
+    if isinstance(text, (int, float)):
+        return int(text) if text > 0 else None
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*", str(text))
+    if not match or match.group(2).upper() not in _SIZE_UNITS:
+        return None
+    size = int(float(match.group(1)) * _SIZE_UNITS[match.group(2).upper()])
+    return size if size > 0 else None
+
+
+def cluster_kind(value: str) -> str | None:
+    """'ray' for every form of the --cluster value AFT accepts, None for anything else."""
+    text = str(value).strip()
+    if text in ("ray", "auto") or re.fullmatch(r"ray://[^/\s]+:\d+", text) or re.fullmatch(r"[^/:\s]+:\d+", text):
+        return "ray"
+    return None
 
 
 def user_config_path() -> Path:

@@ -36,7 +36,7 @@ def tune_summary(engine: Any, changes: dict[str, Any], trials: int) -> str:
             ("objective", objective),
             ("per trial", f"at most {fmt_value(settings.timeout)} s" if settings.timeout else "no time limit"),
             ("budget", f"{fmt_value(settings.budget)} s in all" if settings.budget else "none (the trial count decides)"),
-            ("at once", f"{settings.parallel} trial{'s' if settings.parallel != 1 else ''}")]
+            ("at once", f"{settings.parallel or 1} trial{'s' if (settings.parallel or 1) != 1 else ''}")]
     if settings.pruner and settings.pruner != "none":
         rows.append(("pruning", f"{settings.pruner} (hopeless trials stop early)"))
     return "\n".join([f"Runs {engine.state.target} {trials} time{'s' if trials != 1 else ''} with these settings:",

@@ -39,4 +39,4 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from aft_tui.doctor import run_doctor
 
-    return run_doctor()
+    return run_doctor(cluster=getattr(args, "cluster", None))

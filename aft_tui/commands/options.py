@@ -34,7 +34,21 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--pruner", choices=("median", "hyperband", "none"), help="early stopping of hopeless trials")
     g.add_argument("--seed", type=int, help="seed for the strategy's sampler")
     g.add_argument("--parallel", type=int, help="trials to run at once (GPU slots when GPUs exist)")
-    g.add_argument("--gpus-per-trial", type=int, dest="gpus_per_trial")
+    g.add_argument("--gpus-per-trial", type=int, dest="gpus_per_trial",
+                   help="GPUs each trial holds (default 1 where GPUs exist, else 0)")
+    c = p.add_argument_group("cluster (Ray)")
+    c.add_argument("--cluster", metavar="ray|ray://HOST:PORT|HOST:PORT",
+                   help="run each trial on a Ray cluster (ray: RAY_ADDRESS, else the cluster this machine is part "
+                        "of); the optimizer, session, git and views stay here")
+    c.add_argument("--cpus-per-trial", dest="cpus_per_trial", type=float, help="CPUs a cluster trial holds (default 1)")
+    c.add_argument("--memory-per-trial", dest="memory_per_trial", metavar="SIZE",
+                   help="memory a cluster trial holds, e.g. 8G")
+    c.add_argument("--ship", action="append", metavar="FOLDER",
+                   help="a project folder sent to the node with every cluster trial (repeatable); data on a "
+                        "filesystem every node mounts needs none")
+    c.add_argument("--cluster-artifacts", dest="cluster_artifacts", choices=("copy", "leave"),
+                   help="copy (default): a cluster trial's model comes back into outputs/; leave: large files stay "
+                        "on their node, recorded with the node and path")
     g.add_argument("--params", help="comma-separated parameters to tune (default: all discovered)")
     g.add_argument("--model-path", dest="model_path", help="glob of the model file/folder a trial saves")
     e = p.add_argument_group("environment")
@@ -62,7 +76,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
 
 _SETTING_KEYS = ("smoke", "smoke_timeout", "trials", "metric", "metric_window", "direction", "timeout", "budget", "target_value", "patience", "stagnation", "advice",
                  "coordinate_trials", "coordinate_time", "strategy", "pruner", "seed",
-                 "parallel", "gpus_per_trial", "model_path", "python", "venv", "conda", "prefix", "buffered_output", "outputs", "model",
+                 "parallel", "gpus_per_trial", "cluster", "cpus_per_trial", "memory_per_trial", "ship", "cluster_artifacts", "model_path", "python", "venv", "conda", "prefix", "buffered_output", "outputs", "model",
                  "api_base", "yes", "mlflow", "mlflow_experiment")
 
 

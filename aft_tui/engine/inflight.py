@@ -70,6 +70,14 @@ def stop_leftovers(state_dir: Path, session_id: str) -> list[str]:
     for _path, note in left_behind(state_dir, session_id):
         if is_running(note.get("aft_pid"), note.get("aft_started")):
             continue  # the AFT that runs it is alive (this session open twice): its trial, not a leftover
+        if isinstance(note.get("cluster"), dict):
+            from aft_tui.runs.cluster.leftovers import stop_remote
+
+            sentence = stop_remote(note)
+            if sentence:
+                said.append(sentence)
+                mark(state_dir, {**note, "stopped_at": time.time()})
+            continue
         stopped = stop_recorded(note)
         if stopped is None:
             continue

@@ -30,7 +30,7 @@ class Evidence:
 
     sources: dict[str, list[dict[str, Any]]]  # rows per source, see _KINDS
     names: list[str]  # every metric name reported, first seen first
-    launch_status: str  # the launcher's: ok | start_failed | pruned | timeout | cancelled
+    launch_status: str  # the launcher's: ok | start_failed | pruned | timeout | cancelled | lost
     returncode: int | None = None
     tail: list[str] = field(default_factory=list)
     error: str = ""
@@ -61,6 +61,7 @@ class TrialOutcome:
     sources: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     evidence: Evidence | None = None  # what it was judged from, to judge it again
     judged_for: str | None = None  # the objective it was judged against
+    placement: dict[str, Any] = field(default_factory=dict)  # a cluster trial's node (and a lost node it left)
 
 
 def _finite(value: Any) -> bool:
@@ -106,6 +107,8 @@ def judge(evidence: Evidence, metric: str | None, direction: str | None, window:
     finished = evidence.returncode == 0 and _finite(outcome.value)
     if status == "start_failed":
         outcome.status, outcome.reason = "failed", evidence.error or "the script could not be started"
+    elif status == "lost":  # a cluster node died under it, the second time (engine/trial.py runs it again once)
+        outcome.status, outcome.reason = "failed", evidence.error or "the trial's cluster node was lost"
     elif status == "pruned" and not finished:
         outcome.status = "pruned"
         outcome.reason = evidence.prune_reason or "pruned"

@@ -40,4 +40,12 @@ def open_session(target: str | Path | None, flags: Mapping[str, Any], *, resume:
     from aft_tui.engine.target_info import resolve_target
 
     info = resolve_target(target, project=root)
-    return Engine.open(target, load_settings(info.project, given), project=root)
+    settings = load_settings(info.project, given)
+    plan = None
+    if settings.cluster:  # reach the cluster before anything is created: no session for a cluster that is not there
+        from aft_tui.runs.cluster.plan import plan_cluster
+
+        plan = plan_cluster(settings, info.project)
+    engine = Engine.open(target, settings, project=root)
+    engine.cluster_plan = plan
+    return engine

@@ -47,6 +47,8 @@ class TrialSpec:
     process_file: Path | None = None
     process_note: dict[str, Any] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)  # set for the script besides the trial protocol's own
+    # Set to run the trial on a Ray cluster (runs/cluster/executor.ClusterLaunch); None: here.
+    cluster: Any = None
 
 
 def pruning_step(step: Any, epoch: Any, count: int) -> int:
@@ -81,7 +83,7 @@ class TrialRun:
         self._result_records: list[MetricRecord] = []  # from files the script wrote (trainer_state.json)
         self._metric_alias: str | None = None  # the reported name the objective refers to (`valid_ppl`)
         self._names: dict[str, None] = {}
-        self._process: TrialProcess | None = None
+        self._process: Any = None  # TrialProcess here, RayTrialProcess on a cluster
         self._prune_reason: str | None = None
         self._pruned_at: int | None = None
         self._warnings: list[str] = []
@@ -99,6 +101,41 @@ class TrialRun:
         watch = [spec.cwd, *spec.artifact_dirs]
         before = artifacts.snapshot_mtimes(watch)
         started = time.time()
+        launched = await self._launch(spec)
+        if launched.status == "lost":  # a node died under it: once more, from the start, on another node
+            lost, first_error = dict(launched.placement), launched.error
+            self._forget_reports()
+            note = (f"[aft] {launched.error} The trial runs again from the start on another node "
+                    "(once); its records so far are set aside.")
+            self.emit(TrialLog(run_id=spec.run_id, lines=[note]))
+            with open(spec.log_path, "a", encoding="utf-8") as log:
+                log.write(note + "\n")
+            launched = await self._launch(spec)
+            launched.placement = {**launched.placement, "lost_node": {**lost, "error": first_error}}
+            self._warnings.append(note.removeprefix("[aft] "))
+        self._read_result_files(started)
+        outcome = judge(self.evidence(launched), self.metric, self.direction, self.spec.metric_window)
+        outcome.duration = launched.duration or (time.time() - started)
+        outcome.artifact = self._find_artifact(outcome, watch, before, started)
+        outcome.placement = dict(launched.placement)
+        return outcome
+
+    def _forget_reports(self) -> None:
+        """A re-run after a lost node starts clean: what the first attempt reported is set aside
+        (its metrics file too), so its values never count for the re-run."""
+        self._file_records.clear()
+        self._stdout_records.clear()
+        self._names.clear()
+        self._reports = 0
+        self._last_step = None
+        try:
+            metrics = self.spec.metrics_path
+            if metrics.exists():
+                metrics.replace(metrics.with_name(metrics.name + ".lost"))
+        except OSError:
+            pass
+
+    async def _launch(self, spec: TrialSpec) -> Any:
         request = LaunchRequest(
             command=spec.command,
             cwd=spec.cwd,
@@ -114,14 +151,15 @@ class TrialRun:
             process_file=spec.process_file,
             process_note=dict(spec.process_note),
             env=dict(spec.env),
+            cluster=spec.cluster,
         )
-        self._process = TrialProcess(request, self._on_lines, self._on_metrics, self._on_warning)
-        launched = await self._process.run()
-        self._read_result_files(started)
-        outcome = judge(self.evidence(launched), self.metric, self.direction, self.spec.metric_window)
-        outcome.duration = launched.duration or (time.time() - started)
-        outcome.artifact = self._find_artifact(outcome, watch, before, started)
-        return outcome
+        if spec.cluster is not None:
+            from aft_tui.runs.cluster.executor import RayTrialProcess
+
+            self._process = RayTrialProcess(request, self._on_lines, self._on_metrics, self._on_warning)
+        else:
+            self._process = TrialProcess(request, self._on_lines, self._on_metrics, self._on_warning)
+        return await self._process.run()
 
     async def cancel(self, status: str = "cancelled") -> None:
         if self._process is not None:

@@ -48,7 +48,7 @@ def finite_value(record: dict[str, Any]) -> float | None:
 
 
 # Keys written only when they have something to say (older files lack them).
-_OPTIONAL = ("script_result", "diagnosis", "best_model")
+_OPTIONAL = ("script_result", "diagnosis", "best_model", "node")
 
 
 @dataclass
@@ -86,6 +86,7 @@ class TrialRecord:
     script_result: dict[str, Any] | None = None
     diagnosis: dict[str, Any] | None = None
     best_model: str | None = None
+    node: dict[str, Any] | None = None  # a cluster trial's node: id, address, host (and a node lost under it)
     extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not name
 
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass
@@ -34,15 +35,19 @@ class LaunchRequest:
     # so that a later AFT can stop it if this one was killed; the caller removes the file.
     process_file: Path | None = None
     process_note: dict[str, object] = field(default_factory=dict)
+    # Set when the trial runs on a Ray cluster (runs/cluster/executor.ClusterLaunch): the same request,
+    # launched on a node by RayTrialProcess instead of here by TrialProcess.
+    cluster: Any = None
 
 
 @dataclass
 class LaunchResult:
     returncode: int | None
-    status: str  # exited | timeout | cancelled | pruned | start_failed
+    status: str  # exited | timeout | cancelled | pruned | start_failed | lost (a cluster node died under it)
     duration: float
     tail: list[str]
     error: str = ""
+    placement: dict[str, Any] = field(default_factory=dict)  # where it ran, for a cluster trial (node id, address)
 
 
 def build_environment(request: LaunchRequest, base: dict[str, str] | None = None) -> dict[str, str]:

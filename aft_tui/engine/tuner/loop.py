@@ -115,9 +115,15 @@ class Tuner:
                 self._baseline = None
                 setup.reconcile(self)
                 setup.rerun_failed_baseline(self)
-        gpus = slotting.gpu_ids()
-        slots = slotting.assign_slots(self.settings.parallel, self.settings.gpus_per_trial, gpus)
-        self.omp_threads = slotting.threads_per_trial(len(slots))
+        plan = await asyncio.to_thread(host.connect_cluster) if self.settings.cluster else None
+        if plan is not None:  # the cluster places the trials: one slot per trial it holds at once
+            slots: list[list[int] | None] = [None] * (self.settings.parallel or plan.capacity)
+            self.omp_threads = max(1, int(plan.resources.cpus))
+            host.info_message(f"Trials run on {plan.describe()}; {len(slots)} at a time.")
+        else:
+            slots = slotting.assign_slots(self.settings.parallel or 1, self.settings.gpus_per_trial or 1,
+                                          slotting.gpu_ids())
+            self.omp_threads = slotting.threads_per_trial(len(slots))
         if self.study is None or self._baseline is not None:
             await self._step(slots[0], n_trials)  # alone: it decides the objective, or is the smoke run
         await asyncio.gather(*(self._worker(slot, n_trials) for slot in slots))

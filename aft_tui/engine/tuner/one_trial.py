@@ -98,7 +98,7 @@ async def run_trial(tuner: TuningRun, number: int, choice: Choice, gpus: list[in
     tagging = bookkeeping.in_background(host.workspace.tag, tag, sha)
     timeout = tuner.trial_timeout()
     spec = host.trial_spec(run_id, number, choice.params, command, timeout=timeout, gpus=gpus,
-                           omp_threads=tuner.omp_threads)
+                           omp_threads=tuner.omp_threads, commit=sha)
     started_at = time.time() - (smoke.outcome.duration if smoke is not None else 0.0)
     # Until its record is written, the trial is in flight: a resume after a crash finds it here.
     spec.process_note = {"session": host.session_id, "run_id": run_id, "number": number,
@@ -206,7 +206,7 @@ def write_record(tuner: TuningRun, run_id: str, number: int, choice: Choice, out
         commit=sha, tag=tag, command=command, returncode=outcome.returncode, script_args=host.script_args,
         strategy=choice.source, rationale=choice.rationale, pruned_at=outcome.pruned_at, findings=findings,
         strategy_info=choice.extra or {}, log=str(host.outputs.log_path(run_id)), model_path=model_path,
-        script_result=outcome.script_result or None)
+        script_result=outcome.script_result or None, node=outcome.placement or None)
     if record.status == "failed":
         record.diagnosis = tuner.diagnose(record, outcome)
     data = record.to_json()

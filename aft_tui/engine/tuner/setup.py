@@ -180,6 +180,8 @@ def usable_baseline(tuner: TuningRun) -> Any:
     smoke = host.take_baseline_run()
     if smoke is None or not smoke.ran_defaults or tuner.session_results():
         return None
+    if tuner.settings.cluster:
+        return None  # it ran here; every trial of a cluster session runs on the cluster
     if tuner.settings.timeout and smoke.outcome.duration > tuner.settings.timeout:
         return None
     try:

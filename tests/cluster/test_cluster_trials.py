@@ -1,0 +1,113 @@
+"""Tuning on a real two-node Ray cluster: trials on both nodes, live output and metrics, pruning
+and cancels reaching the script on its node, the model and logs back in outputs/."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.cluster.project import cluster_env, make_project, results, trial_processes, wait_for
+from tests.conftest import ROOT
+from tests.engine.helpers import aft
+
+
+def test_trials_run_on_both_nodes_with_live_logs_metrics_and_their_models_back(ray_cluster, tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    env = cluster_env(ray_cluster)
+    done = aft(project, "tune", "train.py", "--cluster", ray_cluster.address, "--trials", "4", "--parallel", "2",
+               "--metric", "val_loss", "--direction", "min", "--pruner", "none", "--yes", env=env, timeout=240)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    records = results(project)
+    assert [r["status"] for r in records] == ["ok"] * 4
+    assert {r["node"]["node_ip"] for r in records} == {ray_cluster.head_ip, ray_cluster.node_ip}
+    ids = ray_cluster.node_ids()
+    for record in records:
+        assert record["node"]["node_id"] == ids[record["node"]["node_ip"]]
+        epochs = int({**record["fixed"], **record["params"]}.get("epochs", 4))
+        assert [row["epoch"] for row in record["history"]] == list(range(1, epochs + 1))
+        log = Path(record["log"]).read_text()
+        assert f"epoch {epochs}: training" in log and "done" in log
+        model = Path(record["model_path"])
+        assert model.is_file() and model.read_bytes() == b"weights" * 1000
+        assert project / "outputs" in model.parents
+    # Live: each trial's metrics reached the session log while it ran, not all at its end.
+    session = records[0]["session"]
+    events = [json.loads(line) for line in (project / ".aft" / "sessions" / f"{session}.jsonl").read_text().splitlines()]
+    for record in records:
+        metric_times = [e["ts"] for e in events if e.get("kind") == "trial_metric" and e.get("run_id") == record["run_id"]]
+        finished = [e["ts"] for e in events if e.get("kind") == "trial_finished" and e.get("run_id") == record["run_id"]]
+        assert len(metric_times) >= 2 and finished
+        assert finished[0] - metric_times[0] > 0.5, "the first epoch's metric arrived only at the end"
+    assert not trial_processes(), "a trial's script outlived its trial"
+
+
+PRUNED_RUN = r'''
+import asyncio, json, sys
+from pathlib import Path
+from aft_tui.engine.trial import TrialRun, TrialSpec
+from aft_tui.runs.cluster.connect import connect, nodes, resources_for
+from aft_tui.runs.cluster.executor import ClusterLaunch
+from aft_tui.runs.cluster.bundle import CodeSource
+
+worktree, commit, out = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+address = connect(sys.argv[4])
+launch = ClusterLaunch(address=address, resources=resources_for(1, 0, None, nodes()),
+                       code=CodeSource(worktree=worktree, commit=commit, rel_cwd=".",
+                                       ship=(("data", worktree / "data"),)), actor_name="aft-prune-test")
+spec = TrialSpec(run_id="r1", number=1, params={}, command=[sys.executable, "-u", str(worktree / "train.py"),
+                 "--epochs", "60", "--sleep", "0.2", "--ignore-interrupt", "1"], cwd=worktree, run_dir=out / "r1",
+                 log_path=out / "r1" / "r1.log", metrics_path=out / "r1" / "metrics.jsonl", cluster=launch)
+def prune(value, step):
+    return "worse than the median at step 3" if step >= 3 else None
+run = TrialRun(spec, lambda event: None, "val_loss", "min", prune)
+outcome = asyncio.run(run.run())
+print(json.dumps({"status": outcome.status, "pruned_at": outcome.pruned_at, "reason": outcome.reason,
+                  "placement": outcome.placement, "duration": outcome.duration}))
+'''
+
+
+def test_a_prune_reaches_the_script_on_its_node_even_one_that_ignores_ctrl_c(ray_cluster, tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True).stdout.strip()
+    done = subprocess.run([sys.executable, "-c", PRUNED_RUN, str(project), commit, str(tmp_path / "out"),
+                           ray_cluster.address], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env=cluster_env(ray_cluster))
+    assert done.returncode == 0, done.stderr[-3000:]
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    assert outcome["status"] == "pruned" and outcome["pruned_at"] == 3
+    assert outcome["placement"]["node_ip"] in (ray_cluster.head_ip, ray_cluster.node_ip)
+    assert outcome["duration"] < 60 * 0.2, "the prune did not stop the script"
+    log = (tmp_path / "out" / "r1" / "r1.log").read_text()
+    assert "epoch 3" in log and "epoch 30" not in log
+    wait_for(lambda: not trial_processes(), 10, "the pruned script to be gone")
+
+
+def test_the_per_trial_timeout_stops_the_script_on_its_node(ray_cluster, tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    done = aft(project, "tune", "train.py", "--cluster", ray_cluster.address, "--trials", "1", "--timeout", "3",
+               "--metric", "val_loss", "--direction", "min", "--yes", "--", "--epochs", "100", "--sleep", "0.2",
+               env=cluster_env(ray_cluster), timeout=120)
+    records = results(project)
+    assert [r["status"] for r in records] == ["timeout"], done.stdout[-2000:] + done.stderr[-2000:]
+    assert records[0]["duration"] < 20
+    wait_for(lambda: not trial_processes(), 10, "the timed-out script to be gone")
+
+
+def test_shipped_folders_reach_the_node_and_replace_the_link(ray_cluster, tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    (project / "data" / "scale.txt").write_text("0.5\n")
+    done = aft(project, "tune", "train.py", "--cluster", ray_cluster.address, "--trials", "1", "--ship", "data",
+               "--metric", "val_loss", "--direction", "min", "--yes", "--", "--epochs", "1", "--sleep", "0",
+               env=cluster_env(ray_cluster), timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    record = results(project)[0]
+    assert record["status"] == "ok" and abs(record["value"] - (0.9 * 0.5 + 0.01)) < 1e-9
+
+
+def test_doctor_lists_the_nodes(ray_cluster, tmp_path: Path) -> None:
+    done = aft(tmp_path, "doctor", "--cluster", ray_cluster.address, env=cluster_env(ray_cluster), timeout=120)
+    out = done.stdout
+    assert f"cluster at {ray_cluster.address}: 2 live nodes" in " ".join(out.split())
+    assert ray_cluster.head_ip in out and ray_cluster.node_ip in out
