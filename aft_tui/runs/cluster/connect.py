@@ -63,7 +63,26 @@ def connect(value: str) -> str:
                             "pass its address (--cluster HOST:PORT, ray://HOST:PORT, or RAY_ADDRESS), "
                             "or drop --cluster.") from None
         _connected = address
+        _quiet_console(ray)
     return address
+
+
+def _quiet_console(ray: Any) -> None:
+    """Ray's driver prints the cluster's error messages ("node ... marked dead") straight to
+    stdout, across AFT's screen; AFT reports what they mean in its own words (a lost node, a
+    failed start), so they go to a logger instead."""
+    import logging
+
+    worker = getattr(getattr(ray, "_private", None), "worker", None)
+    if worker is None or not hasattr(worker, "print_to_stdstream"):
+        return
+    log = logging.getLogger("aft.cluster")
+
+    def to_log(data: dict[str, Any], ignore_prefix: bool = False) -> None:
+        for line in data.get("lines") or []:
+            log.info("ray: %s", line)
+
+    worker.print_to_stdstream = to_log
 
 
 def _probe(address: str, timeout: float = 5.0) -> None:

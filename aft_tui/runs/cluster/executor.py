@@ -35,6 +35,9 @@ from aft_tui.runs.metrics_tail import MetricsFileTail
 from aft_tui.runs.trial_output import TrialOutput
 
 POLL_S = 0.2
+PLACEMENT_TRIES = 3  # an actor lost before its script started is placed again, this many times in all
+PLACEMENT_PAUSE_S = 1.0
+NODE_DEATH_WAIT_S = 60.0  # Ray's default health checks take about 15 s to call a node dead
 COPY_LIMIT_BYTES = 8 * 1024 ** 3  # a run's files beyond this stay on their node, listed in the record
 # Variables of this shell that travel with a trial. The rest stay here (they may hold secrets):
 # the node's own environment is the script's, plus the trial protocol's and AFT's per-trial ones.
@@ -112,10 +115,19 @@ class RayTrialProcess:
         self.output.log = log = open(request.log_path, "a", encoding="utf-8", newline="\n")
         ray = import_ray()
         try:
-            try:
-                result = await self._run(ray, started)
-            except _lost_errors(ray) as exc:
-                result = self._lost(started, exc)
+            for attempt in range(1, PLACEMENT_TRIES + 1):
+                try:
+                    result = await self._run(ray, started)
+                except _lost_errors(ray) as exc:
+                    if "pid" not in self.placement and attempt < PLACEMENT_TRIES:
+                        # Lost before the script started (placed on a node that was dying, not yet
+                        # known dead): nothing ran, so this is not the trial's one re-run.
+                        self._kill_actor(ray)
+                        self._actor, self.placement = None, {}
+                        await asyncio.sleep(PLACEMENT_PAUSE_S)
+                        continue
+                    result = await self._lost(ray, started, exc)
+                break
             result.placement = dict(self.placement)
             return result
         finally:
@@ -270,12 +282,17 @@ class RayTrialProcess:
 
     # ------------------------------------------------------------------ faults
 
-    def _lost(self, started: float, exc: BaseException) -> LaunchResult:
-        where = self.placement.get("node_ip") or "its node"
+    async def _lost(self, ray: Any, started: float, exc: BaseException) -> LaunchResult:
+        """The node died under the trial. Returns once Ray knows it is dead (bounded), so that
+        the trial's re-run is not placed on it again."""
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         self.output.flush()
+        node_id = self.placement.get("node_id")
+        if node_id:
+            await asyncio.to_thread(_wait_node_dead, ray, node_id, NODE_DEATH_WAIT_S)
+        where = f"node {self.placement['node_ip']}" if self.placement.get("node_ip") else "node"
         return LaunchResult(None, "lost", time.monotonic() - started, list(self.output.tail),
-                            error=f"The trial's node {where} was lost while it ran ({first}).")
+                            error=f"The trial's {where} was lost while it ran ({first}).")
 
     def _kill_actor(self, ray: Any) -> None:
         if self._actor is None:
@@ -305,6 +322,18 @@ class RayTrialProcess:
     def _warn(self, message: str) -> None:
         if self.on_warning is not None:
             self.on_warning(redact(message))
+
+
+def _wait_node_dead(ray: Any, node_id: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            alive = any(n.get("NodeID") == node_id and n.get("Alive") for n in ray.nodes())
+        except Exception:
+            return
+        if not alive:
+            return
+        time.sleep(0.5)
 
 
 def _ship_ref(ray: Any, local: Path) -> Any:

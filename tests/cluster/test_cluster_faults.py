@@ -1,0 +1,82 @@
+"""Faults on a real two-node Ray cluster: a node lost mid-trial, AFT killed mid-trial and resumed.
+Nothing is lost, nothing is counted twice, and no script outlives its trial."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+from tests.cluster.project import (cluster_env, kill_all, make_project, results, running_notes, trial_processes,
+                                   wait_for)
+from tests.engine.helpers import aft, aft_popen
+
+LONG = ("--metric", "val_loss", "--direction", "min", "--pruner", "none", "--params", "lr", "--yes")
+
+
+def _started_on(project: Path, count: int) -> list[dict]:
+    notes = [n for n in running_notes(project) if (n.get("cluster") or {}).get("pid")]
+    return notes if len(notes) >= count else []
+
+
+def test_killed_aft_leaves_nothing_running_and_a_resume_neither_loses_nor_double_counts(ray_cluster,
+                                                                                      tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    env = cluster_env(ray_cluster)
+    proc = aft_popen(project, "tune", "train.py", "--cluster", ray_cluster.address, "--trials", "3", "--parallel",
+                     "2", *LONG, "--", "--epochs", "20", "--sleep", "0.3", env=env)
+    try:
+        notes = wait_for(lambda: _started_on(project, 2), 90, "two trials running on the cluster", proc)
+        assert {n["cluster"]["node_ip"] for n in notes} == {ray_cluster.head_ip, ray_cluster.node_ip}
+        wait_for(lambda: len(trial_processes()) >= 2, 30, "both scripts to run")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    # Ray ends a dead driver's actors; each actor's guard ends its script, on either node.
+    try:
+        wait_for(lambda: not trial_processes(), 45, "the killed session's scripts to stop")
+    finally:
+        kill_all(trial_processes())
+    session = notes[0]["session"]
+    done = aft(project, "tune", "--resume", session, "--yes", env=env, timeout=240)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    records = results(project)
+    run_ids = [r["run_id"] for r in records]
+    assert len(run_ids) == len(set(run_ids)), "a trial was recorded twice"
+    interrupted = {n["run_id"] for n in notes}
+    assert {r["run_id"] for r in records if r["status"] == "cancelled"} == interrupted
+    assert sum(r["status"] == "ok" for r in records) == 3, [(r["run_id"], r["status"]) for r in records]
+    assert not running_notes(project)
+    assert not trial_processes()
+
+
+def test_a_node_lost_mid_trial_reruns_that_trial_once_on_another_node_and_records_it(ray_cluster,
+                                                                                     tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    env = cluster_env(ray_cluster)
+    proc = aft_popen(project, "tune", "train.py", "--cluster", ray_cluster.address, "--trials", "2", "--parallel",
+                     "2", *LONG, "--", "--epochs", "12", "--sleep", "0.4", env=env)
+    try:
+        notes = wait_for(lambda: _started_on(project, 2), 90, "two trials running on the cluster", proc)
+        on_second = next(n["run_id"] for n in notes if n["cluster"]["node_ip"] == ray_cluster.node_ip)
+        wait_for(lambda: len(trial_processes()) >= 2, 30, "both scripts to run")
+        ray_cluster.kill_second_node()
+        out, err = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        kill_all(trial_processes())
+    assert proc.returncode == 0, out[-3000:] + err[-3000:]
+    records = {r["run_id"]: r for r in results(project)}
+    assert len(records) == 2 and all(r["status"] == "ok" for r in records.values())
+    moved = records[on_second]
+    assert moved["node"]["node_ip"] == ray_cluster.head_ip
+    assert moved["node"]["lost_node"]["node_ip"] == ray_cluster.node_ip
+    assert "lost" in moved["node"]["lost_node"]["error"]
+    # The first attempt's epochs are set aside: the record holds the re-run's alone.
+    assert [row["epoch"] for row in moved["history"]] == list(range(1, 13))
+    log = Path(moved["log"]).read_text()
+    assert f"node {ray_cluster.node_ip} was lost" in log and "runs again from the start on another node" in log
+    assert not trial_processes()
