@@ -60,8 +60,7 @@ class Engine(Proposals, Conversation):
         # Variables every run of the script gets besides the trial protocol's (research mode's
         # AFT_TIME_BUDGET), so smoke runs and trials see the same environment.
         self.trial_env: dict[str, str] = {}
-        # With --cluster: where trials run (runs/cluster/plan.py), settled once before the first trial.
-        self.cluster_plan: Any = None
+        self.cluster_plan: Any = None  # with --cluster: where trials run (runs/cluster/plan.py), settled once
 
     # -- construction ----------------------------------------------------------
     @classmethod
@@ -212,28 +211,21 @@ class Engine(Proposals, Conversation):
 
     def connect_cluster(self) -> Any:
         """With --cluster: connect and settle the plan (once); None without. Blocking: call it in a thread."""
-        if not self.settings.cluster:
-            return None
-        if self.cluster_plan is None:
+        if self.settings.cluster and self.cluster_plan is None:
             from aft_tui.runs.cluster.plan import plan_cluster
-
             self.cluster_plan = plan_cluster(self.settings, self.info.project)
         return self.cluster_plan
 
     def trial_spec(self, run_id: str, number: int, params: dict[str, Any], command: list[str], *,
                    timeout: float | None, gpus: list[int] | None, omp_threads: int, commit: str | None = None) -> Any:
-        """How every run of the script is launched (smoke runs and trials alike), so a smoke run
-        of the defaults is the same run trial 1 would have been. A trial with its `commit` runs on
-        the cluster when the session has one; runs without a commit (smoke runs) run here."""
+        """How every run of the script is launched, so a smoke run of the defaults is the same run trial 1
+        would have been. A trial (with its `commit`) runs on the session's cluster, if any; smoke runs here."""
         from aft_tui.engine.trial import TrialSpec
 
         cwd = self.trial_cwd
-        cluster = None
-        if self.cluster_plan is not None and commit is not None:
-            i = self.interpreter
-            cluster = self.cluster_plan.launch(run_id=run_id, commit=commit, worktree=Path(self.workspace.path),
-                                               work_root=self.work_root, cwd=cwd,
-                                               default_python=not (i.python or i.venv or i.conda or i.prefix))
+        cluster = None if self.cluster_plan is None or commit is None else self.cluster_plan.launch(
+            run_id=run_id, commit=commit, worktree=Path(self.workspace.path), work_root=self.work_root, cwd=cwd,
+            default_python=self.interpreter.is_own)
         return TrialSpec(cluster=cluster, run_id=run_id, number=number, params=params, command=command, cwd=cwd,
                          run_dir=self.outputs.run_dir(run_id), log_path=self.outputs.log_path(run_id),
                          metrics_path=self.outputs.metrics_path(run_id), timeout=timeout, gpus=gpus,

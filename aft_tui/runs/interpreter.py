@@ -94,6 +94,11 @@ class Interpreter:
 
     # ------------------------------------------------------------------ argv
 
+    @property
+    def is_own(self) -> bool:
+        """AFT's own Python runs the script (nothing chosen): a cluster node uses its own Python instead."""
+        return not (self.python or self.venv or self.conda or self.prefix)
+
     def command(self, script: str | Path, args: list[str]) -> list[str]:
         """The argv that runs `script` with `args` in this environment."""
         tail = [str(script), *(str(a) for a in args)]

@@ -21,6 +21,7 @@ p.add_argument("--lr", type=float, default=0.1)
 p.add_argument("--epochs", type=int, default=4)
 p.add_argument("--sleep", type=float, default=0.3)
 p.add_argument("--ignore-interrupt", type=int, default=0)
+p.add_argument("--model-kb", type=int, default=7)
 a = p.parse_args()
 if a.ignore_interrupt:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -34,7 +35,7 @@ for epoch in range(1, a.epochs + 1):
     metrics.write(json.dumps({"epoch": epoch, "val_loss": loss}) + "\\n")
     metrics.flush()
 with open(os.path.join(os.environ["AFT_RUN_DIR"], "model.pt"), "wb") as fh:
-    fh.write(b"weights" * 1000)
+    fh.write(b"w" * 1024 * a.model_kb if a.model_kb != 7 else b"weights" * 1000)
 print("done", flush=True)
 '''
 

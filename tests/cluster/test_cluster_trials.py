@@ -4,6 +4,7 @@ and cancels reaching the script on its node, the model and logs back in outputs/
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -111,3 +112,20 @@ def test_doctor_lists_the_nodes(ray_cluster, tmp_path: Path) -> None:
     out = done.stdout
     assert f"cluster at {ray_cluster.address}: 2 live nodes" in " ".join(out.split())
     assert ray_cluster.head_ip in out and ray_cluster.node_ip in out
+
+
+def test_with_leave_a_large_model_stays_on_its_node_and_the_record_says_where(ray_cluster, tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    done = aft(project, "tune", "train.py", "--cluster", ray_cluster.address, "--trials", "1",
+               "--cluster-artifacts", "leave", "--metric", "val_loss", "--direction", "min", "--yes", "--",
+               "--epochs", "1", "--sleep", "0", "--model-kb", "2048", env=cluster_env(ray_cluster), timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    record = results(project)[0]
+    left = record["node"]["left_on_node"]
+    assert left["node_ip"] == record["node"]["node_ip"] and left["files"] == {"run/model.pt": 2048 * 1024}
+    remote = Path(left["folder"]) / "run" / "model.pt"
+    try:
+        assert remote.is_file()  # the nodes share this machine's disk in the test
+        assert Path(record["log"]).is_file() and "done" in Path(record["log"]).read_text()  # logs always come back
+    finally:
+        shutil.rmtree(left["folder"], ignore_errors=True)

@@ -183,6 +183,8 @@ class RayTrialProcess:
                                       "check that the interpreter exists on every node (--python, --venv, --conda).")
         self.placement["pid"] = info.get("pid")
         self._record_process()
+        self._say(f"[aft] running on node {info.get('node_ip')} ({info.get('hostname')}), "
+                  f"Ray node {str(info.get('node_id'))[:12]}")
         launched = time.monotonic()
         if self._cancel_status is not None:
             self._escalation = asyncio.ensure_future(self._escalate())
@@ -314,6 +316,13 @@ class RayTrialProcess:
             atomic_write_json(Path(path), data, durable=False)
         except OSError:
             pass
+
+    def _say(self, line: str) -> None:
+        """A line of AFT's own in the run's log and the views (not read for metrics)."""
+        if self.output.log is not None:
+            self.output.log.write(line + "\n")
+        if self.output.on_lines is not None:
+            self.output.on_lines([line])
 
     def _deliver_file(self, records: list[MetricRecord]) -> None:
         if self.output.on_metrics is not None:
