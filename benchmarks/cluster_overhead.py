@@ -50,23 +50,38 @@ async def _session(project: Path, trials: int, cluster: str | None) -> dict[str,
         finally:
             runs.append(time.perf_counter() - began)
 
+    from aft_tui.runs.cluster.executor import RayTrialProcess
+
+    phases: dict[str, list[float]] = {}
+    ray_run = RayTrialProcess.run
+
+    async def phased(self: Any) -> Any:
+        try:
+            return await ray_run(self)
+        finally:
+            for name, seconds in self.phases.items():
+                phases.setdefault(name, []).append(seconds)
+
     TrialRun.run = timed  # type: ignore[method-assign]
+    RayTrialProcess.run = phased  # type: ignore[method-assign]
     try:
         engine = Engine.open(project / "train.py", settings, project=project, cwd=project)
         engine.subscribe(lambda event: starts.append(time.perf_counter()) if event.kind == "trial_started" else None)
         await engine.start()
         connect_began = time.perf_counter()
-        await asyncio.to_thread(engine.connect_cluster)
+        engine.connect_cluster()  # here, on the main thread, as `aft` does before a session starts
         connected = time.perf_counter() - connect_began
         summary = await engine.tune(trials)
         engine.close("finished")
     finally:
         TrialRun.run = original  # type: ignore[method-assign]
+        RayTrialProcess.run = ray_run  # type: ignore[method-assign]
     records = summary.get("trials")
     if records != trials:
         raise RuntimeError(f"the session ran {records} trials instead of {trials}: {summary}")
     cycles = [b - a for a, b in zip(starts, starts[1:])]
-    return {"cycle_median": median(cycles), "run_median": median(runs), "connect": connected, "trials": trials}
+    return {"cycle_median": median(cycles), "run_median": median(runs), "connect": connected, "trials": trials,
+            "phases": {name: median(values) for name, values in phases.items()}}
 
 
 def measure(address: str, trials: int = 20, workdir: Path | None = None) -> dict[str, Any]:
@@ -92,6 +107,8 @@ def report(result: dict[str, Any], command: str) -> Report:
     r.add("Ray adds per trial (cycle)", result["added_cycle"] * 1000, "ms")
     r.add("Ray adds per trial (launch to exit)", result["added_run"] * 1000, "ms")
     r.add("one-off: connecting to the cluster", result["cluster"]["connect"] * 1000, "ms")
+    for name, seconds in result["cluster"]["phases"].items():
+        r.add(f"  cluster trial, median: {name}", seconds * 1000, "ms")
     r.data = result
     return r
 

@@ -34,7 +34,9 @@ def open_session(target: str | Path | None, flags: Mapping[str, Any], *, resume:
     if resume:
         settings = Settings()
         settings.update(given, source)
-        return Engine.open(None, settings, session_id=resume, resume=True, project=root)
+        engine = Engine.open(None, settings, session_id=resume, resume=True, project=root)
+        engine.connect_cluster()  # the saved session's cluster, reached before anything runs
+        return engine
     if target is None:
         raise UserError(no_target)
     from aft_tui.engine.target_info import resolve_target

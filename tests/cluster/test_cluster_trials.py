@@ -129,3 +129,16 @@ def test_with_leave_a_large_model_stays_on_its_node_and_the_record_says_where(ra
         assert Path(record["log"]).is_file() and "done" in Path(record["log"]).read_text()  # logs always come back
     finally:
         shutil.rmtree(left["folder"], ignore_errors=True)
+
+
+def test_the_overhead_benchmark_measures_ray_against_local_in_one_run(ray_cluster, tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    done = subprocess.run([sys.executable, "-m", "benchmarks.cluster_overhead", "--address", ray_cluster.address,
+                           "--trials", "4", "--json", str(out)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=240, env=cluster_env(ray_cluster))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    data = json.loads(out.read_text())["data"]
+    assert 0 < data["added_cycle"] < 10, data
+    assert set(data["cluster"]["phases"]) == {"pack the commit", "place the actor and start the script",
+                                              "run and stream", "bring the files back"}
+    assert "Ray adds per trial (cycle)" in done.stdout

@@ -35,6 +35,7 @@ from aft_tui.runs.metrics_tail import MetricsFileTail
 from aft_tui.runs.trial_output import TrialOutput
 
 POLL_S = 0.2
+FIRST_POLL_S = 0.01
 PLACEMENT_TRIES = 3  # an actor lost before its script started is placed again, this many times in all
 PLACEMENT_PAUSE_S = 1.0
 NODE_DEATH_WAIT_S = 60.0  # Ray's default health checks take about 15 s to call a node dead
@@ -62,11 +63,16 @@ class ClusterLaunch:
 _shipped: dict[Path, Any] = {}  # a shipped folder goes to the object store once per session
 
 
-def _worker_class(ray: Any) -> Any:
-    from aft_tui.runs.cluster import worker
+_remote_class: list[Any] = []  # the actor class, made once: Ray exports its definition to the cluster once
 
-    ray.cloudpickle.register_pickle_by_value(worker)  # the nodes need Ray, not AFT
-    return ray.remote(worker.TrialWorker)
+
+def _worker_class(ray: Any) -> Any:
+    if not _remote_class:
+        from aft_tui.runs.cluster import worker
+
+        ray.cloudpickle.register_pickle_by_value(worker)  # the nodes need Ray, not AFT
+        _remote_class.append(ray.remote(worker.TrialWorker))
+    return _remote_class[0]
 
 
 def _lost_errors(ray: Any) -> tuple[type[BaseException], ...]:
@@ -96,6 +102,7 @@ class RayTrialProcess:
         self.placement: dict[str, Any] = {}
         self._actor: Any = None
         self.actor_name = ""
+        self.phases: dict[str, float] = {}
         self._cancel_status: str | None = None
         self._escalation: asyncio.Future[None] | None = None
         self._exited = asyncio.Event()
@@ -159,6 +166,7 @@ class RayTrialProcess:
         if self._cancel_status is not None:
             return LaunchResult(None, self._cancel_status, 0.0, [])
         code = cluster.code
+        mark = time.monotonic()
         code_tar = await asyncio.to_thread(bundle.archive, code.worktree, code.commit)
         links = await asyncio.to_thread(bundle.links, code.worktree)
         shipped = [await asyncio.to_thread(_ship_ref, ray, local) for _rel, local in code.ship]
@@ -172,6 +180,7 @@ class RayTrialProcess:
             options["memory"] = res.memory
         self._actor = _worker_class(ray).options(**options).remote()
         self._record_process()
+        mark = self._phase("pack the commit", mark)
         info = await self._call(self._actor.start.remote(code_tar, links, [rel for rel, _ in code.ship], command,
                                                          code.rel_cwd, env, *shipped))
         self.placement = {k: info[k] for k in ("node_id", "node_ip", "hostname") if k in info}
@@ -188,10 +197,13 @@ class RayTrialProcess:
         launched = time.monotonic()
         if self._cancel_status is not None:
             self._escalation = asyncio.ensure_future(self._escalate())
+        mark = self._phase("place the actor and start the script", mark)
         returncode = await self._follow(launched)
+        mark = self._phase("run and stream", mark)
         if self._escalation is not None:
             await asyncio.shield(self._escalation)
         await self._collect()
+        self._phase("bring the files back", mark)
         self.output.flush()
         return LaunchResult(returncode=returncode, status=self._cancel_status or "exited",
                             duration=time.monotonic() - launched, tail=list(self.output.tail))
@@ -223,6 +235,7 @@ class RayTrialProcess:
         request = self.request
         tail = MetricsFileTail(Path(request.metrics_path).absolute(), self._deliver_file, self._warn)
         metrics = open(request.metrics_path, "ab")
+        idle = 0
         try:
             while True:
                 polled = await self._call(self._actor.poll.remote())
@@ -240,8 +253,11 @@ class RayTrialProcess:
                         and self._escalation is None):
                     self._cancel_status = self._cancel_status or "timeout"
                     self._escalation = asyncio.ensure_future(self._escalate())
-                if not (polled["out"] or polled["metrics"]):
-                    await asyncio.sleep(POLL_S)
+                if polled["out"] or polled["metrics"]:
+                    idle = 0
+                else:  # quick at first and after output (a short script ends soon), then every POLL_S
+                    await asyncio.sleep(min(POLL_S, FIRST_POLL_S * 2 ** idle))
+                    idle += 1
         finally:
             metrics.close()
 
@@ -316,6 +332,12 @@ class RayTrialProcess:
             atomic_write_json(Path(path), data, durable=False)
         except OSError:
             pass
+
+    def _phase(self, name: str, since: float) -> float:
+        """Where a cluster trial's time goes (the overhead benchmark reads it)."""
+        now = time.monotonic()
+        self.phases[name] = self.phases.get(name, 0.0) + now - since
+        return now
 
     def _say(self, line: str) -> None:
         """A line of AFT's own in the run's log and the views (not read for metrics)."""
