@@ -142,3 +142,20 @@ def test_the_overhead_benchmark_measures_ray_against_local_in_one_run(ray_cluste
     assert set(data["cluster"]["phases"]) == {"pack the commit", "place the actor and start the script",
                                               "run and stream", "bring the files back"}
     assert "Ray adds per trial (cycle)" in done.stdout
+
+
+def test_research_runs_its_experiments_one_at_a_time_on_the_cluster_with_their_memory(ray_cluster,
+                                                                                       tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    done = aft(project, "research", "train.py", "--cluster", ray_cluster.address, "--experiments", "4",
+               "--metric", "val_loss", "--direction", "min", "--yes", "--", "--epochs", "3", "--sleep", "0.2",
+               env=cluster_env(ray_cluster), timeout=240)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    records = sorted(results(project), key=lambda r: r["started_at"])
+    assert len(records) == 4 and all(r["node"]["node_ip"] for r in records)
+    for before, after in zip(records, records[1:]):
+        assert before["finished_at"] <= after["started_at"] + 0.05, "two experiments ran at once"
+    tsv = next((project / "outputs" / "research").glob("*/results.tsv")).read_text().splitlines()
+    header = tsv[0].split("\t")
+    memory = [line.split("\t")[header.index("memory_gb")] for line in tsv[1:]]
+    assert len(memory) == 4 and all(float(m) > 0 for m in memory), tsv

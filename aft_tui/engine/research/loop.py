@@ -88,7 +88,7 @@ class ResearchLoop(Tuner):
         if (self.settings.parallel or 1) > 1:  # a code change is judged alone, on the one worktree
             self.host.info_message("Research runs one experiment at a time (each code change is judged on its own), "
                                    f"so --parallel {self.settings.parallel} does not apply.")
-            self.settings.parallel = 1
+        self.settings.parallel = 1  # also on a cluster, whose default is as many as it holds
         self.host.info_message(self._opening())
         if self.metric:
             setup.resolve_direction(self)
@@ -184,8 +184,9 @@ class ResearchLoop(Tuner):
         if trial is not None:
             self._tell(trial, outcome, record)
         experiment = plan.experiment(len(self.experiments) + 1, record, choice.params, started)
-        if experiment.memory_gb is None:
-            experiment.memory_gb = memory.gb
+        if experiment.memory_gb is None:  # measured here, else (a cluster trial) on its node
+            peak = (record.get("node") or {}).get("peak_rss_bytes")
+            experiment.memory_gb = memory.gb if memory.gb is not None or not peak else round(peak / 1024 ** 3, 3)
         if not plan.description:
             experiment.description = f"{choice.source}: {fmt_params(choice.params)}"
         await conclude(self, plan, experiment, record)

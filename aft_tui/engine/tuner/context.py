@@ -88,6 +88,7 @@ class TuningRun(Protocol):
     stop_sentence: str
     cancelled: bool
     omp_threads: int
+    slots: int
     own_start: float | None
     running: dict[str, Any]
     commit_lock: asyncio.Lock

@@ -53,6 +53,7 @@ class Tuner:
         self.end_reason = ""
         self.cancelled = False
         self.omp_threads = 1
+        self.slots = 1  # trials at once (GPU slots here, or what the cluster holds)
         self.own_start: float | None = None  # with the pid, names this AFT in its in-flight files
         self._baseline: Any = None  # the smoke run kept as trial 1, until trial 1 takes it
         self._lock = asyncio.Lock()
@@ -126,6 +127,7 @@ class Tuner:
             self.omp_threads = slotting.threads_per_trial(len(slots))
         if self.study is None or self._baseline is not None:
             await self._step(slots[0], n_trials)  # alone: it decides the objective, or is the smoke run
+        self.slots = len(slots)
         await asyncio.gather(*(self._worker(slot, n_trials) for slot in slots))
         if not self.end_reason:
             self.end_reason = "budget" if self.finished_count() >= n_trials else "stopped"

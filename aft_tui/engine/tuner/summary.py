@@ -73,7 +73,7 @@ def announce_finish(tuner: TuningRun, record: dict[str, Any]) -> None:
     eta = None
     if results and done < total:
         mean = sum(r.get("duration") or 0.0 for r in results) / done
-        eta = mean * (total - done) / max(1, tuner.settings.parallel or 1)
+        eta = mean * (total - done) / max(1, tuner.slots)
     budget_left = None
     if tuner.settings.budget is not None:
         budget_left = max(0.0, tuner.settings.budget - (time.time() - tuner.started))

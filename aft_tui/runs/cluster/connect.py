@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -178,3 +179,16 @@ def capacity(resources: TrialResources, live: list[Node]) -> int:
         raise UserError(f"No node of the Ray cluster can hold a trial of {resources.describe()} (the nodes: {held}); "
                         "lower --cpus-per-trial, --gpus-per-trial or --memory-per-trial, or add a node.")
     return total
+
+
+def wait_node_dead(ray: Any, node_id: str, timeout: float) -> None:
+    """Wait (bounded) until Ray reports the node dead, so that nothing is placed on it again."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            alive = any(n.get("NodeID") == node_id and n.get("Alive") for n in ray.nodes())
+        except Exception:
+            return
+        if not alive:
+            return
+        time.sleep(0.5)

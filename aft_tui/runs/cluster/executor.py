@@ -13,11 +13,9 @@ again once. A cancel goes to the trial's process group on the worker: SIGINT, SI
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import signal
 import sys
-import tarfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,8 +24,8 @@ from typing import Any
 
 from aft_tui.fsutil import atomic_write_json
 from aft_tui.redaction import redact, remember_environment
-from aft_tui.runs.cluster import bundle
-from aft_tui.runs.cluster.connect import NAMESPACE, TrialResources, import_ray
+from aft_tui.runs.cluster import bundle, transfer
+from aft_tui.runs.cluster.connect import NAMESPACE, TrialResources, import_ray, wait_node_dead
 from aft_tui.runs.cluster.worker import CODE, PYTHON, RUN
 from aft_tui.runs.launch_request import LaunchRequest, LaunchResult
 from aft_tui.runs.metrics import MetricRecord
@@ -58,9 +56,6 @@ class ClusterLaunch:
     default_python: bool = True  # the command's interpreter is AFT's own: the node uses its Python instead
     copy_limit: int = COPY_LIMIT_BYTES
     placement: dict[str, Any] = field(default_factory=dict)
-
-
-_shipped: dict[Path, Any] = {}  # a shipped folder goes to the object store once per session
 
 
 _remote_class: list[Any] = []  # the actor class, made once: Ray exports its definition to the cluster once
@@ -169,7 +164,7 @@ class RayTrialProcess:
         mark = time.monotonic()
         code_tar = await asyncio.to_thread(bundle.archive, code.worktree, code.commit)
         links = await asyncio.to_thread(bundle.links, code.worktree)
-        shipped = [await asyncio.to_thread(_ship_ref, ray, local) for _rel, local in code.ship]
+        shipped = [await asyncio.to_thread(transfer.ship_ref, ray, local) for _rel, local in code.ship]
         command, env = self._translated()
         res = cluster.resources
         self.actor_name = f"{cluster.actor_name}-{os.urandom(3).hex()}"  # a re-run's name is free at once
@@ -288,7 +283,9 @@ class RayTrialProcess:
         cluster = self.cluster
         keep = cluster.artifacts == "leave"
         got = await self._call(self._actor.finish.remote(cluster.copy_limit, keep))
-        await asyncio.to_thread(_unpack, got["tar"], Path(self.request.run_dir), cluster.code.worktree)
+        await asyncio.to_thread(transfer.unpack, got["tar"], Path(self.request.run_dir), cluster.code.worktree)
+        if got.get("peak_rss_bytes"):
+            self.placement["peak_rss_bytes"] = got["peak_rss_bytes"]
         if got["left"]:
             self.placement["left_on_node"] = {"node_ip": self.placement.get("node_ip"), "folder": got["workdir"],
                                               "files": got["left"]}
@@ -307,7 +304,7 @@ class RayTrialProcess:
         self.output.flush()
         node_id = self.placement.get("node_id")
         if node_id:
-            await asyncio.to_thread(_wait_node_dead, ray, node_id, NODE_DEATH_WAIT_S)
+            await asyncio.to_thread(wait_node_dead, ray, node_id, NODE_DEATH_WAIT_S)
         where = f"node {self.placement['node_ip']}" if self.placement.get("node_ip") else "node"
         return LaunchResult(None, "lost", time.monotonic() - started, list(self.output.tail),
                             error=f"The trial's {where} was lost while it ran ({first}).")
@@ -353,57 +350,3 @@ class RayTrialProcess:
     def _warn(self, message: str) -> None:
         if self.on_warning is not None:
             self.on_warning(redact(message))
-
-
-def _wait_node_dead(ray: Any, node_id: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            alive = any(n.get("NodeID") == node_id and n.get("Alive") for n in ray.nodes())
-        except Exception:
-            return
-        if not alive:
-            return
-        time.sleep(0.5)
-
-
-def _ship_ref(ray: Any, local: Path) -> Any:
-    if local not in _shipped:
-        _shipped[local] = ray.put(bundle.pack_folder(local))
-    return _shipped[local]
-
-
-def _unpack(data: bytes, run_dir: Path, worktree: Path) -> None:
-    """Files from the node: `run/...` into the run folder, `code/...` into the worktree. Their times
-    are set to now, so the artifact and result-file searches see them as this trial's."""
-    if not data:
-        return
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
-        for member in tar.getmembers():
-            if not member.isfile():
-                continue
-            top, _, rel = member.name.partition("/")
-            base = run_dir if top == "run" else worktree if top == "code" else None
-            if base is None or not rel:
-                continue
-            target = (base / rel).resolve()
-            if base.resolve() not in target.parents:
-                continue  # never outside the run folder or the worktree
-            if target.is_symlink() or (top == "code" and _through_link(base, rel)):
-                continue  # a file the script wrote through a data link is already where the link points
-            target.parent.mkdir(parents=True, exist_ok=True)
-            source = tar.extractfile(member)
-            if source is None:
-                continue
-            with open(target, "wb") as fh:
-                fh.write(source.read())
-            os.utime(target, None)
-
-
-def _through_link(base: Path, rel: str) -> bool:
-    path = base
-    for part in Path(rel).parts[:-1]:
-        path = path / part
-        if path.is_symlink():
-            return True
-    return False

@@ -59,6 +59,18 @@ def _safe_extract(data: bytes, dest: Path) -> None:
         tar.extractall(dest)  # noqa: S202 (every member checked above)
 
 
+def _peak_rss() -> int | None:
+    """The largest resident size any finished process of this trial reached (the actor starts
+    one trial, so its children are this trial's): the script's memory, for research's results.tsv."""
+    try:
+        import resource
+
+        kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    except (ImportError, OSError):
+        return None
+    return int(kib) * (1 if sys.platform == "darwin" else 1024) or None
+
+
 class TrialWorker:
     """One trial on one node; created per trial with the resources the trial asked for."""
 
@@ -185,7 +197,8 @@ class TrialWorker:
         left = {rel: sizes[rel] for rel in sizes if rel not in sent}
         if not left:
             shutil.rmtree(self.root, ignore_errors=True)
-        return {"tar": buffer.getvalue(), "left": left, "workdir": str(self.root), "total": total}
+        return {"tar": buffer.getvalue(), "left": left, "workdir": str(self.root), "total": total,
+                "peak_rss_bytes": _peak_rss()}
 
     def stop_leftovers(self) -> None:
         """Whatever the script left running in its group (workers holding GPU memory), and the guard."""
