@@ -66,6 +66,9 @@ def unavailable_reason() -> str | None:
     return None
 
 
+CLUSTER_MARK = "AFT_TEST_CLUSTER"
+
+
 class ClusterError(RuntimeError):
     """The cluster could not be built or torn down; the message carries the Ray logs' tails."""
 
@@ -216,6 +219,8 @@ class LocalRayCluster:
     def _ray_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
         env["RAY_USAGE_STATS_ENABLED"] = "0"
+        # Every process the nodes start inherits it: a test finds its own cluster's trials by it.
+        env[CLUSTER_MARK] = self.netns
         if self.health_check:
             env.update(HEALTH_CHECK_ENV)
         return env

@@ -10,6 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.cluster.local_cluster import CLUSTER_MARK
 from tests.conftest import git
 from tests.engine.helpers import aft_env
 
@@ -87,18 +88,21 @@ def wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen | None
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def trial_processes(marker: str = "aft-trial-") -> list[int]:
-    """Scripts running from a worker's trial folder, on any node (the namespace shares the process table)."""
+def trial_processes(cluster) -> list[int]:
+    """The scripts of this cluster's trials still running, on either node (the namespace shares the
+    process table); found by the mark every process of the cluster inherits, so a test never sees
+    another test's cluster."""
+    mark = f"{CLUSTER_MARK}={cluster.netns}".encode()
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            cwd = os.readlink(f"/proc/{entry}/cwd")
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes()
+            environ = Path(f"/proc/{entry}/environ").read_bytes()
         except OSError:
             continue
-        if marker in cwd and "train.py" in cmd:
+        if b"train.py" in cmd and mark in environ.split(b"\0"):
             found.append(int(entry))
     return found
 

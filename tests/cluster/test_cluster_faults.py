@@ -28,7 +28,7 @@ def test_killed_aft_leaves_nothing_running_and_a_resume_neither_loses_nor_double
     try:
         notes = wait_for(lambda: _started_on(project, 2), 90, "two trials running on the cluster", proc)
         assert {n["cluster"]["node_ip"] for n in notes} == {ray_cluster.head_ip, ray_cluster.node_ip}
-        wait_for(lambda: len(trial_processes()) >= 2, 30, "both scripts to run")
+        wait_for(lambda: len(trial_processes(ray_cluster)) >= 2, 30, "both scripts to run")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
     finally:
@@ -36,9 +36,9 @@ def test_killed_aft_leaves_nothing_running_and_a_resume_neither_loses_nor_double
             proc.kill()
     # Ray ends a dead driver's actors; each actor's guard ends its script, on either node.
     try:
-        wait_for(lambda: not trial_processes(), 45, "the killed session's scripts to stop")
+        wait_for(lambda: not trial_processes(ray_cluster), 45, "the killed session's scripts to stop")
     finally:
-        kill_all(trial_processes())
+        kill_all(trial_processes(ray_cluster))
     session = notes[0]["session"]
     done = aft(project, "tune", "--resume", session, "--yes", env=env, timeout=240)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -49,7 +49,7 @@ def test_killed_aft_leaves_nothing_running_and_a_resume_neither_loses_nor_double
     assert {r["run_id"] for r in records if r["status"] == "cancelled"} == interrupted
     assert sum(r["status"] == "ok" for r in records) == 3, [(r["run_id"], r["status"]) for r in records]
     assert not running_notes(project)
-    assert not trial_processes()
+    assert not trial_processes(ray_cluster)
 
 
 def test_a_node_lost_mid_trial_reruns_that_trial_once_on_another_node_and_records_it(ray_cluster,
@@ -61,13 +61,13 @@ def test_a_node_lost_mid_trial_reruns_that_trial_once_on_another_node_and_record
     try:
         notes = wait_for(lambda: _started_on(project, 2), 90, "two trials running on the cluster", proc)
         on_second = next(n["run_id"] for n in notes if n["cluster"]["node_ip"] == ray_cluster.node_ip)
-        wait_for(lambda: len(trial_processes()) >= 2, 30, "both scripts to run")
+        wait_for(lambda: len(trial_processes(ray_cluster)) >= 2, 30, "both scripts to run")
         ray_cluster.kill_second_node()
         out, err = proc.communicate(timeout=180)
     finally:
         if proc.poll() is None:
             proc.kill()
-        kill_all(trial_processes())
+        kill_all(trial_processes(ray_cluster))
     assert proc.returncode == 0, out[-3000:] + err[-3000:]
     records = {r["run_id"]: r for r in results(project)}
     assert len(records) == 2 and all(r["status"] == "ok" for r in records.values())
@@ -79,4 +79,4 @@ def test_a_node_lost_mid_trial_reruns_that_trial_once_on_another_node_and_record
     assert [row["epoch"] for row in moved["history"]] == list(range(1, 13))
     log = Path(moved["log"]).read_text()
     assert f"node {ray_cluster.node_ip} was lost" in log and "runs again from the start on another node" in log
-    assert not trial_processes()
+    assert not trial_processes(ray_cluster)

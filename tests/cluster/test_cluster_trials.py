@@ -41,7 +41,7 @@ def test_trials_run_on_both_nodes_with_live_logs_metrics_and_their_models_back(r
         finished = [e["ts"] for e in events if e.get("kind") == "trial_finished" and e.get("run_id") == record["run_id"]]
         assert len(metric_times) >= 2 and finished
         assert finished[0] - metric_times[0] > 0.5, "the first epoch's metric arrived only at the end"
-    assert not trial_processes(), "a trial's script outlived its trial"
+    assert not trial_processes(ray_cluster), "a trial's script outlived its trial"
 
 
 PRUNED_RUN = r'''
@@ -82,7 +82,7 @@ def test_a_prune_reaches_the_script_on_its_node_even_one_that_ignores_ctrl_c(ray
     assert outcome["duration"] < 60 * 0.2, "the prune did not stop the script"
     log = (tmp_path / "out" / "r1" / "r1.log").read_text()
     assert "epoch 3" in log and "epoch 30" not in log
-    wait_for(lambda: not trial_processes(), 10, "the pruned script to be gone")
+    wait_for(lambda: not trial_processes(ray_cluster), 10, "the pruned script to be gone")
 
 
 def test_the_per_trial_timeout_stops_the_script_on_its_node(ray_cluster, tmp_path: Path) -> None:
@@ -93,7 +93,7 @@ def test_the_per_trial_timeout_stops_the_script_on_its_node(ray_cluster, tmp_pat
     records = results(project)
     assert [r["status"] for r in records] == ["timeout"], done.stdout[-2000:] + done.stderr[-2000:]
     assert records[0]["duration"] < 20
-    wait_for(lambda: not trial_processes(), 10, "the timed-out script to be gone")
+    wait_for(lambda: not trial_processes(ray_cluster), 10, "the timed-out script to be gone")
 
 
 def test_shipped_folders_reach_the_node_and_replace_the_link(ray_cluster, tmp_path: Path) -> None:
