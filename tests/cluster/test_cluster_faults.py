@@ -19,16 +19,26 @@ def _started_on(project: Path, count: int) -> list[dict]:
     return notes if len(notes) >= count else []
 
 
+def _two_running(cluster, project: Path, trials: int, epochs: int, sleep: float):
+    """Start `aft tune` on the cluster, two trials at once; return it once both scripts run."""
+    proc = aft_popen(project, "tune", "train.py", "--cluster", cluster.address, "--trials", str(trials), "--parallel",
+                     "2", *LONG, "--", "--epochs", str(epochs), "--sleep", str(sleep), env=cluster_env(cluster))
+    try:
+        notes = wait_for(lambda: _started_on(project, 2), 90, "two trials running on the cluster", proc)
+        wait_for(lambda: len(trial_processes(cluster)) >= 2, 30, "both scripts to run")
+    except BaseException:
+        proc.kill()
+        raise
+    return proc, notes
+
+
 def test_killed_aft_leaves_nothing_running_and_a_resume_neither_loses_nor_double_counts(ray_cluster,
                                                                                       tmp_path: Path) -> None:
     project = make_project(tmp_path)
     env = cluster_env(ray_cluster)
-    proc = aft_popen(project, "tune", "train.py", "--cluster", ray_cluster.address, "--trials", "3", "--parallel",
-                     "2", *LONG, "--", "--epochs", "20", "--sleep", "0.3", env=env)
+    proc, notes = _two_running(ray_cluster, project, trials=3, epochs=20, sleep=0.3)
     try:
-        notes = wait_for(lambda: _started_on(project, 2), 90, "two trials running on the cluster", proc)
         assert {n["cluster"]["node_ip"] for n in notes} == {ray_cluster.head_ip, ray_cluster.node_ip}
-        wait_for(lambda: len(trial_processes(ray_cluster)) >= 2, 30, "both scripts to run")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
     finally:
@@ -55,13 +65,9 @@ def test_killed_aft_leaves_nothing_running_and_a_resume_neither_loses_nor_double
 def test_a_node_lost_mid_trial_reruns_that_trial_once_on_another_node_and_records_it(ray_cluster,
                                                                                      tmp_path: Path) -> None:
     project = make_project(tmp_path)
-    env = cluster_env(ray_cluster)
-    proc = aft_popen(project, "tune", "train.py", "--cluster", ray_cluster.address, "--trials", "2", "--parallel",
-                     "2", *LONG, "--", "--epochs", "12", "--sleep", "0.4", env=env)
+    proc, notes = _two_running(ray_cluster, project, trials=2, epochs=12, sleep=0.4)
     try:
-        notes = wait_for(lambda: _started_on(project, 2), 90, "two trials running on the cluster", proc)
         on_second = next(n["run_id"] for n in notes if n["cluster"]["node_ip"] == ray_cluster.node_ip)
-        wait_for(lambda: len(trial_processes(ray_cluster)) >= 2, 30, "both scripts to run")
         ray_cluster.kill_second_node()
         out, err = proc.communicate(timeout=180)
     finally:
