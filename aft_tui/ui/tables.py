@@ -14,8 +14,10 @@ def runs_table(results: list[dict[str, Any]], title: str = "Trials") -> Any:
     session_title = len({r.get("session") for r in results}) == 1
     metric = next((r.get("metric") for r in results if r.get("metric")), None) or "metric"
     params_col = "params (changes from trial 1)"
-    for col, justify in (("#", "right"), ("run", "left"), ("status", "left"), (metric, "right"),
-                         (params_col, "left"), ("duration", "right"), ("commit", "left")):
+    nodes = any(isinstance(r.get("node"), dict) for r in results)  # trials that ran on a cluster
+    columns = [("#", "right"), ("run", "left"), ("status", "left"), (metric, "right"), (params_col, "left"),
+               ("duration", "right"), ("commit", "left")] + ([("node", "left")] if nodes else [])
+    for col, justify in columns:
         table.add_column(col, justify=justify, no_wrap=col != params_col,  # type: ignore[arg-type]
                          overflow="fold" if col == params_col else "ellipsis")
     best = _best(results)
@@ -28,10 +30,21 @@ def runs_table(results: list[dict[str, Any]], title: str = "Trials") -> Any:
         run = r.get("run_id", "")
         if session_title and run.startswith(r.get("session", "") + "-"):
             run = run[len(r.get("session", "")) + 1:]
-        table.add_row(str(r.get("number", "")), run, status + (" ★" if r is best else ""),
-                      fmt_value(r.get("value")), params, f"{r.get('duration', 0):.1f}s", (r.get("commit") or "")[:10],
-                      style=style)
+        cells = [str(r.get("number", "")), run, status + (" ★" if r is best else ""), fmt_value(r.get("value")), params,
+                 f"{r.get('duration', 0):.1f}s", (r.get("commit") or "")[:10]]
+        if nodes:
+            cells.append(_node(r.get("node")))
+        table.add_row(*cells, style=style)
     return table
+
+
+def _node(node: Any) -> str:
+    """Where a cluster trial ran; '↻ from X' when it re-ran there after node X was lost."""
+    if not isinstance(node, dict):
+        return ""
+    where = str(node.get("node_ip") or "")
+    lost = node.get("lost_node")
+    return f"{where} ↻ from {lost.get('node_ip')}" if isinstance(lost, dict) and lost.get("node_ip") else where
 
 
 def _best(results: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -85,4 +85,6 @@ def test_a_node_lost_mid_trial_reruns_that_trial_once_on_another_node_and_record
     assert [row["epoch"] for row in moved["history"]] == list(range(1, 13))
     log = Path(moved["log"]).read_text()
     assert f"node {ray_cluster.node_ip} was lost" in log and "runs again from the start on another node" in log
+    listing = aft(project, "runs", env={**cluster_env(ray_cluster), "COLUMNS": "200"}, timeout=60).stdout
+    assert f"{ray_cluster.head_ip} ↻ from {ray_cluster.node_ip}" in listing
     assert not trial_processes(ray_cluster)
