@@ -214,15 +214,30 @@ def find_metric(requested: str, names: Iterable[str]) -> str | None:
     return wider[0] if len(wider) == 1 else None
 
 
+def _split_scores(names: list[str]) -> dict[str, tuple[int, str, list[str]]]:
+    """Bare split names reported beside a loss (PyG's `Loss: .., Train: .., Val: .., Test: ..`)
+    are that split's score, higher is better: a loss per split would have said so, and the loss is
+    reported apart. Two split names at least, so a lone `val` beside `loss` is not guessed at."""
+    splits = VALIDATION_WORDS | TEST_WORDS | TRAIN_WORDS
+    bare = {name: tokens for name in names if len(tokens := _tokens(name)) == 1 and tokens[0] in splits}
+    with_loss = any((c := _classify(name)) is not None and c[0] == _LOSS for name in names)
+    if len(bare) < 2 or not with_loss:
+        return {}
+    return {name: (_OTHER_MAX, "max", tokens) for name, tokens in bare.items()}
+
+
 def choose_objective(names: Iterable[str]) -> tuple[str, str] | None:
     """The metric to optimise among those a script reported, with its direction.
 
     Held-out metrics beat training ones (tuning on training loss rewards overfitting); within a
     split, accuracy-like metrics beat F1, other maximised scores, the loss, then other errors.
+    Bare split names beside a loss count as scores (`_split_scores`).
     """
+    names = list(names)
+    scores = _split_scores(names)
     best: tuple[tuple[int, int, int, int, str], str, str] | None = None
     for name in names:
-        classified = _classify(name)
+        classified = _classify(name) or scores.get(name)
         if classified is None:
             continue
         kind, direction, tokens = classified

@@ -109,7 +109,12 @@ def test_bookkeeping_names_are_never_chosen_as_the_objective() -> None:
     names = ["time", "eval_runtime", "eval_samples_per_second", "eval_steps_per_second", "train_runtime", "lr"]
     assert choose_objective(names) is None
     assert choose_objective([*names, "valid_ppl", "valid_loss"]) == ("valid_loss", "min")
-    assert choose_objective(["loss", "train", "val", "test"]) == ("loss", "min")
+    # PyG's `Loss: .., Train: .., Val: .., Test: ..`: the split names beside the loss are each
+    # split's accuracy; optimising the training loss would reward overfitting.
+    assert choose_objective(["loss", "train", "val", "test"]) == ("val", "max")
+    assert choose_objective(["loss", "train", "test"]) == ("test", "max")
+    assert choose_objective(["loss", "val"]) == ("loss", "min")  # one split name: could be its loss
+    assert choose_objective(["train", "val"]) is None  # no loss beside them: nothing says what they are
 
 
 @pytest.mark.parametrize(
