@@ -183,6 +183,12 @@ def direction_for(name: str) -> str | None:
     return classified[1] if classified else None
 
 
+def is_loss(name: str) -> bool:
+    """Whether a metric is a loss (`val_loss`, `eval_nll`): the training criterion, measured."""
+    classified = _classify(name)
+    return classified is not None and classified[0] == _LOSS
+
+
 def is_held_out(name: str) -> bool:
     """Whether a metric name says it is measured on held-out data (val_*, eval_*, test_*)."""
     classified = _classify(name)

@@ -14,6 +14,8 @@ from typing import Any
 from aft_tui.engine import events as ev
 from aft_tui.engine.research.experiment_plan import ExperimentPlan
 from aft_tui.engine.research.records import Experiment, Kind, Status
+from aft_tui.metric_names import is_loss
+from aft_tui.target.recipes.catalogue import CHANGE_THE_LOSS
 from aft_tui.tuning.acceptance import judge_change, noise_at
 
 from aft_tui.engine.research.context import ResearchRun
@@ -185,8 +187,8 @@ RECIPE_TRIES = 2
 
 
 def blocked_recipes(loop: ResearchRun) -> list[str]:
-    """Recipes not to propose now: rejected by the person, tried RECIPE_TRIES times, or tried at
-    a best the session has not clearly moved past since. A change that did not pay off with
+    """Recipes not to propose now: rejected by the person, tried RECIPE_TRIES times, tried at
+    a best the session has not clearly moved past since, or changing the loss that is the objective. A change that did not pay off with
     early parameters may pay off with better ones; with the same ones it would not."""
     rs = loop.rstate
     blocked = []
@@ -196,6 +198,8 @@ def blocked_recipes(loop: ResearchRun) -> list[str]:
         if (len(tries) >= RECIPE_TRIES or last is None or rs.best_value is None
                 or judge_change([rs.best_value], last, loop.direction or "max", current_noise(loop)).decision != "keep"):
             blocked.append(recipe)
+    if loop.metric and is_loss(loop.metric):
+        blocked.extend(sorted(CHANGE_THE_LOSS - set(blocked)))
     return blocked
 
 

@@ -38,6 +38,12 @@ def catalogue() -> list[Recipe]:
     ]
 
 
+CHANGE_THE_LOSS = frozenset({"label_smoothing", "trainer_label_smoothing"})
+"""Recipes that change what the loss measures: a smoothed criterion scores the same predictions
+higher (and the evaluation usually shares it), so judged by a loss objective they would compare
+two different quantities. They are for accuracy-like objectives."""
+
+
 def applicable(source: str, *, gpu: bool, tried: Iterable[str] = ()) -> list[RecipeEdit]:
     """Each recipe not yet tried that has an edit for `source`; GPU-only ones only on a GPU."""
     skip = set(tried)

@@ -9,9 +9,9 @@ from aft_tui.engine.research.store import ResearchState
 from aft_tui.engine.research.verdicts import blocked_recipes, mark_recipe
 
 
-def _loop(best: float, direction: str = "max", noise: float = 0.01) -> SimpleNamespace:
+def _loop(best: float, direction: str = "max", noise: float = 0.01, metric: str = "val_acc") -> SimpleNamespace:
     return SimpleNamespace(rstate=ResearchState(best_value=best, noise=noise, baseline_values=[0.5, 0.52]),
-                           direction=direction)
+                           direction=direction, metric=metric)
 
 
 def test_a_recipe_comes_back_once_the_best_has_clearly_moved_on_and_only_once():
@@ -28,7 +28,7 @@ def test_a_recipe_comes_back_once_the_best_has_clearly_moved_on_and_only_once():
 
 
 def test_for_a_loss_lower_is_the_moved_on_direction():
-    loop = _loop(0.5, direction="min")
+    loop = _loop(0.5, direction="min", metric="val_rmse")
     mark_recipe(loop, "label_smoothing")
     loop.rstate.best_value = 0.55
     assert blocked_recipes(loop) == ["label_smoothing"]
@@ -41,3 +41,14 @@ def test_a_recipe_the_person_rejected_never_comes_back():
     loop.rstate.tried_recipes.append("ema")  # what a rejection records: no measured try
     loop.rstate.best_value = 0.99
     assert blocked_recipes(loop) == ["ema"]
+
+
+def test_label_smoothing_is_never_judged_by_a_loss_it_changes():
+    """A smoothed criterion scores the same predictions higher: judged by val_loss, label
+    smoothing would be compared on a different quantity, so it is not proposed at all."""
+    assert blocked_recipes(_loop(0.5, direction="min", metric="val_loss")) == ["label_smoothing",
+                                                                              "trainer_label_smoothing"]
+    assert blocked_recipes(_loop(0.5, direction="min", metric="eval_loss")) == ["label_smoothing",
+                                                                               "trainer_label_smoothing"]
+    assert blocked_recipes(_loop(0.5, direction="max", metric="val_acc")) == []
+    assert blocked_recipes(_loop(0.5, direction="min", metric="val_rmse")) == []
