@@ -161,3 +161,30 @@ def test_research_runs_its_experiments_one_at_a_time_on_the_cluster_with_their_m
     header = tsv[0].split("\t")
     memory = [line.split("\t")[header.index("memory_gb")] for line in tsv[1:]]
     assert len(memory) == 4 and all(float(m) > 0 for m in memory), tsv
+
+
+def test_ctrl_c_ends_a_trial_still_waiting_for_a_node_at_once(ray_cluster, tmp_path: Path) -> None:
+    """Three trials at once on a cluster that holds two: the third waits for a node. Ctrl-C ends
+    all three, the waiting one without ever starting."""
+    import signal
+
+    from tests.cluster.project import running_notes
+    from tests.engine.helpers import aft_popen
+
+    project = make_project(tmp_path)
+    proc = aft_popen(project, "tune", "train.py", "--cluster", ray_cluster.address, "--trials", "3", "--parallel", "3",
+                     "--metric", "val_loss", "--direction", "min", "--params", "lr", "--yes", "--",
+                     "--epochs", "100", "--sleep", "0.3", env=cluster_env(ray_cluster))
+    try:
+        wait_for(lambda: len([n for n in running_notes(project) if (n.get("cluster") or {}).get("pid")]) >= 2
+                 and len(running_notes(project)) == 3, 90, "two trials running and one waiting", proc)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=40)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    records = results(project)
+    assert sorted(r["status"] for r in records) == ["cancelled"] * 3, out[-2000:] + err[-2000:]
+    waited = [r for r in records if not r.get("node")]
+    assert len(waited) == 1 and "[aft] running on node" not in Path(waited[0]["log"]).read_text()
+    wait_for(lambda: not trial_processes(ray_cluster), 10, "the cancelled scripts to be gone")

@@ -121,6 +121,10 @@ class RayTrialProcess:
                 try:
                     result = await self._run(ray, started)
                 except _lost_errors(ray) as exc:
+                    if self._cancel_status is not None and "pid" not in self.placement:
+                        # Stopped while it waited for a node: the actor was ended on purpose.
+                        result = LaunchResult(None, self._cancel_status, 0.0, list(self.output.tail))
+                        break
                     if "pid" not in self.placement and attempt < PLACEMENT_TRIES:
                         # Lost before the script started (placed on a node that was dying, not yet
                         # known dead): nothing ran, so this is not the trial's one re-run.
@@ -145,7 +149,11 @@ class RayTrialProcess:
         if self._cancel_status is None:
             self._cancel_status = status
         if self._actor is None or "pid" not in self.placement:
-            return  # not started yet: run() sees the request and stops it at once
+            # Not started yet (or waiting for a node with room): run() sees the request, and an
+            # actor still waiting for placement is ended, so the wait does not go on.
+            if self._actor is not None:
+                self._kill_actor(import_ray())
+            return
         if self._escalation is None:
             self._escalation = asyncio.ensure_future(self._escalate())
         await asyncio.shield(self._escalation)
