@@ -184,9 +184,10 @@ def direction_for(name: str) -> str | None:
 
 
 def is_loss(name: str) -> bool:
-    """Whether a metric is a loss (`val_loss`, `eval_nll`): the training criterion, measured."""
+    """Whether a metric is a loss (`val_loss`, `eval_nll`, or `cost` as older tutorials call it):
+    the training criterion, measured."""
     classified = _classify(name)
-    return classified is not None and classified[0] == _LOSS
+    return classified is not None and (classified[0] == _LOSS or "cost" in classified[2])
 
 
 def is_held_out(name: str) -> bool:

@@ -50,5 +50,7 @@ def test_label_smoothing_is_never_judged_by_a_loss_it_changes():
                                                                               "trainer_label_smoothing"]
     assert blocked_recipes(_loop(0.5, direction="min", metric="eval_loss")) == ["label_smoothing",
                                                                                "trainer_label_smoothing"]
+    assert blocked_recipes(_loop(0.5, direction="min", metric="cost")) == ["label_smoothing",
+                                                                          "trainer_label_smoothing"]
     assert blocked_recipes(_loop(0.5, direction="max", metric="val_acc")) == []
     assert blocked_recipes(_loop(0.5, direction="min", metric="val_rmse")) == []
