@@ -188,3 +188,21 @@ def test_ctrl_c_ends_a_trial_still_waiting_for_a_node_at_once(ray_cluster, tmp_p
     waited = [r for r in records if not r.get("node")]
     assert len(waited) == 1 and "[aft] running on node" not in Path(waited[0]["log"]).read_text()
     wait_for(lambda: not trial_processes(ray_cluster), 10, "the cancelled scripts to be gone")
+
+
+def test_the_tuning_sessions_pruner_stops_hopeless_trials_on_the_cluster(ray_cluster, tmp_path: Path) -> None:
+    """The session's own pruner (the median rule) stops trials on the nodes: a grid where two
+    learning rates barely learn, run one at a time so the order is the seeded grid's."""
+    project = make_project(tmp_path)
+    (project / "aft.toml").write_text("[search.lr]\nchoices = [0.3, 0.31, 0.32, 0.33, 0.34, 0.35, 0.001]\n")
+    done = aft(project, "tune", "train.py", "--cluster", ray_cluster.address, "--trials", "8", "--parallel", "1",
+               "--strategy", "grid", "--params", "lr", "--pruner", "median", "--metric", "val_loss", "--direction",
+               "min", "--yes", "--", "--epochs", "9", "--sleep", "0.5", env=cluster_env(ray_cluster), timeout=240)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    records = results(project)
+    pruned = [r for r in records if r["status"] == "pruned"]
+    assert pruned and all(r["params"]["lr"] < 0.01 for r in pruned), [(r["params"], r["status"]) for r in records]
+    for record in pruned:
+        assert record["node"]["node_ip"] in (ray_cluster.head_ip, ray_cluster.node_ip)
+        assert len(record["history"]) < 9 and record["pruned_at"] < 9
+    wait_for(lambda: not trial_processes(ray_cluster), 10, "the pruned scripts to be gone")

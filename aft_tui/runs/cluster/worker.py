@@ -59,6 +59,16 @@ def _safe_extract(data: bytes, dest: Path) -> None:
         tar.extractall(dest)  # noqa: S202 (every member checked above)
 
 
+def _default_signals() -> None:
+    """In the script's process before it starts: a Ray worker blocks or ignores SIGINT, and both
+    survive exec, so without this a script on a node would never see Ctrl-C (a prune's first,
+    gentle stop: Python's KeyboardInterrupt) and would only stop at SIGTERM, seconds later."""
+    stops = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
+    for sig in stops:
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def _peak_rss() -> int | None:
     """The largest resident size any finished process of this trial reached (the actor starts
     one trial, so its children are this trial's): the script's memory, for research's results.tsv."""
@@ -124,7 +134,8 @@ class TrialWorker:
         self.started = time.time()
         try:
             self.proc = subprocess.Popen(argv, cwd=str(cwd), env=child_env, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+                                         stderr=subprocess.STDOUT, start_new_session=True,
+                                         preexec_fn=_default_signals)
         except OSError as exc:
             out.write(f"Could not start the trial on this node with {argv[0]!r}: {exc.strerror or exc}.\n".encode())
             out.close()
