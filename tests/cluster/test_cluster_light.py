@@ -79,3 +79,25 @@ def test_cluster_settings_in_the_wrong_form_are_refused_in_one_sentence(tmp_path
     done = aft(project, "tune", "train.py", "--cluster", "ray", "--ship", "nowhere", "--yes", timeout=60)
     assert done.returncode == 2 and "--ship nowhere: there is no" in done.stderr
     assert not (project / ".aft").exists()
+
+
+def test_shipped_folders_over_the_limit_are_refused_with_their_size(tmp_path: Path) -> None:
+    from aft_tui.errors import UserError
+    from aft_tui.runs.cluster.bundle import ship_folders
+
+    project = make_project(tmp_path)
+    (project / "data" / "big.bin").write_bytes(b"x" * 5000)
+    shipped = ship_folders(project, ["data"], limit=10_000)
+    assert shipped == (("data", (project / "data").resolve()),)
+    try:
+        ship_folders(project, ["data"], limit=4096)
+    except UserError as exc:
+        assert "--ship data is 4.9 KiB, more than the 4.0 KiB" in str(exc) and "filesystem every node mounts" in str(exc)
+    else:
+        raise AssertionError("a folder over the limit was accepted")
+    try:
+        ship_folders(project, [".."], limit=10_000)
+    except UserError as exc:
+        assert "not a folder inside the project" in str(exc)
+    else:
+        raise AssertionError("a folder outside the project was accepted")

@@ -206,3 +206,25 @@ def test_the_tuning_sessions_pruner_stops_hopeless_trials_on_the_cluster(ray_clu
         assert record["node"]["node_ip"] in (ray_cluster.head_ip, ray_cluster.node_ip)
         assert len(record["history"]) < 9 and record["pruned_at"] < 9
     wait_for(lambda: not trial_processes(ray_cluster), 10, "the pruned scripts to be gone")
+
+
+def test_a_chosen_interpreter_is_used_on_the_node(ray_cluster, tmp_path: Path) -> None:
+    """--python names the interpreter the nodes run the script with (it must exist there, and here,
+    where the refactor's proof runs; the test's nodes share this machine's disk). Without it, a
+    node runs its Ray worker's own Python."""
+    project = make_project(tmp_path)
+    marker = tmp_path / "wrapper-used"
+    chosen = tmp_path / "python-wrapper"
+    chosen.write_text(f'#!/bin/sh\necho "$$" >> {marker}\nexec {sys.executable} "$@"\n')
+    chosen.chmod(0o755)
+    common = ("--cluster", ray_cluster.address, "--trials", "1", "--metric", "val_loss", "--direction", "min", "--yes",
+              "--", "--epochs", "1", "--sleep", "0")
+    done = aft(project, "tune", "train.py", "--python", str(chosen), *common, env=cluster_env(ray_cluster),
+               timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert results(project)[0]["status"] == "ok"
+    assert marker.is_file() and len(marker.read_text().split()) == 1  # the node ran the script through it
+    other = make_project(tmp_path, "other")
+    done = aft(other, "tune", "train.py", *common, env=cluster_env(ray_cluster), timeout=120)
+    assert done.returncode == 0 and results(other)[0]["status"] == "ok"
+    assert len(marker.read_text().split()) == 1  # no --python: the node's own Python, not this one
