@@ -61,6 +61,17 @@ def links(worktree: Path) -> dict[str, str]:
     return found
 
 
+_links: dict[Path, dict[str, str]] = {}
+
+
+def links_once(worktree: Path) -> dict[str, str]:
+    """`links` of a session worktree, walked once: AFT makes them when it creates the worktree,
+    and a trial's edits never add one, so every later trial reuses the first walk."""
+    if worktree not in _links:
+        _links[worktree] = links(worktree)
+    return _links[worktree]
+
+
 def _size(path: Path) -> int:
     if path.is_file():
         return path.stat().st_size

@@ -18,7 +18,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,6 @@ class ClusterLaunch:
     artifacts: str = "copy"  # copy | leave
     default_python: bool = True  # the command's interpreter is AFT's own: the node uses its Python instead
     copy_limit: int = COPY_LIMIT_BYTES
-    placement: dict[str, Any] = field(default_factory=dict)
 
 
 _remote_class: list[Any] = []  # the actor class, made once: Ray exports its definition to the cluster once
@@ -171,7 +170,7 @@ class RayTrialProcess:
         code = cluster.code
         mark = time.monotonic()
         code_tar = await asyncio.to_thread(bundle.archive, code.worktree, code.commit)
-        links = await asyncio.to_thread(bundle.links, code.worktree)
+        links = await asyncio.to_thread(bundle.links_once, code.worktree)
         shipped = [await asyncio.to_thread(transfer.ship_ref, ray, local) for _rel, local in code.ship]
         command, env = self._translated()
         res = cluster.resources
@@ -187,7 +186,6 @@ class RayTrialProcess:
         info = await self._call(self._actor.start.remote(code_tar, links, [rel for rel, _ in code.ship], command,
                                                          code.rel_cwd, env, *shipped))
         self.placement = {k: info[k] for k in ("node_id", "node_ip", "hostname") if k in info}
-        cluster.placement = dict(self.placement)
         if "error" in info:
             await self._drain_output()
             return LaunchResult(None, "start_failed", time.monotonic() - started, list(self.output.tail),
@@ -301,7 +299,6 @@ class RayTrialProcess:
             why = "as --cluster-artifacts leave asks" if keep else f"they are over the {cluster.copy_limit >> 30} GiB copied back"
             self._warn(f"{len(got['left'])} file(s) of this trial ({total} bytes) stay on node "
                        f"{self.placement.get('node_ip')} in {got['workdir']}, {why}.")
-        cluster.placement = dict(self.placement)
 
     # ------------------------------------------------------------------ faults
 
