@@ -13,10 +13,17 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 70,
 class UserError(Exception):
     """A problem with the user's input or environment, reported as one clear sentence."""
 
-    def __init__(self, message: str, exit_code: int = 2) -> None:
+    def __init__(self, message: str, exit_code: int = 2, *, in_chat: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
+        self._in_chat = in_chat
+
+    @property
+    def chat_message(self) -> str:
+        """The sentence as the chat shows it: a fix named as a shell command (`aft pipeline x.py`)
+        is a slash command there (`/pipeline`)."""
+        return self._in_chat or self.message
 
     def __str__(self) -> str:
         return self.message

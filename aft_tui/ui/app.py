@@ -196,7 +196,7 @@ class AftApp(ReplayControls, PaneLayout, PaneRequests, ThemeSwitching, App[int])
             await self.engine.start()
         except UserError as exc:
             if not self.leaving:
-                self.conversation.show_result("error", exc.message)
+                self.conversation.show_result("error", exc.chat_message)
             return
         if self.leaving:
             return

@@ -104,7 +104,7 @@ class CommandRouter:
                 return await self._workflow(parsed, handler)
             return await handler(parsed)
         except UserError as exc:
-            return CommandResult("error", exc.message)
+            return CommandResult("error", exc.chat_message)
 
     async def _workflow(self, parsed: ParsedCommand, handler: Callable) -> CommandResult:
         if self.active is not None:

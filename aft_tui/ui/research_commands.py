@@ -44,7 +44,7 @@ async def start(engine: Any, parsed: ParsedCommand) -> Result:
     try:
         options.experiment_time = parse_duration(parsed.options.get("experiment-time"))
     except UserError as exc:
-        return "error", exc.message, None
+        return "error", exc.chat_message, None
     from aft_tui.engine.research.session import run_research
 
     summary = await run_research(engine, options)

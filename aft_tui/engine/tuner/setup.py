@@ -59,9 +59,10 @@ def build_space(tuner: TuningRun) -> SearchSpace:
         elif p.flag:
             params.append(p)
     if not params:
+        problem = f"{host.info.rel_script} exposes no tunable parameter as a command-line flag"
         raise UserError(
-            f"{host.info.rel_script} exposes no tunable parameter as a command-line flag; "
-            f"run `aft pipeline {host.info.rel_script}` to expose them, or add argparse flags."
+            f"{problem}; run `aft pipeline {host.info.rel_script}` to expose them, or add argparse flags.",
+            in_chat=f"{problem}; type /pipeline to expose them, or add argparse flags.",
         )
     space = space_from(params, tuner.settings.search, tuner.settings.params)
     if space.left_out:
