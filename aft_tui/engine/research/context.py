@@ -48,12 +48,16 @@ class ResearchRun(Protocol):
     direction: str | None
     pending_confirm: Experiment | None
     pending_repair: Any
+    pending_retune: Any
+    space: Any
     cut_short: bool
     commit_lock: asyncio.Lock
 
     def record_experiment(self, experiment: Experiment) -> None: ...
 
     def set_noise(self) -> None: ...
+
+    def save(self) -> None: ...
 
     def rebuild_space(self, knobs: list[str] | None = None) -> None: ...
 

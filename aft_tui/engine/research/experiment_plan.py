@@ -10,6 +10,7 @@ from typing import Any
 
 from aft_tui.engine.research.code_changes import CodeChange
 from aft_tui.engine.research.records import Experiment, Kind, Status
+from aft_tui.engine.research.retune import Retune
 
 
 @dataclass
@@ -25,6 +26,8 @@ class ExperimentPlan:
     confirms: Experiment | None = None
     arm: str = ""                             # the bandit arm this experiment pays (or not)
     repairs: int = 0                          # a repaired change: which repair (1 or 2)
+    retune: Retune | None = None              # a change run again at another learning rate
+    factor: float = 1.0                       # ... at this factor of the rate it was first run with
 
     def experiment(self, number: int, record: dict[str, Any], params: dict[str, Any], started: float) -> Experiment:
         """The experiment as its trial's record says it went (the verdict comes after)."""

@@ -27,7 +27,7 @@ from aft_tui.engine.research.options import ResearchOptions
 from aft_tui.engine.research.records import Experiment, Kind, Status
 from aft_tui.engine.research.sources import CodeSources
 from aft_tui.engine.research.store import ResearchStore
-from aft_tui.engine.research.verdicts import conclude
+from aft_tui.engine.research.verdicts import conclude, settle_unjudged
 from aft_tui.engine.tuner import one_trial, setup
 from aft_tui.engine.tuner.loop import Tuner
 from aft_tui.formatting import fmt_params
@@ -56,6 +56,7 @@ class ResearchLoop(Tuner):
         self.cut_short = False  # the running experiment's limit is the session's end, not its own
         self.current_kind: Kind | None = None
         self.pending_repair: tuple[CodeChange, str, int] | None = None  # a crashed change, its reason, the next attempt
+        self.pending_retune: ExperimentPlan | None = None  # a change to run again at another learning rate
         self.resume_event = asyncio.Event()
         self.resume_event.set()
 
@@ -63,13 +64,13 @@ class ResearchLoop(Tuner):
     def pause(self) -> None:
         self.rstate.paused = True
         self.resume_event.clear()
-        self._save()
+        self.save()
         self.host.info_message("Research paused after the running experiment; /research resume goes on.")
 
     def resume(self) -> None:
         self.rstate.paused = False
         self.resume_event.set()
-        self._save()
+        self.save()
         self.host.info_message("Research resumed.")
 
     def steer(self, text: str) -> None:
@@ -80,7 +81,7 @@ class ResearchLoop(Tuner):
             return
         self.rstate.steer.append(text)
         self.store.append_journal(journal.note(f"The person steered: {text}"))
-        self._save()
+        self.save()
         self.host.info_message(f"Noted for the next code experiments: {text}")
 
     # -- the loop ---------------------------------------------------------------------------------------
@@ -102,13 +103,16 @@ class ResearchLoop(Tuner):
             self.rstate.base_commit = await asyncio.to_thread(self.host.workspace.head)
         if self.experiments:
             self.host.info_message(self._restart_summary())
+            await settle_unjudged(self)
         if self.rstate.paused:
             self.resume_event.clear()
         try:
             summary = await super().run(n_trials)
+            self.pending_confirm = self.pending_retune = None
+            await settle_unjudged(self)  # the budget ended before a change's confirmation or retune ran
         finally:
             self.approvals.cancel_all()
-            self._save()
+            self.save()
         summary["research"] = self.research_summary()
         self.options.notify_event("end", summary["research"], self.host.info_message)
         self.store.append_journal(journal.note(f"Stopped: {self.end_reason}. {self._best_sentence()}"))
@@ -218,6 +222,9 @@ class ResearchLoop(Tuner):
             return ExperimentPlan(Kind.CONFIRM, "confirm", f"confirming #{original.number}: {original.description}",
                                   params=self._within_space(original.params), confirms=original,
                                   rationale=f"a re-run of experiment {original.number}, whose gain was inside the noise")
+        if self.pending_retune is not None:
+            plan, self.pending_retune = self.pending_retune, None
+            return plan
         taken = self.approvals.take()  # a change the person approved while experiments ran
         if taken is not None:
             change = await self.sources.refresh(taken[0])
@@ -304,7 +311,7 @@ class ResearchLoop(Tuner):
         self.experiments.append(experiment)
         self.rstate.bandit = self.bandit.to_dict()
         self.rstate.metric, self.rstate.direction = self.metric, self.direction
-        self._save()
+        self.save()
         self.store.append_journal(journal.entry(experiment, self.metric or "value"))
 
     def set_noise(self) -> None:
@@ -323,7 +330,7 @@ class ResearchLoop(Tuner):
         self.host.info_message(f"Baseline measured: {self.metric} = {mean:.6g} ± {self.rstate.noise:.3g} over "
                                f"{len(values)} runs.")
 
-    def _save(self) -> None:
+    def save(self) -> None:
         self.rstate.bandit = self.bandit.to_dict()
         self.store.save(self.experiments, self.rstate)
 

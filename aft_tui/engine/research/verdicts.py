@@ -9,11 +9,13 @@ points past it), so every idea can be inspected, compared and revived.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 from aft_tui.engine import events as ev
 from aft_tui.engine.research.experiment_plan import ExperimentPlan
 from aft_tui.engine.research.records import Experiment, Kind, Status
+from aft_tui.engine.research.retune import Retune, scaled
 from aft_tui.metric_names import is_loss
 from aft_tui.target.recipes.catalogue import CHANGE_THE_LOSS
 from aft_tui.tuning.acceptance import judge_change, noise_at
@@ -93,11 +95,37 @@ async def conclude(loop: ResearchRun, plan: ExperimentPlan, e: Experiment, recor
         loop.record_experiment(e)
         return
     e.status = Status.DISCARD.value
+    if plan.kind == Kind.CODE and _retune_next(loop, plan, e):
+        loop.record_experiment(e)
+        return
     loop.bandit.update(plan.arm or arm_of(e), False)
     if plan.kind == Kind.CODE:
         _mark_tried(loop, plan)
         await _revert(loop, e, e.reason)
     loop.record_experiment(e)
+
+
+def _retune_next(loop: ResearchRun, plan: ExperimentPlan, e: Experiment) -> bool:
+    """Queue the change again at another learning rate (retune.py), when there is one to try."""
+    if plan.change is None or e.value is None:
+        return False
+    state = plan.retune or Retune(first=e)
+    if plan.retune is not None:
+        state.tried.append((plan.factor, e.value))
+    factor = state.next_factor(loop.direction or "max")
+    if factor is None:
+        return False
+    first_params = state.first.params
+    moved = scaled(loop.space, first_params, factor)
+    if moved is None:
+        return False
+    params, words = moved
+    title = plan.change.title
+    loop.pending_retune = replace(plan, description=f"{title}, {words}", params=params, retune=state, factor=factor,
+                                  rationale=f"code change ({plan.arm}): {title}, again with the {words}: a change "
+                                            "to training moves the learning rate that suits it")
+    e.reason += f"; it runs again with the {words} before it is discarded"
+    return True
 
 
 def _baseline(loop: ResearchRun, e: Experiment, record: dict[str, Any]) -> None:
@@ -129,7 +157,7 @@ async def _crashed(loop: ResearchRun, plan: ExperimentPlan, e: Experiment, recor
         _mark_tried(loop, plan)
         await _revert(loop, e, reason)
         if e.status == Status.CRASH.value and plan.change is not None and plan.repairs < MAX_REPAIRS \
-                and not _environmental(record):
+                and plan.retune is None and not _environmental(record):
             loop.pending_repair = (plan.change, reason, plan.repairs + 1)
             e.reason += f"; repair {plan.repairs + 1} of {MAX_REPAIRS} comes next"
         elif e.status == Status.CRASH.value and plan.repairs:
@@ -219,6 +247,9 @@ async def _revert(loop: ResearchRun, e: Experiment, reason: str) -> None:
     message = f"research {e.number}: discard {e.description}\n\n{reason}"
     async with loop.commit_lock:
         e.revert_commit = await asyncio.to_thread(workspace.commit, message, files, removed)
+    for other in loop.experiments:  # the change's earlier runs (its learning rate retuned) share it
+        if other.code_commit == e.code_commit and not other.revert_commit:
+            other.revert_commit = e.revert_commit
     loop.host.emit(ev.CommitMade(sha=e.revert_commit, message=message.splitlines()[0], branch=workspace.branch))
     loop.rebuild_space()
 
@@ -228,3 +259,19 @@ def _failure(record: dict[str, Any]) -> str:
     if isinstance(diagnosis, dict) and diagnosis.get("sentence"):
         return str(diagnosis["sentence"])
     return str(record.get("reason") or "")
+
+
+async def settle_unjudged(loop: ResearchRun) -> None:
+    """On a restart: a code change the stopped session left applied without keeping it (its
+    confirming run or its retuned learning rate never ran) is taken back, so the code research
+    continues from is the code of its best."""
+    for e in list(loop.experiments):
+        if e.kind != Kind.CODE.value or not e.code_commit or e.revert_commit:
+            continue
+        same = [o for o in loop.experiments if o.code_commit == e.code_commit]
+        if any(o.kept for o in same) or any(o.revert_commit for o in same):
+            continue
+        if e.status == Status.CRASH.value:
+            continue  # a crash is taken back when it is recorded; nothing is left applied
+        await _revert(loop, e, "the session stopped before this change was judged; it is taken back on restart")
+        loop.save()
