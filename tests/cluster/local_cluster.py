@@ -146,6 +146,12 @@ class LocalRayCluster:
         # A teardown problem must not hide the error that ended the block.
         self.stop(raise_on_leftovers=exc_type is None)
 
+    def trial_folders(self) -> list[Path]:
+        """The trial folders the nodes hold now (each node's TMPDIR is the cluster's own)."""
+        if self.temp_root is None:
+            return []
+        return sorted((self.temp_root / "tmp").glob("aft-trial-*"))
+
     def start(self) -> None:
         started = time.monotonic()
         try:
@@ -221,6 +227,11 @@ class LocalRayCluster:
         env["RAY_USAGE_STATS_ENABLED"] = "0"
         # Every process the nodes start inherits it: a test finds its own cluster's trials by it.
         env[CLUSTER_MARK] = self.netns
+        # Trial folders (tempfile on the node) land in the cluster's own folder, so a test can see
+        # what a node left behind, and nothing outlives the cluster.
+        assert self.temp_root is not None
+        (self.temp_root / "tmp").mkdir(exist_ok=True)
+        env["TMPDIR"] = str(self.temp_root / "tmp")
         if self.health_check:
             env.update(HEALTH_CHECK_ENV)
         return env

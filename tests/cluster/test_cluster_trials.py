@@ -42,6 +42,7 @@ def test_trials_run_on_both_nodes_with_live_logs_metrics_and_their_models_back(r
         assert len(metric_times) >= 2 and finished
         assert finished[0] - metric_times[0] > 0.5, "the first epoch's metric arrived only at the end"
     assert not trial_processes(ray_cluster), "a trial's script outlived its trial"
+    assert not ray_cluster.trial_folders(), "a finished trial's folder stayed on its node"
     listing = aft(project, "runs", env={**env, "COLUMNS": "200"}, timeout=60).stdout
     assert "node" in listing and ray_cluster.head_ip in listing and ray_cluster.node_ip in listing
 

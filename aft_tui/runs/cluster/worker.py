@@ -8,12 +8,14 @@ call, and the exit code once there is one), `signal` to stop the trial, and `fin
 files the run left. Calls are served one at a time and each returns at once.
 
 A trial never outlives its actor: Ray ends the actor when the driver (AFT) dies, and a small
-guard process started beside the script kills the script's group as soon as the actor's end of
-a pipe closes, whatever killed the actor.
+guard process started beside the script kills the script's group, and removes the trial's folder,
+as soon as the actor's end of a pipe closes without the word that the trial finished, whatever
+killed the actor.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -34,13 +36,15 @@ METRICS_NAME = "aft-metrics.jsonl"
 
 # Reads stdin until it closes (the actor is gone), then kills the trial's whole group.
 _GUARD = (
-    "import os, signal, sys\n"
-    "pgid = int(sys.argv[1])\n"
-    "sys.stdin.buffer.read()\n"
+    "import os, shutil, signal, sys\n"
+    "pgid, root = int(sys.argv[1]), sys.argv[2]\n"
+    "said = sys.stdin.buffer.read()\n"
     "try:\n"
     "    os.killpg(pgid, signal.SIGKILL)\n"
     "except OSError:\n"
     "    pass\n"
+    "if said != b'done':\n"  # the actor died without finishing: its folder has no one to collect it
+    "    shutil.rmtree(root, ignore_errors=True)\n"
 )
 
 
@@ -141,7 +145,8 @@ class TrialWorker:
             out.close()
             return {**self.node(), "workdir": str(self.root), "error": f"{argv[0]!r}: {exc.strerror or exc}"}
         out.close()
-        self.guard = subprocess.Popen([sys.executable, "-c", _GUARD, str(self.proc.pid)], stdin=subprocess.PIPE,
+        self.guard = subprocess.Popen([sys.executable, "-c", _GUARD, str(self.proc.pid), str(self.root)],
+                                      stdin=subprocess.PIPE,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         return {**self.node(), "workdir": str(self.root), "pid": self.proc.pid}
 
@@ -219,7 +224,10 @@ class TrialWorker:
             except OSError:
                 pass
         if self.guard is not None and self.guard.stdin is not None:
-            self.guard.stdin.close()  # the guard's group-kill is a no-op now; it exits
+            with contextlib.suppress(OSError):
+                self.guard.stdin.write(b"done")  # finished: the folder is collected (or left on purpose)
+            with contextlib.suppress(OSError):
+                self.guard.stdin.close()  # the guard's group-kill is a no-op now; it exits
             try:
                 self.guard.wait(timeout=2)
             except subprocess.TimeoutExpired:
