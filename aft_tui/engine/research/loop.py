@@ -160,11 +160,24 @@ class ResearchLoop(Tuner):
             return None
         return super().prune_check(trial)
 
+    async def _wait_while_paused(self) -> bool:
+        """Wait out a pause (False when stopped meanwhile). Paused time does not count toward
+        --hours: a person who pauses research for the night resumes with the budget they left."""
+        if self.resume_event.is_set():
+            return True
+        paused_at = time.time()
+        try:
+            while not self.resume_event.is_set():
+                if self.cancelled or self.host.stop_requested:
+                    return False
+                await asyncio.sleep(0.2)
+            return True
+        finally:
+            self.started += time.time() - paused_at
+
     async def _step(self, gpus: list[int] | None, n_trials: int) -> bool:
-        while not self.resume_event.is_set():
-            if self.cancelled or self.host.stop_requested:
-                return False
-            await asyncio.sleep(0.2)
+        if not await self._wait_while_paused():
+            return False
         async with self._lock:
             if self._should_stop(n_trials):
                 return False
