@@ -268,7 +268,7 @@ class SessionView:
                 self._say("info", f"{short_run(e.run_id)}: {sentence}")
 
     def _on_tune_progress(self, e: ev.TuneProgress) -> None:
-        self.done, self.total_trials = e.done, e.total or self.total_trials
+        self.done, self.total_trials = e.done, e.total or None  # 0: no count limit (research)
         self.budget_left = e.budget_left_s
         if e.metric:
             self.metric = e.metric

@@ -138,3 +138,15 @@ def test_the_runs_table_shows_later_trials_by_what_they_change():
     assert view.params_text(first) == "lr=0.001, epochs=5, dropout=0.2"
     assert view.params_text(second) == "epochs=8"
     assert view.params_text(third) == "same as trial 1"
+
+
+def test_research_without_a_count_limit_shows_no_trial_total():
+    """The session's default --trials (8) is not research's limit: the clock is, so the status
+    bar counts experiments without a total from the moment research starts."""
+    view = SessionView()
+    view.apply(ev.SessionStarted(session_id="s", target="train.py", branch="aft/s", settings={"trials": 8}))
+    assert view.status_fields()["trial"] == "0/8"
+    view.apply(ev.TuneProgress(done=0, total=0, budget_left_s=3600.0))
+    assert view.status_fields()["trial"] == "0" and view.status_fields()["budget"] == "1h00m left"
+    view.apply(ev.TuneProgress(done=2, total=5))  # --experiments 5
+    assert view.status_fields()["trial"] == "0/5"

@@ -29,6 +29,7 @@ class CodeChange:
     removed: list[str] = field(default_factory=list)  # files the change deletes (an LLM diff may)
     repairs: int = 0                  # a repair of a crashed change: which one (1 or 2)
     base: str = ""                    # digest of the files it was written against (approvals.py)
+    run_with: dict[str, float] = field(default_factory=dict)  # RecipeEdit.run_with
 
 
 def unified_diff(rel: str, old: str, new: str) -> str:
@@ -63,7 +64,7 @@ def next_recipe(script: Path, rel_script: str, project_root: Path, *, gpu: bool,
         knobs = f" New knob(s) for the optimizer: {', '.join(exposed)}." if exposed else ""
         return CodeChange(source="catalogue", title=edit.title, rationale=edit.rationale + knobs,
                           files={rel_script: final}, diff=unified_diff(rel_script, original, final),
-                          recipe=edit.recipe, knobs=exposed)
+                          recipe=edit.recipe, knobs=exposed, run_with=dict(edit.run_with))
     return None
 
 

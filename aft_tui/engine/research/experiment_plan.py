@@ -10,7 +10,7 @@ from typing import Any
 
 from aft_tui.engine.research.code_changes import CodeChange
 from aft_tui.engine.research.records import Experiment, Kind, Status
-from aft_tui.engine.research.retune import Retune
+from aft_tui.engine.research.change_params import Retune
 
 
 @dataclass

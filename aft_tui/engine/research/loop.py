@@ -25,6 +25,7 @@ from aft_tui.engine.research.experiment_plan import ExperimentPlan
 from aft_tui.engine.research.memory import PeakMemory
 from aft_tui.engine.research.options import ResearchOptions
 from aft_tui.engine.research.records import Experiment, Kind, Status
+from aft_tui.engine.research.change_params import switched_on
 from aft_tui.engine.research.sources import CodeSources
 from aft_tui.engine.research.store import ResearchStore
 from aft_tui.engine.research.verdicts import conclude, settle_unjudged
@@ -91,6 +92,8 @@ class ResearchLoop(Tuner):
                                    f"so --parallel {self.settings.parallel} does not apply.")
         self.settings.parallel = 1  # also on a cluster, whose default is as many as it holds
         self.host.info_message(self._opening())
+        self.host.emit(ev.TuneProgress(done=len(self.experiments), total=self.count_limit, best=self.rstate.best_value,
+                                       metric=self.metric or "", budget_left_s=self.settings.budget))
         if self.metric:
             setup.resolve_direction(self)
             self._ensure_header()
@@ -117,6 +120,11 @@ class ResearchLoop(Tuner):
         self.options.notify_event("end", summary["research"], self.host.info_message)
         self.store.append_journal(journal.note(f"Stopped: {self.end_reason}. {self._best_sentence()}"))
         return summary
+
+    @property
+    def count_limit(self) -> int:
+        """--experiments, or 0 when the clock (or the person) ends the session."""
+        return self.options.experiments or 0
 
     def _should_stop(self, n_trials: int) -> bool:
         if self._stopped():
@@ -278,10 +286,11 @@ class ResearchLoop(Tuner):
             sha = await asyncio.to_thread(workspace.commit, message, change.files, change.removed)
         self.host.emit(ev.CommitMade(sha=sha, message=message.splitlines()[0], branch=workspace.branch))
         self.rebuild_space(change.knobs)
-        params = self._within_space(self.rstate.best_params)
+        params, raised = switched_on(self.space, self._within_space(self.rstate.best_params), change.run_with)
+        extra = f" ({fmt_params(raised)}: at 0 the change would do nothing)" if raised else ""
         return ExperimentPlan(Kind.CODE, arm, change.title, params=params, change=change, code_commit=sha,
                               parent_commit=parent, arm=arm, repairs=change.repairs,
-                              rationale=f"code change ({arm}): {change.title}, with the best parameters so far")
+                              rationale=f"code change ({arm}): {change.title}, with the best parameters so far{extra}")
 
     def _within_space(self, params: dict[str, Any]) -> dict[str, Any]:
         """The best parameters carried over to the current space: new knobs at their defaults,

@@ -15,7 +15,7 @@ from typing import Any
 from aft_tui.engine import events as ev
 from aft_tui.engine.research.experiment_plan import ExperimentPlan
 from aft_tui.engine.research.records import Experiment, Kind, Status
-from aft_tui.engine.research.retune import Retune, scaled
+from aft_tui.engine.research.change_params import Retune, scaled
 from aft_tui.metric_names import is_loss
 from aft_tui.target.recipes.catalogue import CHANGE_THE_LOSS
 from aft_tui.tuning.acceptance import judge_change, noise_at

@@ -83,6 +83,7 @@ class TuningRun(Protocol):
     metric: str | None
     direction: str | None
     n_trials: int
+    count_limit: int          # the trial count the run ends at, as shown; 0: none (research: the clock)
     started: float
     end_reason: str
     stop_sentence: str

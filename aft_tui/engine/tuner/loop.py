@@ -90,6 +90,10 @@ class Tuner:
         return timeout
 
     # -- the loop ------------------------------------------------------------------
+    @property
+    def count_limit(self) -> int:
+        return self.n_trials
+
     async def run(self, n_trials: int) -> dict[str, Any]:
         host = self.host
         if n_trials < 1:

@@ -69,7 +69,7 @@ def announce_finish(tuner: TuningRun, record: dict[str, Any]) -> None:
     best = tuner.best_result()
     results = tuner.ledger.counted()
     done = len(results)
-    total = tuner.n_trials
+    total = tuner.count_limit
     eta = None
     if results and done < total:
         mean = sum(r.get("duration") or 0.0 for r in results) / done

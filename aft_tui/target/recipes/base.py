@@ -19,6 +19,9 @@ class RecipeEdit:
     new_source: str  # the whole edited script
     knobs: dict[str, Any] = field(default_factory=dict)  # module constants introduced -> default
     needs_gpu: bool = False
+    # Parameters (by what they control, tuning/advice.param_kind) the change means nothing without:
+    # run it with this value where the script's own is 0 (AdamW with no weight decay is Adam).
+    run_with: dict[str, float] = field(default_factory=dict)
 
 
 class Recipe(Protocol):

@@ -12,6 +12,7 @@ from aft_tui.target.recipes.training import calls_to
 
 _ADAM = ("torch.optim.Adam", "torch.optim.adam.Adam")
 _WEIGHT_DECAY_POSITION = 4  # Adam(params, lr, betas, eps, weight_decay, ...), the same in AdamW
+DEFAULT_DECAY = 0.01  # torch's own default for AdamW
 
 
 class AdamW:
@@ -44,6 +45,8 @@ class AdamW:
             new,
             edit.knobs,
             self.needs_gpu,
+            # A weight decay set elsewhere (a flag) that defaults to 0 would make AdamW plain Adam.
+            run_with={"weight_decay": DEFAULT_DECAY},
         )
 
     def _adamw_func(self, edit: SourceEdit, call: cst.Call) -> cst.BaseExpression | None:
@@ -76,7 +79,7 @@ class AdamW:
         lit = literal_of(existing.value, edit.module) if existing is not None else None
         if existing is not None and (lit is None or lit.type not in ("int", "float")):
             return list(call.args)  # set elsewhere (a flag, a constant): AdamW keeps it
-        value, code = (float(lit.value), lit.code) if lit is not None and lit.value != 0 else (0.01, "0.01")
+        value, code = (float(lit.value), lit.code) if lit is not None and lit.value != 0 else (DEFAULT_DECAY, "0.01")
         if code not in constants:
             constants[code] = edit.knob("WEIGHT_DECAY", value, code)
         name = cst.Name(constants[code])

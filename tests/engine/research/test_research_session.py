@@ -54,6 +54,9 @@ def test_research_runs_unattended_and_keeps_every_experiment_reachable(project: 
     assert all(0.02 < m < 8 for m in memory), memory
     journal = (folder / "journal.md").read_text()
     assert "# Research journal" in journal and journal.count("## Experiment") == 6
+    log = project / ".aft" / "sessions" / f"{folder.name}.jsonl"
+    progress = [json.loads(line) for line in log.read_text().splitlines() if '"tune_progress"' in line]
+    assert progress and {p["total"] for p in progress} == {6}  # --experiments, not the default --trials
     branch = next(line.split()[-1] for line in _git(project, "branch", "--list", "aft*").stdout.splitlines())
     head = _git(project, "rev-parse", branch).stdout.strip()
     # a change runs again at another learning rate before it is discarded: its runs share one commit

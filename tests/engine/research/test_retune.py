@@ -1,5 +1,5 @@
 """A code change that loses at the old learning rate runs again at another one before it is
-discarded (engine/research/retune.py)."""
+discarded (engine/research/change_params.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from aft_tui.engine.research.records import Experiment
-from aft_tui.engine.research.retune import MAX_RETUNES, Retune, learning_rate, scaled
+from aft_tui.engine.research.change_params import MAX_RETUNES, Retune, learning_rate, scaled, switched_on
 from aft_tui.tuning.space import Dimension, SearchSpace
 from tests.engine.helpers import aft, script_project
 
@@ -23,9 +23,10 @@ import torch
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--lr", type=float, default=0.01)
+parser.add_argument("--weight-decay", type=float, default=0.0)
 args = parser.parse_args()
 model = torch.nn.Linear(2, 1)
-optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
 decoupled = type(optimizer).__name__ == "AdamW"
 best_lr, floor = ({adamw_lr}, 0.4) if decoupled else (0.01, 0.5)
 for epoch in range(2):
@@ -48,6 +49,18 @@ def test_the_learning_rate_moves_by_the_factor_inside_its_range():
     assert scaled(_space(Dimension("epochs", "int", 3, low=1, high=9)), {"epochs": 3}, 2.0) is None
     two = _space(LR, Dimension("head_lr", "float", 0.1, low=0.01, high=1.0))
     assert learning_rate(two) is None  # which one would it be? none is guessed
+
+
+def test_a_parameter_the_change_needs_is_moved_off_zero_only_where_it_is_zero():
+    decay = Dimension("weight_decay", "float", 0.0, flag="--weight-decay", low=0.0, high=1.0)
+    space = _space(LR, decay)
+    params, raised = switched_on(space, {"lr": 0.01, "weight_decay": 0.0}, {"weight_decay": 0.01})
+    assert params == {"lr": 0.01, "weight_decay": 0.01} and raised == {"weight_decay": 0.01}
+    params, raised = switched_on(space, {"lr": 0.01, "weight_decay": 0.05}, {"weight_decay": 0.01})
+    assert params["weight_decay"] == 0.05 and not raised  # the script's own decay is kept
+    narrow = _space(LR, Dimension("weight_decay", "float", 0.0, low=0.0, high=0.001))
+    assert switched_on(narrow, {"weight_decay": 0.0}, {"weight_decay": 0.01})[1] == {}  # outside its range
+    assert switched_on(space, {"weight_decay": 0.0}, {})[1] == {}
 
 
 def test_twice_then_four_times_when_twice_helped_else_half_and_no_more():
@@ -84,6 +97,8 @@ def test_a_change_that_loses_at_the_old_rate_is_kept_at_twice_the_rate(tmp_path:
     assert [r["status"] for r in runs] == ["discard", "keep"], runs
     first, again = runs
     assert first["params"]["lr"] == pytest.approx(0.01) and again["params"]["lr"] == pytest.approx(0.02)
+    # The script's weight decay is 0, with which AdamW would be Adam: the change runs with 0.01.
+    assert first["params"]["weight_decay"] == again["params"]["weight_decay"] == pytest.approx(0.01)
     assert "learning rate ×2 (lr=0.02)" in again["description"]
     assert "runs again with the learning rate ×2" in first["reason"]
     assert first["code_commit"] == again["code_commit"] and not first["revert_commit"]

@@ -80,6 +80,7 @@ def test_adamw_leaves_a_decay_set_by_a_flag_where_it_is() -> None:
     edit = AdamW().apply(source)
     assert edit is not None and edit.knobs == {}
     assert changes(source, edit.new_source)[1] == ["opt = optim.AdamW(params, lr=args.lr, weight_decay=args.wd)"]
+    assert edit.run_with == {"weight_decay": 0.01}  # should the flag say 0, research runs it with 0.01
     assert AdamW().apply("import torch\n\nopt = torch.optim.SGD(params, lr=0.1)\n") is None
 
 

@@ -1,5 +1,5 @@
-"""A code change that did not pay off with the best parameters so far gets its learning rate
-retuned before it is discarded.
+"""The parameters a code change runs with: the best so far, then, when it did not pay off with
+those, another learning rate before it is discarded.
 
 The best parameters were found for the code as it was. A change to the schedule, the optimizer
 or the loss moves the learning rate that suits it: cosine decay spends most of the run below the
@@ -9,6 +9,9 @@ them. So a change first judged "not better" runs again at twice the rate, then a
 it when twice helped, or at half when it hurt: at most two more runs, a short line search on the
 one parameter every training recipe interacts with. The change is discarded (and taken back)
 only when none of them beats the best; the bandit hears one outcome for the whole change.
+
+Some changes need a parameter the script keeps at 0 (AdamW with no weight decay is Adam): the
+change runs with the value its recipe names instead (`switched_on`).
 """
 
 from __future__ import annotations
@@ -74,3 +77,19 @@ def scaled(space: SearchSpace | None, params: dict[str, Any], factor: float) -> 
     value = float(f"{value:.4g}")
     words = f"learning rate ×{fmt_value(factor)} ({dim.name}={fmt_value(value)})"
     return {**params, dim.name: value}, words
+
+
+def switched_on(space: SearchSpace | None, params: dict[str, Any],
+                run_with: dict[str, float]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`params` with each parameter the change needs (RecipeEdit.run_with, by what it controls)
+    moved off 0 where the script has it at 0, and what was moved. AdamW run with the script's
+    weight decay of 0 is Adam again: the experiment would measure nothing."""
+    if space is None or not run_with:
+        return params, {}
+    raised: dict[str, Any] = {}
+    for dim in space.dims:
+        value = run_with.get(param_kind(dim.name) or "")
+        if value is None or dim.kind != "float" or params.get(dim.name, dim.default) != 0 or not dim.contains(value):
+            continue
+        raised[dim.name] = value
+    return {**params, **raised}, raised
