@@ -309,6 +309,8 @@ class Engine(Proposals, Conversation):
         self.stop_requested = True
         if self.tuner is not None:
             self.tuner.cancel_running()
+        if getattr(self, "_workflow", None) is not None:
+            self._workflow.cancel_running()  # a smoke run of the refactor or its repair
 
     def runs(self, session_only: bool = True) -> list[dict[str, Any]]:
         results = self.outputs.results()

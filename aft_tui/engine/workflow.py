@@ -42,11 +42,23 @@ class SmokeResult:
         return self.ok and not self.extras and self.outcome.status == "ok"
 
 
+class Stopped(Exception):
+    """The person stopped the session (Ctrl-C, /stop) while a smoke run ran: nothing it measured
+    may be read as a verdict on the refactor (a cancelled run would look like a broken one)."""
+
+
 class Workflow:
     def __init__(self, engine: Any) -> None:
         self.engine = engine
         self._smokes = 0
+        self._running: TrialRun | None = None
         self.stopped_by = ""  # the diagnosis sentence of an environmental failure, once one stopped the work
+        self.interrupted = False  # the person stopped it; said once, nothing committed
+
+    def cancel_running(self) -> None:
+        """Stop the smoke run in progress (the engine's request_stop)."""
+        if self._running is not None:
+            asyncio.get_event_loop().create_task(self._running.cancel("cancelled"))
 
     # -- inspect --------------------------------------------------------------------
     def inspect(self) -> Any:
@@ -69,8 +81,16 @@ class Workflow:
         gpus, omp_threads = engine.first_slot()
         spec = engine.trial_spec(run_id, 0, {}, command, timeout=settings.smoke_timeout, gpus=gpus,
                                  omp_threads=omp_threads)
+        if engine.stop_requested:
+            raise Stopped
         engine.info_message(f"Smoke run {run_id}: {' '.join(args) or 'no flags'} (time limit {settings.smoke_timeout:g} s).")
-        outcome = await TrialRun(spec, engine.emit, None, None).run()
+        self._running = TrialRun(spec, engine.emit, None, None)
+        try:
+            outcome = await self._running.run()
+        finally:
+            self._running = None
+        if engine.stop_requested:
+            raise Stopped
         reported = bool(outcome.metric_names)
         ran = dict(run_id=run_id, args=tuple(args), command=tuple(command), slot=(gpus, omp_threads),
                    extras=tuple(extras))
@@ -108,6 +128,18 @@ class Workflow:
 
     async def refactor(self) -> bool:
         """Propose, prove and commit the refactor. True when the script is tunable afterwards."""
+        self.interrupted = False
+        try:
+            return await self._refactor()
+        except Stopped:
+            return self._stopped("the refactor")
+
+    def _stopped(self, what: str) -> bool:
+        self.interrupted = True
+        self.engine.info_message(f"Stopped during {what}'s smoke runs; nothing of it was committed.")
+        return False
+
+    async def _refactor(self) -> bool:
         engine = self.engine
         discovery = await asyncio.to_thread(self.inspect)
         engine.info_message(_describe_discovery(discovery))
@@ -263,6 +295,13 @@ class Workflow:
 
     async def repair(self) -> bool:
         """`aft repair`: smoke-run the session's current script and repair the refactor if it fails."""
+        self.interrupted = False
+        try:
+            return await self._repair_current()
+        except Stopped:
+            return self._stopped("the repair")
+
+    async def _repair_current(self) -> bool:
         from aft_tui.target.source_text import decode_source
 
         engine = self.engine
@@ -295,7 +334,7 @@ class Workflow:
         stage = engine.state.notes.get("pipeline_stage", "refactor")
         if stage == "refactor":
             if not await self.refactor():
-                if not self.stopped_by:  # an environmental failure has said why in one sentence already
+                if not (self.stopped_by or self.interrupted):  # either has said why in one sentence already
                     engine.emit(ev.ErrorEvent(message="The pipeline stopped before tuning: the script is not tunable yet."))
                 return None
             engine.state.notes["pipeline_stage"] = "tune"

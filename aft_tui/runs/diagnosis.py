@@ -22,7 +22,7 @@ from typing import Any
 from aft_tui.redaction import redact, refresh_from_environment
 from aft_tui.runs.packages import pip_command, pypi_name
 
-ENVIRONMENTAL = frozenset({"missing_module", "missing_file", "oom", "arguments", "offline_model"})
+ENVIRONMENTAL = frozenset({"missing_module", "missing_file", "oom", "arguments", "offline_model", "killed"})
 """Failures caused by what surrounds the script, not by the code AFT changed or the values it chose."""
 
 _MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '([^']+)'")
@@ -56,7 +56,10 @@ _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _HEX = re.compile(r"0x[0-9a-fA-F]+")
 _BATCH = re.compile(r"batch", re.I)
 _SIGNALS = {9: "SIGKILL, often the system running out of memory", 15: "SIGTERM", 11: "SIGSEGV, a crash in native code",
-            6: "SIGABRT"}
+            6: "SIGABRT", 1: "SIGHUP"}
+_FROM_OUTSIDE = frozenset({1, 9, 15})
+"""Signals that end a script from outside it (a shutdown, a job limit, the out-of-memory killer, a
+`kill`): no change to the code causes them. (AFT's own stops are cancellations, never failures.)"""
 
 
 @dataclass(frozen=True)
@@ -267,6 +270,10 @@ def _crash(returncode: int | None, lines: list[str], context: RunContext, reason
     if last:
         code = f" (exit code {returncode})" if returncode not in (None, 0, 1) else ""
         return Diagnosis("crash", f"The script failed with `{last[:300]}`{code}{_log(context)}.", last[:300])
+    if isinstance(returncode, int) and -returncode in _FROM_OUTSIDE:
+        return Diagnosis("killed", f"The script was killed by signal {-returncode} ({_SIGNALS[-returncode]}) from outside "
+                                   f"it{_log(context)}; run again once whatever stopped it is out of the way.",
+                         f"signal {-returncode}")
     if isinstance(returncode, int) and returncode < 0:
         name = _SIGNALS.get(-returncode, "")
         return Diagnosis("crash", f"The script was killed by signal {-returncode}"

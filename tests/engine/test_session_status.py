@@ -121,17 +121,24 @@ def test_a_finished_refactor_is_listed_as_finished(project: Path):
     assert "finished" in listing and "running" not in listing
 
 
-def test_an_interrupted_refactor_is_listed_as_interrupted(project: Path):
-    proc = aft_popen(project, "refactor", "train.py", "--yes", env=aft_env(SLOW="3"))
+def test_an_interrupted_refactor_stops_its_smoke_run_at_once_and_is_listed_as_interrupted(project: Path):
+    proc = aft_popen(project, "refactor", "train.py", "--yes", env=aft_env(SLOW="60"))
     deadline = time.time() + 60
     while not list((project / "outputs").glob("*smoke1/*.log")) and time.time() < deadline:
         time.sleep(0.1)
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
+    sent = time.monotonic()
     out, err = proc.communicate(timeout=60)
+    # The smoke run (a minute long) is cancelled, not waited for; no run of the original or
+    # bisection follows, and the cancelled run is not taken for a broken refactor.
+    assert time.monotonic() - sent < 20, out
     assert proc.returncode == 130, out + err
     assert "Traceback" not in err
+    assert "Stopped during the refactor's smoke runs; nothing of it was committed." in out
+    assert "Smoke run" in out and "-original" not in out and "-bisect" not in out and "Repair" not in out
     (sid,) = session_ids(project)
+    assert git(project, "log", "--format=%s", f"aft/{sid}").count("refactor") == 0
     assert _statuses(project) == {sid: "interrupted"}
     assert "running" not in aft(project, "sessions").stdout
 
@@ -146,3 +153,24 @@ def test_the_python_api_checks_first_and_records_the_same_statuses(project: Path
     _assert_nothing_created(project)
     assert api.refactor("train.py", quiet=True)["ok"] is True
     assert [s["status"] for s in api.sessions()] == ["finished"]
+
+
+def test_a_smoke_run_killed_from_outside_is_not_blamed_on_the_refactor(project: Path):
+    import psutil
+
+    proc = aft_popen(project, "refactor", "train.py", "--yes", env=aft_env(SLOW="60"))
+    deadline = time.time() + 60
+    script = None
+    while script is None and time.time() < deadline:
+        children = psutil.Process(proc.pid).children(recursive=True)
+        script = next((c for c in children if "train.py" in " ".join(c.cmdline())), None)
+        time.sleep(0.1)
+    assert script is not None
+    time.sleep(0.5)
+    script.terminate()  # a `kill`, a job limit, a shutdown: not something the refactor did
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, out + err
+    assert "killed by signal 15 (SIGTERM) from outside it" in out
+    assert "-original" not in out and "-bisect" not in out and "Repair" not in out  # nothing bisected
+    (sid,) = session_ids(project)
+    assert git(project, "log", "--format=%s", f"aft/{sid}").count("refactor") == 0

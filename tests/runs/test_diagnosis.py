@@ -154,7 +154,12 @@ def test_exit_code_without_message_and_signals(tmp_path: Path):
     d = diagnose(code, tail, _context(tmp_path))
     assert d.kind == "crash" and "exited with code 3" in d.sentence
     code, tail = _run(tmp_path, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
-    assert "signal 9" in diagnose(code, tail, _context(tmp_path)).sentence
+    killed = diagnose(code, tail, _context(tmp_path))
+    assert "signal 9" in killed.sentence and "from outside it" in killed.sentence
+    assert killed.kind == "killed" and killed.environmental  # no refactor or code change is to blame
+    code, tail = _run(tmp_path, "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n")
+    native = diagnose(code, tail, _context(tmp_path))
+    assert native.kind == "crash" and "signal 11 (SIGSEGV" in native.sentence and not native.environmental
 
 
 def test_keys_ignore_values_but_not_causes(tmp_path: Path):

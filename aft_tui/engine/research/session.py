@@ -29,7 +29,7 @@ async def run_research(engine: ResearchHost, options: ResearchOptions) -> dict[s
         engine.trial_env[BUDGET_ENV] = f"{options.experiment_time:g}"
     if stage == "refactor":
         if not await engine.workflow.refactor():
-            if not engine.workflow.stopped_by:
+            if not (engine.workflow.stopped_by or engine.workflow.interrupted):
                 engine.emit(ev.ErrorEvent(message="Research stopped before its first experiment: the script's "
                                                   "settings could not be exposed as flags."))
             return None
