@@ -65,6 +65,7 @@ Scoring rules (written out because the numbers mean nothing without them):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -78,7 +79,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -327,11 +328,14 @@ def run(argv: list[str], cwd: Path, env: dict[str, str], timeout: float, log: Pa
                                     start_new_session=True)
         except OSError as exc:
             return Proc(argv, None, "", f"could not start: {exc}", 0.0)
+        _LIVE.add(proc)
         try:
             rc: int | None = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
             rc = _stop(proc)
+        finally:
+            _LIVE.discard(proc)
     _reap(cwd)
     wall = time.perf_counter() - began
     log.with_suffix(".json").write_text(json.dumps({"argv": argv, "rc": rc, "wall": wall, "timed_out": timed_out}))
@@ -362,6 +366,37 @@ class Steps:
                 raise FileNotFoundError(f"nothing to re-score: {dest} is missing")
             return dest
         return fresh_copy(prepared, dest)
+
+
+_LIVE: set[subprocess.Popen] = set()
+"""Sessions running now (each in its own process group, so a signal to the benchmark misses them)."""
+
+
+@contextlib.contextmanager
+def children_stopped_on_signal() -> Iterator[None]:
+    """While it holds, Ctrl-C or SIGTERM to the benchmark stops the sessions it started (SIGINT,
+    as a person would, so they record their trials; SIGKILL after 30 s), then exits: none goes
+    on alone. The previous handlers come back afterwards."""
+    def handler(signum: int, frame: object) -> None:
+        live = list(_LIVE)
+        for proc in live:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGINT)
+        deadline = time.monotonic() + 30
+        for proc in live:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+        raise SystemExit(128 + signum)
+
+    before = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, previous in before.items():
+            signal.signal(sig, previous)
 
 
 def _stop(proc: subprocess.Popen) -> int | None:
@@ -818,6 +853,11 @@ def reproduce_command(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    with children_stopped_on_signal():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     from benchmarks.common import describe_machine, machine
 
     p = argparse.ArgumentParser(prog="python -m benchmarks.corpus", description=__doc__.splitlines()[0],

@@ -51,7 +51,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from benchmarks.corpus import OFFLINE, Proc, Spec, _commit, escape, fmt, fresh_copy, run, spec_names
+from benchmarks.corpus import (OFFLINE, Proc, Spec, _commit, children_stopped_on_signal, escape, fmt, fresh_copy, run,
+                               spec_names)
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ROOT / "cookbook" / "targets"
@@ -485,6 +486,11 @@ def choose_targets(args: argparse.Namespace, p: argparse.ArgumentParser) -> list
 
 
 def main(argv: list[str] | None = None) -> int:
+    with children_stopped_on_signal():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     from benchmarks.common import describe_machine, machine
 
     p = argparse.ArgumentParser(prog="python -m benchmarks.research", description=__doc__.splitlines()[0],
