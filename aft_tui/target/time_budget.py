@@ -24,7 +24,9 @@ A loop over the parameters (`for p in model.parameters(): p -= lr * p.grad`) is 
 and is never cut. Not handled (None): Lightning or Keras training, an epoch loop inside another loop (a sweep), an
 iteration loop repeated by an outer loop that does not step itself, loops with an `else:` clause or
 a one-line body, a loop whose only evaluation sits behind a condition that is not periodic.
-Each process reads its own clock: under torchrun the ranks may stop at different steps.
+Every check calls one added helper: under torch.distributed (torchrun, accelerate) rank 0's clock
+decides for every rank, by a broadcast per check, so all ranks stop at the same step; a rank that
+stopped alone would leave the others waiting in their next collective forever.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from aft_tui.target.training_loops import Loop, TrainingLoops
 BUDGET_ENV = "AFT_TIME_BUDGET"
 DEADLINE = "_AFT_DEADLINE"
 _OUT_OF_TIME = "_aft_out_of_time"
+_PAST = "_aft_past_deadline"
 _CALLBACK = "_AftTimeBudgetCallback"
 _CALLBACK_BASE = "_AftTrainerCallback"
 
@@ -115,12 +118,11 @@ class _Plan:
 
 def _trainer_edit(script: Script, calls: list[cst.Call]) -> BudgetEdit:
     plan = _Plan(callback_calls=set(calls), touched=list(calls))
-    clock = _module_name(script, "time")
     body = (
         f"class {_CALLBACK}({_CALLBACK_BASE}):\n"
         f'    """Stops training once AFT_TIME_BUDGET is spent; the evaluation after train() still runs."""\n\n'
         "    def on_step_end(self, args, state, control, **kwargs):\n"
-        f"        if {DEADLINE} is not None and {clock}.monotonic() > {DEADLINE}:\n"
+        f"        if {_PAST}():\n"
         "            control.should_training_stop = True\n"
         '            if getattr(args, "eval_strategy", getattr(args, "evaluation_strategy", "no")) == "steps":\n'
         "                control.should_evaluate = True\n"
@@ -138,8 +140,7 @@ def _loop_edit(script: Script) -> BudgetEdit | None:
     if not targets:
         return None
     plan = _Plan()
-    clock = _module_name(script, "time")
-    check = f"if {DEADLINE} is not None and {clock}.monotonic() > {DEADLINE}:\n    break\n"
+    check = f"if {_PAST}():\n    break\n"
     where: list[str] = []
     for outer, inners in targets.items():
         if not _plain_loop(outer) or not all(_plain_loop(i) for i in inners):
@@ -153,7 +154,7 @@ def _loop_edit(script: Script) -> BudgetEdit | None:
             where.append(f"the top of the batch loop at line {script.line(inner)}")
         plan.touched.append(outer)
         if periodic:
-            plan.before[periodic[0]] = [statement(f"{_OUT_OF_TIME} = {DEADLINE} is not None and {clock}.monotonic() > {DEADLINE}", script.module)]
+            plan.before[periodic[0]] = [statement(f"{_OUT_OF_TIME} = {_PAST}()", script.module)]
             plan.or_tests.update(periodic)
             plan.after[periodic[-1]] = [statement(f"if {_OUT_OF_TIME}:\n    break\n", script.module)]
             where.append(f"the periodic evaluation at line {script.line(periodic[0])} of the {_name(outer, script)} "
@@ -224,21 +225,39 @@ def _is_import(stmt: cst.CSTNode) -> bool:
 def _render(script: Script, plan: _Plan, imports: list[str], helpers: list[cst.BaseStatement]) -> str:
     index = _header_index(script, plan.touched)
     added = []
-    for module in ("os", "time"):
+    for module in ("os", "sys", "time"):
         name = _module_name(script, module)
         if name != module:
             added.append(f"import {module} as {name}")
         elif not _imported_before(script, module, index):
             added.append(f"import {module}")
-    clock, env = _module_name(script, "time"), _module_name(script, "os")
+    clock, env, system = _module_name(script, "time"), _module_name(script, "os"), _module_name(script, "sys")
     deadline = (
         f'_aft_budget = {env}.environ.get("{BUDGET_ENV}", "").strip()\n'
         f"{DEADLINE} = {clock}.monotonic() + float(_aft_budget) if _aft_budget else None\n"
+    )
+    past = (
+        f"def {_PAST}():\n"
+        f'    """Whether {BUDGET_ENV} is spent; under torch.distributed, the clock of rank 0 decides for\n'
+        '    every rank, so all of them stop at the same step."""\n'
+        f"    if {DEADLINE} is None:\n"
+        "        return False\n"
+        f"    late = {clock}.monotonic() > {DEADLINE}\n"
+        f'    dist = {system}.modules.get("torch.distributed")\n'
+        "    if dist is None or not dist.is_available() or not dist.is_initialized():\n"
+        "        return late\n"
+        "    import torch\n"
+        "\n"
+        '    on = torch.device("cuda", torch.cuda.current_device()) if "nccl" in str(dist.get_backend()) else "cpu"\n'
+        "    flag = torch.tensor([int(late)], device=on)\n"
+        "    dist.broadcast(flag, src=0)\n"
+        "    return bool(flag.item())\n"
     )
     header: list[cst.BaseStatement] = [statement(code, script.module) for code in [*added, *imports]]
     parsed = cst.parse_module(deadline, config=script.module.config_for_parsing).body
     note = cst.EmptyLine(comment=cst.Comment(f"# {BUDGET_ENV}: the seconds this run may train; unset, the script trains as it always did."))
     header += [parsed[0].with_changes(leading_lines=[cst.EmptyLine(), note]), *parsed[1:]]
+    header.append(statement(past, script.module, blank_lines=2))
     header += helpers
     if index == 0 or ((added or imports) and _is_import(script.module.body[index - 1])):
         header[0] = header[0].with_changes(leading_lines=[])  # at the top, or joining the imports

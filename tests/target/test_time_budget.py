@@ -418,7 +418,7 @@ def test_an_update_over_the_parameters_is_never_cut_in_half():
         "            p.grad = None\nprint('val_loss', 1)\n"
     )
     new = edited(source)
-    assert "            p.grad = None\n    if _AFT_DEADLINE is not None and time.monotonic() > _AFT_DEADLINE:\n        break\n" in new
+    assert "            p.grad = None\n    if _aft_past_deadline():\n        break\n" in new
     assert new.count("break") == 1
 
 
@@ -445,4 +445,52 @@ def test_a_tab_indented_script_gets_tab_indented_checks():
     source = "import time\nfor epoch in range(3):\n\tfor x in data:\n\t\topt.step()\n\tprint('val_loss', 1)\n"
     new = edited(source)
     compile(new, "train.py", "exec")
-    assert "\tfor x in data:\n\t\tif _AFT_DEADLINE is not None and time.monotonic() > _AFT_DEADLINE:\n\t\t\tbreak\n" in new
+    assert "\tfor x in data:\n\t\tif _aft_past_deadline():\n\t\t\tbreak\n" in new
+    assert "\n\tif _AFT_DEADLINE is None:\n\t\treturn False\n" in new  # the helper too
+
+
+DDP_SCRIPT = '''import os
+import time
+
+time.sleep(1.5 * int(os.environ.get("RANK", "0")))  # rank 1 reads its clock 1.5 s after rank 0
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+
+dist.init_process_group("gloo")
+model = DistributedDataParallel(torch.nn.Linear(4, 1))
+opt = torch.optim.SGD(model.parameters(), lr=0.01)
+x, y = torch.randn(64, 4), torch.randn(64, 1)
+steps = 0
+for it in range(100000):
+    loss = ((model(x) - y) ** 2).mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    steps += 1
+    time.sleep(0.005)
+print(f"rank {dist.get_rank()} steps {steps} val_loss: {loss.item():.4f}", flush=True)
+dist.destroy_process_group()
+'''
+
+
+def test_under_torchrun_every_rank_stops_at_the_same_step(tmp_path):
+    """Each rank has its own clock and deadline; one that stopped alone would leave the other in
+    its next gradient all-reduce forever. Rank 0's clock decides for both."""
+    pytest.importorskip("torch.distributed")
+    import socket
+
+    edit = insert_budget_check(DDP_SCRIPT)
+    assert edit is not None
+    script = tmp_path / "train.py"
+    script.write_text(edit.new_source)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, BUDGET_ENV: "4", "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo"}
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", "2",
+                           "--master_addr", "127.0.0.1", "--master_port", str(port), str(script)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    steps = {int(rank): int(n) for rank, n in re.findall(r"rank (\d) steps (\d+) val_loss", done.stdout)}
+    assert set(steps) == {0, 1} and steps[0] == steps[1] > 0, done.stdout
