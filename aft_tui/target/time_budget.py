@@ -19,9 +19,11 @@ Shapes handled; anything else gives None rather than an edit that could skip the
   where it evaluates every k iterations (`if it % k == 0: ...`), the clock is read once before that
   evaluation, which then also runs when the time is up, and the loop stops right after it;
 - a Hugging Face Trainer/SFTTrainer construction: a TrainerCallback whose on_step_end stops training
-  past the deadline (and asks for the last evaluation under a per-step evaluation strategy).
+  past the deadline (and asks for the last evaluation under a per-step evaluation strategy);
+- a Lightning Trainer construction: a Callback whose on_train_batch_end sets `trainer.should_stop`
+  past the deadline (Lightning validates before it stops, as for early stopping).
 A loop over the parameters (`for p in model.parameters(): p -= lr * p.grad`) is part of one update
-and is never cut. Not handled (None): Lightning or Keras training, an epoch loop inside another loop (a sweep), an
+and is never cut. Not handled (None): Keras training, an epoch loop inside another loop (a sweep), an
 iteration loop repeated by an outer loop that does not step itself, loops with an `else:` clause or
 a one-line body, a loop whose only evaluation sits behind a condition that is not periodic.
 Every check calls one added helper: under torch.distributed (torchrun, accelerate) rank 0's clock
@@ -38,7 +40,7 @@ import libcst as cst
 
 from aft_tui.errors import UserError
 from aft_tui.target.cst_tools import append_item
-from aft_tui.target.hooks import statement
+from aft_tui.target.hooks import callback_import, statement
 from aft_tui.target.literals import keyword_arg, string_value
 from aft_tui.target.loops import is_epoch_loop
 from aft_tui.target.script import Script, parse_script
@@ -51,6 +53,7 @@ _OUT_OF_TIME = "_aft_out_of_time"
 _PAST = "_aft_past_deadline"
 _CALLBACK = "_AftTimeBudgetCallback"
 _CALLBACK_BASE = "_AftTrainerCallback"
+_LIGHTNING_BASE = "_AftLightningCallback"
 
 
 @dataclass(frozen=True)
@@ -94,12 +97,13 @@ def insert_budget_check(source: str) -> BudgetEdit | None:
         return None
     trainers = trainer_calls(script)
     if trainers:
-        if any(kind != "hf_trainer" for _, kind in trainers) or not script.imports_module("transformers"):
-            return None  # Lightning's Trainer; or an SFTTrainer in a script that never imports transformers
+        kinds = {kind for _, kind in trainers}
+        if len(kinds) != 1 or (kinds == {"hf_trainer"} and not script.imports_module("transformers")):
+            return None  # two frameworks; or an SFTTrainer in a script that never imports transformers
         calls = [call for call, _ in trainers]
         if any(a.star == "**" for c in calls for a in c.args) and not all(keyword_arg(c, "callbacks") for c in calls):
             return None  # Trainer(**kwargs): a callbacks= added beside it could name callbacks twice
-        return _trainer_edit(script, calls)
+        return _lightning_edit(script, calls) if kinds == {"lightning"} else _trainer_edit(script, calls)
     return _loop_edit(script)
 
 
@@ -132,6 +136,24 @@ def _trainer_edit(script: Script, calls: list[cst.Call]) -> BudgetEdit:
     source = _render(script, plan, extra, [statement(body, script.module, blank_lines=2)])
     lines = ", ".join(f"line {script.line(c)}" for c in calls)
     return BudgetEdit(source, f"a Trainer callback ({_CALLBACK}) passed to the Trainer at {lines}", "trainer_callback")
+
+
+def _lightning_edit(script: Script, calls: list[cst.Call]) -> BudgetEdit:
+    """Lightning validates when `trainer.should_stop` is set (as it does for early stopping), so
+    the run stops after the batch that passed the deadline, evaluates and reports."""
+    plan = _Plan(callback_calls=set(calls), touched=list(calls))
+    body = (
+        f"class {_CALLBACK}({_LIGHTNING_BASE}):\n"
+        f'    """Stops training once AFT_TIME_BUDGET is spent; Lightning validates before it stops."""\n\n'
+        "    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):\n"
+        f"        if {_PAST}():\n"
+        "            trainer.should_stop = True\n"
+    )
+    root = "pytorch_lightning" if script.imports_module("pytorch_lightning") else "lightning"
+    extra = [] if _LIGHTNING_BASE in script.imports else [callback_import("lightning", root)]
+    source = _render(script, plan, extra, [statement(body, script.module, blank_lines=2)])
+    lines = ", ".join(f"line {script.line(c)}" for c in calls)
+    return BudgetEdit(source, f"a Lightning callback ({_CALLBACK}) passed to the Trainer at {lines}", "trainer_callback")
 
 
 def _loop_edit(script: Script) -> BudgetEdit | None:

@@ -335,10 +335,6 @@ def test_trainer_callbacks_are_merged(given, expected):
 
 NOT_HANDLED = {
     "no training loop": "import sklearn.linear_model\nm = sklearn.linear_model.Ridge().fit(X, y)\nprint(m.score(X, y))\n",
-    "lightning": (
-        "import lightning as L\nfrom lightning import Trainer\n"
-        "trainer = Trainer(max_epochs=3)\ntrainer.fit(model)\n"
-    ),
     "keras": "import keras\nmodel.compile(optimizer='adam')\nmodel.fit(x, y, epochs=3)\nprint(model.evaluate(x, y))\n",
     "trl without transformers": "from trl import SFTTrainer\ntrainer = SFTTrainer(model='m', train_dataset=d)\ntrainer.train()\n",
     "a sweep around the epoch loop": (
@@ -494,3 +490,60 @@ def test_under_torchrun_every_rank_stops_at_the_same_step(tmp_path):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     steps = {int(rank): int(n) for rank, n in re.findall(r"rank (\d) steps (\d+) val_loss", done.stdout)}
     assert set(steps) == {0, 1} and steps[0] == steps[1] > 0, done.stdout
+
+
+LIGHTNING = '''import time
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+
+class Model(L.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.Linear(4, 1)
+
+    def training_step(self, batch, batch_idx):
+        time.sleep({step})
+        x, y = batch
+        return ((self.layer(x) - y) ** 2).mean()
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        self.log("val_loss", ((self.layer(x) - y) ** 2).mean())
+
+    def on_validation_epoch_end(self):
+        print(f"step {{self.global_step}} val_loss: {{float(self.trainer.callback_metrics['val_loss']):.6f}}", flush=True)
+
+    def on_train_end(self):
+        print(f"trained {{self.global_step}} steps", flush=True)
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.01)
+
+
+data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+trainer = L.Trainer(max_epochs={epochs}, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                    enable_model_summary=False, num_sanity_val_steps=0)
+trainer.fit(Model(), DataLoader(data, batch_size=8), DataLoader(data, batch_size=32))
+'''
+
+
+def test_a_lightning_trainer_stops_within_budget_and_validates_before_it_stops(tmp_path):
+    pytest.importorskip("lightning")
+    source = LIGHTNING.format(step=STEP, epochs=100)  # 8 steps an epoch: 40 s untouched
+    new = edited(source, kind="trainer_callback")
+    assert "callbacks=[_AftTimeBudgetCallback()]" in new
+    assert "from lightning.pytorch.callbacks import Callback as _AftLightningCallback" in new
+    script = tmp_path / "train.py"
+    script.write_text(new)
+    env = {**os.environ, BUDGET_ENV: "3", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    steps = [int(n) for n in re.findall(r"step (\d+) val_loss", done.stdout)]
+    trained = int(re.findall(r"trained (\d+) steps", done.stdout)[-1])
+    # It stopped near the budget (3 s of 0.05 s steps: 60, plus set-up), far before 800 steps,
+    # and the weights it stopped with were validated, whether or not an epoch had just ended.
+    assert trained < 80 and steps and steps[-1] == trained, done.stdout
