@@ -51,8 +51,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from benchmarks.corpus import (OFFLINE, Proc, Spec, _commit, children_stopped_on_signal, escape, fmt, fresh_copy, run,
-                               spec_names)
+from benchmarks.corpus import (OFFLINE, Proc, Spec, _commit, children_stopped_on_signal, escape, fmt, fresh_copy,
+                               load_proc, run, spec_names)
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ROOT / "cookbook" / "targets"
@@ -181,6 +181,7 @@ class ModeResult:
     kinds: dict[str, int] = field(default_factory=dict)   # research: experiments per kind
     code_tried: list[str] = field(default_factory=list)   # research: code experiments run
     kept_code: list[str] = field(default_factory=list)    # research: code changes kept
+    best_at: float | None = None         # seconds from its first trial's start to the end of the first with the best
     error: str = ""
 
 
@@ -198,6 +199,7 @@ def summarise_research(experiments: list[dict[str, Any]], direction: str, result
     ok = [e for e in experiments if e.get("trial_status") == "ok" and _number(e.get("value")) is not None]
     result.trials, result.ok = len(experiments), len(ok)
     result.best = best_of((_number(e.get("value")) for e in ok), direction)
+    result.best_at = reached_at(experiments, ok, result.best)
     result.incumbent = _number((state or {}).get("best_value"))
     kinds: dict[str, int] = {}
     for e in experiments:
@@ -226,7 +228,21 @@ def summarise_tune(runs: list[dict[str, Any]], direction: str, result: ModeResul
     ok = [r for r in runs if r.get("status") == "ok" and _number(r.get("value")) is not None]
     result.trials, result.ok = len(runs), len(ok)
     result.best = best_of((_number(r.get("value")) for r in ok), direction)
+    result.best_at = reached_at(runs, ok, result.best)
     return result
+
+
+def reached_at(records: list[dict[str, Any]], ok: list[dict[str, Any]], best: float | None) -> float | None:
+    """When a mode first had its best: seconds from the start of its first trial to the end of the
+    first trial that scored it. Both modes count from their own first trial, so the set-up before
+    it (the shared refactor) is left out of both. At a tie, the earlier one was ahead for every
+    budget in between."""
+    starts = [_number(r.get("started_at")) for r in records]
+    first = min((s for s in starts if s is not None), default=None)
+    ends = [_number(r.get("finished_at")) for r in ok if best is not None
+            and abs((_number(r.get("value")) or 0.0) - best) <= TIE_TOLERANCE]
+    done = min((e for e in ends if e is not None), default=None)
+    return round(done - first, 1) if first is not None and done is not None else None
 
 
 def session_ids(project: Path) -> list[str]:
@@ -357,6 +373,22 @@ def run_pair(target: Target, folder: Path, repeat: int, budget: float, python: s
         futures = {mode: pool.submit(run, argv, project / target.cwd, env, limit, folder / mode)
                    for mode, (argv, project) in jobs.items()}
         procs = {mode: f.result() for mode, f in futures.items()}
+    return score_pair(target, folder, repeat, python, procs, commit)
+
+
+def rescore_pair(target: Target, folder: Path, repeat: int, python: str, commit: str) -> Pair:
+    """A pair scored again from what its run left in `folder` (the projects and the logs)."""
+    numeric = next((m for m in ("tune", "pipeline") if (folder / f"{m}.json").is_file()), None)
+    if numeric is None or not (folder / "research.json").is_file():
+        raise FileNotFoundError(f"{folder} holds no finished pair to score again")
+    procs = {mode: load_proc(folder / mode) for mode in ("research", numeric)}
+    return score_pair(target, folder, repeat, python, procs, commit)
+
+
+def score_pair(target: Target, folder: Path, repeat: int, python: str, procs: dict[str, Proc], commit: str) -> Pair:
+    env = target_env(target)
+    projects = {"research": folder / "research", "numeric": folder / "numeric"}
+    numeric = next(mode for mode in procs if mode != "research")
     research = _mode_result("research", procs["research"])
     collect_research(projects["research"], target.direction, research)
     tune = _mode_result(numeric, procs[numeric])
@@ -384,6 +416,10 @@ def _kinds(r: ModeResult) -> str:
     return f"{r.trials} ({k.get('baseline', 0)} b, {k.get('numeric', 0)} n, {k.get('code', 0)} c, {k.get('confirm', 0)} conf)"
 
 
+def _seconds(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0f} s"
+
+
 def _err(r: ModeResult) -> str:
     return f" ({escape(r.error)})" if r.error else ""
 
@@ -391,18 +427,18 @@ def _err(r: ModeResult) -> str:
 def render_table(results: list[ScriptResult]) -> str:
     """One row per pair: each mode's best, its trials, research's code changes, the winner."""
     lines = ["| script | metric | pair (AFT commit) | research best (incumbent) | experiments (baseline, numeric, code, confirm) "
-             "| code changes tried | kept | numeric via | numeric best | trials | winner |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| code changes tried | kept | numeric via | numeric best | trials | best reached at, research / numeric | winner |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in results:
         if s.error and not s.pairs:
-            lines.append(f"| {s.name} | {s.direction} `{escape(s.metric)}` | – | {escape(s.error)} | | | | | | | |")
+            lines.append(f"| {s.name} | {s.direction} `{escape(s.metric)}` | – | {escape(s.error)} | | | | | | | | |")
             continue
         for p in s.pairs:
             r, t = p.research, p.tune
             lines.append(
                 f"| {s.name} | {s.direction} `{escape(s.metric)}` | {p.repeat}{f' ({escape(p.commit)})' if p.commit else ''} | {fmt(r.best)} ({fmt(r.incumbent)}){_err(r)} "
                 f"| {_kinds(r)} | {_names(r.code_tried)} | {_names(r.kept_code)} | {t.mode} | {fmt(t.best)}{_err(t)} "
-                f"| {t.trials} | {p.winner} |")
+                f"| {t.trials} | {_seconds(r.best_at)} / {_seconds(t.best_at)} | {p.winner} |")
     if any(len(s.pairs) > 1 for s in results):
         lines += ["", "| script | research won | numeric won | ties | majority |", "|---|---|---|---|---|"]
         for s in results:
@@ -505,6 +541,8 @@ def _main(argv: list[str] | None) -> int:
     p.add_argument("--no-bundled", action="store_true", help="leave out the bundled examples")
     p.add_argument("--python", default=sys.executable, help="interpreter that runs aft and the trials")
     p.add_argument("--experiment-time", help="passed to aft research (default: each experiment runs to its end)")
+    p.add_argument("--rescore", metavar="REPORT_JSON",
+                   help="run nothing: score again the pairs an earlier run (its --out JSON) left in --work")
     p.add_argument("--numeric", choices=("auto", "tune", "pipeline"), default="auto",
                    help="the numeric mode: auto is tune when every tunable parameter is a flag already, else pipeline")
     args = p.parse_args(argv)
@@ -515,12 +553,24 @@ def _main(argv: list[str] | None) -> int:
         import aft_tui.target.recipes.catalogue  # noqa: F401
     except ImportError as exc:
         p.error(f"the recipe catalogue cannot be imported ({exc}); research has no offline code changes to compare")
+    previous: dict[str, Any] = {}
+    if args.rescore:
+        if not args.work:
+            p.error("--rescore needs --work, the scratch folder of the run to score again")
+        try:
+            previous = json.loads(Path(args.rescore).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            p.error(f"cannot read {args.rescore} ({exc}); pass the JSON report (--out) of the run to score again")
     work = Path(args.work).resolve() if args.work else Path(tempfile.mkdtemp(prefix="aft-research-"))
     work.mkdir(parents=True, exist_ok=True)
     now = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     meta = {"command": reproduce_command(args), "date": now, "commit": _commit(), "budget": args.budget,
             "repeats": args.repeats, "machine": f"{describe_machine(machine())}, {cpu_model()}, no GPU",
             "not_applicable": []}
+    if previous:  # what was measured, where and when: the run's, not this re-reading's
+        meta = {**meta, **{k: v for k, v in (previous.get("meta") or {}).items() if k != "not_applicable"}}
+    commits = {(s.get("name"), pr.get("repeat")): pr.get("commit", "")
+               for s in previous.get("scripts") or [] for pr in s.get("pairs") or []}
     began = time.perf_counter()
     results: list[ScriptResult] = []
     for target in targets:
@@ -538,11 +588,18 @@ def _main(argv: list[str] | None) -> int:
             continue
         for repeat in range(1, args.repeats + 1):
             folder = work / target.name / f"pair{repeat}"
-            if folder.exists():
+            if previous:
+                if (target.name, repeat) not in commits:
+                    continue  # not part of the run being scored again
+            elif folder.exists():
                 shutil.rmtree(folder)
             say(f"{target.name}: pair {repeat} ({args.budget:g} s each; recipes {', '.join(result.recipes)})")
             try:
-                pair = run_pair(target, folder, repeat, args.budget, args.python, args.numeric, args.experiment_time)
+                if previous:
+                    pair = rescore_pair(target, folder, repeat, args.python, commits[(target.name, repeat)])
+                else:
+                    pair = run_pair(target, folder, repeat, args.budget, args.python, args.numeric,
+                                    args.experiment_time)
             except Exception as exc:  # one script failing must not stop the others
                 result.error = f"{type(exc).__name__}: {exc}"
                 say(f"{target.name}: {result.error}")
@@ -551,7 +608,8 @@ def _main(argv: list[str] | None) -> int:
             say(f"{target.name}: research {fmt(pair.research.best)} in {pair.research.trials} experiment(s), "
                 f"{pair.tune.mode} {fmt(pair.tune.best)} in {pair.tune.trials} trial(s): {pair.winner}")
         results.append(result)
-    meta["wall_s"] = round(time.perf_counter() - began)
+    if not previous:
+        meta["wall_s"] = round(time.perf_counter() - began)
     table = render_markdown(results, meta)
     print(table)
     if args.out:

@@ -90,6 +90,26 @@ def test_research_is_read_back_from_the_files_research_writes(tmp_path: Path):
     assert not result.error
 
 
+def test_a_pair_is_scored_again_from_what_its_run_left(tmp_path: Path):
+    import json
+
+    from benchmarks.research import rescore_pair
+
+    folder = tmp_path / "pair1"
+    with pytest.raises(FileNotFoundError, match="no finished pair"):
+        rescore_pair(BUNDLED[0], folder, 1, "python", "abc1234")
+    store = ResearchStore(folder / "research" / "outputs", "20260101-000000-abcdef")
+    store.save([_experiment(1, "baseline", "keep", 0.80), _experiment(2, "code", "keep", 0.90, recipe="adamw")],
+               ResearchState(best_value=0.90))
+    (folder / "numeric").mkdir()
+    for mode in ("research", "pipeline"):
+        (folder / f"{mode}.json").write_text(json.dumps({"argv": ["aft", mode], "rc": 0, "wall": 215.0}))
+    pair = rescore_pair(BUNDLED[0], folder, 1, "python", "abc1234")
+    assert (pair.research.best, pair.research.kept_code, pair.commit) == (0.90, ["adamw"], "abc1234")
+    assert pair.tune.mode == "pipeline" and pair.tune.error == "no session recorded"  # nothing ran there
+    assert pair.winner == "research"
+
+
 def test_the_best_of_a_minimised_metric_is_the_smallest(tmp_path: Path):
     rows = [_experiment(1, "baseline", "keep", 2.0).to_dict(), _experiment(2, "code", "discard", 1.5).to_dict()]
     assert summarise_research(rows, "min", ModeResult("research")).best == 1.5
@@ -119,6 +139,17 @@ def test_tune_trials_are_read_from_runs_json_as_aft_prints_it():
     assert (result.trials, result.ok, result.best) == (5, 2, 0.93)
 
 
+def test_the_best_is_dated_from_the_first_trial_to_the_end_of_the_first_run_that_scored_it():
+    text = json_text([
+        {"number": 1, "status": "ok", "value": 0.84, "started_at": 1000.0, "finished_at": 1004.0},
+        {"number": 2, "status": "ok", "value": 0.93, "started_at": 1004.5, "finished_at": 1010.0},
+        {"number": 3, "status": "ok", "value": 0.93, "started_at": 1010.5, "finished_at": 1020.0},  # the same later
+        {"number": 4, "status": "failed", "value": None, "started_at": 1020.5, "finished_at": 1021.0},
+    ])
+    assert summarise_tune(read_runs(text), "max", ModeResult("tune")).best_at == 10.0
+    assert summarise_tune([], "max", ModeResult("tune")).best_at is None
+
+
 def test_runs_output_that_is_not_a_list_of_trials_reads_as_none():
     assert read_runs("No trials yet.") == []
     assert read_runs('{"number": 1}') == []
@@ -141,7 +172,9 @@ def test_the_table_has_a_row_per_pair_with_both_bests_and_the_winner():
     row = next(line for line in table.splitlines() if line.startswith("| mlp |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells == ["mlp", "max `val_acc`", "1 (abc1234)", "0.95 (0.95)", "6 (3 b, 1 n, 2 c, 0 conf)", "`adamw`, `grad_clip`",
-                     "`adamw`", "tune", "0.93", "9", "research"]
+                     "`adamw`", "tune", "0.93", "9", "– / –", "research"]
+    pair.research.best_at, pair.tune.best_at = 35.2, 118.0
+    assert "| 35 s / 118 s | research |" in render_table([result])
     assert "majority" not in table  # one pair per script: no majority table
 
 
