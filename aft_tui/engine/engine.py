@@ -278,7 +278,6 @@ class Engine(Proposals, Conversation):
     def workflow(self) -> Any:
         if getattr(self, "_workflow", None) is None:
             from aft_tui.engine.workflow import Workflow
-
             self._workflow = Workflow(self)
         return self._workflow
 
@@ -305,12 +304,11 @@ class Engine(Proposals, Conversation):
         return self.tuner.in_flight if self.tuner is not None else 0
 
     def request_stop(self) -> None:
-        """Stop after cancelling running trials (Ctrl-C)."""
+        """Stop after cancelling running trials, or the smoke run of a refactor or repair (Ctrl-C)."""
         self.stop_requested = True
-        if self.tuner is not None:
-            self.tuner.cancel_running()
-        if getattr(self, "_workflow", None) is not None:
-            self._workflow.cancel_running()  # a smoke run of the refactor or its repair
+        for running in (self.tuner, getattr(self, "_workflow", None)):
+            if running is not None:
+                running.cancel_running()
 
     def runs(self, session_only: bool = True) -> list[dict[str, Any]]:
         results = self.outputs.results()

@@ -101,3 +101,22 @@ def test_shipped_folders_over_the_limit_are_refused_with_their_size(tmp_path: Pa
         assert "not a folder inside the project" in str(exc)
     else:
         raise AssertionError("a folder outside the project was accepted")
+
+
+def test_a_nodes_next_trial_removes_only_the_folders_of_dead_actors(tmp_path: Path) -> None:
+    import os
+
+    from aft_tui.runs.cluster.worker import LEFT_NAME, OWNER_NAME, sweep_abandoned
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()  # a pid that has exited
+    for name, owner, left in (("dead", gone, False), ("running", str(os.getpid()), False),
+                              ("kept", gone, True), ("unknown", None, False)):
+        folder = tmp_path / f"aft-trial-{name}"
+        (folder / "run").mkdir(parents=True)
+        if owner is not None:
+            (folder / OWNER_NAME).write_text(owner)
+        if left:
+            (folder / LEFT_NAME).write_text("")
+    sweep_abandoned(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["aft-trial-kept", "aft-trial-running", "aft-trial-unknown"]

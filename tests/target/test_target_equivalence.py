@@ -189,7 +189,7 @@ def test_a_script_aft_already_changed_can_be_refactored_again(tmp_path: Path):
 
 def test_an_earlier_addition_changed_by_the_later_refactor_is_still_caught(tmp_path: Path):
     plan = _refactored_twice(tmp_path)
-    tampered = plan.new_source.replace("if _AFT_DEADLINE is not None", "if _AFT_DEADLINE is None", 1)
+    tampered = plan.new_source.replace("if _AFT_DEADLINE is None:", "if _AFT_DEADLINE is not None:", 1)
     assert tampered != plan.new_source
     report = check_static(plan.original, tampered, plan)
     assert not report.ok

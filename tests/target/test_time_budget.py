@@ -466,6 +466,7 @@ for it in range(100000):
     steps += 1
     time.sleep(0.005)
 print(f"rank {dist.get_rank()} steps {steps} val_loss: {loss.item():.4f}", flush=True)
+dist.barrier()  # neither rank tears the group down while the other still uses it
 dist.destroy_process_group()
 '''
 

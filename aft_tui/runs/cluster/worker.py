@@ -10,7 +10,8 @@ files the run left. Calls are served one at a time and each returns at once.
 A trial never outlives its actor: Ray ends the actor when the driver (AFT) dies, and a small
 guard process started beside the script kills the script's group, and removes the trial's folder,
 as soon as the actor's end of a pipe closes without the word that the trial finished, whatever
-killed the actor.
+killed the actor. Ray may end the guard with the actor; then the node's next trial removes the
+folder (sweep_abandoned).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from typing import Any
 CODE, RUN, PYTHON = "{aft_code}", "{aft_run}", "{aft_python}"
 OUT_NAME = "aft-output.log"
 METRICS_NAME = "aft-metrics.jsonl"
+OWNER_NAME = "aft-owner"  # the pid of the actor process whose trial the folder holds
+LEFT_NAME = "aft-left"    # files left on the node on purpose (--cluster-artifacts leave)
 
 # Reads stdin until it closes (the actor is gone), then kills the trial's whole group.
 _GUARD = (
@@ -46,6 +49,30 @@ _GUARD = (
     "if said != b'done':\n"  # the actor died without finishing: its folder has no one to collect it
     "    shutil.rmtree(root, ignore_errors=True)\n"
 )
+
+
+def sweep_abandoned(tmp: Path) -> None:
+    """Remove the trial folders of actors that died unfinished. Ray kills whatever a dead actor
+    started, the guard included, so the folder of a trial whose driver died stays behind; the
+    node's next trial removes it (not one kept on purpose, nor one whose actor still runs)."""
+    for folder in tmp.glob("aft-trial-*"):
+        try:
+            owner = int((folder / OWNER_NAME).read_text())
+        except (OSError, ValueError):
+            continue
+        if (folder / LEFT_NAME).exists() or _alive(owner):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process: alive
+    return True
 
 
 def _fill(text: str, code: str, run: str) -> str:
@@ -110,7 +137,9 @@ class TrialWorker:
         Returns where it runs. (The folders come last, each its own argument, so Ray hands over
         the one copy in its object store instead of a copy per trial.)"""
         shipped = list(zip(ship_paths, ship_data))
+        sweep_abandoned(Path(tempfile.gettempdir()))
         self.root = Path(tempfile.mkdtemp(prefix="aft-trial-"))
+        (self.root / OWNER_NAME).write_text(str(os.getpid()))
         self.code = self.root / "code"
         self.run_dir = self.root / "run"
         self.code.mkdir()
@@ -213,6 +242,8 @@ class TrialWorker:
         left = {rel: sizes[rel] for rel in sizes if rel not in sent}
         if not left:
             shutil.rmtree(self.root, ignore_errors=True)
+        else:
+            (self.root / LEFT_NAME).write_text("")
         return {"tar": buffer.getvalue(), "left": left, "workdir": str(self.root), "total": total,
                 "peak_rss_bytes": _peak_rss()}
 
