@@ -28,7 +28,7 @@ def _check_pruned(records, engine, pattern: str) -> list[dict]:
 
 
 async def test_median_rule_prunes_and_says_against_what(curve_project, monkeypatch):
-    monkeypatch.setenv("AFT_TEST_SLEEP", "0.12")
+    monkeypatch.setenv("AFT_TEST_SLEEP", "0.25")  # time for the live metrics to be read on a loaded machine
     _, records, engine = await tune(curve_project, 8, strategy="random", seed=2, pruner="median",
                                     search={"epochs": {"fixed": 6}})
     pruned = _check_pruned(records, engine, r"^median rule: val_acc=[\d.]+ at step \d+ is below the median "
@@ -39,7 +39,7 @@ async def test_median_rule_prunes_and_says_against_what(curve_project, monkeypat
 
 
 async def test_hyperband_rule_prunes_and_says_against_what(curve_project, monkeypatch):
-    monkeypatch.setenv("AFT_TEST_SLEEP", "0.1")
+    monkeypatch.setenv("AFT_TEST_SLEEP", "0.25")
     _, records, engine = await tune(curve_project, 10, strategy="random", seed=5, pruner="hyperband",
                                     search={"epochs": {"fixed": 9}})
     _check_pruned(records, engine, r"^successive-halving rule \(Hyperband, bracket \d of \d, rung \d\): "
