@@ -121,7 +121,6 @@ class _Plan:
 
 
 def _trainer_edit(script: Script, calls: list[cst.Call]) -> BudgetEdit:
-    plan = _Plan(callback_calls=set(calls), touched=list(calls))
     body = (
         f"class {_CALLBACK}({_CALLBACK_BASE}):\n"
         f'    """Stops training once AFT_TIME_BUDGET is spent; the evaluation after train() still runs."""\n\n'
@@ -132,16 +131,13 @@ def _trainer_edit(script: Script, calls: list[cst.Call]) -> BudgetEdit:
         "                control.should_evaluate = True\n"
         "        return control\n"
     )
-    extra = [] if _CALLBACK_BASE in script.imports else [f"from transformers import TrainerCallback as {_CALLBACK_BASE}"]
-    source = _render(script, plan, extra, [statement(body, script.module, blank_lines=2)])
-    lines = ", ".join(f"line {script.line(c)}" for c in calls)
-    return BudgetEdit(source, f"a Trainer callback ({_CALLBACK}) passed to the Trainer at {lines}", "trainer_callback")
+    base = f"from transformers import TrainerCallback as {_CALLBACK_BASE}"
+    return _callback_edit(script, calls, body, _CALLBACK_BASE, base, "a Trainer callback")
 
 
 def _lightning_edit(script: Script, calls: list[cst.Call]) -> BudgetEdit:
     """Lightning validates when `trainer.should_stop` is set (as it does for early stopping), so
     the run stops after the batch that passed the deadline, evaluates and reports."""
-    plan = _Plan(callback_calls=set(calls), touched=list(calls))
     body = (
         f"class {_CALLBACK}({_LIGHTNING_BASE}):\n"
         f'    """Stops training once AFT_TIME_BUDGET is spent; Lightning validates before it stops."""\n\n'
@@ -150,10 +146,18 @@ def _lightning_edit(script: Script, calls: list[cst.Call]) -> BudgetEdit:
         "            trainer.should_stop = True\n"
     )
     root = "pytorch_lightning" if script.imports_module("pytorch_lightning") else "lightning"
-    extra = [] if _LIGHTNING_BASE in script.imports else [callback_import("lightning", root)]
+    return _callback_edit(script, calls, body, _LIGHTNING_BASE, callback_import("lightning", root), "a Lightning callback")
+
+
+def _callback_edit(script: Script, calls: list[cst.Call], body: str, base: str, base_import: str,
+                   what: str) -> BudgetEdit:
+    """The callback class in the header, passed to every Trainer construction (its base class
+    imported unless an earlier AFT edit imported it under the same name)."""
+    plan = _Plan(callback_calls=set(calls), touched=list(calls))
+    extra = [] if base in script.imports else [base_import]
     source = _render(script, plan, extra, [statement(body, script.module, blank_lines=2)])
     lines = ", ".join(f"line {script.line(c)}" for c in calls)
-    return BudgetEdit(source, f"a Lightning callback ({_CALLBACK}) passed to the Trainer at {lines}", "trainer_callback")
+    return BudgetEdit(source, f"{what} ({_CALLBACK}) passed to the Trainer at {lines}", "trainer_callback")
 
 
 def _loop_edit(script: Script) -> BudgetEdit | None:
