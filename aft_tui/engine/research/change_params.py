@@ -37,10 +37,6 @@ class Retune:
     first: Experiment
     tried: list[tuple[float, float]] = field(default_factory=list)  # (factor, value)
 
-    @property
-    def experiments(self) -> int:
-        return 1 + len(self.tried)
-
     def next_factor(self, direction: str) -> float | None:
         """×2 first; then ×4 when ×2 beat the first run, ×0.5 when it did not; then stop."""
         if not self.tried:
