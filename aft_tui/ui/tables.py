@@ -62,20 +62,28 @@ def _best(results: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 def discovery_report(console: Any, discovery: Any) -> None:
     """`aft inspect`: parameters with where and how they are set, then what else was found."""
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=f"Tunable parameters in {discovery.target}")
-    for col in ("name", "type", "default", "set by", "location", "suggested range"):
-        table.add_column(col)
-    for p in discovery.params:
-        if p.choices:
-            rng = "{" + ", ".join(map(str, p.choices)) + "}"
-        elif p.low is not None and p.high is not None:
-            rng = f"{fmt_value(p.low)} … {fmt_value(p.high)}" + (" (log)" if p.log else "")
-        else:
-            rng = ""
+    narrow = console.width < 100
+    # At 80 columns the frame alone would take a quarter of the width: rules between columns only.
+    table = Table(title=f"Tunable parameters in {discovery.target}", box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD,
+                  show_edge=not narrow, pad_edge=not narrow, collapse_padding=narrow)
+    # The name is what a person types (`--set trainer.weight_decay=…`): it never wraps or shortens, up to
+    # half the width; the default and where it is set give way first.
+    widest = max((len(p.name) for p in discovery.params), default=4)
+    table.add_column("name", no_wrap=True, min_width=min(widest, max(console.width // 2, 12)))
+    table.add_column("type", no_wrap=True)
+    table.add_column("default", no_wrap=True, overflow="ellipsis", max_width=10 if narrow else 24)
+    table.add_column("set by", no_wrap=True)
+    table.add_column("location", no_wrap=True)
+    ranges = [_suggested_range(p) for p in discovery.params]
+    table.add_column("range" if narrow else "suggested range")
+    for p, rng in zip(discovery.params, ranges):
         tuned = p.extra.get("tunable", True)
-        table.add_row(p.name, p.type, repr(p.default), p.source + ("" if tuned else " (not tuned)"), p.location, rng,
+        # At 80 columns a folder in every location costs a line per row; the file name and line still find it.
+        location = p.location.rsplit("/", 1)[-1] if narrow else p.location
+        table.add_row(p.name, p.type, repr(p.default), p.source, location, rng,
                       style=None if tuned else "dim")
     console.print(table)
     console.print(f"Framework: {discovery.framework}. Sets a seed: {'yes' if discovery.sets_seed else 'no'}.")
@@ -88,3 +96,13 @@ def discovery_report(console: Any, discovery: Any) -> None:
         console.print(f"Skipped {name} ({location}): {reason}", style="yellow", highlight=False)
     if discovery.hint:
         console.print(discovery.hint, style="yellow", highlight=False)
+
+
+def _suggested_range(p: Any) -> str:
+    if not p.extra.get("tunable", True):
+        return "not tuned"
+    if p.choices:
+        return "{" + ", ".join(map(str, p.choices)) + "}"
+    if p.low is not None and p.high is not None:
+        return f"{fmt_value(p.low)} … {fmt_value(p.high)}" + (" (log)" if p.log else "")
+    return ""
