@@ -21,9 +21,12 @@ Shapes handled; anything else gives None rather than an edit that could skip the
 - a Hugging Face Trainer/SFTTrainer construction: a TrainerCallback whose on_step_end stops training
   past the deadline (and asks for the last evaluation under a per-step evaluation strategy);
 - a Lightning Trainer construction: a Callback whose on_train_batch_end sets `trainer.should_stop`
-  past the deadline (Lightning validates before it stops, as for early stopping).
+  past the deadline (Lightning validates before it stops, as for early stopping);
+- Keras `model.fit(...)` (Keras 3 on any backend, tf.keras): a Callback whose on_train_batch_end sets
+  `self.model.stop_training`; Keras ends the epoch there, still runs that epoch's validation and
+  reports it, then stops.
 A loop over the parameters (`for p in model.parameters(): p -= lr * p.grad`) is part of one update
-and is never cut. Not handled (None): Keras training, an epoch loop inside another loop (a sweep), an
+and is never cut. Not handled (None): an epoch loop inside another loop (a sweep), an
 iteration loop repeated by an outer loop that does not step itself, loops with an `else:` clause or
 a one-line body, a loop whose only evaluation sits behind a condition that is not periodic.
 Every check calls one added helper: under torch.distributed (torchrun, accelerate) rank 0's clock
@@ -44,7 +47,7 @@ from aft_tui.target.hooks import callback_import, statement
 from aft_tui.target.literals import keyword_arg, string_value
 from aft_tui.target.loops import is_epoch_loop
 from aft_tui.target.script import Script, parse_script
-from aft_tui.target.script_facts import trainer_calls
+from aft_tui.target.script_facts import trainer_calls, uses_keras
 from aft_tui.target.training_loops import Loop, TrainingLoops
 
 BUDGET_ENV = "AFT_TIME_BUDGET"
@@ -54,6 +57,9 @@ _PAST = "_aft_past_deadline"
 _CALLBACK = "_AftTimeBudgetCallback"
 _CALLBACK_BASE = "_AftTrainerCallback"
 _LIGHTNING_BASE = "_AftLightningCallback"
+_KERAS_BASE = "_AftKerasCallback"
+_KERAS_FIT_KEYWORDS = frozenset({"epochs", "batch_size", "validation_data", "validation_split", "callbacks",
+                                 "steps_per_epoch", "initial_epoch", "validation_freq"})
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,7 @@ class BudgetEdit:
 
     new_source: str
     where: str
-    kind: str  # "loop" | "trainer_callback"
+    kind: str  # "loop" | "trainer_callback" (Hugging Face, Lightning or Keras)
 
 
 def has_budget_check(source: str) -> bool:
@@ -104,6 +110,8 @@ def insert_budget_check(source: str) -> BudgetEdit | None:
         if any(a.star == "**" for c in calls for a in c.args) and not all(keyword_arg(c, "callbacks") for c in calls):
             return None  # Trainer(**kwargs): a callbacks= added beside it could name callbacks twice
         return _lightning_edit(script, calls) if kinds == {"lightning"} else _trainer_edit(script, calls)
+    if uses_keras(script):
+        return _keras_edit(script)
     return _loop_edit(script)
 
 
@@ -149,15 +157,53 @@ def _lightning_edit(script: Script, calls: list[cst.Call]) -> BudgetEdit:
     return _callback_edit(script, calls, body, _LIGHTNING_BASE, callback_import("lightning", root), "a Lightning callback")
 
 
+def _keras_edit(script: Script) -> BudgetEdit | None:
+    """Keras checks `stop_training` after every batch: the epoch ends there, its validation still
+    runs and is logged, and no further epoch starts. A `GradientTape` loop beside no fit() is a loop."""
+    others = any(script.imports_module(m) for m in ("sklearn", "lightgbm", "xgboost", "catboost"))
+    calls = [call for call in script.find(cst.Call) if _is_keras_fit(call, others)]
+    if not calls:
+        return _loop_edit(script)
+    if any(a.star == "**" for c in calls for a in c.args) and not all(keyword_arg(c, "callbacks") for c in calls):
+        return None  # fit(**kwargs): a callbacks= added beside it could name callbacks twice
+    body = (
+        f"class {_CALLBACK}({_KERAS_BASE}):\n"
+        f'    """Stops training once AFT_TIME_BUDGET is spent; Keras still validates the epoch it stops in."""\n\n'
+        "    def on_train_batch_end(self, batch, logs=None):\n"
+        f"        if {_PAST}():\n"
+        "            self.model.stop_training = True\n"
+    )
+    return _callback_edit(script, calls, body, _KERAS_BASE, _keras_callback_import(script), "a Keras callback",
+                          "fit()")
+
+
+def _is_keras_fit(call: cst.Call, other_fits: bool) -> bool:
+    """`x.fit(...)`; where the script also uses a library with its own fit() (scikit-learn, LightGBM),
+    only one with Keras's own arguments (epochs=, validation_data=, ...)."""
+    if not isinstance(call.func, cst.Attribute) or call.func.attr.value != "fit":
+        return False
+    keywords = {a.keyword.value for a in call.args if a.keyword is not None}
+    return not other_fits or bool(keywords & _KERAS_FIT_KEYWORDS)
+
+
+def _keras_callback_import(script: Script) -> str:
+    """The Callback base from the Keras the script trains with (Keras 3, tf.keras or tf_keras)."""
+    if script.imports_module("keras"):
+        return f"from keras.callbacks import Callback as {_KERAS_BASE}"
+    if script.imports_module("tf_keras"):
+        return f"from tf_keras.callbacks import Callback as {_KERAS_BASE}"
+    return f"from tensorflow.keras.callbacks import Callback as {_KERAS_BASE}"
+
+
 def _callback_edit(script: Script, calls: list[cst.Call], body: str, base: str, base_import: str,
-                   what: str) -> BudgetEdit:
+                   what: str, receiver: str = "the Trainer") -> BudgetEdit:
     """The callback class in the header, passed to every Trainer construction (its base class
     imported unless an earlier AFT edit imported it under the same name)."""
     plan = _Plan(callback_calls=set(calls), touched=list(calls))
     extra = [] if base in script.imports else [base_import]
     source = _render(script, plan, extra, [statement(body, script.module, blank_lines=2)])
     lines = ", ".join(f"line {script.line(c)}" for c in calls)
-    return BudgetEdit(source, f"{what} ({_CALLBACK}) passed to the Trainer at {lines}", "trainer_callback")
+    return BudgetEdit(source, f"{what} ({_CALLBACK}) passed to {receiver} at {lines}", "trainer_callback")
 
 
 def _loop_edit(script: Script) -> BudgetEdit | None:

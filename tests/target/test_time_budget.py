@@ -335,7 +335,7 @@ def test_trainer_callbacks_are_merged(given, expected):
 
 NOT_HANDLED = {
     "no training loop": "import sklearn.linear_model\nm = sklearn.linear_model.Ridge().fit(X, y)\nprint(m.score(X, y))\n",
-    "keras": "import keras\nmodel.compile(optimizer='adam')\nmodel.fit(x, y, epochs=3)\nprint(model.evaluate(x, y))\n",
+    "keras fit(**kwargs)": "import keras\nmodel.compile(optimizer='adam')\nmodel.fit(x, y, **kw)\n",
     "trl without transformers": "from trl import SFTTrainer\ntrainer = SFTTrainer(model='m', train_dataset=d)\ntrainer.train()\n",
     "a sweep around the epoch loop": (
         "for lr in [0.1, 0.01]:\n    for epoch in range(3):\n        for x in data:\n"
@@ -548,3 +548,55 @@ def test_a_lightning_trainer_stops_within_budget_and_validates_before_it_stops(t
     # It stopped near the budget (3 s of 0.05 s steps: 60, plus set-up), far before 800 steps,
     # and the weights it stopped with were validated, whether or not an epoch had just ended.
     assert trained < 80 and steps and steps[-1] == trained, done.stdout
+
+
+KERAS = '''import time
+
+import keras
+import numpy as np
+from sklearn.linear_model import Ridge
+
+
+class Slow(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        time.sleep({step})
+
+    def on_epoch_end(self, epoch, logs=None):
+        print(f"epoch {{epoch}} batches {{self.batches}} val_loss: {{logs['val_loss']:.6f}}", flush=True)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.batches = batch + 1
+
+
+rng = np.random.default_rng(0)
+x, y = rng.normal(size=(256, 4)).astype("float32"), rng.normal(size=(256, 1)).astype("float32")
+print("ridge", Ridge().fit(x, y).score(x, y))  # another library's fit(): left alone
+model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), loss="mse")
+model.fit(x, y, batch_size=8, epochs={epochs}, validation_data=(x, y), callbacks=[Slow()], verbose=0)
+'''
+
+
+@pytest.mark.slow
+def test_keras_fit_gets_a_callback_and_validates_the_epoch_it_stops_in(tmp_path):
+    source = KERAS.format(step=STEP, epochs=100)  # 32 batches an epoch: 160 s untouched
+    new = edited(source, kind="trainer_callback")
+    assert "callbacks=[Slow(), _AftTimeBudgetCallback()]" in new and "Ridge().fit(x, y)" in new
+    assert "from keras.callbacks import Callback as _AftKerasCallback" in new
+    script = tmp_path / "train.py"
+    script.write_text(new)
+    env = {**os.environ, BUDGET_ENV: "4", "OMP_NUM_THREADS": "1", "KERAS_BACKEND": "torch"}
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    epochs = [(int(e), int(b)) for e, b in re.findall(r"epoch (\d+) batches (\d+) val_loss", done.stdout)]
+    # 4 s of 0.05 s batches (set-up included): a few epochs of 100, the last one cut short and
+    # still validated.
+    assert epochs and len(epochs) < 10 and epochs[-1][1] < 32, done.stdout
+    # Without the variable, every epoch runs whole.
+    script.write_text(edited(KERAS.format(step=0, epochs=2), kind="trainer_callback"))
+    env.pop(BUDGET_ENV)
+    plain = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                           timeout=120)
+    assert plain.returncode == 0, plain.stderr[-2000:]
+    assert re.findall(r"epoch (\d+) batches (\d+)", plain.stdout) == [("0", "32"), ("1", "32")], plain.stdout
