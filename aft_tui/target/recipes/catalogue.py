@@ -16,6 +16,7 @@ from aft_tui.target.recipes.base import Recipe, RecipeEdit
 from aft_tui.target.recipes.clipping import GradClip
 from aft_tui.target.recipes.eval_batch import EvalBatch
 from aft_tui.target.recipes.gpu import Amp, Compile
+from aft_tui.target.recipes.keras_recipes import keras_recipes
 from aft_tui.target.recipes.optimizer import AdamW
 from aft_tui.target.recipes.schedule import CosineWarmup
 from aft_tui.target.recipes.smoothing import LabelSmoothing
@@ -30,6 +31,7 @@ def catalogue() -> list[Recipe]:
         AdamW(),
         Amp(),
         *trainer_recipes(),
+        *keras_recipes(),
         LabelSmoothing(),
         GradClip(),
         Ema(),
@@ -38,7 +40,7 @@ def catalogue() -> list[Recipe]:
     ]
 
 
-CHANGE_THE_LOSS = frozenset({"label_smoothing", "trainer_label_smoothing"})
+CHANGE_THE_LOSS = frozenset({"label_smoothing", "trainer_label_smoothing", "keras_label_smoothing"})
 """Recipes that change what the loss measures: a smoothed criterion scores the same predictions
 higher (and the evaluation usually shares it), so judged by a loss objective they would compare
 two different quantities. They are for accuracy-like objectives."""

@@ -151,9 +151,12 @@ class SourceEdit:
 
     def render(self) -> str | None:
         """The edited source, or None when it would not compile (the recipe then declines)."""
-        header = self._header()
         body = list(self.module.body)
         index = _header_index(body)
+        late = self._late_import(body, index)
+        header = self._header(helpers=late is None)
+        if late is not None:
+            self.after.setdefault(body[late], []).extend(self._helper_statements())
         rewriter = _Rewriter(self)
         if header and index < len(body):
             self.before.setdefault(body[index], [])[:0] = header
@@ -171,18 +174,35 @@ class SourceEdit:
             return None
         return new if new != self.script.text else None
 
-    def _header(self) -> list[cst.BaseStatement]:
+    def _header(self, helpers: bool = True) -> list[cst.BaseStatement]:
         """Added imports, then the knob constants, then helper definitions."""
         out: list[cst.BaseStatement] = [self.statements(line)[0].with_changes(leading_lines=[]) for line in self._imports]
         for i, line in enumerate(self._constants):
             stmt = self.statements(line)[0]
             out.append(stmt.with_changes(leading_lines=[cst.EmptyLine()] if i == 0 else []))
-        for code in self._helpers:
-            for j, stmt in enumerate(self.statements(code)):
-                out.append(stmt.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()]) if j == 0 else stmt)
+        if helpers:
+            out += self._helper_statements()
         if out and _header_index(list(self.module.body)) == 0:
             out[0] = out[0].with_changes(leading_lines=[])
         return out
+
+    def _helper_statements(self) -> list[cst.BaseStatement]:
+        out: list[cst.BaseStatement] = []
+        for code in self._helpers:
+            for j, stmt in enumerate(self.statements(code)):
+                out.append(stmt.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()]) if j == 0 else stmt)
+        return out
+
+    def _late_import(self, body: list[cst.BaseStatement], index: int) -> int | None:
+        """Where helpers go when the script imports after other statements (a notebook exported
+        as a script, `os.environ[...] = ...` before `import keras`): after the last import before
+        the first statement the edit changes, since a helper may use what those imports bind."""
+        if not self._helpers:
+            return None
+        touched = [self.script.top_level_index(n) for n in (*self.replace, *self.before, *self.after)]
+        first = min((i for i in touched if i is not None), default=len(body))
+        late = [i for i in range(index, first) if _is_import(body[i])]
+        return late[-1] if late else None
 
 
 def _bound_names(module: cst.Module) -> set[str]:

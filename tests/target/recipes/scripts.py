@@ -100,3 +100,40 @@ for epoch in range(EPOCHS):
         acc = sum((ema(xb).argmax(1) == yb).sum().item() for xb, yb in val_loader) / 64
     print(f"epoch {epoch} val_acc {acc:.4f}")
 '''
+
+# A Keras script as keras.io writes them: the backend chosen before Keras is imported, a text cell
+# between the imports, then compile() with an Adam and a cross-entropy, and fit().
+KERAS = '''\
+"""A tiny classifier."""
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+"""
+## Setup
+"""
+import time
+
+import keras
+import numpy as np
+
+EPOCHS = 3
+rng = np.random.default_rng(0)
+x = rng.normal(size=(256, 8)).astype("float32")
+y = keras.utils.to_categorical((x[:, 0] + x[:, 1] > 0).astype("int64"), 2)
+
+
+class Report(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        print(f"epoch {epoch} lr {rate:.6g} val_accuracy: {logs['val_accuracy']:.4f}", flush=True)
+
+
+model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(2, activation="softmax")])
+model.compile(
+    loss=keras.losses.CategoricalCrossentropy(),
+    optimizer=keras.optimizers.Adam(learning_rate=0.01),
+    metrics=["accuracy"],
+)
+model.fit(x, y, batch_size=32, epochs=EPOCHS, validation_split=0.25, callbacks=[Report()], verbose=0)
+'''

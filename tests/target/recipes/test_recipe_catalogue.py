@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 
 from aft_tui.target.recipes.catalogue import applicable, catalogue
-from tests.target.recipes.scripts import MODERN, PLAIN, TRAINER
+from tests.target.recipes.scripts import KERAS, MODERN, PLAIN, TRAINER
 
 IDS = [r.id for r in catalogue()]
 
 
-@pytest.mark.parametrize("source", [PLAIN, TRAINER], ids=["plain", "trainer"])
+@pytest.mark.parametrize("source", [PLAIN, TRAINER, KERAS], ids=["plain", "trainer", "keras"])
 @pytest.mark.parametrize("recipe", IDS)
 def test_every_edit_compiles_and_applies_once(recipe: str, source: str) -> None:
     by_id = {r.id: r for r in catalogue()}
@@ -28,7 +28,9 @@ def test_each_recipe_applies_to_one_of_the_fixtures() -> None:
     trainer = {e.recipe for e in applicable(TRAINER, gpu=True)}
     assert plain == {"cosine_warmup", "adamw", "amp", "label_smoothing", "grad_clip", "ema", "compile", "eval_batch"}
     assert trainer == {"trainer_cosine", "trainer_adamw", "trainer_label_smoothing", "trainer_grad_clip"}
-    assert plain | trainer == set(IDS)
+    keras = {e.recipe for e in applicable(KERAS, gpu=True)}
+    assert keras == {"keras_cosine_warmup", "keras_adamw", "keras_label_smoothing", "keras_grad_clip"}
+    assert plain | trainer | keras == set(IDS)
 
 
 def test_gpu_only_recipes_and_tried_ones_are_not_offered() -> None:
