@@ -53,3 +53,20 @@ def remove_item(items: Sequence[Item], index: int) -> list[Item]:
             items[-1] = last.with_changes(comma=removed.comma)
     return items
 
+
+
+def with_callback(call: cst.Call, instance: str) -> cst.Call:
+    """`call` (a Trainer construction, a Keras `fit`) with `instance` added to its `callbacks=`:
+    appended to a list written out, or after whatever a name or call holds, or as a new keyword."""
+    new = cst.parse_expression(instance)
+    existing = next((a for a in call.args if a.keyword is not None and a.keyword.value == "callbacks"), None)
+    if existing is None:
+        arg = cst.parse_expression(f"f(callbacks=[{instance}])").args[0]  # type: ignore[attr-defined]
+        return call.with_changes(args=append_item(call.args, arg, call.whitespace_before_args))
+    if isinstance(existing.value, cst.List):
+        lst = existing.value
+        value: cst.BaseExpression = lst.with_changes(elements=append_item(lst.elements, cst.Element(new), lst.lbracket.whitespace_after))
+    else:  # a name, None, a call: whatever it holds, plus the new callback
+        value = cst.parse_expression(f"[*({cst.Module([]).code_for_node(existing.value)} or []), {instance}]")
+    new_arg = existing.with_changes(value=value)
+    return call.with_changes(args=[new_arg if a is existing else a for a in call.args])

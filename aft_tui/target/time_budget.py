@@ -42,7 +42,7 @@ from pathlib import Path
 import libcst as cst
 
 from aft_tui.errors import UserError
-from aft_tui.target.cst_tools import append_item
+from aft_tui.target.cst_tools import with_callback
 from aft_tui.target.hooks import callback_import, statement
 from aft_tui.target.literals import keyword_arg, string_value
 from aft_tui.target.loops import is_epoch_loop
@@ -107,8 +107,8 @@ def insert_budget_check(source: str) -> BudgetEdit | None:
         if len(kinds) != 1 or (kinds == {"hf_trainer"} and not script.imports_module("transformers")):
             return None  # two frameworks; or an SFTTrainer in a script that never imports transformers
         calls = [call for call, _ in trainers]
-        if any(a.star == "**" for c in calls for a in c.args) and not all(keyword_arg(c, "callbacks") for c in calls):
-            return None  # Trainer(**kwargs): a callbacks= added beside it could name callbacks twice
+        if not _takes_a_callback(calls):
+            return None
         return _lightning_edit(script, calls) if kinds == {"lightning"} else _trainer_edit(script, calls)
     if uses_keras(script):
         return _keras_edit(script)
@@ -164,8 +164,8 @@ def _keras_edit(script: Script) -> BudgetEdit | None:
     calls = [call for call in script.find(cst.Call) if _is_keras_fit(call, others)]
     if not calls:
         return _loop_edit(script)
-    if any(a.star == "**" for c in calls for a in c.args) and not all(keyword_arg(c, "callbacks") for c in calls):
-        return None  # fit(**kwargs): a callbacks= added beside it could name callbacks twice
+    if not _takes_a_callback(calls):
+        return None
     body = (
         f"class {_CALLBACK}({_KERAS_BASE}):\n"
         f'    """Stops training once AFT_TIME_BUDGET is spent; Keras still validates the epoch it stops in."""\n\n'
@@ -175,6 +175,12 @@ def _keras_edit(script: Script) -> BudgetEdit | None:
     )
     return _callback_edit(script, calls, body, _KERAS_BASE, _keras_callback_import(script), "a Keras callback",
                           "fit()")
+
+
+def _takes_a_callback(calls: list[cst.Call]) -> bool:
+    """Trainer(**kwargs) or fit(**kwargs) may pass callbacks= already: one added beside it could
+    name the keyword twice, unless the call spells callbacks= out."""
+    return not any(a.star == "**" for c in calls for a in c.args) or all(keyword_arg(c, "callbacks") for c in calls)
 
 
 def _is_keras_fit(call: cst.Call, other_fits: bool) -> bool:
@@ -342,21 +348,6 @@ def _or_out_of_time(test: cst.BaseExpression) -> cst.BaseExpression:
     return cst.BooleanOperation(left=test, operator=cst.Or(), right=cst.Name(_OUT_OF_TIME))
 
 
-def _with_callback(call: cst.Call) -> cst.Call:
-    instance = cst.parse_expression(f"{_CALLBACK}()")
-    existing = keyword_arg(call, "callbacks")
-    if existing is None:
-        arg = cst.parse_expression(f"f(callbacks=[{_CALLBACK}()])").args[0]  # type: ignore[attr-defined]
-        return call.with_changes(args=append_item(call.args, arg, call.whitespace_before_args))
-    if isinstance(existing.value, cst.List):
-        lst = existing.value
-        value: cst.BaseExpression = lst.with_changes(elements=append_item(lst.elements, cst.Element(instance), lst.lbracket.whitespace_after))
-    else:  # a name, None, a call: whatever it holds, plus the budget callback
-        value = cst.parse_expression(f"[*({cst.Module([]).code_for_node(existing.value)} or []), {_CALLBACK}()]")
-    new_arg = existing.with_changes(value=value)
-    return call.with_changes(args=[new_arg if a is existing else a for a in call.args])
-
-
 class _Apply(cst.CSTTransformer):
     def __init__(self, plan: _Plan, header: list[cst.BaseStatement], index: int) -> None:
         super().__init__()
@@ -368,7 +359,7 @@ class _Apply(cst.CSTTransformer):
         return updated
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
-        return _with_callback(updated) if original in self.plan.callback_calls else updated
+        return with_callback(updated, f"{_CALLBACK}()") if original in self.plan.callback_calls else updated
 
     def leave_IndentedBlock(self, original: cst.IndentedBlock, updated: cst.IndentedBlock) -> cst.IndentedBlock:
         body: list[cst.BaseStatement] = list(self.plan.top.get(original, []))

@@ -14,7 +14,7 @@ from typing import Callable
 
 import libcst as cst
 
-from aft_tui.target.cst_tools import append_item
+from aft_tui.target.cst_tools import append_item, with_callback
 from aft_tui.target.literals import dotted_name, keyword_arg, last_part, string_value
 from aft_tui.target.recipes.base import RecipeEdit
 from aft_tui.target.recipes.rewrite import SourceEdit, parse
@@ -67,9 +67,16 @@ def _is_keras(script: Script, call: cst.Call, names: frozenset[str], package: st
     return last_part(qualified) in names and any(qualified.startswith(f"{root}.{package}.") for root in _ROOTS)
 
 
-def _keyword(name: str, value: cst.BaseExpression) -> cst.Arg:
-    return cst.Arg(keyword=cst.Name(name), value=value, equal=cst.AssignEqual(
+def _with_knob(edit: SourceEdit, call: cst.Call, keyword: str, constant: str, default: float,
+               unless: tuple[str, ...] = ()) -> cst.Call | None:
+    """`call` with `keyword=CONSTANT` added (a new knob); None when it sets that keyword, one of
+    `unless`, or spreads `**kwargs` (which may set it)."""
+    if any(keyword_arg(call, k) is not None for k in (keyword, *unless)) or any(a.star for a in call.args):
+        return None
+    name = edit.knob(constant, default)
+    arg = cst.Arg(keyword=cst.Name(keyword), value=cst.Name(name), equal=cst.AssignEqual(
         whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))
+    return call.with_changes(args=append_item(list(call.args), arg, call.whitespace_before_args))
 
 
 def _compile_calls(script: Script) -> list[cst.Call]:
@@ -112,15 +119,19 @@ def _optimizer_sites(script: Script, edit: SourceEdit,
                 changed = True
     for call in _compile_calls(script):
         arg = keyword_arg(call, "optimizer")
-        name = _STRING_OPTIMIZERS.get((string_value(arg.value) or "").lower()) if arg is not None else None
-        spelled = edit.spell(f"{keras_root(script)}.optimizers.{name}") if name else None
-        if arg is None or spelled is None:
-            continue
-        built = change(cst.Call(func=edit.expression(spelled)))
-        if built is not None:
+        named = _named(script, edit, arg, _STRING_OPTIMIZERS, "optimizers")
+        built = change(named) if arg is not None and named is not None else None
+        if arg is not None and built is not None:
             edit.replace[arg.value] = built
             changed = True
     return changed
+
+
+def _named(script: Script, edit: SourceEdit, arg: cst.Arg | None, table: dict[str, str], package: str) -> cst.Call | None:
+    """`optimizer="adam"` / `loss="binary_crossentropy"` as the constructor call the string names."""
+    name = table.get((string_value(arg.value) or "").lower()) if arg is not None else None
+    spelled = edit.spell(f"{keras_root(script)}.{package}.{name}") if name else None
+    return cst.Call(func=edit.expression(spelled)) if spelled else None
 
 
 class KerasAdamW(_KerasRecipe):
@@ -142,11 +153,8 @@ class KerasAdamW(_KerasRecipe):
                 if spelled is None:
                     return None
                 new_func = edit.expression(spelled)
-            args = list(call.args)
-            if keyword_arg(call, "weight_decay") is None:
-                decay = edit.knob("WEIGHT_DECAY", KERAS_ADAMW_DECAY)
-                args = append_item(args, _keyword("weight_decay", cst.Name(decay)), call.whitespace_before_args)
-            return call.with_changes(func=new_func, args=args)
+            decayed = _with_knob(edit, call, "weight_decay", "WEIGHT_DECAY", KERAS_ADAMW_DECAY)
+            return (decayed or call).with_changes(func=new_func)
 
         return _optimizer_sites(script, edit, adamw)
 
@@ -158,14 +166,8 @@ class KerasGradClip(_KerasRecipe):
                  "steadies training and often allows a higher learning rate.")
 
     def edit(self, script: Script, edit: SourceEdit) -> bool:
-        def clipped(call: cst.Call) -> cst.Call | None:
-            if any(keyword_arg(call, k) is not None for k in _CLIPS) or any(a.star for a in call.args):
-                return None
-            limit = edit.knob("MAX_GRAD_NORM", 1.0)
-            return call.with_changes(args=append_item(list(call.args), _keyword("global_clipnorm", cst.Name(limit)),
-                                                      call.whitespace_before_args))
-
-        return _optimizer_sites(script, edit, clipped)
+        return _optimizer_sites(script, edit, lambda call: _with_knob(edit, call, "global_clipnorm", "MAX_GRAD_NORM",
+                                                                      1.0, unless=_CLIPS))
 
 
 class KerasLabelSmoothing(_KerasRecipe):
@@ -175,24 +177,14 @@ class KerasLabelSmoothing(_KerasRecipe):
                  "which often improves held-out accuracy.")
 
     def edit(self, script: Script, edit: SourceEdit) -> bool:
-        def smoothed(call: cst.Call) -> cst.Call | None:
-            if keyword_arg(call, "label_smoothing") is not None or any(a.star for a in call.args):
-                return None
-            name = edit.knob("LABEL_SMOOTHING", 0.1)
-            return call.with_changes(args=append_item(list(call.args), _keyword("label_smoothing", cst.Name(name)),
-                                                      call.whitespace_before_args))
-
         changed = False
         for call in _compile_calls(script):
             arg = keyword_arg(call, "loss")
             if arg is None:
                 continue
-            if isinstance(arg.value, cst.Call) and _is_keras(script, arg.value, _SMOOTHED_LOSSES, "losses"):
-                new = smoothed(arg.value)
-            else:
-                name = _STRING_LOSSES.get((string_value(arg.value) or "").lower())
-                spelled = edit.spell(f"{keras_root(script)}.losses.{name}") if name else None
-                new = smoothed(cst.Call(func=edit.expression(spelled))) if spelled else None
+            built = arg.value if isinstance(arg.value, cst.Call) and _is_keras(script, arg.value, _SMOOTHED_LOSSES, "losses") \
+                else _named(script, edit, arg, _STRING_LOSSES, "losses")
+            new = _with_knob(edit, built, "label_smoothing", "LABEL_SMOOTHING", 0.1) if built is not None else None
             if new is not None:
                 edit.replace[arg.value] = new
                 changed = True
@@ -222,21 +214,7 @@ class KerasCosine(_KerasRecipe):
         rate = f"{ops}(self.model.optimizer.learning_rate)" if ops else "self.model.optimizer.learning_rate.numpy()"
         edit.helper(_COSINE.format(cls=cls, base=base, warmup=warmup, floor=floor, rate=rate))
         for call in fits:
-            existing = keyword_arg(call, "callbacks")
-            instance = cst.parse_expression(f"{cls}()")
-            if existing is None:
-                edit.replace[call] = call.with_changes(args=append_item(
-                    list(call.args), _keyword("callbacks", cst.List([cst.Element(instance)])), call.whitespace_before_args))
-            elif isinstance(existing.value, cst.List):
-                lst = existing.value
-                new_list = lst.with_changes(elements=append_item(lst.elements, cst.Element(instance),
-                                                                 lst.lbracket.whitespace_after))
-                edit.replace[call] = call.with_changes(
-                    args=[a.with_changes(value=new_list) if a is existing else a for a in call.args])
-            else:
-                value = cst.parse_expression(f"[*({script.code(existing.value)} or []), {cls}()]")
-                edit.replace[call] = call.with_changes(
-                    args=[a.with_changes(value=value) if a is existing else a for a in call.args])
+            edit.replace[call] = with_callback(call, f"{cls}()")
         return True
 
 
