@@ -111,18 +111,18 @@ def session_ids(project_dir: Path, state_dir: Path | None = None) -> list[str]:
     """Ids of this project's sessions (those with a branch), sorted by name."""
     project = Path(os.path.abspath(project_dir))
     state = resolve_state_dir(project, state_dir)
-    ids: set[str] = set()
     repo_dir = state / "repo"
+    branches: list[str] = []
     if (repo_dir / "HEAD").exists():
-        ids.update(session_branches(private_admin(repo_dir)))
+        branches += session_branches(private_admin(repo_dir))
     if project.is_dir():
         found = find_repo(project)
         if found is not None:
-            for name in session_branches(gitcmd.make_git(found[0])):
-                # Other projects in the same repository have their own sessions.
-                if (state / "vcs" / f"{name}.json").exists() or (state / "worktrees" / name).exists():
-                    ids.add(name)
-    return sorted(ids)
+            branches += session_branches(gitcmd.make_git(found[0]))
+    # A session has its record or its worktree: other projects in the same repository have their
+    # own sessions, and a branch such as research's `<session>-final` is not a session.
+    return sorted({name for name in branches
+                   if (state / "vcs" / f"{name}.json").exists() or (state / "worktrees" / name).exists()})
 
 
 def excluded_paths(project: Path, state: Path, exclude: Iterable[Any]) -> list[Path]:

@@ -72,6 +72,7 @@ def test_private_sessions_share_one_repository_and_resume(plain_project: Path) -
     a = Workspace.create(plain_project, "a")
     b = Workspace.create(plain_project, "b")
     sha = b.commit("trial", files={"train.py": "print(3)\n"})
+    b.repo.git.branch(b.branch + "-final", sha)  # what `aft research finalize` makes: not a session
     assert Workspace.list_sessions(plain_project) == ["a", "b"]
     assert a.head() != sha
     b.remove_worktree()
