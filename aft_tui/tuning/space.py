@@ -140,6 +140,28 @@ class SearchSpace:
     def describe(self) -> str:
         return "; ".join(d.describe() for d in self.dims)
 
+    def seed(self) -> Dimension | None:
+        """The script's seed flag when it is carried as a fixed parameter (`with_seed`)."""
+        return next((d for d in self.fixed_dims if d.extra.get("aft_seed")), None)
+
+
+def with_seed(space: SearchSpace, params: list[Param]) -> SearchSpace:
+    """The space with the script's integer seed flag carried at the script's own value, so that
+    one run can be given another seed (research measures its noise across seeds). Unchanged when
+    the script has no seed flag, or when the person tunes or fixes the seed themselves."""
+    from aft_tui.target.names import is_seed
+
+    for p in params:
+        leaf = p.name.rsplit(".", 1)[-1]
+        if not (p.flag and is_seed(leaf) and isinstance(p.default, int) and not isinstance(p.default, bool)):
+            continue
+        if p.name in space.fixed or space.get(p.name) is not None:
+            return space
+        dim = Dimension(p.name, "categorical", p.default, p.flag, choices=[p.default], source=p.source,
+                        extra={**p.extra, "aft_seed": True})
+        return SearchSpace(space.dims, {**space.fixed, p.name: p.default}, [*space.fixed_dims, dim], space.left_out)
+    return space
+
 
 def dimension_from_param(param: Param) -> Dimension | None:
     """Turn a discovered parameter into a dimension, or None when it should not be tuned."""

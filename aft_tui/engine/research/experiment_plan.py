@@ -28,6 +28,7 @@ class ExperimentPlan:
     repairs: int = 0                          # a repaired change: which repair (1 or 2)
     retune: Retune | None = None              # a change run again at another learning rate
     factor: float = 1.0                       # ... at this factor of the rate it was first run with
+    seed: int | None = None                   # another value of the script's seed flag (baseline, confirm)
 
     def experiment(self, number: int, record: dict[str, Any], params: dict[str, Any], started: float) -> Experiment:
         """The experiment as its trial's record says it went (the verdict comes after)."""

@@ -42,6 +42,8 @@ BASELINE_RUNS = 3
 
 
 class ResearchLoop(Tuner):
+    seeds_vary = True
+
     def __init__(self, host: ResearchHost, options: ResearchOptions) -> None:
         super().__init__(host)
         self.engine = host
@@ -194,6 +196,9 @@ class ResearchLoop(Tuner):
                 self.study.enqueue_trial(plan.params, user_attrs={"aft_source": plan.source,
                                                                   "aft_rationale": plan.rationale})
             trial, choice = await self._ask()
+            seed = self.space.seed() if self.space is not None else None
+            if plan.seed is not None and seed is not None:
+                choice.params[seed.name] = plan.seed
             self.current_kind = plan.kind
             self._in_flight += 1
         number = trial.number + 1 if trial is not None else 1
@@ -235,13 +240,19 @@ class ResearchLoop(Tuner):
         assert self.space is not None
         if self.rstate.noise is None and len(baselines) < BASELINE_RUNS and not any(
                 e.status == Status.CRASH.value for e in baselines):
+            seed = self._other_seed(len(baselines))
             return ExperimentPlan(Kind.BASELINE, "defaults",
-                                  f"baseline run {len(baselines) + 1} of {BASELINE_RUNS} (measuring run-to-run noise)",
-                                  params=self.space.defaults(), rationale="the baseline again, to measure the noise")
+                                  f"baseline run {len(baselines) + 1} of {BASELINE_RUNS} (measuring run-to-run noise"
+                                  + (f" across seeds: seed {seed})" if seed is not None else ")"),
+                                  params=self.space.defaults(), rationale="the baseline again, to measure the noise",
+                                  seed=seed)
         if self.pending_confirm is not None:
             original, self.pending_confirm = self.pending_confirm, None
-            return ExperimentPlan(Kind.CONFIRM, "confirm", f"confirming #{original.number}: {original.description}",
-                                  params=self._within_space(original.params), confirms=original,
+            confirms = sum(e.kind == Kind.CONFIRM.value for e in self.experiments)
+            seed = self._other_seed(BASELINE_RUNS + confirms)
+            return ExperimentPlan(Kind.CONFIRM, "confirm", f"confirming #{original.number}: {original.description}"
+                                  + (f" (seed {seed})" if seed is not None else ""),
+                                  params=self._within_space(original.params), confirms=original, seed=seed,
                                   rationale=f"a re-run of experiment {original.number}, whose gain was inside the noise")
         if self.pending_retune is not None:
             plan, self.pending_retune = self.pending_retune, None
@@ -301,6 +312,16 @@ class ResearchLoop(Tuner):
             if dim.name in params and dim.contains(params[dim.name]):
                 chosen[dim.name] = params[dim.name]
         return chosen
+
+    def _other_seed(self, runs_before: int) -> int | None:
+        """The seed for a measurement run after `runs_before` others: the script's own seed plus that
+        count. A seeded script run again with its own seed repeats itself exactly, so its noise would
+        read zero and any lucky change would pass; the spread across seeds is the noise a change must
+        beat. None when the script has no seed flag (or on the first run, which uses its own)."""
+        seed = self.space.seed() if self.space is not None else None
+        if seed is None or runs_before < 1:
+            return None
+        return int(seed.default) + runs_before
 
     def rebuild_space(self, knobs: list[str] | None = None) -> None:
         """The search space of the script as it is now (after a code change or its revert)."""

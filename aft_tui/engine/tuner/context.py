@@ -84,6 +84,7 @@ class TuningRun(Protocol):
     direction: str | None
     n_trials: int
     count_limit: int          # the trial count the run ends at, as shown; 0: none (research: the clock)
+    seeds_vary: bool          # the seed flag is carried in the space, so a run can take another seed
     started: float
     end_reason: str
     stop_sentence: str

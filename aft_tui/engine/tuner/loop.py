@@ -34,6 +34,8 @@ _RATIONALES = {
 
 
 class Tuner:
+    seeds_vary = False  # research measures its noise across seeds; tuning runs the script's own
+
     def __init__(self, host: TunerHost) -> None:
         self.host = host
         self.settings = host.settings

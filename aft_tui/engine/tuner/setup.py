@@ -15,7 +15,7 @@ from aft_tui.engine.tuner.context import TuningRun
 from aft_tui.errors import UserError
 from aft_tui.runs.invocation import baseline_args
 from aft_tui.runs.metrics import direction_for
-from aft_tui.tuning.space import SearchSpace, build_space as space_from
+from aft_tui.tuning.space import SearchSpace, build_space as space_from, with_seed
 from aft_tui.tuning.base import Choice
 from aft_tui.tuning.strategies import make_pruner, make_sampler
 
@@ -65,6 +65,8 @@ def build_space(tuner: TuningRun) -> SearchSpace:
             in_chat=f"{problem}; type /pipeline to expose them, or add argparse flags.",
         )
     space = space_from(params, tuner.settings.search, tuner.settings.params)
+    if tuner.seeds_vary:
+        space = with_seed(space, params)
     if space.left_out:
         reasons = ", ".join(f"{name} ({why})" for name, why in space.left_out.items())
         host.info_message(f"Left out of the search space: {reasons}.")

@@ -46,11 +46,9 @@ def test_a_recipe_the_person_rejected_never_comes_back():
 def test_label_smoothing_is_never_judged_by_a_loss_it_changes():
     """A smoothed criterion scores the same predictions higher: judged by val_loss, label
     smoothing would be compared on a different quantity, so it is not proposed at all."""
-    assert blocked_recipes(_loop(0.5, direction="min", metric="val_loss")) == ["label_smoothing",
-                                                                              "trainer_label_smoothing"]
-    assert blocked_recipes(_loop(0.5, direction="min", metric="eval_loss")) == ["label_smoothing",
-                                                                               "trainer_label_smoothing"]
-    assert blocked_recipes(_loop(0.5, direction="min", metric="cost")) == ["label_smoothing",
-                                                                          "trainer_label_smoothing"]
+    smoothing = ["keras_label_smoothing", "label_smoothing", "trainer_label_smoothing"]
+    assert blocked_recipes(_loop(0.5, direction="min", metric="val_loss")) == smoothing
+    assert blocked_recipes(_loop(0.5, direction="min", metric="eval_loss")) == smoothing
+    assert blocked_recipes(_loop(0.5, direction="min", metric="cost")) == smoothing
     assert blocked_recipes(_loop(0.5, direction="max", metric="val_acc")) == []
     assert blocked_recipes(_loop(0.5, direction="min", metric="val_rmse")) == []
