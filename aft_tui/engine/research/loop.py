@@ -379,7 +379,10 @@ class ResearchLoop(Tuner):
 
     # -- words ---------------------------------------------------------------------------------------
     def _opening(self) -> str:
-        hours = f"for {self.options.hours:g} h" if self.options.hours else "until stopped"
+        limits = ([f"{self.options.hours:g} h"] if self.options.hours else []) + (
+            [f"{self.options.experiments} experiments"] if self.options.experiments else [])
+        hours = f"for {' or '.join(limits)}, whichever ends first" if len(limits) == 2 else (
+            f"for {limits[0]}" if limits else "until stopped")
         per = (f", {self.options.experiment_time:g} s per experiment" if self.options.experiment_time else "")
         kinds = ("numeric and code experiments" if self.sources.any_code_source() else
                  "numeric experiments only (no recipe of AFT's catalogue applies to this script and no model is "

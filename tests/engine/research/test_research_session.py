@@ -39,6 +39,7 @@ def test_research_runs_unattended_and_keeps_every_experiment_reachable(project: 
     done = aft(project, "research", "train.py", "--experiments", "6", "--yes", "--seed", "1",
                "--metric", "val_loss", "--notify", f"cat >> {notes}; echo >> {notes}", timeout=400)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Research mode for 6 experiments: numeric and code experiments" in " ".join(done.stdout.split())
     folder = _folder(project)
     experiments = _experiments(project)
     assert len(experiments) == 6
