@@ -159,11 +159,45 @@ def _missing_module(lines: list[str], text: str, context: RunContext, params: di
         hint = _PIP_HINT.search(line)
         assert hint is not None
         module, package = hint.group(2), hint.group(2)
+    local = _project_package(module, context)
+    if local is not None:
+        return local
     named = f"'{module}'" + (f" (PyPI package {package})" if package != module else "")
     return Diagnosis("missing_module",
         f"The script imports {named}, which is not installed in the Python AFT ran it with; install it with "
         f"`{pip_command(context.interpreter, package)}`, or point AFT at the environment that has it with "
         f"--venv/--conda/--python.", module)
+
+
+def _project_package(module: str, context: RunContext) -> Diagnosis | None:
+    """A missing module that is the project's own package (minGPT's `mingpt/` beside `projects/`):
+    Python looks for it in the script's folder, not the project's root, so pip would install the
+    wrong thing (or nothing). The fix is the path, the way the project's README runs it."""
+    if context.cwd is None:
+        return None
+    top = module.split(".")[0]
+    root = Path(context.cwd)
+    folder = (root / context.script).parent
+    for holder in [folder, *folder.parents]:
+        if (holder / top / "__init__.py").is_file() or (holder / f"{top}.py").is_file():
+            break
+        if holder == root or root not in holder.parents:
+            return None
+    else:
+        return None
+    if holder == folder:
+        return None  # beside the script, where Python does look: something else is wrong
+    try:
+        rel = holder.relative_to(root)
+    except ValueError:
+        return None
+    where = (context.person_cwd or root) / rel
+    path = "." if str(rel) == "." else str(rel)
+    return Diagnosis("missing_module",
+        f"The script imports '{top}', the project's own package in {where / top}, but Python looks for it in the "
+        f"script's folder ({Path(context.script).parent}); start AFT with that folder on the path "
+        f"(`PYTHONPATH={path} aft {context.command} {context.script}` from {context.person_cwd or root}) or install "
+        f"the project into the environment the script runs with (`pip install -e .`).", top)
 
 
 def _offline_model(lines: list[str], text: str, context: RunContext, params: dict[str, Any]) -> Diagnosis | None:

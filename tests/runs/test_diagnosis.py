@@ -167,3 +167,26 @@ def test_keys_ignore_values_but_not_causes(tmp_path: Path):
     b = diagnose(1, ["ValueError: lr=0.0031 is out of range"], params={"lr": 0.0031})
     c = diagnose(1, ["KeyError: 'labels'"])
     assert a.key == b.key != c.key
+
+
+def test_a_missing_module_that_is_the_projects_own_package_names_the_path(tmp_path: Path):
+    """minGPT's shape: the script in projects/adder imports `mingpt`, a package at the project's root
+    that Python does not look for there. pip cannot fix that; the path (or `pip install -e .`) does."""
+    (tmp_path / "mylib").mkdir()
+    (tmp_path / "mylib" / "__init__.py").write_text("VALUE = 1\n")
+    scripts = tmp_path / "projects" / "adder"
+    scripts.mkdir(parents=True)
+    (scripts / "train.py").write_text("import mylib.model\n")
+    done = subprocess.run([sys.executable, "-I", str(scripts / "train.py")], cwd=tmp_path, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=60)
+    assert done.returncode == 1
+    context = RunContext(cwd=tmp_path, person_cwd=Path("/home/me/proj"), interpreter=Interpreter(),
+                         script="projects/adder/train.py")
+    d = diagnose(done.returncode, done.stdout.splitlines(), context)
+    assert d.kind == "missing_module" and d.environmental and d.detail == "mylib"
+    assert "the project's own package in /home/me/proj/mylib" in d.sentence
+    assert "`PYTHONPATH=. aft tune projects/adder/train.py` from /home/me/proj" in d.sentence
+    assert "pip install mylib" not in d.sentence
+    # A package of the same name nowhere in the project: pip, as before.
+    (tmp_path / "mylib" / "__init__.py").unlink()
+    assert "pip install mylib" in diagnose(done.returncode, done.stdout.splitlines(), context).sentence
