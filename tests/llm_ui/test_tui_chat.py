@@ -95,6 +95,11 @@ async def test_a_rollback_shows_what_it_restores_and_r_rejects_it(make_engine, s
         await wait_for(pilot, lambda: app.view.session_id, what="the session to start")
         await type_line(pilot, app, "/tune --trials 2")
         await wait_for(pilot, lambda: len(engine.runs()) == 2 and app.router.active is None, what="two trials")
+        # The status bar counts against /tune's own --trials from trial 1 on, not the setting's 8.
+        events = list(read_events(engine._log.path))
+        first_progress = next(e for e in events if isinstance(e, ev.TuneProgress))
+        assert first_progress.total == 2 and first_progress.done == 0
+        assert events.index(first_progress) < next(i for i, e in enumerate(events) if isinstance(e, ev.TrialStarted))
         head_before = engine.workspace.head()
         await type_line(pilot, app, "go back to trial 1")
         await wait_for(pilot, lambda: app.view.pending(), what="the rollback proposal")

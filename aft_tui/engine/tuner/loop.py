@@ -113,6 +113,11 @@ class Tuner:
         self.own_start = start_time(os.getpid())
         await setup.recover_interrupted(self)
         self.started = time.time()
+        # The status bar counts against this run's total from its first trial, not the setting it had.
+        best = self.best_result()
+        host.emit(ev.TuneProgress(done=len(self.ledger.counted()), total=self.count_limit,
+                                  best=best["value"] if best else None, metric=self.metric or "",
+                                  budget_left_s=self.settings.budget))
         self._baseline = setup.usable_baseline(self)
         if self.metric:
             setup.open_study(self)
