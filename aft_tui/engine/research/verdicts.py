@@ -96,6 +96,9 @@ async def conclude(loop: ResearchRun, plan: ExperimentPlan, e: Experiment, recor
         return
     e.status = Status.DISCARD.value
     if plan.kind == Kind.CODE and _retune_next(loop, plan, e):
+        # Each run a change costs counts: a recipe that loses at three learning rates weighs as three
+        # outcomes, not one, so an arm whose changes keep losing hands its time to the others.
+        loop.bandit.update(plan.arm or arm_of(e), False)
         loop.record_experiment(e)
         return
     loop.bandit.update(plan.arm or arm_of(e), False)

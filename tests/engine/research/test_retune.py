@@ -104,6 +104,9 @@ def test_a_change_that_loses_at_the_old_rate_is_kept_at_twice_the_rate(tmp_path:
     assert first["code_commit"] == again["code_commit"] and not first["revert_commit"]
     assert again["value"] == pytest.approx(0.4)
     assert "optim.AdamW(" in _head_script(project)  # the change stays on the branch
+    # The bandit counts both runs: one not kept (the old rate), one kept.
+    state = json.loads((next((project / "outputs" / "research").iterdir()) / "state.json").read_text())
+    assert state["bandit"]["arms"]["catalogue"]["recent"][-2:] == [0, 1], state["bandit"]
 
 
 def test_a_change_still_being_retuned_when_the_session_ends_is_taken_back(tmp_path: Path):
