@@ -49,7 +49,7 @@ async def test_code_experiments_wait_for_approval_while_numeric_ones_run(torch_p
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_for(pilot, lambda: engine._log is not None and app.view.session_id, what="engine start")
-            app.submit("/research --experiments 7")
+            app.submit("/research --experiments 9")  # three baselines (across seeds), a confirmation or two
             # The refactor that exposes the script's metric reporting is the first proposal.
             await wait_for(pilot, lambda: app.view.pending(), timeout=60, what="the refactor proposal")
             await pilot.press("a")
@@ -70,7 +70,7 @@ async def test_code_experiments_wait_for_approval_while_numeric_ones_run(torch_p
             app.submit("/research resume")
             await wait_for(pilot, lambda: any(e["kind"] == "code" for e in _experiments(torch_project)),
                            timeout=240, what="the approved code experiment")
-            await wait_for(pilot, lambda: len(_experiments(torch_project)) >= 7, timeout=180, what="the session end")
+            await wait_for(pilot, lambda: len(_experiments(torch_project)) >= 9, timeout=180, what="the session end")
             # Changes still waiting when research ends are closed as not run: none is left "to review".
             await wait_for(pilot, lambda: not app.view.pending(), timeout=60, what="undecided changes to be closed")
     finally:

@@ -12,13 +12,12 @@ continues from (store.py).
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from aft_tui.engine import events as ev
-from aft_tui.engine.research import journal
+from aft_tui.engine.research import journal, words
 from aft_tui.engine.research.approvals import ApprovalQueue
 from aft_tui.engine.research.code_changes import CodeChange
 from aft_tui.engine.research.experiment_plan import ExperimentPlan
@@ -93,7 +92,7 @@ class ResearchLoop(Tuner):
             self.host.info_message("Research runs one experiment at a time (each code change is judged on its own), "
                                    f"so --parallel {self.settings.parallel} does not apply.")
         self.settings.parallel = 1  # also on a cluster, whose default is as many as it holds
-        self.host.info_message(self._opening())
+        self.host.info_message(words.opening(self, self.sources.any_code_source()))
         self.host.emit(ev.TuneProgress(done=len(self.experiments), total=self.count_limit, best=self.rstate.best_value,
                                        metric=self.metric or "", budget_left_s=self.settings.budget))
         if self.metric:
@@ -107,7 +106,7 @@ class ResearchLoop(Tuner):
         if not self.rstate.base_commit:
             self.rstate.base_commit = await asyncio.to_thread(self.host.workspace.head)
         if self.experiments:
-            self.host.info_message(self._restart_summary())
+            self.host.info_message(words.restart_summary(self))
             await settle_unjudged(self)
         if self.rstate.paused:
             self.resume_event.clear()
@@ -120,7 +119,7 @@ class ResearchLoop(Tuner):
             self.save()
         summary["research"] = self.research_summary()
         self.options.notify_event("end", summary["research"], self.host.info_message)
-        self.store.append_journal(journal.note(f"Stopped: {self.end_reason}. {self._best_sentence()}"))
+        self.store.append_journal(journal.note(f"Stopped: {self.end_reason}. {words.best_sentence(self)}"))
         return summary
 
     @property
@@ -377,41 +376,6 @@ class ResearchLoop(Tuner):
         self.rstate.bandit = self.bandit.to_dict()
         self.store.save(self.experiments, self.rstate)
 
-    # -- words ---------------------------------------------------------------------------------------
-    def _opening(self) -> str:
-        limits = ([f"{self.options.hours:g} h"] if self.options.hours else []) + (
-            [f"{self.options.experiments} experiments"] if self.options.experiments else [])
-        hours = f"for {' or '.join(limits)}, whichever ends first" if len(limits) == 2 else (
-            f"for {limits[0]}" if limits else "until stopped")
-        per = (f", {self.options.experiment_time:g} s per experiment" if self.options.experiment_time else "")
-        kinds = ("numeric and code experiments" if self.sources.any_code_source() else
-                 "numeric experiments only (no recipe of AFT's catalogue applies to this script and no model is "
-                 "configured; --model adds code experiments written by an LLM)")
-        return f"Research mode {hours}{per}: {kinds}; results in {self.store.folder}."
-
-    def _best_sentence(self) -> str:
-        if self.rstate.best_value is None:
-            return "No experiment has a value yet."
-        start = self.rstate.baseline_values
-        base = f" (baseline {sum(start) / len(start):.6g})" if start else ""
-        which = f"experiment {self.rstate.best_experiment}" if self.rstate.best_experiment else "the baseline"
-        return f"Best {self.metric} = {self.rstate.best_value:.6g}{base}, from {which}."
-
-    def _restart_summary(self) -> str:
-        kept = sum(1 for e in self.experiments if e.kept and e.kind == Kind.CODE.value)
-        return (f"Continuing research from its journal: {len(self.experiments)} experiment(s) so far, {kept} code "
-                f"change(s) kept. {self._best_sentence()}")
-
     def research_summary(self) -> dict[str, Any]:
-        counts: dict[str, int] = {}
-        for e in self.experiments:
-            counts[e.status] = counts.get(e.status, 0) + 1
-        return {"session": self.host.session_id, "experiments": len(self.experiments), "statuses": counts,
-                "metric": self.metric, "direction": self.direction, "best_value": _finite(self.rstate.best_value),
-                "best_experiment": self.rstate.best_experiment, "best_params": self.rstate.best_params,
-                "noise": _finite(self.rstate.noise), "folder": str(self.store.folder),
-                "kept_code": [e.description for e in self.experiments if e.kept and e.kind == Kind.CODE.value]}
-
-
-def _finite(value: float | None) -> float | None:
-    return value if isinstance(value, (int, float)) and math.isfinite(value) else None
+        """The session in numbers: what --notify sends and the run's summary holds."""
+        return words.summary(self)
