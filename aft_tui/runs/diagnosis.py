@@ -178,19 +178,13 @@ def _project_package(module: str, context: RunContext) -> Diagnosis | None:
     top = module.split(".")[0]
     root = Path(context.cwd)
     folder = (root / context.script).parent
-    for holder in [folder, *folder.parents]:
-        if (holder / top / "__init__.py").is_file() or (holder / f"{top}.py").is_file():
-            break
-        if holder == root or root not in holder.parents:
-            return None
-    else:
+    # The folders above the script up to the run's folder; beside the script Python does look, so a
+    # package there that still fails to import is another problem.
+    above = [d for d in folder.parents if d == root or root in d.parents]
+    holder = next((d for d in above if (d / top / "__init__.py").is_file() or (d / f"{top}.py").is_file()), None)
+    if holder is None:
         return None
-    if holder == folder:
-        return None  # beside the script, where Python does look: something else is wrong
-    try:
-        rel = holder.relative_to(root)
-    except ValueError:
-        return None
+    rel = holder.relative_to(root)
     where = (context.person_cwd or root) / rel
     path = "." if str(rel) == "." else str(rel)
     return Diagnosis("missing_module",

@@ -49,6 +49,33 @@ def framework(script: Script) -> Framework:
     return "unknown"
 
 
+_KERAS_FIT_KEYWORDS = frozenset({"epochs", "batch_size", "validation_data", "validation_split", "callbacks",
+                                 "steps_per_epoch", "initial_epoch", "validation_freq"})
+
+
+def keras_root(script: Script) -> str | None:
+    """How the script's Keras is named where qualified names begin: `keras` (Keras 3), `tf_keras`,
+    or `tensorflow.keras`; None when it imports none of them."""
+    for root in ("keras", "tf_keras"):
+        if script.imports_module(root):
+            return root
+    return "tensorflow.keras" if script.imports_module("tensorflow.keras") or script.imports_module("tensorflow") else None
+
+
+def keras_fit_calls(script: Script) -> list[cst.Call]:
+    """The script's `model.fit(...)` calls. Where it also uses a library with its own fit()
+    (scikit-learn, LightGBM, ...), only those with Keras's own arguments (epochs=, validation_data=)."""
+    others = any(script.imports_module(m) for m in ("sklearn", "lightgbm", "xgboost", "catboost"))
+    found = []
+    for call in script.find(cst.Call):
+        if not isinstance(call.func, cst.Attribute) or call.func.attr.value != "fit":
+            continue
+        keywords = {a.keyword.value for a in call.args if a.keyword is not None}
+        if not others or keywords & _KERAS_FIT_KEYWORDS:
+            found.append(call)
+    return found
+
+
 def uses_keras(script: Script) -> bool:
     """A Keras script: it imports Keras (`import keras`, `from tensorflow import keras`) and trains
     a model with `compile(...)` and `fit(...)`."""

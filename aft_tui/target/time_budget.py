@@ -47,7 +47,7 @@ from aft_tui.target.hooks import callback_import, statement
 from aft_tui.target.literals import keyword_arg, string_value
 from aft_tui.target.loops import is_epoch_loop
 from aft_tui.target.script import Script, parse_script
-from aft_tui.target.script_facts import trainer_calls, uses_keras
+from aft_tui.target.script_facts import keras_fit_calls, keras_root, trainer_calls, uses_keras
 from aft_tui.target.training_loops import Loop, TrainingLoops
 
 BUDGET_ENV = "AFT_TIME_BUDGET"
@@ -58,8 +58,6 @@ _CALLBACK = "_AftTimeBudgetCallback"
 _CALLBACK_BASE = "_AftTrainerCallback"
 _LIGHTNING_BASE = "_AftLightningCallback"
 _KERAS_BASE = "_AftKerasCallback"
-_KERAS_FIT_KEYWORDS = frozenset({"epochs", "batch_size", "validation_data", "validation_split", "callbacks",
-                                 "steps_per_epoch", "initial_epoch", "validation_freq"})
 
 
 @dataclass(frozen=True)
@@ -160,8 +158,7 @@ def _lightning_edit(script: Script, calls: list[cst.Call]) -> BudgetEdit:
 def _keras_edit(script: Script) -> BudgetEdit | None:
     """Keras checks `stop_training` after every batch: the epoch ends there, its validation still
     runs and is logged, and no further epoch starts. A `GradientTape` loop beside no fit() is a loop."""
-    others = any(script.imports_module(m) for m in ("sklearn", "lightgbm", "xgboost", "catboost"))
-    calls = [call for call in script.find(cst.Call) if _is_keras_fit(call, others)]
+    calls = keras_fit_calls(script)
     if not calls:
         return _loop_edit(script)
     if not _takes_a_callback(calls):
@@ -183,22 +180,9 @@ def _takes_a_callback(calls: list[cst.Call]) -> bool:
     return not any(a.star == "**" for c in calls for a in c.args) or all(keyword_arg(c, "callbacks") for c in calls)
 
 
-def _is_keras_fit(call: cst.Call, other_fits: bool) -> bool:
-    """`x.fit(...)`; where the script also uses a library with its own fit() (scikit-learn, LightGBM),
-    only one with Keras's own arguments (epochs=, validation_data=, ...)."""
-    if not isinstance(call.func, cst.Attribute) or call.func.attr.value != "fit":
-        return False
-    keywords = {a.keyword.value for a in call.args if a.keyword is not None}
-    return not other_fits or bool(keywords & _KERAS_FIT_KEYWORDS)
-
-
 def _keras_callback_import(script: Script) -> str:
     """The Callback base from the Keras the script trains with (Keras 3, tf.keras or tf_keras)."""
-    if script.imports_module("keras"):
-        return f"from keras.callbacks import Callback as {_KERAS_BASE}"
-    if script.imports_module("tf_keras"):
-        return f"from tf_keras.callbacks import Callback as {_KERAS_BASE}"
-    return f"from tensorflow.keras.callbacks import Callback as {_KERAS_BASE}"
+    return f"from {keras_root(script) or 'keras'}.callbacks import Callback as {_KERAS_BASE}"
 
 
 def _callback_edit(script: Script, calls: list[cst.Call], body: str, base: str, base_import: str,

@@ -19,7 +19,7 @@ from aft_tui.target.literals import dotted_name, keyword_arg, last_part, string_
 from aft_tui.target.recipes.base import RecipeEdit
 from aft_tui.target.recipes.rewrite import SourceEdit, parse
 from aft_tui.target.script import Script
-from aft_tui.target.script_facts import uses_keras
+from aft_tui.target.script_facts import keras_fit_calls, keras_root, uses_keras
 
 _ROOTS = ("keras", "tensorflow.keras", "tf_keras", "tensorflow.python.keras")
 _OPTIMIZERS = frozenset({"Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion", "Ftrl",
@@ -51,14 +51,6 @@ class {cls}({base}):
         self.model.optimizer.learning_rate = self.peak * factor
         self.done += 1
 '''
-
-
-def keras_root(script: Script) -> str | None:
-    """How the script names Keras's package, as the qualified names it uses begin."""
-    for root in ("keras", "tf_keras"):
-        if script.imports_module(root):
-            return root
-    return "tensorflow.keras" if script.imports_module("tensorflow.keras") or script.imports_module("tensorflow") else None
 
 
 def _is_keras(script: Script, call: cst.Call, names: frozenset[str], package: str) -> bool:
@@ -199,8 +191,7 @@ class KerasCosine(_KerasRecipe):
 
     def edit(self, script: Script, edit: SourceEdit) -> bool:
         root = keras_root(script)
-        fits = [c for c in script.find(cst.Call) if isinstance(c.func, cst.Attribute) and c.func.attr.value == "fit"
-                and not any(a.star == "**" for a in c.args)]
+        fits = [c for c in keras_fit_calls(script) if not any(a.star == "**" for a in c.args)]
         if root is None or not fits or _schedules(script):
             return False
         base = edit.spell(f"{root}.callbacks.Callback")
