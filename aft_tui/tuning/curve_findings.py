@@ -265,16 +265,20 @@ def find_noisy(obj: Series, trend: Trend, sigma: float | None, best: int) -> Fin
     a, b = fmt_pair(trend.start, trend.end)
     unit = obj.unit()
     name = capitalised(display_name(obj.name))
+    # A held-out metric is noisy for want of examples; a training loss logged per step, for want of
+    # averaging (minGPT prints one batch's loss): no validation set makes that curve readable.
+    remedy = ("a larger validation set or batch size" if is_held_out(obj.name)
+              else "a larger batch size, or the loss averaged over more batches before it is printed,")
     if sigma:
         sentence = (
             f"{name} is too noisy to read: its epoch-to-epoch noise (±{fmt_number(sigma, 2)}) is as large as "
-            f"the change over the last {plural(trend.k, unit)} ({a} → {b}); a larger validation set "
-            "or batch size would make the curve readable."
+            f"the change over the last {plural(trend.k, unit)} ({a} → {b}); {remedy} "
+            "would make the curve readable."
         )
     else:
         sentence = (
             f"{name} went up and down over the last {plural(trend.k, unit)} ({a} → {b}), too few "
-            "points to tell a trend from noise; a larger validation set or batch size would help."
+            f"points to tell a trend from noise; {remedy} would help."
         )
     return Finding("noisy", sentence, "warning", _trend_evidence(obj, trend, sigma),
                    {"batch_size": "increase", "eval_samples": "increase"}, obj.epoch_of(best))

@@ -114,6 +114,15 @@ def test_noisy_small_validation_set() -> None:
     assert f.evidence["noise"] > 0.05  # accuracy on 40 samples jumps by several points per epoch
     assert abs(f.evidence["change"]) < 2 * f.evidence["stderr"]
     assert f.suggestion["batch_size"] == "increase"
+    assert "a larger validation set" in f.sentence
+
+
+def test_a_noisy_training_metric_is_not_told_to_get_a_larger_validation_set() -> None:
+    """minGPT prints one batch's loss per step: its noise is for want of averaging, not of examples."""
+    rows = [{("train_acc" if k == "val_acc" else k): v for k, v in row.items()} for row in curve("noisy")]
+    f = next(f for f in analyze(rows, "train_acc", "maximize") if f.code == "noisy")
+    assert "validation set" not in f.sentence
+    assert "averaged over more batches" in f.sentence
 
 
 def test_noisy_run_still_shows_overfitting_in_its_loss() -> None:

@@ -141,7 +141,7 @@ class Tuner:
         self.slots = len(slots)
         await asyncio.gather(*(self._worker(slot, n_trials) for slot in slots))
         if not self.end_reason:
-            self.end_reason = "budget" if self.finished_count() >= n_trials else "stopped"
+            self.end_reason = f"{n_trials} trials run" if self.finished_count() >= n_trials else "stopped"
         result = summary.summarise(self)
         summary.write_metadata(self, result)
         return result
