@@ -32,6 +32,11 @@ Scoring rules:
   ok trial loses to one with any; neither: no result.
 - With --repeats N, each pair is reported, and the majority: the mode that won more pairs
   (ties count for neither; equal counts: tie).
+- Final picks run again (--reeval N, default 3; research_reeval.py): the best single trial
+  favours the mode that drew more trials on a noisy score and cannot separate two modes at a
+  ceiling, so each mode's final pick (numeric tuning's best trial; research's incumbent) also
+  runs N more times, with the same fresh seeds on both sides, and the better mean wins by the
+  same rule; the difference is given in standard errors, so a win inside the noise reads as one.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from benchmarks.research_reeval import Remeasured, numeric_pick, remeasure, research_pick, standard_errors
 from benchmarks.corpus import (OFFLINE, Proc, Spec, _commit, children_stopped_on_signal, escape, fmt, fresh_copy,
                                load_proc, run, spec_names)
 
@@ -182,6 +188,9 @@ class ModeResult:
     code_tried: list[str] = field(default_factory=list)   # research: code experiments run
     kept_code: list[str] = field(default_factory=list)    # research: code changes kept
     best_at: float | None = None         # seconds from its first trial's start to the end of the first with the best
+    best_run: str = ""                   # tune: the run id of its best trial (its pick)
+    best_number: int | None = None
+    reeval: Remeasured | None = None     # its final pick run again (research_reeval.py)
     error: str = ""
 
 
@@ -229,6 +238,10 @@ def summarise_tune(runs: list[dict[str, Any]], direction: str, result: ModeResul
     result.trials, result.ok = len(runs), len(ok)
     result.best = best_of((_number(r.get("value")) for r in ok), direction)
     result.best_at = reached_at(runs, ok, result.best)
+    first = min((r for r in ok if abs((_number(r.get("value")) or 0.0) - (result.best or 0.0)) <= TIE_TOLERANCE),
+                key=lambda r: _number(r.get("finished_at")) or math.inf, default=None)
+    if first is not None:
+        result.best_run, result.best_number = str(first.get("run_id") or ""), first.get("number")
     return result
 
 
@@ -291,6 +304,11 @@ def winner(research: float | None, tune: float | None, direction: str, tolerance
     return "research" if better else "tune"
 
 
+def reeval_winner(research: Remeasured | None, tune: Remeasured | None, direction: str) -> str:
+    """The winner by the means of the picks' re-runs, by the same rule as `winner`."""
+    return winner(research.mean if research else None, tune.mean if tune else None, direction)
+
+
 def majority(winners: list[str]) -> str:
     research, tune = winners.count("research"), winners.count("tune")
     if research == tune:
@@ -306,6 +324,9 @@ class Pair:
     tune: ModeResult
     winner: str = ""
     commit: str = ""     # the AFT code the pair ran (it is read when the pair starts)
+    reeval_winner: str = ""              # by the means of the final picks' re-runs ("" when not measured)
+    reeval_se: float | None = None       # their difference in standard errors
+    reeval_error: str = ""
 
 
 @dataclass
@@ -322,6 +343,10 @@ class ScriptResult:
     @property
     def majority(self) -> str:
         return majority([p.winner for p in self.pairs])
+
+    @property
+    def reeval_majority(self) -> str:
+        return majority([p.reeval_winner for p in self.pairs if p.reeval_winner])
 
 
 def hours_text(budget: float) -> str:
@@ -356,6 +381,38 @@ def numeric_command(target: Target, project: Path, python: str, env: dict[str, s
         return numeric_via(json.loads(proc.stdout).get("params") or [])
     except (ValueError, AttributeError):
         return "pipeline"
+
+
+def reevaluate(target: Target, folder: Path, pair: Pair, runs: int) -> Pair:
+    """Both final picks run `runs` times again, side by side (research_reeval.py); the pair gets
+    the winner by their means as well."""
+    try:
+        picks = [research_pick(folder / "research"),
+                 numeric_pick(folder / "numeric", pair.tune.mode, pair.tune.best_run, pair.tune.best_number)]
+        found = remeasure(picks, runs, folder / "reeval", target.metric, target.direction, target_env(target),
+                          target.cwd, target.args)
+    except (OSError, ValueError, KeyError, subprocess.SubprocessError) as exc:
+        pair.reeval_error = f"{type(exc).__name__}: {exc}"
+        return pair
+    (folder / "reeval" / "reeval.json").write_text(json.dumps([asdict(m) for m in found], indent=2) + "\n",
+                                                   encoding="utf-8")
+    return remeasured(pair, found, target.direction)
+
+
+def remeasured(pair: Pair, found: list[Remeasured], direction: str) -> Pair:
+    pair.research.reeval, pair.tune.reeval = found
+    pair.reeval_winner = reeval_winner(*found, direction)
+    pair.reeval_se = standard_errors(*found)
+    return pair
+
+
+def earlier_reeval(folder: Path) -> list[Remeasured] | None:
+    """The re-runs an earlier run of the benchmark made of this pair's picks (None: none made)."""
+    try:
+        data = json.loads((folder / "reeval" / "reeval.json").read_text(encoding="utf-8"))
+        return [Remeasured(**d) for d in data] if isinstance(data, list) and len(data) == 2 else None
+    except (OSError, ValueError, TypeError):
+        return None
 
 
 def run_pair(target: Target, folder: Path, repeat: int, budget: float, python: str, numeric: str,
@@ -420,7 +477,7 @@ def _seconds(value: float | None) -> str:
     return "–" if value is None else f"{value:.0f} s"
 
 
-def _err(r: ModeResult) -> str:
+def _err(r: ModeResult | Remeasured) -> str:
     return f" ({escape(r.error)})" if r.error else ""
 
 
@@ -447,8 +504,42 @@ def render_table(results: list[ScriptResult]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _remeasured(m: Remeasured | None) -> str:
+    if m is None or m.mean is None:
+        return "–"
+    spread = f" ± {fmt(m.stdev)}" if m.stdev is not None else ""
+    return f"{fmt(m.mean)}{spread} ({len(m.finite)} of {len(m.values)})"
+
+
+def render_reeval(results: list[ScriptResult]) -> str:
+    """One row per pair whose final picks were run again: what each mode ends with, re-measured."""
+    rows = [(s, p) for s in results for p in s.pairs if p.reeval_winner or p.reeval_error]
+    if not rows:
+        return ""
+    lines = ["| script | pair | research pick (its value) | re-runs, mean ± sd | numeric pick (its value) "
+             "| re-runs, mean ± sd | difference in standard errors | winner by re-runs |",
+             "|---|---|---|---|---|---|---|---|"]
+    for s, p in rows:
+        r, t = p.research.reeval, p.tune.reeval
+        if r is None or t is None:
+            lines.append(f"| {s.name} | {p.repeat} | {escape(p.reeval_error)} | | | | | |")
+            continue
+        se = "–" if p.reeval_se is None else f"{p.reeval_se:.1f}"
+        lines.append(f"| {s.name} | {p.repeat} | {escape(r.what)} ({fmt(r.measured)}) | {_remeasured(r)}"
+                     f"{_err(r)} | {escape(t.what)} ({fmt(t.measured)}) | {_remeasured(t)}{_err(t)} | {se} "
+                     f"| {p.reeval_winner} |")
+    if any(len(s.pairs) > 1 for s, _ in rows):
+        lines += ["", "| script | research won | numeric won | ties | majority by re-runs |", "|---|---|---|---|---|"]
+        for s in dict.fromkeys(s for s, _ in rows):
+            w = [p.reeval_winner for p in s.pairs if p.reeval_winner]
+            lines.append(f"| {s.name} | {w.count('research')} | {w.count('tune')} | {w.count('tie')} "
+                         f"| {s.reeval_majority} |")
+    return "\n".join(lines) + "\n"
+
+
 def render_markdown(results: list[ScriptResult], meta: dict[str, Any]) -> str:
     won = [s.majority for s in results if s.pairs]
+    again = [s.reeval_majority for s in results if any(p.reeval_winner for p in s.pairs)]
     head = [
         "# Research mode against numeric tuning, same budget",
         "",
@@ -458,12 +549,18 @@ def render_markdown(results: list[ScriptResult], meta: dict[str, Any]) -> str:
         f"mode, {meta['repeats']} pair(s) per script, both modes of a pair side by side.",
         "",
         f"Research ended better on {won.count('research')} script(s), numeric tuning on {won.count('tune')}, "
-        f"tied on {won.count('tie')}" + (f", no result on {won.count('none')}" if "none" in won else "") + ".",
+        f"tied on {won.count('tie')}" + (f", no result on {won.count('none')}" if "none" in won else "")
+        + " (by the best single trial).",
         "",
     ]
+    if again:
+        head += [f"By the final picks run again: research better on {again.count('research')}, numeric tuning on "
+                 f"{again.count('tune')}, tied on {again.count('tie')}.", ""]
     skipped = meta.get("not_applicable") or []
     tail = ["", f"Not run, no catalogue recipe applies: {_names(skipped)}."] if skipped else []
-    return "\n".join(head) + "\n" + render_table(results) + ("\n".join(tail) + "\n" if tail else "")
+    reeval = render_reeval(results)
+    return ("\n".join(head) + "\n" + render_table(results) + ("\n" + reeval if reeval else "")
+            + ("\n".join(tail) + "\n" if tail else ""))
 
 
 def to_json(results: list[ScriptResult], meta: dict[str, Any]) -> dict[str, Any]:
@@ -471,6 +568,7 @@ def to_json(results: list[ScriptResult], meta: dict[str, Any]) -> dict[str, Any]
     for s in results:
         d = asdict(s)
         d["majority"] = s.majority
+        d["reeval_majority"] = s.reeval_majority
         scripts.append(d)
     return {"meta": meta, "scripts": scripts}
 
@@ -498,7 +596,7 @@ def reproduce_command(args: argparse.Namespace) -> str:
         parts += ["--only", *args.only]
     if args.no_bundled:
         parts.append("--no-bundled")
-    parts += ["--budget", f"{args.budget:g}", "--repeats", str(args.repeats)]
+    parts += ["--budget", f"{args.budget:g}", "--repeats", str(args.repeats), "--reeval", str(args.reeval)]
     if args.experiment_time:
         parts += ["--experiment-time", args.experiment_time]
     if args.numeric != "auto":
@@ -543,11 +641,16 @@ def _main(argv: list[str] | None) -> int:
     p.add_argument("--experiment-time", help="passed to aft research (default: each experiment runs to its end)")
     p.add_argument("--rescore", metavar="REPORT_JSON",
                    help="run nothing: score again the pairs an earlier run (its --out JSON) left in --work")
+    p.add_argument("--reeval", type=int, metavar="N",
+                   help="run each mode's final pick N more times, with fresh seeds, and judge by the means too "
+                        "(default 3; 0: not; with --rescore the default keeps the re-runs the scored run made)")
     p.add_argument("--numeric", choices=("auto", "tune", "pipeline"), default="auto",
                    help="the numeric mode: auto is tune when every tunable parameter is a flag already, else pipeline")
     args = p.parse_args(argv)
-    if args.budget <= 0 or args.repeats < 1:
-        p.error("--budget must be positive and --repeats at least 1")
+    if args.reeval is None:
+        args.reeval = 0 if args.rescore else 3
+    if args.budget <= 0 or args.repeats < 1 or args.reeval < 0:
+        p.error("--budget must be positive, --repeats at least 1 and --reeval at least 0")
     targets = choose_targets(args, p)
     try:
         import aft_tui.target.recipes.catalogue  # noqa: F401
@@ -600,13 +703,22 @@ def _main(argv: list[str] | None) -> int:
                 else:
                     pair = run_pair(target, folder, repeat, args.budget, args.python, args.numeric,
                                     args.experiment_time)
+                found = earlier_reeval(folder) if previous and not args.reeval else None
+                if found is not None:
+                    remeasured(pair, found, target.direction)
+                elif args.reeval:
+                    say(f"{target.name}: both final picks, {args.reeval} run(s) each")
+                    reevaluate(target, folder, pair, args.reeval)
             except Exception as exc:  # one script failing must not stop the others
                 result.error = f"{type(exc).__name__}: {exc}"
                 say(f"{target.name}: {result.error}")
                 continue
             result.pairs.append(pair)
             say(f"{target.name}: research {fmt(pair.research.best)} in {pair.research.trials} experiment(s), "
-                f"{pair.tune.mode} {fmt(pair.tune.best)} in {pair.tune.trials} trial(s): {pair.winner}")
+                f"{pair.tune.mode} {fmt(pair.tune.best)} in {pair.tune.trials} trial(s): {pair.winner}"
+                + (f"; picks re-run: {_remeasured(pair.research.reeval)} against {_remeasured(pair.tune.reeval)}: "
+                   f"{pair.reeval_winner}" if pair.reeval_winner else "")
+                + (f"; picks not re-run: {pair.reeval_error}" if pair.reeval_error else ""))
         results.append(result)
     if not previous:
         meta["wall_s"] = round(time.perf_counter() - began)

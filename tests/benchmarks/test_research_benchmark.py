@@ -200,7 +200,7 @@ def test_the_report_counts_scripts_by_majority_and_names_the_skipped():
                ScriptResult("b", "bundled", "m", "max", [], pairs=[_pair(1, 0.5, 1.0)]),
                ScriptResult("c", "bundled", "m", "max", [], pairs=[_pair(1, 0.5, 0.5)])]
     text = render_markdown(results, meta)
-    assert "Research ended better on 1 script(s), numeric tuning on 1, tied on 1." in text
+    assert "Research ended better on 1 script(s), numeric tuning on 1, tied on 1 (by the best single trial)." in text
     assert "Not run, no catalogue recipe applies: `llm_config_mlflow`." in text
 
 
