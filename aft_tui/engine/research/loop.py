@@ -24,6 +24,7 @@ from aft_tui.engine.research.experiment_plan import ExperimentPlan
 from aft_tui.engine.research.memory import PeakMemory
 from aft_tui.engine.research.options import ResearchOptions
 from aft_tui.engine.research.records import Experiment, Kind, Status
+from aft_tui.engine.research.repeatability import repeated
 from aft_tui.engine.research.change_params import switched_on
 from aft_tui.engine.research.sources import CodeSources
 from aft_tui.engine.research.store import ResearchStore
@@ -358,10 +359,10 @@ class ResearchLoop(Tuner):
 
     def set_noise(self) -> None:
         values = [e.value for e in self.experiments if e.kind == Kind.BASELINE.value and e.value is not None]
-        deterministic = len(values) == 2 and values[0] == values[1]
-        if len(values) < BASELINE_RUNS and not deterministic:
+        if len(values) < BASELINE_RUNS and not repeated(values, self.rstate.baseline_signatures):
             return
-        # Two identical runs: the script is deterministic, its noise is zero, a third run would say the same.
+        # Two runs that repeated each other (the objective and every loss, at every evaluation): the
+        # script is deterministic, its noise is zero, a third run would say the same.
         self.rstate.noise = noise_of(values)
         self.rstate.baseline_values = list(values)
         mean = sum(values) / len(values)

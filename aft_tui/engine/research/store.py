@@ -29,6 +29,7 @@ class ResearchState:
     direction: str | None = None
     noise: float | None = None
     baseline_values: list[float] = field(default_factory=list)
+    baseline_signatures: list[str] = field(default_factory=list)  # repeatability.signature of each baseline run
     best_value: float | None = None
     best_params: dict[str, Any] = field(default_factory=dict)
     best_experiment: int | None = None

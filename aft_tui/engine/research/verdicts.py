@@ -16,6 +16,7 @@ from aft_tui.engine import events as ev
 from aft_tui.engine.research.experiment_plan import ExperimentPlan
 from aft_tui.engine.research.records import Experiment, Kind, Status
 from aft_tui.engine.research.change_params import Retune, scaled
+from aft_tui.engine.research.repeatability import signature
 from aft_tui.metric_names import is_loss
 from aft_tui.target.recipes.catalogue import CHANGE_THE_LOSS
 from aft_tui.tuning.acceptance import judge_change, noise_at
@@ -139,6 +140,7 @@ def _baseline(loop: ResearchRun, e: Experiment, record: dict[str, Any]) -> None:
     else:
         e.status = Status.KEEP.value
         e.reason = "the reference every change is measured against"
+        rs.baseline_signatures.append(signature(record.get("history"), loop.metric))
         if rs.best_value is None:
             rs.best_value, rs.best_params = e.value, dict(e.params)
     loop.record_experiment(e)
