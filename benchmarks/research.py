@@ -674,6 +674,7 @@ def _main(argv: list[str] | None) -> int:
         meta = {**meta, **{k: v for k, v in (previous.get("meta") or {}).items() if k != "not_applicable"}}
     commits = {(s.get("name"), pr.get("repeat")): pr.get("commit", "")
                for s in previous.get("scripts") or [] for pr in s.get("pairs") or []}
+    repeats = max((r for _, r in commits if isinstance(r, int)), default=0) if previous else args.repeats
     began = time.perf_counter()
     results: list[ScriptResult] = []
     for target in targets:
@@ -689,7 +690,7 @@ def _main(argv: list[str] | None) -> int:
                 meta["not_applicable"].append(target.name)
             say(f"{target.name}: skipped, {result.error or 'no catalogue recipe applies'}")
             continue
-        for repeat in range(1, args.repeats + 1):
+        for repeat in range(1, repeats + 1):
             folder = work / target.name / f"pair{repeat}"
             if previous:
                 if (target.name, repeat) not in commits:
@@ -703,9 +704,9 @@ def _main(argv: list[str] | None) -> int:
                 else:
                     pair = run_pair(target, folder, repeat, args.budget, args.python, args.numeric,
                                     args.experiment_time)
-                found = earlier_reeval(folder) if previous and not args.reeval else None
-                if found is not None:
-                    remeasured(pair, found, target.direction)
+                found = earlier_reeval(folder) if previous else None
+                if found is not None and all(len(m.values) >= args.reeval for m in found):
+                    remeasured(pair, found, target.direction)  # re-runs made before, as many as asked
                 elif args.reeval:
                     say(f"{target.name}: both final picks, {args.reeval} run(s) each")
                     reevaluate(target, folder, pair, args.reeval)

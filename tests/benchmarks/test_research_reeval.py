@@ -108,3 +108,18 @@ def test_the_difference_is_weighed_in_standard_errors_and_reported():
     assert "By the final picks run again: research better on 1, numeric tuning on 0, tied on 0." in text
     assert "| demo | 1 | baseline (0.8) | 0.82 ± 0.02 (3 of 3) | trial 9 (0.85) | 0.79 ± 0.01 (3 of 3) | 2.3 | research |" \
         in text
+
+
+def test_the_re_runs_of_a_pair_are_read_back_when_it_is_scored_again(tmp_path: Path):
+    from dataclasses import asdict
+
+    from benchmarks.research import earlier_reeval
+
+    assert earlier_reeval(tmp_path) is None
+    made = [Remeasured("baseline", "r1", 0.8, [0.8, 0.81], [1001, 1002]), Remeasured("trial 3", "t3", 0.9, [0.7, None])]
+    (tmp_path / "reeval").mkdir()
+    (tmp_path / "reeval" / "reeval.json").write_text(json.dumps([asdict(m) for m in made]), encoding="utf-8")
+    again = earlier_reeval(tmp_path)
+    assert again == made and again[1].finite == [0.7]
+    (tmp_path / "reeval" / "reeval.json").write_text("[{\"what\": 1}]", encoding="utf-8")
+    assert earlier_reeval(tmp_path) is None          # torn or partial: made again
