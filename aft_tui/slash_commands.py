@@ -31,8 +31,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("tune", "/tune [--trials N]", "run trials and keep the best", aliases=("finetune",), workflow=True,
                 options=("--trials",)),
     CommandSpec("research", "/research [--hours H] [--experiment-time T] [--experiments N] | pause | resume | "
-                "steer TEXT", "experiments on the numbers and the code until the budget is spent; pause, resume "
-                "or steer it while it runs", workflow=True, options=("--hours", "--experiment-time", "--experiments")),
+                "steer TEXT | report", "experiments on the numbers and the code until the budget is spent; pause, "
+                "resume or steer it while it runs; report: the latest session's leaderboard, kept diff and plot",
+                workflow=True, options=("--hours", "--experiment-time", "--experiments")),
     CommandSpec("stop", "/stop", "cancel the running trials and stop tuning"),
     CommandSpec("approve", "/approve [ID]", "approve the pending proposal"),
     CommandSpec("reject", "/reject [ID] [REASON]", "reject the pending proposal, optionally saying why"),
@@ -63,6 +64,11 @@ RESEARCH_CONTROLS = ("pause", "resume", "steer")
 
 def is_research_control(parsed: "ParsedCommand") -> bool:
     return parsed.spec.name == "research" and bool(parsed.args) and parsed.args[0].lower() in RESEARCH_CONTROLS
+
+
+def is_research_report(parsed: "ParsedCommand") -> bool:
+    """`/research report`: reads the latest research session, starts nothing."""
+    return parsed.spec.name == "research" and [a.lower() for a in parsed.args] == ["report"]
 
 
 @dataclass

@@ -12,12 +12,14 @@ assistant through `Engine.chat`. No UI toolkit is imported. The commands themsel
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence, TYPE_CHECKING
 
 from aft_tui.errors import UserError
 from aft_tui.formatting import fmt_params, fmt_value
-from aft_tui.slash_commands import BY_NAME, COMMANDS, CommandSpec, ParsedCommand, help_text, is_research_control, parse
+from aft_tui.slash_commands import (BY_NAME, COMMANDS, CommandSpec, ParsedCommand, help_text, is_research_control,
+                                     is_research_report, parse)
 from aft_tui.ui import research_commands
 
 if TYPE_CHECKING:
@@ -100,6 +102,8 @@ class CommandRouter:
             handler = getattr(self, f"_cmd_{parsed.spec.name}")
             if is_research_control(parsed):
                 return CommandResult(*research_commands.control(self.engine, parsed.args))
+            if is_research_report(parsed):
+                return CommandResult(*await asyncio.to_thread(research_commands.report, self.engine))
             if parsed.spec.workflow:
                 return await self._workflow(parsed, handler)
             return await handler(parsed)
@@ -123,7 +127,7 @@ class CommandRouter:
             return True  # the assistant may take a while too
         try:
             parsed = parse(line)
-            return parsed.spec.workflow and not is_research_control(parsed)
+            return parsed.spec.workflow and not is_research_control(parsed) and not is_research_report(parsed)
         except UserError:
             return False
 

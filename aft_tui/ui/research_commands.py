@@ -25,8 +25,22 @@ def running(engine: Any) -> bool:
     return loop is not None and not loop.end_reason
 
 
+def report(engine: Any) -> Result:
+    """The latest research session's report, as `aft research report` writes and prints it."""
+    from aft_tui.engine.research.report import build_report, write_report
+
+    built = build_report(engine.info.project, None)
+    paths = write_report(built, built.folder)
+    return "text", built.text() + "\n" + "\n".join(f"Wrote {path}" for path in paths), None
+
+
 async def start(engine: Any, parsed: ParsedCommand) -> Result:
     from aft_tui.engine.research.options import ResearchOptions, parse_duration
+
+    if parsed.args:  # a word research does not know would otherwise start a session
+        return ("error", f"/research has no '{parsed.args[0]}': it takes pause, resume or steer TEXT while research "
+                         "runs, report for the latest session's results, or options to start one "
+                         "(--hours, --experiment-time, --experiments).", None)
 
     options = ResearchOptions(approve="all" if getattr(engine.settings, "yes", False) else "numeric")
     try:

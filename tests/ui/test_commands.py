@@ -167,3 +167,23 @@ async def test_free_text_goes_to_the_brain(engine):
     assert result.kind == "chat" and result.text == "You said: make it faster"
     roles = [(m.role, m.text) for m in view.messages if m.role in ("user", "assistant")]
     assert roles == [("user", "make it faster"), ("assistant", "You said: make it faster")]
+
+
+async def test_research_report_reads_the_latest_session_and_unknown_words_start_nothing(engine):
+    await engine.start()
+    view = SessionView()
+    engine.subscribe(view.apply)
+    router = CommandRouter(engine, view, save_setting=lambda k, v: None)
+    assert not router.is_workflow("/research report") and router.is_workflow("/research --experiments 2")
+    none_yet = await router.run("/research report")
+    assert none_yet.kind == "error" and "No research session" in none_yet.text
+    unknown = await router.run("/research reprot")
+    assert unknown.kind == "error" and "/research has no 'reprot'" in unknown.text and "report" in unknown.text
+    assert not (engine.info.project / "outputs" / "research").exists()     # nothing was started
+
+    done = await router.run("/research --experiments 2")
+    assert done.kind == "done" and "2 experiment(s)" in done.text, done.text
+    shown = await router.run("/research report")
+    assert shown.kind == "text" and "Wrote " in shown.text and "report.md" in shown.text, shown.text
+    (folder,) = (engine.info.project / "outputs" / "research").iterdir()
+    assert (folder / "report.md").is_file() and str(folder / "report.md") in shown.text
