@@ -530,7 +530,7 @@ def render_reeval(results: list[ScriptResult]) -> str:
                      f"| {p.reeval_winner} |")
     if any(len(s.pairs) > 1 for s, _ in rows):
         lines += ["", "| script | research won | numeric won | ties | majority by re-runs |", "|---|---|---|---|---|"]
-        for s in dict.fromkeys(s for s, _ in rows):
+        for s in [s for s in results if any(p.reeval_winner for p in s.pairs)]:
             w = [p.reeval_winner for p in s.pairs if p.reeval_winner]
             lines.append(f"| {s.name} | {w.count('research')} | {w.count('tune')} | {w.count('tie')} "
                          f"| {s.reeval_majority} |")

@@ -123,3 +123,15 @@ def test_the_re_runs_of_a_pair_are_read_back_when_it_is_scored_again(tmp_path: P
     assert again == made and again[1].finite == [0.7]
     (tmp_path / "reeval" / "reeval.json").write_text("[{\"what\": 1}]", encoding="utf-8")
     assert earlier_reeval(tmp_path) is None          # torn or partial: made again
+
+
+def test_repeated_pairs_add_the_majority_by_re_runs():
+    def pair(repeat: int, a: list[float], b: list[float]) -> Pair:
+        made = [Remeasured("baseline", "r", None, a), Remeasured("trial 2", "t", None, b)]
+        return remeasured(Pair(repeat, ModeResult("research"), ModeResult("tune"), winner="tie"), made, "min")
+
+    s = ScriptResult("demo", "corpus", "val_loss", "min", [],
+                     pairs=[pair(1, [0.64, 0.65], [0.66, 0.67]), pair(2, [0.64], [0.63]), pair(3, [0.6], [0.7])])
+    text = render_markdown([s], {"command": "c", "date": "d", "commit": "x", "machine": "m", "budget": 1, "repeats": 3})
+    assert "| demo | 2 | 1 | 0 | research |" in text
+    assert s.reeval_majority == "research"
