@@ -5,16 +5,13 @@ own flag."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from benchmarks.research import Pair, ModeResult, ScriptResult, remeasured, render_markdown, summarise_tune
 from benchmarks.research_reeval import (SEED_OFFSET, Remeasured, moved_command, numeric_pick, remeasure, research_pick,
                                         standard_errors, with_flag)
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.engine.helpers import aft, aft_env, script_project
 
 # The score depends on the seed only, so what each re-run scored tells which seed it was given.
 SCRIPT = '''\
@@ -29,32 +26,20 @@ for epoch in range(2):
 '''
 
 
-def _project(path: Path) -> Path:
-    path.mkdir()
-    (path / "train.py").write_text(SCRIPT, encoding="utf-8")
-    (path / ".gitignore").write_text("outputs/\n", encoding="utf-8")
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t"}
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "initial"]):
-        subprocess.run(["git", *args], cwd=path, env=env, check=True, capture_output=True)
-    return path
-
-
 def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
-            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    return aft_env(HF_HUB_OFFLINE="1", GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
+                   GIT_COMMITTER_EMAIL="t@t")
 
 
 def _aft(project: Path, *args: str) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "aft_tui", *args], cwd=project, env=_env(), capture_output=True,
-                          text=True, timeout=300)
+    done = aft(project, *args, timeout=300, env=_env())
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return done
 
 
 def test_both_picks_run_again_with_the_same_fresh_seeds_and_are_read_as_the_modes_read_them(tmp_path: Path):
-    research = _project(tmp_path / "research")
-    numeric = _project(tmp_path / "numeric")
+    research = script_project(tmp_path, SCRIPT, "research")
+    numeric = script_project(tmp_path, SCRIPT, "numeric")
     _aft(research, "research", "train.py", "--yes", "--experiments", "3", "--metric", "val_acc", "--direction", "max")
     _aft(numeric, "tune", "train.py", "--yes", "--trials", "2", "--metric", "val_acc", "--direction", "max")
     runs = json.loads(_aft(numeric, "runs", "--json").stdout)
