@@ -161,9 +161,15 @@ def test_a_smoke_run_killed_from_outside_is_not_blamed_on_the_refactor(project: 
     proc = aft_popen(project, "refactor", "train.py", "--yes", env=aft_env(SLOW="60"))
     deadline = time.time() + 60
     script = None
+    def cmdline(child: psutil.Process) -> str:
+        try:
+            return " ".join(child.cmdline())
+        except (psutil.Error, ProcessLookupError):  # a short-lived child (git) gone between the two calls
+            return ""
+
     while script is None and time.time() < deadline:
         children = psutil.Process(proc.pid).children(recursive=True)
-        script = next((c for c in children if "train.py" in " ".join(c.cmdline())), None)
+        script = next((c for c in children if "train.py" in cmdline(c)), None)
         time.sleep(0.1)
     assert script is not None
     time.sleep(0.5)
