@@ -128,19 +128,15 @@ def _worktree_of(command: list[str]) -> Path | None:
 
 
 def seed_flag(script: Path, args: list[str], cwd: Path) -> tuple[str, int] | None:
-    """The script's integer seed flag and its default, as AFT's discovery finds it."""
-    from aft_tui.target.names import is_seed
+    """The script's integer seed flag and its default, by the rule research varies seeds with."""
     from aft_tui.target.script_args import discover_with_args
+    from aft_tui.tuning.space import seed_param
 
     try:
-        params = discover_with_args(script, args, cwd).params
+        found = seed_param(discover_with_args(script, args, cwd).params)
     except Exception:  # a script discovery cannot read has no flag we could set
         return None
-    for p in params:
-        leaf = p.name.rsplit(".", 1)[-1]
-        if p.flag and is_seed(leaf) and isinstance(p.default, int) and not isinstance(p.default, bool):
-            return p.flag, p.default
-    return None
+    return (found.flag, found.default) if found is not None and found.flag else None
 
 
 def with_flag(command: list[str], flag: str, value: str) -> list[str]:

@@ -145,22 +145,24 @@ class SearchSpace:
         return next((d for d in self.fixed_dims if d.extra.get("aft_seed")), None)
 
 
+def seed_param(params: list[Param]) -> Param | None:
+    """The script's integer seed flag (`--seed 0`), the one setting a run may change to draw again."""
+    from aft_tui.target.names import is_seed
+
+    return next((p for p in params if p.flag and is_seed(p.name.rsplit(".", 1)[-1])
+                 and isinstance(p.default, int) and not isinstance(p.default, bool)), None)
+
+
 def with_seed(space: SearchSpace, params: list[Param]) -> SearchSpace:
     """The space with the script's integer seed flag carried at the script's own value, so that
     one run can be given another seed (research measures its noise across seeds). Unchanged when
     the script has no seed flag, or when the person tunes or fixes the seed themselves."""
-    from aft_tui.target.names import is_seed
-
-    for p in params:
-        leaf = p.name.rsplit(".", 1)[-1]
-        if not (p.flag and is_seed(leaf) and isinstance(p.default, int) and not isinstance(p.default, bool)):
-            continue
-        if p.name in space.fixed or space.get(p.name) is not None:
-            return space
-        dim = Dimension(p.name, "categorical", p.default, p.flag, choices=[p.default], source=p.source,
-                        extra={**p.extra, "aft_seed": True})
-        return SearchSpace(space.dims, {**space.fixed, p.name: p.default}, [*space.fixed_dims, dim], space.left_out)
-    return space
+    p = seed_param(params)
+    if p is None or p.name in space.fixed or space.get(p.name) is not None:
+        return space
+    dim = Dimension(p.name, "categorical", p.default, p.flag, choices=[p.default], source=p.source,
+                    extra={**p.extra, "aft_seed": True})
+    return SearchSpace(space.dims, {**space.fixed, p.name: p.default}, [*space.fixed_dims, dim], space.left_out)
 
 
 def dimension_from_param(param: Param) -> Dimension | None:
