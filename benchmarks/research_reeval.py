@@ -37,7 +37,7 @@ class Pick:
 
     mode: str
     run_id: str
-    what: str                     # "baseline", "experiment 7 (adamw)", "trial 12"
+    what: str                     # "baseline", "experiment 7, adamw", "trial 12"
     value: float | None           # what the mode measured for it
     commit: str
     command: list[str]
@@ -103,7 +103,7 @@ def research_pick(project: Path) -> Pick:
         chosen = min((e for e in experiments if e.get("kind") == "baseline"), key=lambda e: e.get("number", 0))
         what = "baseline"
     else:
-        what = f"experiment {chosen.get('number')}" + (f" ({chosen['recipe']})" if chosen.get("recipe") else "")
+        what = f"experiment {chosen.get('number')}" + (f", {chosen['recipe']}" if chosen.get("recipe") else "")
     pick = _pick("research", project, str(chosen["run_id"]), what)
     incumbent = state.get("best_value")  # the baseline's mean, or the kept change's value: what research believes
     if isinstance(incumbent, (int, float)) and not isinstance(incumbent, bool):

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from tests.conftest import git
-from tests.engine.helpers import aft, results, session_ids, tree_fingerprint
+from tests.engine.helpers import aft, results, script_project, session_ids, tree_fingerprint
 
 pytestmark = pytest.mark.slow
 
@@ -92,3 +92,25 @@ def test_rollback_makes_trial_state_head_with_new_commit(git_project):
     assert git(project, "rev-parse", f"aft/{sid}^{{tree}}") == git(project, "rev-parse", f"{first['commit']}^{{tree}}")
     assert int(git(project, "rev-list", "--count", f"aft/{sid}")) == count_before + 1
     assert git(project, "merge-base", "--is-ancestor", head_before, f"aft/{sid}") == ""
+
+
+FINAL_ONLY = '''import argparse
+import math
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--lr", type=float, default=0.01)
+args = parser.parse_args()
+print(f"score: {1.0 - abs(math.log10(args.lr) + 2.0) / 10:.4f}")
+'''
+
+
+def test_a_finding_about_the_script_is_said_once_and_kept_on_every_record(tmp_path):
+    """A metric printed once per run draws the same sentence after every trial; the person reads it once."""
+    project = script_project(tmp_path, FINAL_ONLY)
+    proc = aft(project, "tune", "train.py", "--trials", "3", "--metric", "score", "--direction", "max", "--yes")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    sentence = "Only 1 evaluation of score was recorded"
+    assert proc.stdout.count(sentence) == 1, proc.stdout
+    runs = results(project)
+    assert len(runs) == 3
+    assert all(any(f["sentence"].startswith(sentence) for f in r["findings"]) for r in runs)

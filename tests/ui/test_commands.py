@@ -176,7 +176,7 @@ async def test_research_report_reads_the_latest_session_and_unknown_words_start_
     router = CommandRouter(engine, view, save_setting=lambda k, v: None)
     assert not router.is_workflow("/research report") and router.is_workflow("/research --experiments 2")
     none_yet = await router.run("/research report")
-    assert none_yet.kind == "error" and "No research session" in none_yet.text
+    assert none_yet.kind == "error" and none_yet.text == "No research session in this project yet; start one with /research."
     unknown = await router.run("/research reprot")
     assert unknown.kind == "error" and "/research has no 'reprot'" in unknown.text and "report" in unknown.text
     assert not (engine.info.project / "outputs" / "research").exists()     # nothing was started

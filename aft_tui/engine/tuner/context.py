@@ -88,6 +88,7 @@ class TuningRun(Protocol):
     started: float
     end_reason: str
     stop_sentence: str
+    said_findings: set[str]
     cancelled: bool
     omp_threads: int
     slots: int

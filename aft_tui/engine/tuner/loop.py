@@ -64,6 +64,7 @@ class Tuner:
 
         self._fail_fast = FailFast()
         self.stop_sentence = ""  # set when failures stop the session early (see FailFast)
+        self.said_findings: set[str] = set()  # analysis sentences already shown (records keep them all)
 
     @property
     def in_flight(self) -> int:

@@ -216,7 +216,11 @@ def write_record(tuner: TuningRun, run_id: str, number: int, choice: Choice, out
     tuner.ledger.write(data)
     # A note is a convenience; the result is already on disk.
     bookkeeping.settle(noting, host.info_message, f"Could not attach the result note to {sha[:8]}")
-    if findings:
-        host.emit(ev.Analysis(run_id=run_id, findings=findings))
+    # A sentence that repeats word for word says something about the script, not this trial
+    # ("only 1 evaluation was recorded"): shown once, while every record keeps it.
+    fresh = [f for f in findings if f.get("sentence") not in tuner.said_findings]
+    tuner.said_findings.update(str(f.get("sentence")) for f in fresh)
+    if fresh:
+        host.emit(ev.Analysis(run_id=run_id, findings=fresh))
     tuner.keep_if_best(data, outcome, previous_best)
     return data
