@@ -71,6 +71,8 @@ class AdamW:
     def _args(self, edit: SourceEdit, call: cst.Call, constants: dict[str, str]) -> list[cst.Arg]:
         """The call's arguments with the weight decay a knob: the script's own literal value as
         its default, or 0.01 where it passed none (or 0, which would make AdamW plain Adam)."""
+        if _every_group_sets_decay(call):
+            return list(call.args)  # a top-level weight decay would be dead: each group overrides it
         existing = keyword_arg(call, "weight_decay")
         if existing is None:
             positional = positional_args(call)
@@ -88,3 +90,23 @@ class AdamW:
         arg = cst.Arg(keyword=cst.Name("weight_decay"), value=name, equal=cst.AssignEqual(
             whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))
         return append_item(call.args, arg, call.whitespace_before_args)
+
+
+def _every_group_sets_decay(call: cst.Call) -> bool:
+    """Adam([dict(params=..., weight_decay=...), {...}], ...): parameter groups that each name their
+    own weight decay, so AdamW keeps theirs (now decoupled) and a knob beside them would tune nothing."""
+    given = keyword_arg(call, "params")
+    positional = positional_args(call)
+    groups = given.value if given is not None else (positional[0].value if positional else None)
+    if not isinstance(groups, (cst.List, cst.Tuple)) or not groups.elements:
+        return False
+    return all(_group_sets_decay(element.value) for element in groups.elements)
+
+
+def _group_sets_decay(group: cst.BaseExpression) -> bool:
+    if isinstance(group, cst.Call) and isinstance(group.func, cst.Name) and group.func.value == "dict":
+        return keyword_arg(group, "weight_decay") is not None
+    if isinstance(group, cst.Dict):
+        return any(isinstance(item, cst.DictElement) and isinstance(item.key, cst.SimpleString)
+                   and item.key.evaluated_value == "weight_decay" for item in group.elements)
+    return False

@@ -84,6 +84,25 @@ def test_adamw_leaves_a_decay_set_by_a_flag_where_it_is() -> None:
     assert AdamW().apply("import torch\n\nopt = torch.optim.SGD(params, lr=0.1)\n") is None
 
 
+def test_adamw_adds_no_decay_beside_parameter_groups_that_each_set_their_own() -> None:
+    """A top-level weight_decay is overridden by every group that names one: a knob there tunes nothing."""
+    source = textwrap.dedent("""\
+        import torch
+        opt = torch.optim.Adam([
+            dict(params=model.conv1.parameters(), weight_decay=args.weight_decay),
+            {"params": model.conv2.parameters(), "weight_decay": 0},
+        ], lr=args.lr)
+    """)
+    edit = AdamW().apply(source)
+    assert edit is not None and edit.knobs == {}
+    assert changes(source, edit.new_source) == (["opt = torch.optim.Adam(["], ["opt = torch.optim.AdamW(["])
+    # A group without its own decay takes the optimizer's: there the knob is live.
+    partly = source.replace(', "weight_decay": 0}', "}")
+    edit = AdamW().apply(partly)
+    assert edit is not None and edit.knobs == {"WEIGHT_DECAY": 0.01}
+    assert "], lr=args.lr, weight_decay=WEIGHT_DECAY)" in edit.new_source
+
+
 # -- cosine_warmup -----------------------------------------------------------------------------
 
 
