@@ -87,6 +87,8 @@ class PaneLayout:
         self.active_pane = name
         for pane_name, _, _ in PANES:
             self.query_one(f"#{pane_name}").set_class(pane_name == name, "-active")
+        if name == "conversation":
+            self.conversation.shown()
         for tabs in self.query("#pane-tabs").results(Tabs):
             if tabs.active != f"tab-{name}":
                 tabs.active = f"tab-{name}"

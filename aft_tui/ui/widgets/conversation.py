@@ -38,6 +38,7 @@ class ConversationPane(Vertical):
         self._drawn_serial = 0
         self._streaming: dict[int, tuple[ChatEntry, Markdown, str]] = {}
         self._catch_up_due = False
+        self._follow = True  # at the newest message, as the person last left it
 
     def compose(self) -> ComposeResult:
         yield VerticalScroll(id="chat-log")
@@ -128,11 +129,18 @@ class ConversationPane(Vertical):
 
     def _mount(self, widgets: list[Widget]) -> None:
         log = self.scrollback
-        at_end = log.is_vertical_scroll_end or log.max_scroll_y == 0
+        if self.display and log.size.height:  # hidden behind another pane, its scroll says nothing
+            self._follow = log.is_vertical_scroll_end or log.max_scroll_y == 0
         excess = len(log.children) + len(widgets) - MAX_ENTRIES
         if excess > 0:
             for child in list(log.children)[:excess]:
                 child.remove()
         log.mount_all(widgets)
-        if at_end:
+        if self._follow:
             log.call_after_refresh(log.scroll_end, animate=False)
+
+    def shown(self) -> None:
+        """Back from another pane: what arrived meanwhile is at the end, unless the person had
+        scrolled up to read. (A pane hidden by the layout gets no Show event when it returns.)"""
+        if self._follow:
+            self.scrollback.call_after_refresh(self.scrollback.scroll_end, animate=False)
