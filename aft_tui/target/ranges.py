@@ -114,7 +114,10 @@ def _suggest(param: Param) -> dict[str, Any]:
         return {"low": max(1, n // 3), "high": max(2, n * 3), "log": False} if n >= 1 else {}
     if ("clip" in ws or ("grad" in ws and "norm" in ws) or key == "max_norm") and d > 0:
         return {"low": 0.1, "high": 10.0, "log": True}
-    if ws & {"hidden", "units", "width", "dim", "channels", "filters", "embed", "embedding", "emb"} or key in ("d_model", "hidden_size"):
+    # Widths: powers of two, so attention heads still divide them (a d_model of 83 fails).
+    # `key` holds the whole path of a config key (`model_d_model`), hence the endings.
+    if ws & {"hidden", "units", "width", "dim", "channels", "filters", "embed", "embedding", "emb", "embd"} \
+            or key.endswith(("d_model", "d_ff", "hidden_size")):
         n = int(d)
         return {"choices": _powers_of_two_around(n, below=1, above=1)} if n >= 2 else {}
     if ws & {"layers", "depth"} or key == "max_depth":

@@ -31,6 +31,13 @@ def test_epochs_batch_dropout_decay_lora():
     assert rng("use_amp", False, "bool").choices == [False, True]
 
 
+@pytest.mark.parametrize("name", ["d_model", "model.d_model", "model.n_embd", "n_embd", "hidden_size",
+                                  "config.hidden_size", "d_ff", "embed_dim"])
+def test_widths_are_powers_of_two_whatever_path_holds_them(name):
+    """Attention heads must divide a transformer's width: an integer range proposes 83."""
+    assert rng(name, 64, "int").choices == [32, 64, 128]
+
+
 def test_existing_choices_and_bounds_are_kept_and_seeds_ignored():
     assert rng("optimizer", "sgd", "str", choices=["sgd", "adam"]).choices == ["sgd", "adam"]
     assert rng("lr", 0.1, low=0.05).low == 0.05
