@@ -29,6 +29,12 @@ EXCLUDE_WORDS = frozenset(
     verbose debug token api host port project run wandb mlflow every freq frequency interval
     """.split()
 )
+# Settings that choose which data a run trains and is evaluated on (`--category {all,qna}`,
+# `--split`, `--dataset {Cora,PubMed}`): a metric measured on one subset cannot be compared with
+# another's, so they are never searched, whatever choices the author listed.
+DATA_SELECTION_WORDS = frozenset(
+    {"data", "dataset", "datasets", "category", "categories", "subset", "subsets", "split", "splits", "task",
+     "domain", "corpus", "lang", "language"})
 STRING_WORDS = frozenset({"optimizer", "optim", "scheduler", "sched", "activation", "act", "pooling", "loss", "criterion", "init", "norm"})
 SEED_WORDS = frozenset({"seed", "random_state"})
 # Names whose values are fractions or rates even when written as an integer literal.
@@ -52,7 +58,7 @@ EXPOSED_PLUMBING_WORDS = EXCLUDE_WORDS | frozenset(
     workers threads jobs compile dtype backend precision ddp distributed world rank local resume from
     out seed tensorboard profile profiler benchmark deterministic
     """.split()
-)
+) | DATA_SELECTION_WORDS
 # Sections of a config tree whose every key is bookkeeping.
 PLUMBING_SECTIONS = frozenset({"system", "logging", "log", "logger", "io", "paths", "path", "wandb", "hydra", "checkpoint", "callbacks"})
 DATA_SECTIONS = frozenset({"data", "dataset", "datamodule", "loader", "dataloader"})
@@ -69,7 +75,7 @@ OPTION_PLUMBING_WORDS = frozenset(
     tracking capture video upload hub push output root data dataset token host port deterministic exp
     run tag resume profile profiler proc cache eval dtype precision
     """.split()
-)
+) | DATA_SELECTION_WORDS
 OPTION_PLUMBING_NAMES = frozenset({"local_rank", "world_size", "rank", "node_rank"})
 # Switches that change the training itself, beyond the hyperparameter vocabulary.
 BOOL_KNOB_WORDS = frozenset({"anneal", "norm", "clip", "amsgrad", "augment", "augmentation", "bias", "dueling", "double", "packing", "shuffle", "residual", "tie", "nesterov"})
@@ -77,7 +83,7 @@ BOOL_KNOB_WORDS = frozenset({"anneal", "norm", "clip", "amsgrad", "augment", "au
 # `disable_tqdm`): it changes what kind of training runs, not how well it is tuned.
 FEATURE_SWITCH_WORDS = frozenset({"use", "enable", "disable"})
 # Words that make an argparse flag with `choices` plumbing (`--device {cpu,cuda}`).
-FLAG_CHOICE_PLUMBING_WORDS = frozenset({"dir", "path", "file", "device", "output"})
+FLAG_CHOICE_PLUMBING_WORDS = frozenset({"dir", "path", "file", "device", "output"}) | DATA_SELECTION_WORDS
 
 
 def words(name: str) -> list[str]:

@@ -110,6 +110,17 @@ def test_seeds_and_path_values_are_never_knobs_whatever_the_source(kind):
     assert is_knob("learning_rate", "float", 0.001, kind=kind)
 
 
+@pytest.mark.parametrize("kind", ["flag", "option", "exposed"])
+def test_a_choice_of_which_data_to_train_and_evaluate_on_is_never_searched(kind):
+    """`--category {all,qna,technical}` picks the validation set too: a loss on one subset is not
+    comparable with another's, so a search over it would reward the easiest subset."""
+    assert not is_knob("category", "str", "all", ["all", "qna", "technical"], kind=kind)
+    assert not is_knob("dataset", "str", "Cora", ["Cora", "CiteSeer", "PubMed"], kind=kind)
+    assert not is_knob("split", "str", "train", ["train", "validation"], kind=kind)
+    assert not is_knob("task", "str", "sst2", ["sst2", "mnli"], kind=kind)
+    assert is_knob("optimizer", "str", "adam", ["adam", "sgd"], kind=kind)
+
+
 def test_how_much_a_name_must_prove_depends_on_where_the_setting_was_found():
     # An argparse flag must be named like a hyperparameter; a declared option or an exposed
     # configurator global is a knob unless its name says plumbing.
