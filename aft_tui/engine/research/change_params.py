@@ -46,6 +46,18 @@ class Retune:
         factor, value = self.tried[-1]
         return factor * 2 if gain(value, self.first.value, direction) > 0 else 0.5
 
+    def next_run(self, space: SearchSpace | None, direction: str) -> tuple[float, dict[str, Any], str] | None:
+        """(factor, parameters, words) of the next run; None when there is none, or when the range
+        clips the rate to one already run (×4 at the top of the range is ×2 again)."""
+        factor = self.next_factor(direction)
+        moved = scaled(space, self.first.params, factor) if factor is not None else None
+        if factor is None or moved is None:
+            return None
+        earlier = [scaled(space, self.first.params, f) for f, _ in self.tried]
+        if any(run is not None and run[0] == moved[0] for run in earlier):
+            return None
+        return factor, *moved
+
 
 def learning_rate(space: SearchSpace | None) -> Dimension | None:
     """The search space's learning rate: one float dimension the analyzer reads as one."""

@@ -15,7 +15,7 @@ from typing import Any
 from aft_tui.engine import events as ev
 from aft_tui.engine.research.experiment_plan import ExperimentPlan
 from aft_tui.engine.research.records import Experiment, Kind, Status
-from aft_tui.engine.research.change_params import Retune, scaled
+from aft_tui.engine.research.change_params import Retune
 from aft_tui.engine.research.repeatability import signature
 from aft_tui.metric_names import is_loss
 from aft_tui.target.recipes.catalogue import CHANGE_THE_LOSS
@@ -116,14 +116,10 @@ def _retune_next(loop: ResearchRun, plan: ExperimentPlan, e: Experiment) -> bool
     state = plan.retune or Retune(first=e)
     if plan.retune is not None:
         state.tried.append((plan.factor, e.value))
-    factor = state.next_factor(loop.direction or "max")
-    if factor is None:
+    following = state.next_run(loop.space, loop.direction or "max")
+    if following is None:
         return False
-    first_params = state.first.params
-    moved = scaled(loop.space, first_params, factor)
-    if moved is None:
-        return False
-    params, words = moved
+    factor, params, words = following
     title = plan.change.title
     loop.pending_retune = replace(plan, description=f"{title}, {words}", params=params, retune=state, factor=factor,
                                   rationale=f"code change ({plan.arm}): {title}, again with the {words}: a change "

@@ -76,6 +76,22 @@ def test_twice_then_four_times_when_twice_helped_else_half_and_no_more():
     assert other.next_factor("min") is None
 
 
+def test_a_rate_the_range_clips_to_one_already_run_is_not_run_again():
+    """At the top of the range ×4 is ×2 again: a second run of the same configuration would only
+    spend the budget."""
+    space = _space(Dimension("lr", "float", 0.001, low=1e-4, high=0.01, log=True))
+    first = Experiment(number=4, kind="code", source="catalogue", description="AdamW", value=0.9,
+                       params={"lr": 0.004})
+    retune = Retune(first)
+    factor, params, words = retune.next_run(space, "min")
+    assert (factor, params) == (2.0, {"lr": 0.008}) and "×2" in words
+    retune.tried.append((2.0, 0.7))                    # ×2 helped: ×4 would be 0.016, clipped to 0.01
+    assert retune.next_run(space, "min") == (4.0, {"lr": 0.01}, "learning rate ×4 (lr=0.01)")
+    capped = Retune(Experiment(number=5, kind="code", source="catalogue", description="AdamW", value=0.9,
+                               params={"lr": 0.006}), tried=[(2.0, 0.7)])   # ×2 was already clipped to 0.01
+    assert capped.next_run(space, "min") is None
+
+
 def _experiments(project: Path) -> list[dict]:
     folder = next((project / "outputs" / "research").iterdir())
     return json.loads((folder / "experiments.json").read_text())
