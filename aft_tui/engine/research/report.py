@@ -132,7 +132,14 @@ class ResearchReport:
     def gain_sentence(self) -> str:
         if self.best_value is None:
             return f"No experiment has measured {self.metric} yet."
-        where = f"experiment #{self.best_experiment}" if self.best_experiment else "the baseline"
+        if self.best_experiment is None:
+            # The incumbent is still the person's configuration (the baseline runs' mean): set
+            # against its own first run it would read as a loss.
+            runs = sum(1 for e in self.experiments if e.kind == Kind.BASELINE.value and _value(e) is not None)
+            return (f"Best {self.metric}: {fmt(self.best_value)}, your own configuration"
+                    + (f" (the mean of its {runs} baseline runs)" if runs > 1 else "")
+                    + ": no experiment has beaten it by more than the run-to-run noise yet.")
+        where = f"experiment #{self.best_experiment}"
         if self.baseline is None or _value(self.baseline) is None:
             return f"Best {self.metric}: {fmt(self.best_value)} ({where})."
         start = float(self.baseline.value)  # type: ignore[arg-type]
@@ -212,7 +219,10 @@ def _best(experiments: list[Experiment], state: ResearchState,
     kept = [e for e in experiments if e.kept and _value(e) is not None]
     top = max(kept, key=lambda e: (_value(e) or 0.0) * (1 if maximize else -1), default=None)
     value = state.best_value if isinstance(state.best_value, (int, float)) else (_value(top) if top else None)
-    number = state.best_experiment if state.best_experiment is not None else (top.number if top else None)
+    if state.best_experiment is not None:
+        number = state.best_experiment
+    else:  # a recorded best with no experiment behind it is the baseline runs' mean, not one run
+        number = None if isinstance(state.best_value, (int, float)) else (top.number if top else None)
     params = dict(state.best_params) if state.best_params else dict(top.params if top else {})
     return value, number, params
 

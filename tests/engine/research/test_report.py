@@ -55,6 +55,21 @@ def test_leaderboard_for_a_maximised_metric_puts_the_highest_first(project: Path
                                               "val_loss 0.5 -> 0.52 (0.02 better, 4%)")
 
 
+def test_with_nothing_beyond_the_noise_the_best_is_the_persons_own_configuration(project: Path):
+    """The incumbent is the baseline runs' mean: set against the first run alone it read as a loss
+    ("0.798 -> 0.7913, worse") and named one baseline run as the best experiment."""
+    from dataclasses import replace
+
+    shape = build_session(project, direction="max")
+    state = replace(shape.state, best_value=0.505, best_experiment=None)
+    ResearchStore(project / "outputs", SID).save(shape.experiments, state)
+    report = build_report(project, None)
+    assert report.best_experiment is None and report.best_value == 0.505
+    assert report.gain_sentence() == ("Best val_loss: 0.505, your own configuration (the mean of its 2 baseline "
+                                      "runs): no experiment has beaten it by more than the run-to-run noise yet.")
+    assert "worse" not in report.text()
+
+
 def test_kept_changes_are_one_diff_of_the_persons_files(project: Path):
     shape = build_session(project)
     report = build_report(project, None)
