@@ -27,12 +27,8 @@ def running(engine: Any) -> bool:
 
 def report(engine: Any) -> Result:
     """The latest research session's report, as `aft research report` writes and prints it."""
-    from aft_tui.engine.records import project_root
-    from aft_tui.engine.research.locate import research_session_ids
     from aft_tui.engine.research.report import build_report, write_report
 
-    if not research_session_ids(project_root(engine.info.project)):  # the CLI's sentence names `aft research`
-        return "error", "No research session in this project yet; start one with /research.", None
     built = build_report(engine.info.project, None)
     paths = write_report(built, built.folder)
     return "text", built.text() + "\n" + "\n".join(f"Wrote {path}" for path in paths), None

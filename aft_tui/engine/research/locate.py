@@ -46,7 +46,8 @@ def open_research(project: Path, session_id: str | None) -> tuple[Path, str, Res
     root = project_root(project)
     ids = research_session_ids(root)
     if not ids:
-        raise UserError(f"No research session in {root}; start one with `aft research train.py`.")
+        raise UserError(f"No research session in {root}; start one with `aft research train.py`.",
+                        in_chat="No research session in this project yet; start one with /research.")
     if session_id is None:
         session_id = ids[-1]
     elif session_id not in ids:

@@ -135,7 +135,7 @@ class ResearchReport:
         if self.best_experiment is None:
             # The incumbent is still the person's configuration (the baseline runs' mean): set
             # against its own first run it would read as a loss.
-            runs = sum(1 for e in self.experiments if e.kind == Kind.BASELINE.value and _value(e) is not None)
+            runs = self.baseline_runs()
             return (f"Best {self.metric}: {fmt(self.best_value)}, your own configuration"
                     + (f" (the mean of its {runs} baseline runs)" if runs > 1 else "")
                     + ": no experiment has beaten it by more than the run-to-run noise yet.")
@@ -157,8 +157,11 @@ class ResearchReport:
     def noise_sentence(self) -> str:
         if self.noise is None:
             return "Run-to-run noise: not measured yet (it takes the baseline runs)."
-        runs = sum(1 for e in self.experiments if e.kind == Kind.BASELINE.value and _value(e) is not None)
-        return f"Run-to-run noise: {self.noise:.3g} (standard deviation of {runs} baseline runs)."
+        return f"Run-to-run noise: {self.noise:.3g} (standard deviation of {self.baseline_runs()} baseline runs)."
+
+    def baseline_runs(self) -> int:
+        """Baseline runs that measured a value: what the noise and the baseline mean are taken over."""
+        return sum(1 for e in self.experiments if e.kind == Kind.BASELINE.value and _value(e) is not None)
 
     def totals_sentence(self) -> str:
         kept = sum(r.kept for r in self.counts)
