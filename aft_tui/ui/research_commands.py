@@ -70,7 +70,7 @@ async def start(engine: Any, parsed: ParsedCommand) -> Result:
     text = (f"/research finished ({summary.get('end_reason', '')}): {research.get('experiments', 0)} experiment(s)"
             + (f", best {research.get('metric')}={best:.6g}" if isinstance(best, (int, float)) else "")
             + (f", code kept: {'; '.join(kept)}" if kept else ", no code change kept")
-            + f". Report: `aft research report --session {research.get('session')}`.")
+            + f". Report: /research report (from a shell: `aft research report --session {research.get('session')}`).")
     return "done", text, summary
 
 

@@ -182,7 +182,7 @@ async def test_research_report_reads_the_latest_session_and_unknown_words_start_
     assert not (engine.info.project / "outputs" / "research").exists()     # nothing was started
 
     done = await router.run("/research --experiments 2")
-    assert done.kind == "done" and "2 experiment(s)" in done.text, done.text
+    assert done.kind == "done" and "2 experiment(s)" in done.text and "Report: /research report" in done.text, done.text
     shown = await router.run("/research report")
     assert shown.kind == "text" and "Wrote " in shown.text and "report.md" in shown.text, shown.text
     (folder,) = (engine.info.project / "outputs" / "research").iterdir()
